@@ -1,0 +1,1 @@
+"""flowfix detectors: one module per rule family, one `Detector` subclass per rule."""

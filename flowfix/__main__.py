@@ -1,0 +1,3 @@
+from flowfix.cli import main
+
+main()

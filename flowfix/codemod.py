@@ -1,0 +1,49 @@
+"""RuleCodemod base: a libcst codemod that rewrites the nodes its detector reported, by position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider, ProviderT
+
+from flowfix.rules import Span
+
+
+class RuleCodemod(VisitorBasedCodemodCommand):
+    """Base of every rule's codemod.
+
+    A codemod receives the spans of its rule's findings in this file (libcst copies the tree
+    inside a codemod, so node objects from detection cannot be reused) and rewrites only the
+    nodes at those spans. It records every span it fixed in `self.fixed`.
+    """
+
+    CODE: ClassVar[str] = ""
+    DESCRIPTION: ClassVar[str] = ""
+    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
+
+    def __init__(self, context: CodemodContext, spans: Iterable[Span]) -> None:
+        super().__init__(context)
+        self.spans = frozenset(spans)
+        self.fixed: set[Span] = set()
+
+    def span_of(self, node: cst.CSTNode) -> Span:
+        rng = self.get_metadata(PositionProvider, node)
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    def target(self, node: cst.CSTNode) -> Span | None:
+        """The finding span at `node`, if `node` is one this codemod was asked to fix."""
+        span = self.span_of(node)
+        return span if span in self.spans else None
+
+    def contains_target(self, node: cst.CSTNode) -> list[Span]:
+        """Finding spans that lie inside `node`."""
+        outer = self.span_of(node)
+        return sorted(
+            span
+            for span in self.spans
+            if (span.line, span.column) >= (outer.line, outer.column)
+            and (span.end_line, span.end_column) <= (outer.end_line, outer.end_column)
+        )

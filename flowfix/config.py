@@ -1,0 +1,118 @@
+"""`[tool.flowfix]` from the nearest pyproject.toml: rule selection, ignores and thresholds."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_THRESHOLDS: Mapping[str, int] = {
+    "max-loops": 10,
+    "top-k": 50,
+    "shared-store-bound": 1000,
+    "chain-length": 4,
+    "max-fix-passes": 10,
+}
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Effective settings for one run."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    thresholds: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    source: str = ""
+
+    def threshold(self, key: str) -> int:
+        return self.thresholds.get(key, DEFAULT_THRESHOLDS[key])
+
+    def ignored_for(self, relpath: str) -> set[str]:
+        """Codes (or prefixes) ignored for this path by `per-file-ignores`."""
+        codes: set[str] = set()
+        for pattern, pattern_codes in self.per_file_ignores:
+            if fnmatch.fnmatch(relpath, pattern) or fnmatch.fnmatch(Path(relpath).name, pattern):
+                codes.update(pattern_codes)
+        return codes
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.flowfix] table, walking up from `start`."""
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if "flowfix" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: [tool.flowfix] {key} must be a list of rule codes")
+    return tuple(item.upper() for item in value)
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate `[tool.flowfix]` from `path` (None gives the defaults)."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    table = data.get("tool", {}).get("flowfix", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.flowfix] must be a table")
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    known = {"select", "ignore", "per-file-ignores", "exclude", "unsafe-fixes", *thresholds}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{path}: [tool.flowfix] unknown key {key!r}")
+    for key in DEFAULT_THRESHOLDS:
+        if key in table:
+            value = table[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{path}: [tool.flowfix] {key} must be a positive integer")
+            thresholds[key] = value
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{path}: [tool.flowfix] per-file-ignores must be a table")
+    exclude = table.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
+        raise ConfigError(f"{path}: [tool.flowfix] exclude must be a list of globs")
+    unsafe = table.get("unsafe-fixes", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError(f"{path}: [tool.flowfix] unsafe-fixes must be true or false")
+    return Config(
+        select=_codes(table.get("select", []), "select", path),
+        ignore=_codes(table.get("ignore", []), "ignore", path),
+        per_file_ignores=tuple(
+            (glob, _codes(codes, f"per-file-ignores.{glob}", path))
+            for glob, codes in sorted(per_file.items())
+        ),
+        exclude=tuple(exclude),
+        unsafe_fixes=unsafe,
+        thresholds=thresholds,
+        source=str(path),
+    )

@@ -1,0 +1,92 @@
+"""Detector base class: a libcst batchable visitor that reports findings, never changes code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.metadata import PositionProvider, ProviderT
+
+from flowfix.config import Config
+from flowfix.rules import Finding, FixSafety, Severity, Span
+
+_NOQA = re.compile(
+    r"#\s*(?:noqa(?::\s*(?P<noqa>[A-Z]{3}\d{3}(?:[\s,]+[A-Z]{3}\d{3})*))?"
+    r"|flowfix:\s*ignore(?:\[(?P<ff>[A-Z0-9,\s]+)\])?)",
+    re.IGNORECASE,
+)
+
+
+def suppressed_codes(line: str) -> set[str] | None:
+    """Codes silenced by a `# noqa[: CODES]` / `# flowfix: ignore[CODES]` comment; empty set = all."""
+    match = _NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("noqa") or match.group("ff") or ""
+    return {code.upper() for code in re.split(r"[\s,]+", codes) if code}
+
+
+class Detector(cst.BatchableCSTVisitor):
+    """Base of every rule's detector. Subclasses set the metadata below and call `report()`.
+
+    The class docstring is the rule's documentation (Markdown, fixed headings), shown by
+    `flowfix explain`.
+    """
+
+    CODE: ClassVar[str] = ""
+    NAME: ClassVar[str] = ""
+    SEVERITY: ClassVar[Severity] = Severity.OPTIMIZATION
+    CATEGORY: ClassVar[str] = ""
+    FIX: ClassVar[FixSafety] = FixSafety.NONE
+    FRAMEWORKS: ClassVar[Sequence[str]] = ()
+    MESSAGE: ClassVar[str] = ""
+    # Text prefilter: the rule runs on a file only if one of these substrings occurs in it.
+    TRIGGERS: ClassVar[Sequence[str]] = ()
+    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
+
+    def __init__(self, path: str, lines: Sequence[str], config: Config) -> None:
+        super().__init__()
+        self.path = path
+        self.lines = lines
+        self.config = config
+        self.findings: list[Finding] = []
+        self.suppressed: list[Finding] = []
+
+    @classmethod
+    def wants(cls, text: str) -> bool:
+        """Cheap prefilter on the file's text; exactness comes from the visit itself."""
+        return not cls.TRIGGERS or any(token in text for token in cls.TRIGGERS)
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        fix: FixSafety | None = None,
+        note: str = "",
+        **fields: Any,
+    ) -> None:
+        """Record a finding at `node`. `fix` may lower (never raise) the rule's fix safety."""
+        rng = self.get_metadata(PositionProvider, node)
+        span = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        safety = self.FIX if fix is None or fix.rank > self.FIX.rank else fix
+        finding = Finding(
+            code=self.CODE,
+            path=self.path,
+            span=span,
+            message=self.MESSAGE.format(**fields),
+            fix=safety,
+            note=note,
+        )
+        if self._is_suppressed(span):
+            self.suppressed.append(finding)
+        else:
+            self.findings.append(finding)
+
+    def _is_suppressed(self, span: Span) -> bool:
+        for number in {span.line, span.end_line}:
+            if 0 < number <= len(self.lines):
+                codes = suppressed_codes(self.lines[number - 1])
+                if codes is not None and (not codes or self.CODE in codes):
+                    return True
+        return False

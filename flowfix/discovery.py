@@ -1,0 +1,115 @@
+"""Which files a run looks at: explicit files always, directories walked with the usual skips."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pygit2
+
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        "build",
+        "dist",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".eggs",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".flowfix_cache",
+        "node_modules",
+        "site-packages",
+    }
+)
+
+
+class _GitIgnore:
+    """Answers "does git ignore this path?" for the work trees the walk enters."""
+
+    def __init__(self) -> None:
+        self._repos: dict[str, pygit2.Repository | None] = {}
+
+    def _repo_for(self, folder: Path) -> pygit2.Repository | None:
+        key = str(folder)
+        if key not in self._repos:
+            found = pygit2.discover_repository(key)
+            repo = pygit2.Repository(found) if found else None
+            self._repos[key] = repo if repo is not None and not repo.is_bare else None
+        return self._repos[key]
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        repo = self._repo_for(path.parent)
+        if repo is None or repo.workdir is None:
+            return False
+        try:
+            relative = path.relative_to(Path(repo.workdir).resolve()).as_posix()
+        except ValueError:
+            return False
+        return bool(repo.path_is_ignored(relative + ("/" if is_dir else "")))
+
+
+def _excluded(path: Path, patterns: Sequence[str]) -> bool:
+    posix = path.as_posix()
+    return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch(path.name, p) for p in patterns)
+
+
+def discover(paths: Sequence[Path], exclude: Sequence[str] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Python files under `paths` (sorted, unique) and (path, error) pairs for bad arguments."""
+    files: set[Path] = set()
+    errors: list[tuple[Path, str]] = []
+    gitignore = _GitIgnore()
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            errors.append((given, "no such file or directory"))
+        elif given.is_dir():
+            files.update(_walk(given, exclude, gitignore, errors))
+        elif not given.exists():
+            errors.append((given, "broken symbolic link"))
+        else:
+            files.add(given)
+    return sorted(files), errors
+
+
+def _walk(
+    root: Path, exclude: Sequence[str], gitignore: _GitIgnore, errors: list[tuple[Path, str]]
+) -> list[Path]:
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+
+    def on_error(exc: OSError) -> None:
+        errors.append((Path(exc.filename or root), f"cannot list directory: {exc.strerror}"))
+
+    for folder, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
+        here = Path(folder)
+        info = here.stat()
+        if (info.st_dev, info.st_ino) in seen:  # a symlink loop
+            dirnames[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if name not in SKIPPED_DIRS
+            and not (here / name / "pyvenv.cfg").exists()
+            and not _excluded(here / name, exclude)
+            and not gitignore.ignored((here / name).resolve(), is_dir=True)
+        )
+        for name in filenames:
+            path = here / name
+            if (
+                name.endswith(".py")
+                and path.is_file()
+                and not _excluded(path, exclude)
+                and not gitignore.ignored(path.resolve(), is_dir=False)
+            ):
+                found.append(path)
+    return found

@@ -1,0 +1,292 @@
+"""discover → read → parse → detect → fix loop → FileResult, for one file or many (in parallel)."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext, SkipFile
+from libcst.metadata import MetadataWrapper
+
+from flowfix.config import Config
+from flowfix.rules import Finding, FixSafety, Rule, registry
+from flowfix.sources import Source, SourceError, read_source
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a run does: which rules, whether to fix, and the lowest fix safety applied."""
+
+    codes: tuple[str, ...]
+    config: Config = field(default_factory=Config)
+    fix: bool = False
+    threshold: FixSafety = FixSafety.SAFE
+
+    def rules_for(self, display: str) -> list[Rule]:
+        ignored = self.config.ignored_for(display)
+        rules = registry()
+        return [
+            rules[code]
+            for code in self.codes
+            if not any(code.startswith(prefix) for prefix in ignored)
+        ]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything a run learned about one file. `new_text` is None when the file is unchanged."""
+
+    display: str
+    findings: tuple[Finding, ...] = ()
+    suppressed: int = 0
+    source: Source | None = None
+    new_text: str | None = None
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    passes: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text is not None
+
+    @property
+    def new_raw(self) -> bytes | None:
+        if self.new_text is None or self.source is None:
+            return None
+        return self.source.encode(self.new_text)
+
+
+class ParseFailure(Exception):
+    """The file is not valid Python (for libcst or for the running interpreter)."""
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """Path as shown to users and in patches: relative to cwd when below it, with `/`."""
+    base = cwd or Path.cwd()
+    try:
+        return path.absolute().relative_to(base.absolute()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def parse(text: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise ParseFailure(f"syntax error at {exc.raw_line}:{exc.raw_column + 1}: {message}") from exc
+    except RecursionError as exc:
+        raise ParseFailure("too deeply nested to parse") from exc
+
+
+def check_syntax(text: str) -> None:
+    """Syntax check with CPython's own parser, for files no rule needs to analyse."""
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        raise ParseFailure(f"syntax error at {exc.lineno}:{exc.offset}: {exc.msg}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise ParseFailure("too deeply nested to parse") from exc
+
+
+def detect(
+    text: str, display: str, rules: Sequence[Rule], config: Config, module: cst.Module | None = None
+) -> tuple[list[Finding], int]:
+    """Run the rules that may match `text` in one batched traversal; (findings, suppressed count)."""
+    candidates = [rule for rule in rules if rule.detector.wants(text)]
+    if not candidates:
+        check_syntax(text)
+        return [], 0
+    tree = module if module is not None else parse(text)
+    lines = text.splitlines()
+    detectors = [rule.detector(display, lines, config) for rule in candidates]
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    try:
+        wrapper.visit_batched(detectors)
+    except RecursionError as exc:
+        raise ParseFailure("too deeply nested to analyse") from exc
+    findings = sorted(
+        (finding for detector in detectors for finding in detector.findings),
+        key=lambda f: f.sort_key,
+    )
+    return findings, sum(len(detector.suppressed) for detector in detectors)
+
+
+def _compiles(text: str, display: str) -> bool:
+    try:
+        compile(text, display, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def apply_codemod(rule: Rule, text: str, display: str, findings: Sequence[Finding]) -> tuple[str, str]:
+    """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
+    assert rule.codemod is not None
+    context = CodemodContext(filename=display)
+    codemod = rule.codemod(context, [finding.span for finding in findings])
+    try:
+        new_module = codemod.transform_module(parse(text))
+    except SkipFile as exc:
+        return text, str(exc) or "codemod skipped the file"
+    reason = "; ".join(context.warnings) or "the fix changed nothing"
+    return new_module.code, reason
+
+
+@dataclass
+class _FixState:
+    text: str
+    findings: list[Finding]
+    stuck: dict[str, str] = field(default_factory=dict)
+    passes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _fixable(findings: Iterable[Finding], threshold: FixSafety, stuck: dict[str, str]) -> list[Finding]:
+    rules = registry()
+    return [
+        f
+        for f in findings
+        if f.fix.applies(threshold) and f.code not in stuck and rules[f.code].codemod is not None
+    ]
+
+
+def fix_loop(
+    text: str,
+    display: str,
+    rules: Sequence[Rule],
+    config: Config,
+    threshold: FixSafety,
+    findings: list[Finding],
+) -> _FixState:
+    """Apply codemods rule by rule, re-detecting after each, until nothing fixable is left."""
+    state = _FixState(text=text, findings=findings)
+    limit = config.threshold("max-fix-passes")
+    original_compiles = _compiles(text, display)
+    by_code = {rule.code: rule for rule in rules}
+    while True:
+        fixable = _fixable(state.findings, threshold, state.stuck)
+        if not fixable:
+            return state
+        if state.passes >= limit:
+            state.notes.append(f"stopped after {limit} fix passes with fixable findings left")
+            return state
+        code = fixable[0].code
+        targets = [f for f in fixable if f.code == code]
+        try:
+            new_text, reason = apply_codemod(by_code[code], state.text, display, targets)
+        except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
+            state.stuck[code] = f"internal error in the {code} fix: {type(exc).__name__}: {exc}"
+            continue
+        if new_text == state.text:
+            state.stuck[code] = reason
+            continue
+        try:
+            new_findings, _ = detect(new_text, display, rules, config)
+        except ParseFailure as exc:
+            state.stuck[code] = f"the {code} fix produced invalid code ({exc}); dropped"
+            continue
+        if original_compiles and not _compiles(new_text, display):
+            state.stuck[code] = f"the {code} fix produced code that does not compile; dropped"
+            continue
+        before = len(targets)
+        after = sum(1 for f in _fixable(new_findings, threshold, {}) if f.code == code)
+        if after >= before:
+            state.stuck[code] = f"the {code} fix did not remove its findings; dropped"
+            continue
+        state.text, state.findings = new_text, new_findings
+        state.passes += 1
+
+
+def _mark_fixed(original: list[Finding], remaining: list[Finding], threshold: FixSafety) -> list[Finding]:
+    """Original findings that the fix loop removed, marked fixed (matched by code, message, fix)."""
+    left = Counter((f.code, f.message, f.fix) for f in remaining)
+    fixed: list[Finding] = []
+    for finding in original:
+        key = (finding.code, finding.message, finding.fix)
+        if left[key]:
+            left[key] -= 1
+        elif finding.fix.applies(threshold):
+            fixed.append(
+                Finding(finding.code, finding.path, finding.span, finding.message, finding.fix, True)
+            )
+    return fixed
+
+
+def process_source(source: Source, display: str, options: Options) -> FileResult:
+    """Detect (and, with `options.fix`, fix) one already-read source."""
+    rules = options.rules_for(display)
+    text = source.text
+    try:
+        module = parse(text) if any(rule.detector.wants(text) for rule in rules) else None
+        findings, suppressed = detect(text, display, rules, options.config, module)
+    except ParseFailure as exc:
+        return FileResult(display=display, source=source, errors=(str(exc),))
+    if not options.fix or not _fixable(findings, options.threshold, {}):
+        return FileResult(display=display, findings=tuple(findings), suppressed=suppressed, source=source)
+    assert module is not None
+    if module.code != text:
+        reason = "libcst does not reproduce this file byte for byte; not rewritten"
+        return FileResult(
+            display=display,
+            findings=tuple(_with_note(f, reason, options.threshold) for f in findings),
+            suppressed=suppressed,
+            source=source,
+            notes=(reason,),
+        )
+    state = fix_loop(text, display, rules, options.config, options.threshold, findings)
+    notes = list(state.notes) + [f"{code}: {why}" for code, why in sorted(state.stuck.items())]
+    remaining = [
+        _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings
+    ]
+    result = sorted(_mark_fixed(findings, state.findings, options.threshold) + remaining, key=_order)
+    return FileResult(
+        display=display,
+        findings=tuple(result),
+        suppressed=suppressed,
+        source=source,
+        new_text=state.text if state.text != text else None,
+        notes=tuple(notes),
+        passes=state.passes,
+    )
+
+
+def _order(finding: Finding) -> tuple[object, ...]:
+    return (finding.span, finding.code, not finding.fixed)
+
+
+def _with_note(finding: Finding, note: str, threshold: FixSafety) -> Finding:
+    if not note or not finding.fix.applies(threshold):
+        return finding
+    return Finding(finding.code, finding.path, finding.span, finding.message, finding.fix, False, note)
+
+
+def process_path(path: Path, options: Options) -> FileResult:
+    display = display_path(path)
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return FileResult(display=display, errors=(str(exc),))
+    return process_source(source, display, options)
+
+
+def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[FileResult]:
+    """Process `files` (sorted, unique) in order; over processes when `jobs` > 1 and it pays."""
+    if jobs <= 1 or len(files) < 4:
+        for path in files:
+            yield process_path(path, options)
+        return
+    workers = min(jobs, (len(files) + 3) // 4)
+    chunk = max(1, min(32, len(files) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(process_path, files, [options] * len(files), chunksize=chunk)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

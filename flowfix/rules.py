@@ -1,0 +1,162 @@
+"""Rule metadata, findings, fix safety, and the registry that pairs detectors with codemods."""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowfix.codemod import RuleCodemod
+    from flowfix.detector import Detector
+
+
+class Severity(str, enum.Enum):
+    """Which report section a finding goes to."""
+
+    CRITICAL = "critical"
+    OPTIMIZATION = "optimization"
+
+
+class FixSafety(str, enum.Enum):
+    """How safe a fix is; ordered NONE < UNSAFE < SAFE."""
+
+    NONE = "none"
+    UNSAFE = "unsafe"
+    SAFE = "safe"
+
+    @property
+    def rank(self) -> int:
+        return _SAFETY_RANK[self]
+
+    def applies(self, threshold: FixSafety) -> bool:
+        """True when a fix of this safety may be applied at `threshold` (SAFE or UNSAFE)."""
+        return self is not FixSafety.NONE and self.rank >= threshold.rank
+
+
+_SAFETY_RANK = {FixSafety.NONE: 0, FixSafety.UNSAFE: 1, FixSafety.SAFE: 2}
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A 1-based line, 1-based column range in a file's text."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem. `fix` is this finding's own fix safety (never above its rule's)."""
+
+    code: str
+    path: str
+    span: Span
+    message: str
+    fix: FixSafety
+    fixed: bool = False
+    note: str = ""
+
+    @property
+    def sort_key(self) -> tuple[str, Span, str]:
+        return (self.path, self.span, self.code)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as users see it: metadata plus the detector and (optional) codemod classes."""
+
+    code: str
+    name: str
+    severity: Severity
+    category: str
+    fix: FixSafety
+    frameworks: tuple[str, ...]
+    docs: str
+    detector: type[Detector]
+    codemod: type[RuleCodemod] | None
+
+    @property
+    def summary(self) -> str:
+        return self.docs.strip().splitlines()[0] if self.docs.strip() else self.name
+
+
+class RegistryError(Exception):
+    """The rule packages contradict each other (a bug in flowfix, not user input)."""
+
+
+def _load_subclasses(package: str, base: type) -> list[type]:
+    pkg = importlib.import_module(package)
+    found: list[type] = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, base)
+                and value is not base
+                and value.__module__ == module.__name__
+                and getattr(value, "CODE", "")
+            ):
+                found.append(value)
+    return found
+
+
+@cache
+def registry() -> dict[str, Rule]:
+    """All rules by code, detectors paired with their codemods. Imported on first use only."""
+    from flowfix.codemod import RuleCodemod
+    from flowfix.detector import Detector
+
+    codemods: dict[str, type[RuleCodemod]] = {}
+    for codemod in _load_subclasses("flowfix.codemods", RuleCodemod):
+        if codemod.CODE in codemods:
+            raise RegistryError(f"two codemods fix {codemod.CODE}")
+        codemods[codemod.CODE] = codemod
+    rules: dict[str, Rule] = {}
+    for detector in _load_subclasses("flowfix.detectors", Detector):
+        if detector.CODE in rules:
+            raise RegistryError(f"two detectors report {detector.CODE}")
+        codemod_cls = codemods.pop(detector.CODE, None)
+        if (codemod_cls is None) != (detector.FIX is FixSafety.NONE):
+            raise RegistryError(f"{detector.CODE}: fix {detector.FIX.value} but codemod {codemod_cls}")
+        rules[detector.CODE] = Rule(
+            code=detector.CODE,
+            name=detector.NAME,
+            severity=detector.SEVERITY,
+            category=detector.CATEGORY,
+            fix=detector.FIX,
+            frameworks=tuple(detector.FRAMEWORKS),
+            docs=detector.__doc__ or "",
+            detector=detector,
+            codemod=codemod_cls,
+        )
+    if codemods:
+        raise RegistryError(f"codemods without a detector: {sorted(codemods)}")
+    return dict(sorted(rules.items()))
+
+
+def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule]:
+    """Rules enabled by `select`/`ignore` (codes or code prefixes such as `ASY`). Raises on unknown."""
+    rules = registry()
+
+    def expand(patterns: list[str]) -> set[str]:
+        codes: set[str] = set()
+        for raw in patterns:
+            pattern = raw.strip().upper()
+            if not pattern:
+                continue
+            matched = {code for code in rules if pattern == "ALL" or code.startswith(pattern)}
+            if not matched:
+                raise KeyError(raw)
+            codes |= matched
+        return codes
+
+    chosen = expand(select) if select else set(rules)
+    chosen -= expand(ignore or [])
+    return [rules[code] for code in sorted(chosen)]

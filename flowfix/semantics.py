@@ -1,0 +1,222 @@
+"""Shared semantic questions for detectors and codemods: names, scopes, framework node classes."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import libcst as cst
+from libcst.metadata import (
+    BuiltinScope,
+    GlobalScope,
+    ImportAssignment,
+    ParentNodeProvider,
+    ProviderT,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+# Methods that a framework calls once per request / item / run.
+PER_CALL_METHODS = frozenset({"execute", "execute_async", "exec", "exec_async", "run", "__call__"})
+# Methods that run once per object: creating resources there is the intended pattern.
+INIT_METHODS = frozenset(
+    {
+        "__init__",
+        "__post_init__",
+        "model_post_init",
+        "init_components",
+        "ensure_client",
+        "setup",
+        "__enter__",
+        "__aenter__",
+        "connect",
+        "open",
+        "start",
+    }
+)
+DYNAMIQ_HOOKS = frozenset({"execute", "execute_async", "init_components", "ensure_client"})
+PLAIN_NODE_HOOKS = frozenset(
+    {"prep", "exec", "post", "prep_async", "exec_async", "post_async", "exec_fallback"}
+)
+PLAIN_FRAMEWORK_PREFIXES = ("pocketflow", "kaygraph", "pflow")
+CACHE_DECORATORS = frozenset(
+    {
+        "functools.cache",
+        "functools.lru_cache",
+        "functools.cached_property",
+        "cache",
+        "lru_cache",
+        "cached_property",
+    }
+)
+ScopeOwner = cst.FunctionDef | cst.Lambda | cst.ClassDef | cst.Module
+Framework = Literal["dynamiq", "plain"]
+
+
+class MetadataReader(Protocol):
+    """Anything with libcst's `get_metadata` (visitors, transformers, codemods)."""
+
+    def get_metadata(self, key: ProviderT, node: cst.CSTNode, default: object = ...) -> object:
+        ...
+
+
+def qualified_names(reader: MetadataReader, node: cst.CSTNode) -> set[str]:
+    """Fully qualified names `node` may refer to, resolved through imports (aliases included)."""
+    names = reader.get_metadata(QualifiedNameProvider, node, set())
+    return {name.name for name in names}  # type: ignore[attr-defined]
+
+
+def callee_names(reader: MetadataReader, call: cst.Call) -> set[str]:
+    """Qualified names of what `call` calls."""
+    return qualified_names(reader, call.func)
+
+
+def parent(reader: MetadataReader, node: cst.CSTNode) -> cst.CSTNode | None:
+    return reader.get_metadata(ParentNodeProvider, node, None)  # type: ignore[return-value]
+
+
+def scope_owner(reader: MetadataReader, node: cst.CSTNode) -> ScopeOwner:
+    """The nearest `def`, `lambda`, `class` or module whose body `node` runs in."""
+    current = parent(reader, node)
+    while current is not None:
+        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            return current
+        current = parent(reader, current)
+    raise ValueError("node is not attached to a module")
+
+
+def running_coroutine(reader: MetadataReader, node: cst.CSTNode) -> cst.FunctionDef | None:
+    """The `async def` whose own body runs `node` (not a nested def, lambda or class)."""
+    owner = scope_owner(reader, node)
+    if isinstance(owner, cst.FunctionDef) and owner.asynchronous is not None:
+        return owner
+    return None
+
+
+def inside_generator_expression(reader: MetadataReader, node: cst.CSTNode, stop: cst.CSTNode) -> bool:
+    """True if `node` sits in a generator expression below `stop` (its body runs lazily)."""
+    current = parent(reader, node)
+    while current is not None and current is not stop:
+        if isinstance(current, cst.GeneratorExp):
+            return True
+        current = parent(reader, current)
+    return False
+
+
+def enclosing_loop(reader: MetadataReader, node: cst.CSTNode) -> cst.For | cst.While | None:
+    """The innermost `for`/`while` whose body runs `node` within the same function."""
+    current = parent(reader, node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        if isinstance(current, (cst.For, cst.While)):
+            return current
+        current = parent(reader, current)
+    return None
+
+
+def method_class(reader: MetadataReader, func: cst.FunctionDef) -> cst.ClassDef | None:
+    """The class `func` is a method of (directly in the class body), else None."""
+    block = parent(reader, func)
+    owner = parent(reader, block) if block is not None else None
+    return owner if isinstance(owner, cst.ClassDef) else None
+
+
+def is_module_level(reader: MetadataReader, func: cst.FunctionDef) -> bool:
+    block = parent(reader, func)
+    return isinstance(block, cst.Module)
+
+
+def decorator_names(reader: MetadataReader, func: cst.FunctionDef) -> set[str]:
+    names: set[str] = set()
+    for decorator in func.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        names |= qualified_names(reader, target)
+        dotted = cst.helpers.get_full_name_for_node(target)
+        if dotted:
+            names.add(dotted)
+    return names
+
+
+def is_cached_function(reader: MetadataReader, func: cst.FunctionDef) -> bool:
+    return bool(decorator_names(reader, func) & CACHE_DECORATORS)
+
+
+def method_names(cls: cst.ClassDef) -> set[str]:
+    """Names of functions defined directly in the class body."""
+    return {
+        stmt.name.value
+        for stmt in cls.body.body
+        if isinstance(stmt, cst.FunctionDef)
+    }
+
+
+def find_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt
+    return None
+
+
+def framework_of(reader: MetadataReader, cls: cst.ClassDef) -> Framework | None:
+    """Which framework's node class `cls` is: by its resolved bases, else by its hooks."""
+    bases: set[str] = set()
+    for base in cls.bases:
+        bases |= qualified_names(reader, base.value)
+        dotted = cst.helpers.get_full_name_for_node(base.value)
+        if dotted:
+            bases.add(dotted)
+    if any(name.startswith("dynamiq.") for name in bases):
+        return "dynamiq"
+    if any(name.startswith(PLAIN_FRAMEWORK_PREFIXES) for name in bases):
+        return "plain"
+    methods = method_names(cls)
+    if methods & {"init_components", "ensure_client", "execute"}:
+        return "dynamiq"
+    if methods & PLAIN_NODE_HOOKS:
+        return "plain"
+    return None
+
+
+def is_module_level_name(reader: MetadataReader, name: cst.Name) -> bool:
+    """True if `name` resolves only to module-level bindings or builtins."""
+    scope = reader.get_metadata(ScopeProvider, name, None)
+    if scope is None:
+        return False
+    assignments = scope[name.value]  # type: ignore[index]
+    if not assignments:
+        return False
+    return all(isinstance(a.scope, (GlobalScope, BuiltinScope)) for a in assignments)
+
+
+def is_bound_in_module(reader: MetadataReader, module: cst.Module, name: str) -> bool:
+    """True if the module's global scope binds `name` (import, assignment, def, class)."""
+    scope = reader.get_metadata(ScopeProvider, module, None)
+    return scope is not None and name in scope  # type: ignore[operator]
+
+
+def is_env_lookup(reader: MetadataReader, node: cst.BaseExpression) -> bool:
+    """`os.environ[...]`, `os.environ.get(...)`, `os.getenv(...)`."""
+    if isinstance(node, cst.Subscript):
+        return "os.environ" in qualified_names(reader, node.value)
+    if isinstance(node, cst.Call):
+        names = callee_names(reader, node)
+        return bool(names & {"os.getenv", "os.environ.get"})
+    return False
+
+
+def resolves_to(reader: MetadataReader, node: cst.CSTNode, targets: frozenset[str] | set[str]) -> str | None:
+    """The target `node` refers to when every binding it may have is one of `targets`."""
+    names = qualified_names(reader, node)
+    if names and names <= targets:
+        return sorted(names)[0]
+    return None
+
+
+def conflicting_binding(reader: MetadataReader, node: cst.CSTNode, name: str) -> bool:
+    """True if `name`, seen from `node`'s scope, is bound to something other than an import."""
+    scope = reader.get_metadata(ScopeProvider, node, None)
+    if scope is None or name not in scope:  # type: ignore[operator]
+        return False
+    return any(
+        not isinstance(a, ImportAssignment) for a in scope[name]  # type: ignore[index]
+    )
