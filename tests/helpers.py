@@ -1,0 +1,46 @@
+"""Test helpers: run flowfix on text in memory."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flowfix.engine import FileResult, Options, process_source
+from flowfix.rules import FixSafety, registry
+from flowfix.sources import Source, digest, from_stdin
+
+MARKER = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
+UNSAFE_HEADER = "# flowfix: unsafe-fixes"
+
+
+def all_codes() -> tuple[str, ...]:
+    return tuple(registry())
+
+
+def run_text(
+    text: str, name: str = "case.py", fix: bool = False, unsafe: bool = False
+) -> FileResult:
+    source = from_stdin(text.encode("utf-8"), name)
+    options = Options(
+        codes=all_codes(), fix=fix, threshold=FixSafety.UNSAFE if unsafe else FixSafety.SAFE
+    )
+    return process_source(source, name, options)
+
+
+def run_file(path: Path, fix: bool = False, unsafe: bool = False) -> FileResult:
+    raw = path.read_bytes()
+    source = from_stdin(raw, path.name)
+    source = Source(path=path, raw=raw, text=source.text, encoding=source.encoding, digest=digest(raw))
+    options = Options(
+        codes=all_codes(), fix=fix, threshold=FixSafety.UNSAFE if unsafe else FixSafety.SAFE
+    )
+    return process_source(source, path.name, options)
+
+
+def expected_markers(text: str) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = MARKER.search(line)
+        if match:
+            found.extend((number, code.strip()) for code in match.group("codes").split(","))
+    return sorted(found)

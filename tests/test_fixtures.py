@@ -1,0 +1,69 @@
+"""Every fixtures/<CODE>/<case>.py: markers ↔ findings, exact fixed output, fix invariants.
+
+A line ending in `# expect: CODE[, CODE]` must get exactly those findings (starting on that
+line); every other line none. `<case>.fixed.py` is the exact expected output of `fix`; without
+it the file must come out unchanged. `# flowfix: unsafe-fixes` in a case opts into unsafe fixes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from helpers import UNSAFE_HEADER, expected_markers, run_file, run_text
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CASES = sorted(
+    path
+    for path in FIXTURES.glob("[A-Z][A-Z][A-Z][0-9][0-9][0-9]/*.py")
+    if not path.name.endswith(".fixed.py")
+)
+
+
+def case_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_findings_match_markers(case: Path) -> None:
+    result = run_file(case)
+    assert not result.errors, result.errors
+    actual = sorted((f.span.line, f.code) for f in result.findings)
+    assert actual == expected_markers(result.source.text if result.source else "")
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_fixed_output(case: Path) -> None:
+    text = case.read_bytes().decode("utf-8")
+    unsafe = UNSAFE_HEADER in text
+    result = run_file(case, fix=True, unsafe=unsafe)
+    assert not result.errors, result.errors
+    assert not [n for n in result.notes if "internal error" in n], result.notes
+    expected_path = case.with_name(case.stem + ".fixed.py")
+    expected = expected_path.read_bytes() if expected_path.exists() else case.read_bytes()
+    actual = result.new_raw if result.new_raw is not None else case.read_bytes()
+    assert actual.decode("utf-8") == expected.decode("utf-8")
+    assert actual == expected
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.with_name(c.stem + ".fixed.py").exists()], ids=case_id
+)
+def test_fixed_output_is_a_fixed_point(case: Path) -> None:
+    fixed_path = case.with_name(case.stem + ".fixed.py")
+    fixed = fixed_path.read_text(encoding="utf-8")
+    cst.parse_module(fixed)
+    compile(fixed, str(fixed_path), "exec")
+    unsafe = UNSAFE_HEADER in fixed
+    again = run_text(fixed, fixed_path.name, fix=True, unsafe=unsafe)
+    assert again.new_text is None, "fixing the fixed output changed it again"
+    assert not [f for f in again.findings if f.code == case.parent.name and f.fixed]
+
+
+def test_every_fixture_folder_is_a_known_rule() -> None:
+    from flowfix.rules import registry
+
+    folders = {path.name for path in FIXTURES.glob("[A-Z][A-Z][A-Z][0-9][0-9][0-9]")}
+    assert folders <= set(registry())
