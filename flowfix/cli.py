@@ -1,0 +1,354 @@
+"""The `flowfix` command line: check, diff, fix, apply, rules, explain. Exit 0 clean, 1 findings, 2 error."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional, ParamSpec
+
+import typer
+
+from flowfix import __version__
+from flowfix.config import Config, ConfigError, find_config_file, load_config
+from flowfix.discovery import discover
+from flowfix.engine import FileResult, Options, default_jobs, display_path, process_source, run
+from flowfix.patches import PatchError, apply_patch, make_patch
+from flowfix.report import ide, json_, markdown, text
+from flowfix.rules import FixSafety, registry, select_rules
+from flowfix.sources import SourceError, from_stdin, write_if_unchanged
+
+P = ParamSpec("P")
+
+app = typer.Typer(
+    name="flowfix",
+    help="Find and fix performance anti-patterns in LLM/agent orchestration code.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    ide = "ide"
+    markdown = "markdown"
+    json = "json"
+
+
+class UsageError(Exception):
+    """Bad command-line input or configuration: exit 2 with this one-line message."""
+
+
+def _user_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """Turn a UsageError raised by a command into a one-line message and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except UsageError as exc:
+            _err(f"flowfix: error: {exc}")
+            raise typer.Exit(2) from exc
+
+    return wrapper
+
+
+PathsArg = Annotated[
+    Optional[list[Path]],  # noqa: UP007 - typer needs Optional on 3.10
+    typer.Argument(help="Files or folders to analyse ('-' reads stdin). Default: current folder."),
+]
+SelectOpt = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option("--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."),
+]
+IgnoreOpt = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
+]
+ConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP007
+    typer.Option("--config", help="pyproject.toml to read [tool.flowfix] from (default: nearest)."),
+]
+UnsafeOpt = Annotated[
+    bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change behaviour in corner cases.")
+]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")
+]
+StdinNameOpt = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option("--stdin-filename", help="Name to report for source read from stdin ('-')."),
+]
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _load_config(config_path: Path | None) -> Config:
+    if config_path is not None and not config_path.is_file():
+        raise UsageError(f"{config_path}: config file not found")
+    try:
+        return load_config(config_path or find_config_file(Path.cwd()))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _options(
+    select: str | None, ignore: str | None, config_path: Path | None, fix: bool, unsafe: bool
+) -> Options:
+    config = _load_config(config_path)
+    try:
+        rules = select_rules(_split(select) or list(config.select), _split(ignore) + list(config.ignore))
+    except KeyError as exc:
+        raise UsageError(f"unknown rule code or prefix {exc.args[0]!r} (see `flowfix rules`)") from exc
+    threshold = FixSafety.UNSAFE if unsafe or config.unsafe_fixes else FixSafety.SAFE
+    return Options(codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold)
+
+
+def _collect(paths: Sequence[Path] | None, options: Options, jobs: int, stdin_name: str | None) -> list[FileResult]:
+    """Run on stdin ('-') or on the discovered files; print file errors as they come."""
+    given = list(paths or [Path(".")])
+    if [str(p) for p in given] == ["-"]:
+        name = stdin_name or "<stdin>"
+        try:
+            source = from_stdin(sys.stdin.buffer.read(), name)
+        except SourceError as exc:
+            _err(f"{name}: {exc}")
+            return [FileResult(display=name, errors=(str(exc),))]
+        results = [process_source(source, name, options)]
+    else:
+        files, bad = discover(given, options.config.exclude)
+        results = [FileResult(display=display_path(path), errors=(why,)) for path, why in bad]
+        results += list(run(files, options, jobs or default_jobs()))
+    for result in sorted(results, key=lambda r: r.display):
+        for error in result.errors:
+            _err(f"{result.display}: {error}")
+    return sorted(results, key=lambda r: r.display)
+
+
+def _exit(code: int) -> NoReturn:
+    raise typer.Exit(code)
+
+
+def _write(output: Path | None, content: str) -> None:
+    if output is None:
+        sys.stdout.write(content)
+        return
+    try:
+        output.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+
+
+@app.command()
+@_user_errors
+def check(
+    paths: PathsArg = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.text,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here.")] = None,  # noqa: UP007
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    config: ConfigOpt = None,
+    unsafe_fixes: UnsafeOpt = False,
+    jobs: JobsOpt = 0,
+    stdin_filename: StdinNameOpt = None,
+) -> None:
+    """Report findings; exit 1 when there are any."""
+    options = _options(select, ignore, config, fix=False, unsafe=unsafe_fixes)
+    results = _collect(paths, options, jobs, stdin_filename)
+    renderers = {
+        OutputFormat.text: lambda: text.render(results, options.threshold),
+        OutputFormat.ide: lambda: ide.render(results),
+        OutputFormat.markdown: lambda: markdown.render(results),
+        OutputFormat.json: lambda: json_.render(results),
+    }
+    _write(output, renderers[output_format]())
+    problems = any(r.findings or r.errors for r in results)
+    _exit(1 if problems else 0)
+
+
+@app.command()
+@_user_errors
+def diff(
+    paths: PathsArg = None,
+    unsafe_fixes: UnsafeOpt = False,
+    patch_file: Annotated[
+        Optional[Path], typer.Option("--patch-file", help="Write the patch here instead of stdout.")  # noqa: UP007
+    ] = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    config: ConfigOpt = None,
+    jobs: JobsOpt = 0,
+) -> None:
+    """Print the patch `fix` would apply (writes nothing); exit 1 when it is not empty."""
+    options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
+    results = _collect(paths, options, jobs, None)
+    patch = b"".join(
+        make_patch(r.source.raw, r.new_raw, r.display)
+        for r in results
+        if r.source is not None and r.new_raw is not None
+    )
+    if patch_file is not None:
+        try:
+            patch_file.write_bytes(patch)
+        except OSError as exc:
+            raise UsageError(f"{patch_file}: cannot write: {exc.strerror or exc}") from exc
+    else:
+        sys.stdout.buffer.write(patch)
+        sys.stdout.flush()
+    changed = sum(1 for r in results if r.changed)
+    fixes = sum(1 for r in results for f in r.findings if f.fixed)
+    _err(f"{fixes} fix{'es' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''} would be applied.")
+    _report_notes(results)
+    _exit(1 if patch else 0)
+
+
+def _report_notes(results: Sequence[FileResult]) -> None:
+    for result in results:
+        for note in result.notes:
+            _err(f"{result.display}: note: {note}")
+
+
+@app.command()
+@_user_errors
+def fix(
+    paths: PathsArg = None,
+    unsafe_fixes: UnsafeOpt = False,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="Write the Markdown report here.")  # noqa: UP007
+    ] = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    config: ConfigOpt = None,
+    jobs: JobsOpt = 0,
+    stdin_filename: StdinNameOpt = None,
+) -> None:
+    """Apply fixes in place ('-': fixed stdin to stdout); exit 1 when findings remain."""
+    options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
+    results = _collect(paths, options, jobs, stdin_filename)
+    stdin_mode = [str(p) for p in (paths or [])] == ["-"]
+    if stdin_mode:
+        result = results[0]
+        if result.source is not None:
+            sys.stdout.buffer.write(result.new_raw or result.source.raw)
+            sys.stdout.flush()
+        for line in ide.render(results).splitlines():
+            _err(line)
+    else:
+        results = [_write_result(result) for result in results]
+        for result in results:
+            if result.changed:
+                count = sum(1 for f in result.findings if f.fixed)
+                print(f"Fixed {count} finding{'s' if count != 1 else ''} in {result.display}")
+        print(text.summary(results, options.threshold))
+    _report_notes(results)
+    if report is not None:
+        _write(report, markdown.render(results))
+    remaining = any(not f.fixed for r in results for f in r.findings)
+    _exit(1 if remaining or any(r.errors for r in results) else 0)
+
+
+def _write_result(result: FileResult) -> FileResult:
+    """Write a changed file; on failure report an error and the file's fixes as not applied."""
+    if result.source is None or result.new_raw is None:
+        return result
+    try:
+        write_if_unchanged(result.source, result.new_raw)
+    except (SourceError, OSError) as exc:
+        _err(f"{result.display}: {exc}")
+        findings = tuple(
+            f if not f.fixed else type(f)(f.code, f.path, f.span, f.message, f.fix, False, str(exc))
+            for f in result.findings
+        )
+        return FileResult(
+            display=result.display, findings=findings, suppressed=result.suppressed,
+            source=result.source, errors=(*result.errors, str(exc)),
+        )
+    return result
+
+
+@app.command()
+@_user_errors
+def apply(
+    patch: Annotated[Path, typer.Argument(help="A patch written by `flowfix diff`, possibly edited.")],
+    root: Annotated[Path, typer.Option("--root", help="Folder the patch paths are relative to.")] = Path("."),
+) -> None:
+    """Apply a reviewed patch; files whose hunks no longer match are refused, the others applied."""
+    try:
+        data = patch.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{patch}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        outcomes = list(apply_patch(data, root))
+    except PatchError as exc:
+        raise UsageError(f"{patch}: {exc}") from exc
+    failed = 0
+    for outcome in outcomes:
+        if outcome.error:
+            failed += 1
+            _err(f"{outcome.path}: not applied: {outcome.error}")
+        else:
+            print(f"Applied {outcome.hunks} hunk{'s' if outcome.hunks != 1 else ''} to {outcome.path}")
+    _exit(1 if failed else 0)
+
+
+@app.command()
+def rules() -> None:
+    """List every rule: code, name, severity, fix safety, summary."""
+    rows = [("CODE", "NAME", "SEVERITY", "FIX", "SUMMARY")]
+    rows += [(r.code, r.name, r.severity.value, r.fix.value, r.summary) for r in registry().values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+@app.command()
+@_user_errors
+def explain(code: Annotated[str, typer.Argument(help="A rule code such as ASY001, or its name.")]) -> None:
+    """Print a rule's documentation."""
+    wanted = code.strip()
+    for rule in registry().values():
+        if wanted.upper() == rule.code or wanted.lower() == rule.name:
+            import inspect
+
+            print(f"# {rule.code} {rule.name}\n")
+            print(f"Severity: {rule.severity.value}. Fix: {rule.fix.value}. Category: {rule.category}.\n")
+            print(inspect.cleandoc(rule.docs))
+            return
+    raise UsageError(f"unknown rule {code!r} (see `flowfix rules`)")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"flowfix {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Find and fix performance anti-patterns in LLM/agent orchestration code."""
+
+
+def main() -> None:
+    """Console entry point: a flowfix bug exits 2 with a one-line message, not a traceback."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:
+        _err(f"flowfix: internal error: {type(exc).__name__}: {exc}")
+        sys.exit(2)
