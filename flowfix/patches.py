@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pygit2
 import unidiff
+from unidiff.constants import LINE_TYPE_NO_NEWLINE
 
 from flowfix.sources import Source, SourceError, digest, write_if_unchanged
 
@@ -58,7 +59,7 @@ def _hunk_sides(hunk: unidiff.Hunk) -> tuple[list[str], list[str]]:
     target: list[str] = []
     last_type = ""
     for line in hunk:
-        if line.line_type == unidiff.LINE_TYPE_NO_NEWLINE:
+        if line.line_type == LINE_TYPE_NO_NEWLINE:
             if last_type in (" ", "-"):
                 source[-1] = source[-1].removesuffix("\n")
             if last_type in (" ", "+"):
