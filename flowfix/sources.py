@@ -36,12 +36,16 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def decode(raw: bytes, name: str) -> tuple[str, str]:
+def decode(raw: bytes) -> tuple[str, str]:
     """Decode Python source bytes the way the interpreter does; returns (text, encoding)."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
-        raise SourceError(f"{exc.msg}") from exc
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise SourceError(f"cannot decode as utf-8 (byte {bad.start}): {bad.reason}") from exc
+        raise SourceError(exc.msg) from exc
     try:
         codecs.lookup(encoding)
         text = raw.decode(encoding)
@@ -63,12 +67,12 @@ def read_source(path: Path) -> Source:
         raise SourceError("is a directory") from exc
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
-    text, encoding = decode(raw, str(path))
+    text, encoding = decode(raw)
     return Source(path=path, raw=raw, text=text, encoding=encoding, digest=digest(raw))
 
 
 def from_stdin(raw: bytes, name: str) -> Source:
-    text, encoding = decode(raw, name)
+    text, encoding = decode(raw)
     return Source(path=Path(name), raw=raw, text=text, encoding=encoding, digest=digest(raw))
 
 

@@ -1,0 +1,160 @@
+"""Engine: discovery, reading/writing faithfully, bad input, parallel = sequential."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from flowfix.discovery import discover
+from flowfix.engine import Options, process_path, run
+from flowfix.rules import FixSafety, registry
+from flowfix.sources import SourceError, read_source, write_if_unchanged
+
+BLOCKING = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+
+
+def options(fix: bool = True) -> Options:
+    return Options(codes=tuple(registry()), fix=fix, threshold=FixSafety.SAFE)
+
+
+def test_discover_skips_usual_folders_and_keeps_explicit_files(tmp_path: Path) -> None:
+    for rel in [
+        "app/a.py",
+        "app/sub/b.py",
+        "app/__pycache__/c.py",
+        ".venv/lib/d.py",
+        "env2/lib/e.py",
+        "build/f.py",
+        "app/notes.txt",
+    ]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
+    files, errors = discover([tmp_path, tmp_path / "build" / "f.py"])
+    assert errors == []
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == [
+        "app/a.py",
+        "app/sub/b.py",
+        "build/f.py",
+    ]
+
+
+def test_discover_honours_gitignore(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("generated/\nsecret.py\n")
+    for rel in ["generated/g.py", "secret.py", "kept.py"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    files, _ = discover([tmp_path])
+    assert [p.name for p in files] == ["kept.py"]
+    explicit, _ = discover([tmp_path / "secret.py"])
+    assert [p.name for p in explicit] == ["secret.py"]
+
+
+def test_discover_survives_symlink_loop(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "m.py").write_text("x = 1\n")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "loop")
+    files, _ = discover([tmp_path])
+    assert [p.name for p in files] == ["m.py"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "newline"),
+    [
+        (BLOCKING.replace("\n", "\r\n").encode(), b"\r\n"),
+        (b"\xef\xbb\xbf" + BLOCKING.encode(), b"\n"),
+        (b"# -*- coding: latin-1 -*-\n" + BLOCKING.encode() + b"NAME = '\xe9'\n", b"\n"),
+    ],
+    ids=["crlf", "bom", "latin-1"],
+)
+def test_fix_keeps_encoding_bom_and_newlines(tmp_path: Path, raw: bytes, newline: bytes) -> None:
+    path = tmp_path / "m.py"
+    path.write_bytes(raw)
+    result = process_path(path, options())
+    assert result.new_raw is not None
+    expected = raw.replace(b"import time", b"import asyncio").replace(
+        b"time.sleep(1)", b"await asyncio.sleep(1)"
+    )
+    assert result.new_raw == expected
+    assert result.new_raw.count(newline) == raw.count(newline)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"async def f(:\n", "syntax error"),
+        (b"x = '\xff\xfe'\n", "cannot decode as utf-8"),
+        (b"# -*- coding: klingon -*-\nx = 1\n", "unknown encoding"),
+        (b"x = 1\x00\n", "null byte"),
+    ],
+    ids=["syntax", "invalid-utf8", "bad-cookie", "null-byte"],
+)
+def test_bad_input_gives_one_line_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.py"
+    path.write_bytes(content)
+    result = process_path(path, options())
+    assert len(result.errors) == 1 and message in result.errors[0]
+    assert "\n" not in result.errors[0]
+    assert path.read_bytes() == content
+
+
+def test_directory_named_like_a_module(tmp_path: Path) -> None:
+    (tmp_path / "x.py").mkdir()
+    result = process_path(tmp_path / "x.py", options())
+    assert result.errors == ("is a directory",)
+
+
+def test_empty_file_is_clean(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_bytes(b"")
+    result = process_path(tmp_path / "empty.py", options())
+    assert result.errors == () and result.findings == () and not result.changed
+
+
+def test_write_refused_when_file_changed_since_read(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(BLOCKING)
+    source = read_source(path)
+    path.write_text(BLOCKING + "# edited meanwhile\n")
+    with pytest.raises(SourceError, match="changed on disk"):
+        write_if_unchanged(source, b"x = 1\n")
+    assert path.read_text().endswith("# edited meanwhile\n")
+
+
+def test_write_keeps_mode_and_writes_through_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "real.py"
+    target.write_text(BLOCKING)
+    target.chmod(0o750)
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    source = read_source(link)
+    write_if_unchanged(source, b"x = 2\n")
+    assert link.is_symlink() and target.read_bytes() == b"x = 2\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".flowfix")] == []
+
+
+def test_file_libcst_cannot_round_trip_is_reported_not_rewritten(tmp_path: Path) -> None:
+    # libcst prints `except (A, B) :` back as `except (A, B):`; such a file is never rewritten.
+    text = BLOCKING + "\n\ntry:\n    pass\nexcept (ValueError, KeyError) :\n    pass\n"
+    path = tmp_path / "m.py"
+    path.write_text(text)
+    result = process_path(path, options())
+    assert not result.changed
+    assert [f.code for f in result.findings] == ["ASY001"]
+    assert not result.findings[0].fixed and "byte for byte" in result.findings[0].note
+
+
+def test_parallel_equals_sequential(tmp_path: Path) -> None:
+    for index in range(12):
+        body = BLOCKING if index % 3 else "x = 1\n"
+        (tmp_path / f"m{index:02d}.py").write_text(body)
+    files, _ = discover([tmp_path])
+    sequential = [(r.display, r.findings, r.new_text) for r in run(files, options(), jobs=1)]
+    parallel = [(r.display, r.findings, r.new_text) for r in run(files, options(), jobs=2)]
+    assert sequential == parallel
+    assert sum(1 for _, findings, _ in sequential if findings) == 8
