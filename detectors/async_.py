@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from flowfix.detector import Detector
+from flowfix.prefilter import has_async_def, imports_module
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     conflicting_binding,
@@ -71,6 +79,10 @@ class BlockingSleepInAsync(Detector):
         QualifiedNameProvider,
         ScopeProvider,
     )
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        return imports_module(tree, "time") and has_async_def(tree)
 
     def visit_Call(self, node: cst.Call) -> None:
         if resolves_to(self, node.func, {"time.sleep"}) is None:

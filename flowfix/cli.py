@@ -7,7 +7,7 @@ import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional, ParamSpec
+from typing import Annotated, NoReturn, ParamSpec
 
 import typer
 
@@ -57,19 +57,19 @@ def _user_errors(command: Callable[P, None]) -> Callable[P, None]:
 
 
 PathsArg = Annotated[
-    Optional[list[Path]],  # noqa: UP007 - typer needs Optional on 3.10
+    list[Path] | None,  # noqa: UP007 - typer needs Optional on 3.10
     typer.Argument(help="Files or folders to analyse ('-' reads stdin). Default: current folder."),
 ]
 SelectOpt = Annotated[
-    Optional[str],  # noqa: UP007
+    str | None,  # noqa: UP007
     typer.Option("--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."),
 ]
 IgnoreOpt = Annotated[
-    Optional[str],  # noqa: UP007
+    str | None,  # noqa: UP007
     typer.Option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
 ]
 ConfigOpt = Annotated[
-    Optional[Path],  # noqa: UP007
+    Path | None,  # noqa: UP007
     typer.Option("--config", help="pyproject.toml to read [tool.flowfix] from (default: nearest)."),
 ]
 UnsafeOpt = Annotated[
@@ -79,7 +79,7 @@ JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")
 ]
 StdinNameOpt = Annotated[
-    Optional[str],  # noqa: UP007
+    str | None,  # noqa: UP007
     typer.Option("--stdin-filename", help="Name to report for source read from stdin ('-')."),
 ]
 
@@ -155,7 +155,7 @@ def check(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here.")] = None,  # noqa: UP007
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,  # noqa: UP007
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
@@ -183,7 +183,7 @@ def diff(
     paths: PathsArg = None,
     unsafe_fixes: UnsafeOpt = False,
     patch_file: Annotated[
-        Optional[Path], typer.Option("--patch-file", help="Write the patch here instead of stdout.")  # noqa: UP007
+        Path | None, typer.Option("--patch-file", help="Write the patch here instead of stdout.")  # noqa: UP007
     ] = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
@@ -225,7 +225,7 @@ def fix(
     paths: PathsArg = None,
     unsafe_fixes: UnsafeOpt = False,
     report: Annotated[
-        Optional[Path], typer.Option("--report", help="Write the Markdown report here.")  # noqa: UP007
+        Path | None, typer.Option("--report", help="Write the Markdown report here.")  # noqa: UP007
     ] = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,

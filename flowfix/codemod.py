@@ -21,7 +21,7 @@ class RuleCodemod(VisitorBasedCodemodCommand):
     """
 
     CODE: ClassVar[str] = ""
-    DESCRIPTION: ClassVar[str] = ""
+    DESCRIPTION: str = ""
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
 
     def __init__(self, context: CodemodContext, spans: Iterable[Span]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -53,6 +54,11 @@ class Detector(cst.BatchableCSTVisitor):
         self.config = config
         self.findings: list[Finding] = []
         self.suppressed: list[Finding] = []
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        """Second prefilter, on CPython's AST: False only when the rule cannot match."""
+        return True
 
     @classmethod
     def wants(cls, text: str) -> bool:

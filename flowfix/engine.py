@@ -85,28 +85,31 @@ def parse(text: str) -> cst.Module:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
-def check_syntax(text: str) -> None:
-    """Syntax check with CPython's own parser, for files no rule needs to analyse."""
+def check_syntax(text: str) -> ast.Module:
+    """Parse with CPython's own parser: the syntax check every file gets, and the AST prefilter."""
     try:
-        ast.parse(text)
+        return ast.parse(text)
     except SyntaxError as exc:
         raise ParseFailure(f"syntax error at {exc.lineno}:{exc.offset}: {exc.msg}") from exc
     except (RecursionError, MemoryError) as exc:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
-def detect(
-    text: str, display: str, rules: Sequence[Rule], config: Config, module: cst.Module | None = None
-) -> tuple[list[Finding], int]:
-    """Run the rules that may match `text` in one batched traversal; (findings, suppressed count)."""
-    candidates = [rule for rule in rules if rule.detector.wants(text)]
+def detect(text: str, display: str, rules: Sequence[Rule], config: Config) -> tuple[list[Finding], int]:
+    """Run the rules that may match `text` in one batched traversal; (findings, suppressed count).
+
+    Two cheap prefilters decide which rules can match at all (a text search, then a look at
+    CPython's AST); only then is the file parsed with libcst and its metadata computed.
+    """
+    tree = check_syntax(text)
+    candidates = [
+        rule for rule in rules if rule.detector.wants(text) and rule.detector.ast_candidate(tree)
+    ]
     if not candidates:
-        check_syntax(text)
         return [], 0
-    tree = module if module is not None else parse(text)
     lines = text.splitlines()
     detectors = [rule.detector(display, lines, config) for rule in candidates]
-    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
     try:
         wrapper.visit_batched(detectors)
     except RecursionError as exc:
@@ -224,14 +227,12 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
     rules = options.rules_for(display)
     text = source.text
     try:
-        module = parse(text) if any(rule.detector.wants(text) for rule in rules) else None
-        findings, suppressed = detect(text, display, rules, options.config, module)
+        findings, suppressed = detect(text, display, rules, options.config)
     except ParseFailure as exc:
         return FileResult(display=display, source=source, errors=(str(exc),))
     if not options.fix or not _fixable(findings, options.threshold, {}):
         return FileResult(display=display, findings=tuple(findings), suppressed=suppressed, source=source)
-    assert module is not None
-    if module.code != text:
+    if parse(text).code != text:
         reason = "libcst does not reproduce this file byte for byte; not rewritten"
         return FileResult(
             display=display,

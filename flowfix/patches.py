@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
-import unidiff
 from unidiff.constants import LINE_TYPE_NO_NEWLINE
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import Hunk, PatchedFile, PatchSet
 
 from flowfix.sources import Source, SourceError, digest, write_if_unchanged
 
@@ -43,17 +44,17 @@ class AppliedFile:
     error: str = ""
 
 
-def parse_patch(data: bytes) -> unidiff.PatchSet:
+def parse_patch(data: bytes) -> PatchSet:
     try:
-        patch = unidiff.PatchSet(data.decode("latin-1"))
-    except unidiff.UnidiffParseError as exc:
+        patch = PatchSet(data.decode("latin-1"))
+    except UnidiffParseError as exc:
         raise PatchError(f"not a valid unified diff: {exc}") from exc
     if not list(patch):
         raise PatchError("no file changes found")
     return patch
 
 
-def _hunk_sides(hunk: unidiff.Hunk) -> tuple[list[str], list[str]]:
+def _hunk_sides(hunk: Hunk) -> tuple[list[str], list[str]]:
     """(lines the hunk expects, lines it writes), honouring `\\ No newline at end of file`."""
     source: list[str] = []
     target: list[str] = []
@@ -82,7 +83,7 @@ def _locate(lines: list[str], block: list[str], expected: int, floor: int) -> in
     return None
 
 
-def patched_text(original: str, patched_file: unidiff.PatchedFile) -> tuple[str | None, str]:
+def patched_text(original: str, patched_file: PatchedFile) -> tuple[str | None, str]:
     """Apply one file's hunks to `original`; (new text, "") or (None, reason)."""
     # Diff lines end at \n only (a \r stays part of the line), so split on that alone.
     parts = original.split("\n")

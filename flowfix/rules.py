@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from flowfix.codemod import RuleCodemod
@@ -90,9 +90,12 @@ class RegistryError(Exception):
     """The rule packages contradict each other (a bug in flowfix, not user input)."""
 
 
-def _load_subclasses(package: str, base: type) -> list[type]:
+T = TypeVar("T")
+
+
+def _load_subclasses(package: str, base: type[T]) -> list[type[T]]:
     pkg = importlib.import_module(package)
-    found: list[type] = []
+    found: list[type[T]] = []
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{package}.{info.name}")
         for value in vars(module).values():
@@ -101,7 +104,7 @@ def _load_subclasses(package: str, base: type) -> list[type]:
                 and issubclass(value, base)
                 and value is not base
                 and value.__module__ == module.__name__
-                and getattr(value, "CODE", "")
+                and getattr(value, "CODE", None)
             ):
                 found.append(value)
     return found

@@ -158,3 +158,55 @@ def test_parallel_equals_sequential(tmp_path: Path) -> None:
     parallel = [(r.display, r.findings, r.new_text) for r in run(files, options(), jobs=2)]
     assert sequential == parallel
     assert sum(1 for _, findings, _ in sequential if findings) == 8
+
+
+@pytest.mark.parametrize(
+    ("produce", "note"),
+    [
+        (lambda text: (text.replace("time.sleep(1)", "time.sleep(1"), ""), "invalid code"),
+        (lambda text: (text, "declined for a reason"), "declined for a reason"),
+        (lambda text: (text + "\nreturn 1\n", ""), "does not compile"),
+        (lambda text: (text + "\n# only a comment\n", ""), "did not remove its findings"),
+    ],
+    ids=["not-parsing", "unchanged", "not-compiling", "no-progress"],
+)
+def test_bad_fix_is_dropped_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, produce, note: str  # type: ignore[no-untyped-def]
+) -> None:
+    import flowfix.engine as engine
+
+    monkeypatch.setattr(engine, "apply_codemod", lambda rule, text, display, findings: produce(text))
+    path = tmp_path / "m.py"
+    path.write_text(BLOCKING)
+    result = process_path(path, options())
+    assert not result.changed
+    assert [(f.code, f.fixed) for f in result.findings] == [("ASY001", False)]
+    assert note in result.findings[0].note
+    assert any(note in n for n in result.notes)
+
+
+def test_codemod_crash_is_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowfix.engine as engine
+
+    def explode(*args: object) -> tuple[str, str]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "apply_codemod", explode)
+    path = tmp_path / "m.py"
+    path.write_text(BLOCKING)
+    result = process_path(path, options())
+    assert not result.changed and "internal error in the ASY001 fix: RuntimeError: boom" in result.notes[0]
+
+
+def test_pass_limit_is_reported(tmp_path: Path) -> None:
+    from flowfix.config import Config
+
+    text = BLOCKING
+    path = tmp_path / "m.py"
+    path.write_text(text)
+    limited = Options(
+        codes=("ASY001",), config=Config(thresholds={"max-fix-passes": 0}), fix=True
+    )
+    result = process_path(path, limited)
+    assert not result.changed
+    assert result.notes == ("stopped after 0 fix passes with fixable findings left",)

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import UNSAFE_HEADER, expected_markers, run_text
 
 from flowfix.rules import FixSafety, Rule, Severity, registry
-from helpers import UNSAFE_HEADER, expected_markers, run_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = list(registry().values())
