@@ -92,7 +92,10 @@ class BlockingSleepInAsync(Detector):
             return
         fix, note = FixSafety.SAFE, ""
         if inside_generator_expression(self, node, coroutine):
-            fix, note = FixSafety.NONE, "inside a generator expression, `await` would change its type"
+            fix, note = (
+                FixSafety.NONE,
+                "inside a generator expression, `await` would change its type",
+            )
         elif conflicting_binding(self, node, "asyncio"):
             fix, note = FixSafety.NONE, "the name `asyncio` is bound to something else here"
         self.report(node, fix=fix, note=note, function=coroutine.name.value)

@@ -1,4 +1,7 @@
-"""The `flowfix` command line: check, diff, fix, apply, rules, explain. Exit 0 clean, 1 findings, 2 error."""
+"""The `flowfix` command line: check, diff, fix, apply, rules, explain.
+
+Exit codes: 0 clean, 1 findings (or a non-empty diff), 2 usage or internal error.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +65,9 @@ PathsArg = Annotated[
 ]
 SelectOpt = Annotated[
     str | None,  # noqa: UP007
-    typer.Option("--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."),
+    typer.Option(
+        "--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."
+    ),
 ]
 IgnoreOpt = Annotated[
     str | None,  # noqa: UP007
@@ -73,7 +78,10 @@ ConfigOpt = Annotated[
     typer.Option("--config", help="pyproject.toml to read [tool.flowfix] from (default: nearest)."),
 ]
 UnsafeOpt = Annotated[
-    bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change behaviour in corner cases.")
+    bool,
+    typer.Option(
+        "--unsafe-fixes", help="Also apply fixes that may change behaviour in corner cases."
+    ),
 ]
 JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")
@@ -106,14 +114,20 @@ def _options(
 ) -> Options:
     config = _load_config(config_path)
     try:
-        rules = select_rules(_split(select) or list(config.select), _split(ignore) + list(config.ignore))
+        rules = select_rules(
+            _split(select) or list(config.select), _split(ignore) + list(config.ignore)
+        )
     except KeyError as exc:
-        raise UsageError(f"unknown rule code or prefix {exc.args[0]!r} (see `flowfix rules`)") from exc
+        raise UsageError(
+            f"unknown rule code or prefix {exc.args[0]!r} (see `flowfix rules`)"
+        ) from exc
     threshold = FixSafety.UNSAFE if unsafe or config.unsafe_fixes else FixSafety.SAFE
     return Options(codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold)
 
 
-def _collect(paths: Sequence[Path] | None, options: Options, jobs: int, stdin_name: str | None) -> list[FileResult]:
+def _collect(
+    paths: Sequence[Path] | None, options: Options, jobs: int, stdin_name: str | None
+) -> list[FileResult]:
     """Run on stdin ('-') or on the discovered files; print file errors as they come."""
     given = list(paths or [Path(".")])
     if [str(p) for p in given] == ["-"]:
@@ -155,7 +169,9 @@ def check(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,  # noqa: UP007
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here.")
+    ] = None,  # noqa: UP007
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
@@ -208,7 +224,10 @@ def diff(
         sys.stdout.flush()
     changed = sum(1 for r in results if r.changed)
     fixes = sum(1 for r in results for f in r.findings if f.fixed)
-    _err(f"{fixes} fix{'es' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''} would be applied.")
+    _err(
+        f"{fixes} fix{'es' if fixes != 1 else ''} in {changed} "
+        f"file{'s' if changed != 1 else ''} would be applied."
+    )
     _report_notes(results)
     _exit(1 if patch else 0)
 
@@ -271,8 +290,11 @@ def _write_result(result: FileResult) -> FileResult:
             for f in result.findings
         )
         return FileResult(
-            display=result.display, findings=findings, suppressed=result.suppressed,
-            source=result.source, errors=(*result.errors, str(exc)),
+            display=result.display,
+            findings=findings,
+            suppressed=result.suppressed,
+            source=result.source,
+            errors=(*result.errors, str(exc)),
         )
     return result
 
@@ -280,8 +302,12 @@ def _write_result(result: FileResult) -> FileResult:
 @app.command()
 @_user_errors
 def apply(
-    patch: Annotated[Path, typer.Argument(help="A patch written by `flowfix diff`, possibly edited.")],
-    root: Annotated[Path, typer.Option("--root", help="Folder the patch paths are relative to.")] = Path("."),
+    patch: Annotated[
+        Path, typer.Argument(help="A patch written by `flowfix diff`, possibly edited.")
+    ],
+    root: Annotated[
+        Path, typer.Option("--root", help="Folder the patch paths are relative to.")
+    ] = Path("."),
 ) -> None:
     """Apply a reviewed patch; files whose hunks no longer match are refused, the others applied."""
     try:
@@ -298,7 +324,9 @@ def apply(
             failed += 1
             _err(f"{outcome.path}: not applied: {outcome.error}")
         else:
-            print(f"Applied {outcome.hunks} hunk{'s' if outcome.hunks != 1 else ''} to {outcome.path}")
+            print(
+                f"Applied {outcome.hunks} hunk{'s' if outcome.hunks != 1 else ''} to {outcome.path}"
+            )
     _exit(1 if failed else 0)
 
 
@@ -306,15 +334,20 @@ def apply(
 def rules() -> None:
     """List every rule: code, name, severity, fix safety, summary."""
     rows = [("CODE", "NAME", "SEVERITY", "FIX", "SUMMARY")]
-    rows += [(r.code, r.name, r.severity.value, r.fix.value, r.summary) for r in registry().values()]
+    rows += [
+        (r.code, r.name, r.severity.value, r.fix.value, r.summary) for r in registry().values()
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        print("  ".join([*cells, row[4]]))
 
 
 @app.command()
 @_user_errors
-def explain(code: Annotated[str, typer.Argument(help="A rule code such as ASY001, or its name.")]) -> None:
+def explain(
+    code: Annotated[str, typer.Argument(help="A rule code such as ASY001, or its name.")],
+) -> None:
     """Print a rule's documentation."""
     wanted = code.strip()
     for rule in registry().values():
@@ -322,7 +355,10 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code such as ASY001
             import inspect
 
             print(f"# {rule.code} {rule.name}\n")
-            print(f"Severity: {rule.severity.value}. Fix: {rule.fix.value}. Category: {rule.category}.\n")
+            print(
+                f"Severity: {rule.severity.value}. Fix: {rule.fix.value}. "
+                f"Category: {rule.category}.\n"
+            )
             print(inspect.cleandoc(rule.docs))
             return
     raise UsageError(f"unknown rule {code!r} (see `flowfix rules`)")

@@ -21,7 +21,7 @@ _NOQA = re.compile(
 
 
 def suppressed_codes(line: str) -> set[str] | None:
-    """Codes silenced by a `# noqa[: CODES]` / `# flowfix: ignore[CODES]` comment; empty set = all."""
+    """Codes silenced by `# noqa[: CODES]` / `# flowfix: ignore[CODES]`; an empty set means all."""
     match = _NOQA.search(line)
     if match is None:
         return None

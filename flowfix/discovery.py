@@ -62,7 +62,9 @@ def _excluded(path: Path, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch(path.name, p) for p in patterns)
 
 
-def discover(paths: Sequence[Path], exclude: Sequence[str] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+def discover(
+    paths: Sequence[Path], exclude: Sequence[str] = ()
+) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Python files under `paths` (sorted, unique) and (path, error) pairs for bad arguments."""
     files: set[Path] = set()
     errors: list[tuple[Path, str]] = []

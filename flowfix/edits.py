@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 
@@ -24,3 +26,33 @@ def module_alias(module: cst.Module, name: str) -> str | None:
 def dotted(expression: str) -> cst.BaseExpression:
     """`a.b.c` as a Name/Attribute chain."""
     return cst.parse_expression(expression)
+
+
+def statement_leading_lines(statement: cst.BaseStatement) -> tuple[cst.EmptyLine, ...]:
+    """The blank and comment lines above a simple or compound statement."""
+    assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    return tuple(statement.leading_lines)
+
+
+def split_before_comment(
+    lines: tuple[cst.EmptyLine, ...],
+) -> tuple[list[cst.EmptyLine], list[cst.EmptyLine]]:
+    """(the blank lines before the first comment line, the rest): comments stay with their code."""
+    for index, line in enumerate(lines):
+        if line.comment is not None:
+            return list(lines[:index]), list(lines[index:])
+    return list(lines), []
+
+
+def snake_case(name: str) -> str:
+    """`QdrantClient` → `qdrant_client`, `OpenAI` → `openai`, `LLMRanker` → `llm_ranker`."""
+    return re.sub(r"(?<=[a-zA-Z0-9])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

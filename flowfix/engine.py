@@ -80,7 +80,9 @@ def parse(text: str) -> cst.Module:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         message = str(exc).strip().splitlines()[0]
-        raise ParseFailure(f"syntax error at {exc.raw_line}:{exc.raw_column + 1}: {message}") from exc
+        raise ParseFailure(
+            f"syntax error at {exc.raw_line}:{exc.raw_column + 1}: {message}"
+        ) from exc
     except RecursionError as exc:
         raise ParseFailure("too deeply nested to parse") from exc
 
@@ -95,7 +97,9 @@ def check_syntax(text: str) -> ast.Module:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
-def detect(text: str, display: str, rules: Sequence[Rule], config: Config) -> tuple[list[Finding], int]:
+def detect(
+    text: str, display: str, rules: Sequence[Rule], config: Config
+) -> tuple[list[Finding], int]:
     """Run the rules that may match `text` in one batched traversal; (findings, suppressed count).
 
     Two cheap prefilters decide which rules can match at all (a text search, then a look at
@@ -129,7 +133,9 @@ def _compiles(text: str, display: str) -> bool:
     return True
 
 
-def apply_codemod(rule: Rule, text: str, display: str, findings: Sequence[Finding]) -> tuple[str, str]:
+def apply_codemod(
+    rule: Rule, text: str, display: str, findings: Sequence[Finding]
+) -> tuple[str, str]:
     """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
     assert rule.codemod is not None
     context = CodemodContext(filename=display)
@@ -151,7 +157,9 @@ class _FixState:
     notes: list[str] = field(default_factory=list)
 
 
-def _fixable(findings: Iterable[Finding], threshold: FixSafety, stuck: dict[str, str]) -> list[Finding]:
+def _fixable(
+    findings: Iterable[Finding], threshold: FixSafety, stuck: dict[str, str]
+) -> list[Finding]:
     rules = registry()
     return [
         f
@@ -207,7 +215,9 @@ def fix_loop(
         state.passes += 1
 
 
-def _mark_fixed(original: list[Finding], remaining: list[Finding], threshold: FixSafety) -> list[Finding]:
+def _mark_fixed(
+    original: list[Finding], remaining: list[Finding], threshold: FixSafety
+) -> list[Finding]:
     """Original findings that the fix loop removed, marked fixed (matched by code, message, fix)."""
     left = Counter((f.code, f.message, f.fix) for f in remaining)
     fixed: list[Finding] = []
@@ -217,7 +227,9 @@ def _mark_fixed(original: list[Finding], remaining: list[Finding], threshold: Fi
             left[key] -= 1
         elif finding.fix.applies(threshold):
             fixed.append(
-                Finding(finding.code, finding.path, finding.span, finding.message, finding.fix, True)
+                Finding(
+                    finding.code, finding.path, finding.span, finding.message, finding.fix, True
+                )
             )
     return fixed
 
@@ -231,7 +243,9 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
     except ParseFailure as exc:
         return FileResult(display=display, source=source, errors=(str(exc),))
     if not options.fix or not _fixable(findings, options.threshold, {}):
-        return FileResult(display=display, findings=tuple(findings), suppressed=suppressed, source=source)
+        return FileResult(
+            display=display, findings=tuple(findings), suppressed=suppressed, source=source
+        )
     if parse(text).code != text:
         reason = "libcst does not reproduce this file byte for byte; not rewritten"
         return FileResult(
@@ -246,7 +260,9 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
     remaining = [
         _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings
     ]
-    result = sorted(_mark_fixed(findings, state.findings, options.threshold) + remaining, key=_order)
+    result = sorted(
+        _mark_fixed(findings, state.findings, options.threshold) + remaining, key=_order
+    )
     return FileResult(
         display=display,
         findings=tuple(result),
@@ -265,7 +281,9 @@ def _order(finding: Finding) -> tuple[object, ...]:
 def _with_note(finding: Finding, note: str, threshold: FixSafety) -> Finding:
     if not note or not finding.fix.applies(threshold):
         return finding
-    return Finding(finding.code, finding.path, finding.span, finding.message, finding.fix, False, note)
+    return Finding(
+        finding.code, finding.path, finding.span, finding.message, finding.fix, False, note
+    )
 
 
 def process_path(path: Path, options: Options) -> FileResult:
@@ -290,4 +308,6 @@ def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[File
 
 
 def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )

@@ -94,7 +94,10 @@ def patched_text(original: str, patched_file: PatchedFile) -> tuple[str | None, 
         source, target = _hunk_sides(hunk)
         start = _locate(lines, source, max(hunk.source_start - 1, 0), cursor)
         if start is None:
-            return None, f"hunk {number} (@@ -{hunk.source_start},{hunk.source_length} @@) does not match"
+            return (
+                None,
+                f"hunk {number} (@@ -{hunk.source_start},{hunk.source_length} @@) does not match",
+            )
         output.extend(lines[cursor:start])
         output.extend(target)
         cursor = start + len(source)

@@ -12,7 +12,9 @@ def imports_module(tree: ast.Module, module: str) -> bool:
     """Does any import statement (at any depth) import `module` or something from it?"""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            if any(alias.name == module or alias.name.startswith(module + ".") for alias in node.names):
+            if any(
+                alias.name == module or alias.name.startswith(module + ".") for alias in node.names
+            ):
                 return True
         elif isinstance(node, ast.ImportFrom) and node.module is not None:
             if node.module == module or node.module.startswith(module + "."):

@@ -127,7 +127,9 @@ def registry() -> dict[str, Rule]:
             raise RegistryError(f"two detectors report {detector.CODE}")
         codemod_cls = codemods.pop(detector.CODE, None)
         if (codemod_cls is None) != (detector.FIX is FixSafety.NONE):
-            raise RegistryError(f"{detector.CODE}: fix {detector.FIX.value} but codemod {codemod_cls}")
+            raise RegistryError(
+                f"{detector.CODE}: fix {detector.FIX.value} but codemod {codemod_cls}"
+            )
         rules[detector.CODE] = Rule(
             code=detector.CODE,
             name=detector.NAME,
@@ -145,7 +147,7 @@ def registry() -> dict[str, Rule]:
 
 
 def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule]:
-    """Rules enabled by `select`/`ignore` (codes or code prefixes such as `ASY`). Raises on unknown."""
+    """Rules enabled by `select`/`ignore` (codes or prefixes such as `ASY`); KeyError if unknown."""
     rules = registry()
 
     def expand(patterns: list[str]) -> set[str]:

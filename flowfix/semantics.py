@@ -55,8 +55,7 @@ Framework = Literal["dynamiq", "plain"]
 class MetadataReader(Protocol):
     """Anything with libcst's `get_metadata` (visitors, transformers, codemods)."""
 
-    def get_metadata(self, key: ProviderT, node: cst.CSTNode, default: object = ...) -> object:
-        ...
+    def get_metadata(self, key: ProviderT, node: cst.CSTNode, default: object = ...) -> object: ...
 
 
 def qualified_names(reader: MetadataReader, node: cst.CSTNode) -> set[str]:
@@ -92,7 +91,9 @@ def running_coroutine(reader: MetadataReader, node: cst.CSTNode) -> cst.Function
     return None
 
 
-def inside_generator_expression(reader: MetadataReader, node: cst.CSTNode, stop: cst.CSTNode) -> bool:
+def inside_generator_expression(
+    reader: MetadataReader, node: cst.CSTNode, stop: cst.CSTNode
+) -> bool:
     """True if `node` sits in a generator expression below `stop` (its body runs lazily)."""
     current = parent(reader, node)
     while current is not None and current is not stop:
@@ -105,7 +106,9 @@ def inside_generator_expression(reader: MetadataReader, node: cst.CSTNode, stop:
 def enclosing_loop(reader: MetadataReader, node: cst.CSTNode) -> cst.For | cst.While | None:
     """The innermost `for`/`while` whose body runs `node` within the same function."""
     current = parent(reader, node)
-    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+    while current is not None and not isinstance(
+        current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+    ):
         if isinstance(current, (cst.For, cst.While)):
             return current
         current = parent(reader, current)
@@ -143,11 +146,7 @@ def is_cached_function(reader: MetadataReader, func: cst.FunctionDef) -> bool:
 
 def method_names(cls: cst.ClassDef) -> set[str]:
     """Names of functions defined directly in the class body."""
-    return {
-        stmt.name.value
-        for stmt in cls.body.body
-        if isinstance(stmt, cst.FunctionDef)
-    }
+    return {stmt.name.value for stmt in cls.body.body if isinstance(stmt, cst.FunctionDef)}
 
 
 def find_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
@@ -204,7 +203,9 @@ def is_env_lookup(reader: MetadataReader, node: cst.BaseExpression) -> bool:
     return False
 
 
-def resolves_to(reader: MetadataReader, node: cst.CSTNode, targets: frozenset[str] | set[str]) -> str | None:
+def resolves_to(
+    reader: MetadataReader, node: cst.CSTNode, targets: frozenset[str] | set[str]
+) -> str | None:
     """The target `node` refers to when every binding it may have is one of `targets`."""
     names = qualified_names(reader, node)
     if names and names <= targets:
@@ -218,5 +219,68 @@ def conflicting_binding(reader: MetadataReader, node: cst.CSTNode, name: str) ->
     if scope is None or name not in scope:  # type: ignore[operator]
         return False
     return any(
-        not isinstance(a, ImportAssignment) for a in scope[name]  # type: ignore[index]
+        not isinstance(a, ImportAssignment)
+        for a in scope[name]  # type: ignore[index]
     )
+
+
+PURE_CALLS = frozenset(
+    {
+        "builtins.int",
+        "builtins.float",
+        "builtins.str",
+        "builtins.bool",
+        "builtins.min",
+        "builtins.max",
+        "os.cpu_count",
+    }
+)
+
+
+def is_call_invariant(reader: MetadataReader, node: cst.BaseExpression, this: str | None) -> bool:
+    """Same value on every call: literals, `<this>.*`, module-level names, env lookups, and
+    expressions built from them (`this` is the method's `self` name, None outside methods)."""
+
+    def stable(child: cst.BaseExpression | None) -> bool:
+        return child is None or is_call_invariant(reader, child, this)
+
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary)):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value == this or is_module_level_name(reader, node)
+    if isinstance(node, cst.ConcatenatedString):
+        return stable(node.left) and stable(node.right)
+    if isinstance(node, cst.FormattedString):
+        return all(
+            stable(part.expression)
+            for part in node.parts
+            if isinstance(part, cst.FormattedStringExpression)
+        )
+    if isinstance(node, cst.Attribute):
+        return stable(node.value)
+    if isinstance(node, cst.Subscript):
+        return stable(node.value) and all(
+            stable(element.slice.value)
+            if isinstance(element.slice, cst.Index)
+            else isinstance(element.slice, cst.Slice)
+            and stable(element.slice.lower)
+            and stable(element.slice.upper)
+            for element in node.slice
+        )
+    if isinstance(node, cst.UnaryOperation):
+        return stable(node.expression)
+    if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
+        return stable(node.left) and stable(node.right)
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return all(stable(element.value) for element in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(
+            stable(element.key) and stable(element.value)
+            if isinstance(element, cst.DictElement)
+            else stable(element.value)
+            for element in node.elements
+        )
+    if isinstance(node, cst.Call):
+        pure = is_env_lookup(reader, node) or bool(qualified_names(reader, node.func) & PURE_CALLS)
+        return pure and all(not arg.star and stable(arg.value) for arg in node.args)
+    return False

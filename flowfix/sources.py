@@ -52,9 +52,7 @@ def decode(raw: bytes) -> tuple[str, str]:
     except LookupError as exc:
         raise SourceError(f"unknown encoding {encoding!r}") from exc
     except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"cannot decode as {encoding} (byte {exc.start}): {exc.reason}"
-        ) from exc
+        raise SourceError(f"cannot decode as {encoding} (byte {exc.start}): {exc.reason}") from exc
     if "\x00" in text:
         raise SourceError("file contains a null byte")
     return text, encoding

@@ -30,7 +30,9 @@ def run_text(
 def run_file(path: Path, fix: bool = False, unsafe: bool = False) -> FileResult:
     raw = path.read_bytes()
     source = from_stdin(raw, path.name)
-    source = Source(path=path, raw=raw, text=source.text, encoding=source.encoding, digest=digest(raw))
+    source = Source(
+        path=path, raw=raw, text=source.text, encoding=source.encoding, digest=digest(raw)
+    )
     options = Options(
         codes=all_codes(), fix=fix, threshold=FixSafety.UNSAFE if unsafe else FixSafety.SAFE
     )

@@ -13,12 +13,7 @@ from typer.testing import CliRunner
 from flowfix.cli import app
 
 BLOCKING = (
-    "import time\n"
-    "\n"
-    "\n"
-    "async def fetch(client):\n"
-    "    time.sleep(1)\n"
-    "    return await client.get()\n"
+    "import time\n\n\nasync def fetch(client):\n    time.sleep(1)\n    return await client.get()\n"
 )
 FIXED = (
     "import asyncio\n"

@@ -171,11 +171,16 @@ def test_parallel_equals_sequential(tmp_path: Path) -> None:
     ids=["not-parsing", "unchanged", "not-compiling", "no-progress"],
 )
 def test_bad_fix_is_dropped_and_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, produce, note: str  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    produce,
+    note: str,  # type: ignore[no-untyped-def]
 ) -> None:
     import flowfix.engine as engine
 
-    monkeypatch.setattr(engine, "apply_codemod", lambda rule, text, display, findings: produce(text))
+    monkeypatch.setattr(
+        engine, "apply_codemod", lambda rule, text, display, findings: produce(text)
+    )
     path = tmp_path / "m.py"
     path.write_text(BLOCKING)
     result = process_path(path, options())
@@ -195,7 +200,10 @@ def test_codemod_crash_is_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = tmp_path / "m.py"
     path.write_text(BLOCKING)
     result = process_path(path, options())
-    assert not result.changed and "internal error in the ASY001 fix: RuntimeError: boom" in result.notes[0]
+    assert (
+        not result.changed
+        and "internal error in the ASY001 fix: RuntimeError: boom" in result.notes[0]
+    )
 
 
 def test_pass_limit_is_reported(tmp_path: Path) -> None:
@@ -204,9 +212,7 @@ def test_pass_limit_is_reported(tmp_path: Path) -> None:
     text = BLOCKING
     path = tmp_path / "m.py"
     path.write_text(text)
-    limited = Options(
-        codes=("ASY001",), config=Config(thresholds={"max-fix-passes": 0}), fix=True
-    )
+    limited = Options(codes=("ASY001",), config=Config(thresholds={"max-fix-passes": 0}), fix=True)
     result = process_path(path, limited)
     assert not result.changed
     assert result.notes == ("stopped after 0 fix passes with fixable findings left",)

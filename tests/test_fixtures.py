@@ -11,6 +11,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+
 from helpers import UNSAFE_HEADER, expected_markers, run_file, run_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -12,12 +12,16 @@ import unidiff
 
 from flowfix.patches import PatchError, apply_patch, make_patch, parse_patch
 
-CASES = sorted(p for p in (Path(__file__).resolve().parent.parent / "fixtures" / "_patches").iterdir())
+CASES = sorted(
+    p for p in (Path(__file__).resolve().parent.parent / "fixtures" / "_patches").iterdir()
+)
 UPDATE = os.environ.get("FLOWFIX_UPDATE_FIXTURES") == "1" and not os.environ.get("CI")
 
 
 def _patch_for(case: Path) -> bytes:
-    return make_patch((case / "before.py").read_bytes(), (case / "after.py").read_bytes(), "example.py")
+    return make_patch(
+        (case / "before.py").read_bytes(), (case / "after.py").read_bytes(), "example.py"
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)

@@ -8,14 +8,30 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import UNSAFE_HEADER, expected_markers, run_text
 
 from flowfix.rules import FixSafety, Rule, Severity, registry
+from helpers import UNSAFE_HEADER, expected_markers, run_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = list(registry().values())
-HEADINGS = ["## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## Metric to monitor"]
-CATEGORIES = {"async", "connections", "executors", "caching", "agents", "memory", "timing", "dag", "vector"}
+HEADINGS = [
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Fix safety",
+    "## Metric to monitor",
+]
+CATEGORIES = {
+    "async",
+    "connections",
+    "executors",
+    "caching",
+    "agents",
+    "memory",
+    "timing",
+    "dag",
+    "vector",
+}
 
 
 def docs(rule: Rule) -> str:
@@ -71,7 +87,9 @@ def test_fixtures_cover_the_rule(rule: Rule) -> None:
     folder = ROOT / "fixtures" / rule.code
     cases = [p for p in folder.glob("*.py") if not p.name.endswith(".fixed.py")]
     positive = [p for p in cases if any(c == rule.code for _, c in expected_markers(p.read_text()))]
-    near_miss = [p for p in cases if not any(c == rule.code for _, c in expected_markers(p.read_text()))]
+    near_miss = [
+        p for p in cases if not any(c == rule.code for _, c in expected_markers(p.read_text()))
+    ]
     assert positive, f"{rule.code}: no positive fixture"
     assert near_miss, f"{rule.code}: no near-miss fixture"
     if rule.fix is not FixSafety.NONE:

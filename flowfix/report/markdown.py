@@ -9,9 +9,15 @@ from flowfix.report import all_errors, all_findings
 from flowfix.rules import Finding, Severity, registry
 
 METRICS = {
-    "async": ("event-loop lag", "delay of a periodic `asyncio.sleep` probe, p95 latency under load"),
+    "async": (
+        "event-loop lag",
+        "delay of a periodic `asyncio.sleep` probe, p95 latency under load",
+    ),
     "connections": ("open connections", "client constructions and TLS handshakes per request"),
-    "executors": ("live thread count", "`threading.active_count()` and threads created per request"),
+    "executors": (
+        "live thread count",
+        "`threading.active_count()` and threads created per request",
+    ),
     "caching": ("cache hit rate", "time spent loading or serialising per request"),
     "agents": ("loops per agent run", "tokens and LLM calls per run"),
     "memory": ("peak memory", "RSS over long runs and shared-store size"),

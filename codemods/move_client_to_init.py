@@ -1,0 +1,349 @@
+"""CON001: build a per-call client once, in the node's init hook or a cached module factory."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from flowfix.codemod import RuleCodemod
+from flowfix.detectors.connections import (
+    Route,
+    assigned_local,
+    hoist_route,
+    instance_name,
+    snake_name,
+    trailing_return,
+)
+from flowfix.edits import is_docstring, module_alias
+from flowfix.semantics import find_method, is_bound_in_module, method_class, scope_owner
+
+
+@dataclass
+class _Hoist:
+    attr: str
+    call: cst.Call
+    route: Route
+    this: str
+
+
+@dataclass
+class _ClassPlan:
+    taken: set[str]
+    hoists: list[_Hoist] = field(default_factory=list)
+    methods: list[cst.FunctionDef] = field(default_factory=list)
+    by_code: dict[tuple[Route, str], str] = field(default_factory=dict)
+
+
+class MoveClientToInit(RuleCodemod):
+    CODE = "CON001"
+    DESCRIPTION = "Create per-call clients once: in the node's init hook or a cached module factory"
+    METADATA_DEPENDENCIES = (
+        PositionProvider,
+        ParentNodeProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+    )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.root = node
+        self.functools = module_alias(node, "functools") or "functools"
+        self.plans: dict[cst.ClassDef, _ClassPlan] = {}
+        self.factories: dict[cst.FunctionDef, list[cst.FunctionDef]] = defaultdict(list)
+        self.module_names: set[str] = set()
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        span = self.target(original_node)
+        if span is None:
+            return updated_node
+        func = scope_owner(self, original_node)
+        assert isinstance(func, cst.FunctionDef)
+        route, why = hoist_route(self, func, original_node)
+        if route is None:
+            self.warn(f"{span.line}:{span.column}: {why}")
+            return updated_node
+        stem = (assigned_local(self, original_node) or snake_name(original_node)).lstrip("_")
+        self.fixed.add(span)
+        if route == "factory":
+            name = self._factory_name(f"_{func.name.value.lstrip('_')}_{stem}")
+            self.factories[func].append(self._factory(name, updated_node))
+            self._need_functools()
+            return cst.Call(func=cst.Name(name), lpar=updated_node.lpar, rpar=updated_node.rpar)
+        cls = method_class(self, func)
+        assert cls is not None
+        plan = self.plans.setdefault(cls, _ClassPlan(taken=_class_names(cls)))
+        this = instance_name(self, func) or "self"
+        key = (route, self.module.code_for_node(updated_node.with_changes(lpar=(), rpar=())))
+        attr = plan.by_code.get(key)
+        if attr is None:
+            attr = plan.by_code[key] = _fresh(f"_{stem}", plan.taken)
+            plan.hoists.append(
+                _Hoist(attr, updated_node.with_changes(lpar=(), rpar=()), route, this)
+            )
+        plan.methods.append(func)
+        return cst.Attribute(
+            value=cst.Name(this),
+            attr=cst.Name(attr),
+            lpar=updated_node.lpar,
+            rpar=updated_node.rpar,
+        )
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef | cst.FlattenSentinel[cst.BaseStatement]:
+        factories = self.factories.pop(original_node, None)
+        if not factories:
+            return updated_node
+        blanks, rest = _split_leading(updated_node.leading_lines)
+        gap = blanks or [cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)]
+        placed = [factories[0].with_changes(leading_lines=blanks)]
+        placed += [factory.with_changes(leading_lines=gap) for factory in factories[1:]]
+        return cst.FlattenSentinel(
+            [*placed, updated_node.with_changes(leading_lines=[*gap, *rest])]
+        )
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        plan = self.plans.pop(original_node, None)
+        if plan is None or not isinstance(updated_node.body, cst.IndentedBlock):
+            return updated_node
+        assert isinstance(original_node.body, cst.IndentedBlock)
+        originals = list(original_node.body.body)
+        body: list[cst.BaseStatement] = list(updated_node.body.body)
+        first_use = min(_index(originals, method) for method in plan.methods)
+        first_method = next(i for i, s in enumerate(originals) if isinstance(s, cst.FunctionDef))
+        inserts: dict[int, list[cst.BaseStatement]] = defaultdict(list)
+        eager: tuple[tuple[Route, int], ...] = (
+            ("init_components", first_use),
+            ("__init__", first_method),
+        )
+        for route, at in eager:
+            hoists = [h for h in plan.hoists if h.route == route]
+            if not hoists:
+                continue
+            if route == "init_components":
+                declare_at = _declarations_index(originals)
+                after_docstring = declare_at == 1 and is_docstring(originals[0])
+                inserts[declare_at].extend(self._private_attrs(hoists, after_docstring))
+            existing = find_method(original_node, route)
+            if existing is not None:
+                index = _index(originals, existing)
+                init = body[index]
+                assert isinstance(init, cst.FunctionDef)
+                this = instance_name(self, existing) or "self"
+                body[index] = _append(init, [_assignment(this, h) for h in hoists])
+            else:
+                inserts[at].append(self._new_init(route, original_node, hoists))
+        for hoist in plan.hoists:
+            if hoist.route == "cached_property":
+                self._need_functools()
+                inserts[first_use].append(self._cached_property(hoist))
+        for index in sorted(inserts, reverse=True):
+            body[index:index] = _spaced(inserts[index], body, index)
+        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    # --- building blocks ---------------------------------------------------------------------
+
+    def _parse(self, code: str) -> cst.BaseStatement:
+        return cst.parse_statement(code, config=self.module.config_for_parsing)
+
+    def _lines(self, *lines: str) -> str:
+        indent, newline = self.module.default_indent, self.module.default_newline
+        return "".join(line.replace("    ", indent) + newline for line in lines)
+
+    def _need_functools(self) -> None:
+        if self.functools == "functools":
+            AddImportsVisitor.add_needed_import(self.context, "functools")
+
+    def _factory_name(self, wanted: str) -> str:
+        name, counter = wanted, 2
+        while name in self.module_names or is_bound_in_module(self, self.root, name):
+            name, counter = f"{wanted}_{counter}", counter + 1
+        self.module_names.add(name)
+        return name
+
+    def _factory(self, name: str, call: cst.Call) -> cst.FunctionDef:
+        factory = self._parse(
+            self._lines(f"@{self.functools}.cache", f"def {name}():", "    return None")
+        )
+        assert isinstance(factory, cst.FunctionDef)
+        return _with_return_value(factory, call.with_changes(lpar=(), rpar=()))
+
+    def _cached_property(self, hoist: _Hoist) -> cst.FunctionDef:
+        code = self._lines(
+            f"@{self.functools}.cached_property",
+            f"def {hoist.attr}({hoist.this}):",
+            "    return None",
+        )
+        prop = self._parse(code)
+        assert isinstance(prop, cst.FunctionDef)
+        return _with_return_value(prop, hoist.call)
+
+    def _private_attrs(
+        self, hoists: list[_Hoist], after_docstring: bool
+    ) -> list[cst.BaseStatement]:
+        """`_client: Any = PrivateAttr(default=None)` lines (a blank line after a docstring)."""
+        AddImportsVisitor.add_needed_import(self.context, "typing", "Any")
+        AddImportsVisitor.add_needed_import(self.context, "pydantic", "PrivateAttr")
+        declarations: list[cst.BaseStatement] = []
+        for hoist in hoists:
+            statement = self._parse(self._lines(f"{hoist.attr}: Any = PrivateAttr(default=None)"))
+            if after_docstring and not declarations:
+                statement = statement.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+            declarations.append(statement)
+        return declarations
+
+    def _new_init(self, route: Route, cls: cst.ClassDef, hoists: list[_Hoist]) -> cst.FunctionDef:
+        this = hoists[0].this
+        if route == "init_components":
+            lines = [
+                f"def init_components({this}, connection_manager=None):",
+                "    super().init_components(connection_manager)",
+            ]
+        elif cls.bases and not _only_object(cls):
+            lines = [
+                f"def __init__({this}, *args, **kwargs):",
+                "    super().__init__(*args, **kwargs)",
+            ]
+        else:
+            lines = [f"def __init__({this}):", "    pass"]
+        init = self._parse(self._lines(*lines))
+        assert isinstance(init, cst.FunctionDef) and isinstance(init.body, cst.IndentedBlock)
+        kept = [s for s in init.body.body if not _is_pass(s)]
+        statements = [*kept, *(_assignment(this, h) for h in hoists)]
+        return init.with_changes(body=init.body.with_changes(body=statements))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _index(statements: Sequence[cst.BaseStatement], node: cst.CSTNode) -> int:
+    return next(i for i, statement in enumerate(statements) if statement is node)
+
+
+def _class_names(cls: cst.ClassDef) -> set[str]:
+    """Every name the class defines or reads as an attribute (to avoid clashes)."""
+    names: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            names.add(node.attr.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            names.add(node.name.value)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            if isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+    cls.body.visit(_Names())
+    return names
+
+
+def _fresh(wanted: str, taken: set[str]) -> str:
+    name, counter = wanted, 2
+    while name in taken:
+        name, counter = f"{wanted}_{counter}", counter + 1
+    taken.add(name)
+    return name
+
+
+def _assignment(this: str, hoist: _Hoist) -> cst.SimpleStatementLine:
+    target = cst.Attribute(value=cst.Name(this), attr=cst.Name(hoist.attr))
+    return cst.SimpleStatementLine(
+        [cst.Assign(targets=[cst.AssignTarget(target)], value=hoist.call)]
+    )
+
+
+def _with_return_value(func: cst.FunctionDef, value: cst.BaseExpression) -> cst.FunctionDef:
+    block = func.body
+    assert isinstance(block, cst.IndentedBlock)
+    line = block.body[0]
+    assert isinstance(line, cst.SimpleStatementLine)
+    new_line = line.with_changes(body=[cst.Return(value=value)])
+    return func.with_changes(body=block.with_changes(body=[new_line]))
+
+
+def _append(func: cst.FunctionDef, statements: list[cst.SimpleStatementLine]) -> cst.FunctionDef:
+    """Append to the body, before a trailing bare `return`; a one-line body becomes a block."""
+    body = func.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        first = cst.SimpleStatementLine(
+            body=body.body, trailing_whitespace=body.trailing_whitespace
+        )
+        return func.with_changes(body=cst.IndentedBlock(body=[first, *statements]))
+    lines = list(body.body)
+    at = len(lines) - 1 if trailing_return(func) is not None else len(lines)
+    lines[at:at] = statements
+    return func.with_changes(body=body.with_changes(body=lines))
+
+
+def _split_leading(
+    lines: Sequence[cst.EmptyLine],
+) -> tuple[list[cst.EmptyLine], list[cst.EmptyLine]]:
+    """Blank lines before the first comment line, and the rest (comments stay with their def)."""
+    count = 0
+    while count < len(lines) and lines[count].comment is None:
+        count += 1
+    return list(lines[:count]), list(lines[count:])
+
+
+def _spaced(
+    new: list[cst.BaseStatement], body: list[cst.BaseStatement], index: int
+) -> list[cst.BaseStatement]:
+    """Blank lines around statements inserted before `body[index]` (which keeps its comments)."""
+    following = body[index]
+    assert isinstance(following, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    blanks, rest = _split_leading(following.leading_lines)
+    has_def = any(isinstance(s, cst.FunctionDef) for s in new)
+    if has_def or (isinstance(following, (cst.FunctionDef, cst.ClassDef)) and not blanks):
+        body[index] = following.with_changes(leading_lines=[cst.EmptyLine(indent=False), *rest])
+    spaced: list[cst.BaseStatement] = []
+    for statement in new:
+        if isinstance(statement, cst.FunctionDef):
+            gap = blanks if not spaced and (blanks or index == 0) else [cst.EmptyLine(indent=False)]
+            statement = statement.with_changes(leading_lines=gap)
+        spaced.append(statement)
+    return spaced
+
+
+def _declarations_index(statements: Sequence[cst.BaseStatement]) -> int:
+    """Index after the docstring and the leading field declarations of a class body."""
+    index = 0
+    while index < len(statements):
+        statement = statements[index]
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        if not all(isinstance(s, (cst.Assign, cst.AnnAssign)) for s in statement.body) and not (
+            index == 0 and is_docstring(statement)
+        ):
+            break
+        index += 1
+    return index
+
+
+def _is_pass(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(s, cst.Pass) for s in statement.body
+    )
+
+
+def _only_object(cls: cst.ClassDef) -> bool:
+    return all(
+        isinstance(base.value, cst.Name) and base.value.value == "object" and base.keyword is None
+        for base in cls.bases
+    )
