@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Literal, cast
 
 import libcst as cst
@@ -16,6 +17,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
+from flowfix.prefilter import names_called_in_functions
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -714,6 +716,15 @@ class ClientCreatedPerCall(Detector):
         "boto3",
         "Elasticsearch",
     )
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        known = {name.rsplit(".", 1)[-1] for name in KNOWN_CLIENTS}
+        return any(
+            name in known or (name[:1].isupper() and name.endswith(CLIENT_SUFFIXES))
+            for name in names_called_in_functions(tree)
+        )
+
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentNodeProvider,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
+from flowfix.prefilter import names_called_in_functions
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -44,6 +46,11 @@ STATIC_DECORATORS = frozenset(
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
 DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+
+
+def calls_executor(tree: ast.Module) -> bool:
+    """AST prefilter: some function calls a `*PoolExecutor` (directly or through an alias)."""
+    return any(name.endswith(EXECUTOR_SUFFIX) for name in names_called_in_functions(tree))
 
 
 def executor_class(reader: MetadataReader, call: cst.Call) -> str | None:
@@ -414,6 +421,11 @@ class ExecutorWithoutShutdown(Detector):
     FRAMEWORKS = FRAMEWORKS
     MESSAGE = "Executor `{name}` (`{executor}`) is not shut down on every path of `{function}()`"
     TRIGGERS = ("Executor",)
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        return calls_executor(tree)
+
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -557,6 +569,11 @@ class ExecutorCreatedPerCall(Detector):
     FRAMEWORKS = FRAMEWORKS
     MESSAGE = "`{executor}` is created on every call of `{function}()`"
     TRIGGERS = ("Executor",)
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        return calls_executor(tree)
+
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Call(self, node: cst.Call) -> None:

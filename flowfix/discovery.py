@@ -41,8 +41,13 @@ class _GitIgnore:
     def _repo_for(self, folder: Path) -> pygit2.Repository | None:
         key = str(folder)
         if key not in self._repos:
-            found = pygit2.discover_repository(key)
-            repo = pygit2.Repository(found) if found else None
+            # Repository(path) searches upward itself. pygit2.discover_repository is avoided:
+            # in pygit2 1.21 it drops a reference to None each time it finds no repository,
+            # which crashes the interpreter after a few thousand folders.
+            try:
+                repo = pygit2.Repository(key)
+            except pygit2.GitError:
+                repo = None
             self._repos[key] = repo if repo is not None and not repo.is_bare else None
         return self._repos[key]
 

@@ -216,3 +216,17 @@ def test_pass_limit_is_reported(tmp_path: Path) -> None:
     result = process_path(path, limited)
     assert not result.changed
     assert result.notes == ("stopped after 0 fix passes with fixable findings left",)
+
+
+def test_discovery_outside_git_keeps_interpreter_healthy(tmp_path: Path) -> None:
+    # pygit2.discover_repository leaks a reference to None per miss; a walk over many folders
+    # outside any repository must not do that (the interpreter would abort at exit).
+    import sys
+
+    for index in range(300):
+        (tmp_path / f"d{index}").mkdir()
+        (tmp_path / f"d{index}" / "m.py").write_text("x = 1\n")
+    before = sys.getrefcount(None)
+    files, _ = discover([tmp_path])
+    assert len(files) == 300
+    assert sys.getrefcount(None) >= before - 50
