@@ -7,7 +7,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.edits import module_alias
+from flowfix.edits import awaited, module_alias
 
 
 class UseAsyncioSleep(RuleCodemod):
@@ -27,20 +27,6 @@ class UseAsyncioSleep(RuleCodemod):
         RemoveImportsVisitor.remove_unused_import_by_node(self.context, original_node.func)
         self.fixed.add(span)
         call = updated_node.with_changes(
-            func=cst.Attribute(value=cst.Name(self.asyncio), attr=cst.Name("sleep")),
-            lpar=(),
-            rpar=(),
+            func=cst.Attribute(value=cst.Name(self.asyncio), attr=cst.Name("sleep"))
         )
-        lpar, rpar = updated_node.lpar, updated_node.rpar
-        if not lpar and self._needs_parentheses(original_node):
-            lpar, rpar = (cst.LeftParen(),), (cst.RightParen(),)
-        return cst.Await(expression=call, lpar=lpar, rpar=rpar)
-
-    def _needs_parentheses(self, node: cst.Call) -> bool:
-        """`await` binds looser than attribute access, subscription and calls."""
-        owner = self.get_metadata(ParentNodeProvider, node)
-        return (
-            (isinstance(owner, cst.Attribute) and owner.value is node)
-            or (isinstance(owner, cst.Subscript) and owner.value is node)
-            or (isinstance(owner, cst.Call) and owner.func is node)
-        )
+        return awaited(call, original_node, self.get_metadata(ParentNodeProvider, original_node))

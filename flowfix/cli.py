@@ -17,7 +17,16 @@ import typer
 from flowfix import __version__
 from flowfix.config import Config, ConfigError, find_config_file, load_config
 from flowfix.discovery import discover
-from flowfix.engine import FileResult, Options, default_jobs, display_path, process_source, run
+from flowfix.engine import (
+    FileResult,
+    Options,
+    default_jobs,
+    display_path,
+    process_source,
+    project_sources,
+    run,
+    with_project,
+)
 from flowfix.patches import PatchError, apply_patch, make_patch
 from flowfix.report import ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
@@ -137,9 +146,11 @@ def _collect(
         except SourceError as exc:
             _err(f"{name}: {exc}")
             return [FileResult(display=name, errors=(str(exc),))]
+        options = with_project(options, [(Path(name), name, source.text)])
         results = [process_source(source, name, options)]
     else:
         files, bad = discover(given, options.config.exclude)
+        options = with_project(options, project_sources(files))
         results = [FileResult(display=display_path(path), errors=(why,)) for path, why in bad]
         results += list(run(files, options, jobs or default_jobs()))
     for result in sorted(results, key=lambda r: r.display):

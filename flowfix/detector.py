@@ -11,6 +11,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT
 
 from flowfix.config import Config
+from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Severity, Span
 
 _NOQA = re.compile(
@@ -45,13 +46,22 @@ class Detector(cst.BatchableCSTVisitor):
     MESSAGE: ClassVar[str] = ""
     # Text prefilter: the rule runs on a file only if one of these substrings occurs in it.
     TRIGGERS: ClassVar[Sequence[str]] = ()
+    # Rules that need the call graph of the whole run (flowfix.project) set this.
+    NEEDS_PROJECT: ClassVar[bool] = False
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
 
-    def __init__(self, path: str, lines: Sequence[str], config: Config) -> None:
+    def __init__(
+        self,
+        path: str,
+        lines: Sequence[str],
+        config: Config,
+        project: ProjectIndex | None = None,
+    ) -> None:
         super().__init__()
         self.path = path
         self.lines = lines
         self.config = config
+        self.project = project
         self.findings: list[Finding] = []
         self.suppressed: list[Finding] = []
 

@@ -56,3 +56,36 @@ def is_docstring(statement: cst.BaseStatement) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def awaited(call: cst.Call, original: cst.CSTNode, owner: cst.CSTNode | None) -> cst.Await:
+    """`await call`, taking over the call's own parentheses, and adding some where `await`
+    would bind looser than its context (`owner` is the original node's parent)."""
+    lpar, rpar = call.lpar, call.rpar
+    binds_tighter = (
+        (isinstance(owner, cst.Attribute) and owner.value is original)
+        or (isinstance(owner, cst.Subscript) and owner.value is original)
+        or (isinstance(owner, cst.Call) and owner.func is original)
+    )
+    if not lpar and binds_tighter:
+        lpar, rpar = (cst.LeftParen(),), (cst.RightParen(),)
+    return cst.Await(expression=call.with_changes(lpar=(), rpar=()), lpar=lpar, rpar=rpar)
+
+
+def from_import_alias(module: cst.Module, package: str, name: str) -> str | None:
+    """The name a top-level `from package import name [as alias]` binds in `module`, if any."""
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+                and cst.helpers.get_full_name_for_node(small.module) == package
+                and not isinstance(small.names, cst.ImportStar)
+            ):
+                for alias in small.names:
+                    if alias.evaluated_name == name:
+                        return alias.evaluated_alias or name
+    return None

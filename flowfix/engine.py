@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,6 +16,7 @@ from libcst.codemod import CodemodContext, SkipFile
 from libcst.metadata import MetadataWrapper
 
 from flowfix.config import Config
+from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import Source, SourceError, read_source
 
@@ -27,6 +29,7 @@ class Options:
     config: Config = field(default_factory=Config)
     fix: bool = False
     threshold: FixSafety = FixSafety.SAFE
+    project: ProjectIndex | None = None
 
     def rules_for(self, display: str) -> list[Rule]:
         ignored = self.config.ignored_for(display)
@@ -98,7 +101,11 @@ def check_syntax(text: str) -> ast.Module:
 
 
 def detect(
-    text: str, display: str, rules: Sequence[Rule], config: Config
+    text: str,
+    display: str,
+    rules: Sequence[Rule],
+    config: Config,
+    project: ProjectIndex | None = None,
 ) -> tuple[list[Finding], int]:
     """Run the rules that may match `text` in one batched traversal; (findings, suppressed count).
 
@@ -112,7 +119,7 @@ def detect(
     if not candidates:
         return [], 0
     lines = text.splitlines()
-    detectors = [rule.detector(display, lines, config) for rule in candidates]
+    detectors = [rule.detector(display, lines, config, project) for rule in candidates]
     wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
     try:
         wrapper.visit_batched(detectors)
@@ -175,6 +182,7 @@ def fix_loop(
     config: Config,
     threshold: FixSafety,
     findings: list[Finding],
+    project: ProjectIndex | None = None,
 ) -> _FixState:
     """Apply codemods rule by rule, re-detecting after each, until nothing fixable is left."""
     state = _FixState(text=text, findings=findings)
@@ -199,7 +207,7 @@ def fix_loop(
             state.stuck[code] = reason
             continue
         try:
-            new_findings, _ = detect(new_text, display, rules, config)
+            new_findings, _ = detect(new_text, display, rules, config, project)
         except ParseFailure as exc:
             state.stuck[code] = f"the {code} fix produced invalid code ({exc}); dropped"
             continue
@@ -239,7 +247,7 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
     rules = options.rules_for(display)
     text = source.text
     try:
-        findings, suppressed = detect(text, display, rules, options.config)
+        findings, suppressed = detect(text, display, rules, options.config, options.project)
     except ParseFailure as exc:
         return FileResult(display=display, source=source, errors=(str(exc),))
     if not options.fix or not _fixable(findings, options.threshold, {}):
@@ -255,7 +263,9 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
             source=source,
             notes=(reason,),
         )
-    state = fix_loop(text, display, rules, options.config, options.threshold, findings)
+    state = fix_loop(
+        text, display, rules, options.config, options.threshold, findings, options.project
+    )
     notes = list(state.notes) + [f"{code}: {why}" for code, why in sorted(state.stuck.items())]
     remaining = [
         _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings
@@ -303,8 +313,41 @@ def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[File
         return
     workers = min(jobs, (len(files) + 3) // 4)
     chunk = max(1, min(32, len(files) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(process_path, files, [options] * len(files), chunksize=chunk)
+    # Options (with the project index) reach each worker once, not once per file.
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_set_worker_options, initargs=(options,)
+    ) as pool:
+        yield from pool.map(_process_in_worker, files, chunksize=chunk)
+
+
+_worker_options: Options | None = None
+
+
+def _set_worker_options(options: Options) -> None:
+    global _worker_options
+    _worker_options = options
+
+
+def _process_in_worker(path: Path) -> FileResult:
+    assert _worker_options is not None
+    return process_path(path, _worker_options)
+
+
+def with_project(options: Options, sources: Iterable[tuple[Path, str, str]]) -> Options:
+    """Options carrying a call graph of `(path, display, text)` when a selected rule needs one."""
+    rules = registry()
+    if not any(rules[code].detector.NEEDS_PROJECT for code in options.codes):
+        return options
+    return dataclasses.replace(options, project=ProjectIndex.build(sources))
+
+
+def project_sources(files: Sequence[Path]) -> Iterator[tuple[Path, str, str]]:
+    """Readable files as `(path, display, text)`; unreadable ones are reported by the run."""
+    for path in files:
+        try:
+            yield path, display_path(path), read_source(path).text
+        except SourceError:
+            continue
 
 
 def default_jobs() -> int:

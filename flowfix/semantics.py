@@ -284,3 +284,140 @@ def is_call_invariant(reader: MetadataReader, node: cst.BaseExpression, this: st
         pure = is_env_lookup(reader, node) or bool(qualified_names(reader, node.func) & PURE_CALLS)
         return pure and all(not arg.star and stable(arg.value) for arg in node.args)
     return False
+
+
+def bound_names(target: cst.CSTNode) -> set[str]:
+    """Plain names an assignment or `for` target binds (`a`, `a, (b, *c)`); attributes and
+    subscripts bind none."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for element in target.elements for name in bound_names(element.value)}
+    if isinstance(target, cst.StarredElement):
+        return bound_names(target.value)
+    return set()
+
+
+def read_names(node: cst.CSTNode) -> set[str]:
+    """Every plain name read below `node` (attribute and keyword names are not reads)."""
+    found: set[str] = set()
+
+    class _Reads(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+    node.visit(_Reads())
+    return found
+
+
+def root_name(node: cst.BaseExpression) -> str | None:
+    """`a` for `a`, `a.b.c`, `a[0].b`; None when the chain starts elsewhere (a call, a literal)."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def local_bindings(root: cst.CSTNode) -> list[tuple[set[str], cst.CSTNode | None]]:
+    """(names bound, the expression they come from) for every binding below `root` that runs in
+    its scope: assignments, walrus, `for`/comprehension/`with`/`except` targets, `del`, imports,
+    nested `def`/`class` names. Bodies of nested functions and classes are not entered."""
+    found: list[tuple[set[str], cst.CSTNode | None]] = []
+
+    class _Bindings(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                found.append((bound_names(target.target), node.value))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            found.append((bound_names(node.target), node.value))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            found.append((bound_names(node.target), node.value))
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            found.append((bound_names(node.target), node.value))
+
+        def visit_For(self, node: cst.For) -> None:
+            found.append((bound_names(node.target), node.iter))
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            found.append((bound_names(node.target), node.iter))
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None:
+                found.append((bound_names(node.asname.name), node.item))
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if node.name is not None:
+                found.append((bound_names(node.name.name), None))
+
+        def visit_Del(self, node: cst.Del) -> None:
+            found.append((bound_names(node.target), None))
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+            bound = node.asname.name if node.asname is not None else node.name
+            while isinstance(bound, cst.Attribute):
+                bound = bound.value
+            found.append((bound_names(bound), None))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            if node is root:
+                return True
+            found.append(({node.name.value}, None))
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            if node is root:
+                return True
+            found.append(({node.name.value}, None))
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return node is root
+
+    root.visit(_Bindings())
+    return found
+
+
+def derived_names(seeds: set[str], bindings: list[tuple[set[str], cst.CSTNode | None]]) -> set[str]:
+    """`seeds` plus every name bound from an expression that reads one of them (to a fixpoint)."""
+    tainted = set(seeds)
+    changed = True
+    while changed:
+        changed = False
+        for names, source in bindings:
+            if names - tainted and source is not None and read_names(source) & tainted:
+                tainted |= names
+                changed = True
+    return tainted
+
+
+def iteration_loop(reader: MetadataReader, node: cst.CSTNode) -> cst.For | cst.While | None:
+    """The innermost `for`/`while` of the same function that runs `node` once per iteration: in
+    its body or a `while` test, not in a `for`'s iterable or an `else` clause."""
+    child, current = node, parent(reader, node)
+    while current is not None and not isinstance(
+        current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+    ):
+        if isinstance(current, cst.For) and child is current.body:
+            return current
+        if isinstance(current, cst.While) and (child is current.body or child is current.test):
+            return current
+        child, current = current, parent(reader, current)
+    return None
+
+
+def loop_item_names(loop: cst.For | cst.While) -> set[str]:
+    """Names that take a new value from the iterated item: a `for` target and the names the
+    body derives from it (empty for `while`)."""
+    if isinstance(loop, cst.While):
+        return set()
+    return derived_names(bound_names(loop.target), local_bindings(loop.body))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flowfix.engine import FileResult, Options, process_source
+from flowfix.engine import FileResult, Options, process_source, with_project
 from flowfix.rules import FixSafety, registry
 from flowfix.sources import Source, digest, from_stdin
 
@@ -17,26 +17,28 @@ def all_codes() -> tuple[str, ...]:
     return tuple(registry())
 
 
+def _options(source: Source, name: str, fix: bool, unsafe: bool) -> Options:
+    """All rules; the call graph is the file itself (as in editor mode)."""
+    options = Options(
+        codes=all_codes(), fix=fix, threshold=FixSafety.UNSAFE if unsafe else FixSafety.SAFE
+    )
+    return with_project(options, [(source.path, name, source.text)])
+
+
 def run_text(
     text: str, name: str = "case.py", fix: bool = False, unsafe: bool = False
 ) -> FileResult:
     source = from_stdin(text.encode("utf-8"), name)
-    options = Options(
-        codes=all_codes(), fix=fix, threshold=FixSafety.UNSAFE if unsafe else FixSafety.SAFE
-    )
-    return process_source(source, name, options)
+    return process_source(source, name, _options(source, name, fix, unsafe))
 
 
 def run_file(path: Path, fix: bool = False, unsafe: bool = False) -> FileResult:
     raw = path.read_bytes()
-    source = from_stdin(raw, path.name)
+    decoded = from_stdin(raw, path.name)
     source = Source(
-        path=path, raw=raw, text=source.text, encoding=source.encoding, digest=digest(raw)
+        path=path, raw=raw, text=decoded.text, encoding=decoded.encoding, digest=digest(raw)
     )
-    options = Options(
-        codes=all_codes(), fix=fix, threshold=FixSafety.UNSAFE if unsafe else FixSafety.SAFE
-    )
-    return process_source(source, path.name, options)
+    return process_source(source, path.name, _options(source, path.name, fix, unsafe))
 
 
 def expected_markers(text: str) -> list[tuple[int, str]]:

@@ -1,0 +1,265 @@
+"""Rules over the run's call graph (flowfix.project): blocking work a coroutine reaches indirectly."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from flowfix.detector import Detector
+from flowfix.prefilter import has_async_def, imports_module
+from flowfix.project import BLOCKING_CALLS
+from flowfix.rules import FixSafety, Severity
+from flowfix.semantics import (
+    conflicting_binding,
+    inside_generator_expression,
+    is_module_level_name,
+    method_class,
+    parent,
+    qualified_names,
+    running_coroutine,
+    scope_owner,
+)
+
+ASYNC_FLOWS = frozenset(
+    {
+        "pocketflow.AsyncFlow",
+        "pocketflow.AsyncBatchFlow",
+        "pocketflow.AsyncParallelBatchFlow",
+        "kaygraph.AsyncGraph",
+        "kaygraph.AsyncBatchGraph",
+        "kaygraph.AsyncParallelBatchGraph",
+    }
+)
+
+
+def describe_chain(chain: tuple[str, ...]) -> str:
+    """`call_llm() → requests.post()` from ("call_llm", "requests.post")."""
+    return " → ".join(step if step.endswith(")") else f"{step}()" for step in chain)
+
+
+def _root_name(expression: cst.BaseExpression) -> cst.Name | None:
+    while isinstance(expression, cst.Attribute):
+        expression = expression.value
+    return expression if isinstance(expression, cst.Name) else None
+
+
+def _last_node_name(expression: cst.BaseExpression) -> str | None:
+    """The successor a `>>` chain ends with: `a >> b` → b, `a - "x" >> b` → b."""
+    if isinstance(expression, cst.Name):
+        return expression.value
+    if isinstance(expression, cst.BinaryOperation) and isinstance(
+        expression.operator, (cst.RightShift, cst.Subtract)
+    ):
+        if isinstance(expression.operator, cst.Subtract):
+            return _last_node_name(expression.left)
+        return _last_node_name(expression.right)
+    return None
+
+
+class BlockingCallReachableFromAsync(Detector):
+    """A coroutine calls project code that blocks: a sync helper, or a sync node in an async flow.
+
+    ## Why is this bad?
+    The blocking call is not in the coroutine itself, so per-function checks (ASY001, ASY002)
+    miss it, but it still runs on the event loop thread. The common real case is PocketFlow's
+    `exec_async` calling a small `utils.call_llm()` helper that uses the sync OpenAI client:
+    every LLM round trip (often seconds) freezes all other tasks of the loop. The same happens
+    when a sync `Node` whose `exec()` blocks is wired into an `AsyncFlow` / `AsyncGraph`, which
+    runs sync nodes inline on the loop. flowfix follows calls across the files of the run and
+    shows the chain.
+
+    ## Example
+    ```python
+    import requests
+
+
+    def fetch_page(url):
+        return requests.get(url, timeout=10).text
+
+
+    async def crawl(urls):
+        return [fetch_page(url) for url in urls]
+    ```
+
+    ## Use instead
+    ```python
+    import asyncio
+
+    import requests
+
+
+    def fetch_page(url):
+        return requests.get(url, timeout=10).text
+
+
+    async def crawl(urls):
+        return [await asyncio.to_thread(fetch_page, url) for url in urls]
+    ```
+
+    ## Fix safety
+    Unsafe: `await asyncio.to_thread(helper, ...)` runs the helper on a worker thread, so it
+    must be thread-safe and it now runs concurrently with other tasks of the loop. Only a
+    direct call of a project function from the coroutine's own body is rewritten; a sync node
+    inside an async flow is reported only (use the framework's async node type). No fix inside
+    a generator expression or where the name `asyncio` is bound to something else.
+
+    ## Metric to monitor
+    Event-loop lag while the flow runs (delay of a periodic `asyncio.sleep(0.1)` probe) and
+    the p95 latency of concurrent flow runs.
+
+    ## Limitations
+    Only functions of the files given to the run are followed (install-time libraries are
+    not), through imports, `self.method()` calls and re-exports, up to 8 calls deep. In editor
+    mode (stdin) only the file itself is indexed.
+    """
+
+    CODE = "ASY006"
+    NAME = "blocking-call-reachable-from-async"
+    SEVERITY = Severity.CRITICAL
+    CATEGORY = "async"
+    FIX = FixSafety.UNSAFE
+    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    MESSAGE = "`{callee}` blocks the event loop {where}: {chain}"
+    TRIGGERS = ("async def", "Async")
+    NEEDS_PROJECT = True
+    METADATA_DEPENDENCIES = (
+        PositionProvider,
+        ParentNodeProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+    )
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        return has_async_def(tree) or any(
+            imports_module(tree, framework) for framework in ("pocketflow", "kaygraph")
+        )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        module = self.project.module_of_path.get(self.path) if self.project else None
+        self.module = module
+        self.constructed: dict[tuple[cst.CSTNode, str], cst.Call] = {}
+        self.edges: dict[tuple[cst.CSTNode, str], set[str]] = {}
+        self.flows: list[tuple[cst.Call, str]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.module is None:
+            return
+        if qualified_names(self, node.func) & ASYNC_FLOWS:
+            start = self._flow_start(node)
+            if start is not None:
+                self.flows.append((node, start))
+        coroutine = running_coroutine(self, node)
+        if coroutine is not None and not isinstance(parent(self, node), cst.Await):
+            self._check_call(node, coroutine)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if (
+            len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and isinstance(node.value, cst.Call)
+        ):
+            key = (scope_owner(self, node), node.targets[0].target.value)
+            self.constructed[key] = node.value
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if not isinstance(node.operator, cst.RightShift):
+            return
+        before, after = _last_node_name(node.left), _last_node_name(node.right)
+        if before and after:
+            self.edges.setdefault((scope_owner(self, node), before), set()).add(after)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for flow, start in self.flows:
+            owner = scope_owner(self, flow)
+            for name in self._reachable(owner, start):
+                call = self.constructed.get((owner, name))
+                if call is not None:
+                    self._check_flow_node(call, flow)
+
+    def _check_call(self, node: cst.Call, coroutine: cst.FunctionDef) -> None:
+        assert self.project is not None and self.module is not None
+        dotted = cst.helpers.get_full_name_for_node(node.func)
+        root = _root_name(node.func)
+        if not dotted or root is None:
+            return
+        cls_key = None
+        if root.value == "self":
+            cls = method_class(self, coroutine)
+            if cls is None or not self._is_top_level(cls):
+                return
+            cls_key = f"{self.module}.{cls.name.value}"
+        elif not is_module_level_name(self, root):
+            return
+        target = self.project.qualify(self.module, dotted, cls_key)
+        if target in BLOCKING_CALLS:
+            return  # a direct blocking call: ASY001 / ASY002
+        chain = self.project.blocking_chain(target)
+        if chain is None:
+            return
+        fix, note = FixSafety.UNSAFE, ""
+        if inside_generator_expression(self, node, coroutine):
+            fix, note = (
+                FixSafety.NONE,
+                "inside a generator expression, `await` would change its type",
+            )
+        elif conflicting_binding(self, node, "asyncio"):
+            fix, note = FixSafety.NONE, "the name `asyncio` is bound to something else here"
+        self.report(
+            node,
+            fix=fix,
+            note=note,
+            callee=f"{dotted}()",
+            where=f"in async `{coroutine.name.value}()`",
+            chain=describe_chain(chain),
+        )
+
+    def _check_flow_node(self, call: cst.Call, flow: cst.Call) -> None:
+        assert self.project is not None and self.module is not None
+        dotted = cst.helpers.get_full_name_for_node(call.func)
+        if not dotted:
+            return
+        target = self.project.qualify(self.module, dotted, None)
+        if not self.project.is_sync_node_class(target):
+            return
+        found = self.project.blocking_hook(target)
+        if found is None:
+            return
+        hook, chain = found
+        flow_name = cst.helpers.get_full_name_for_node(flow.func) or "the async flow"
+        self.report(
+            call,
+            fix=FixSafety.NONE,
+            note=f"use an async node type so `{hook}` can be awaited",
+            callee=f"{dotted}.{hook}()",
+            where=f"of `{flow_name}` (sync nodes run inline on the loop)",
+            chain=describe_chain(chain),
+        )
+
+    def _flow_start(self, call: cst.Call) -> str | None:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value != "start":
+                continue
+            if isinstance(arg.value, cst.Name):
+                return arg.value.value
+            return None
+        return None
+
+    def _reachable(self, owner: cst.CSTNode, start: str) -> list[str]:
+        seen, queue = [start], [start]
+        while queue:
+            for successor in sorted(self.edges.get((owner, queue.pop()), ())):
+                if successor not in seen:
+                    seen.append(successor)
+                    queue.append(successor)
+        return seen
+
+    def _is_top_level(self, cls: cst.ClassDef) -> bool:
+        return isinstance(parent(self, cls), cst.Module)

@@ -1,0 +1,294 @@
+"""A call graph over the files of one run, built from CPython's AST, for cross-file rules.
+
+The index answers one question for ASY006: does calling this project function block (sleep,
+sync HTTP, subprocess, a sync LLM SDK call), directly or through the sync functions it calls,
+and through which chain? It holds only strings, so it crosses process boundaries cheaply.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Calls that block the calling thread on I/O or time.
+BLOCKING_CALLS = frozenset(
+    {
+        "time.sleep",
+        "urllib.request.urlopen",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "litellm.completion",
+        "litellm.embedding",
+        *(
+            f"{module}.{verb}"
+            for module in ("requests", "httpx")
+            for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")
+        ),
+    }
+)
+SYNC_SDK_CLIENTS = frozenset({"openai.OpenAI", "openai.AzureOpenAI", "anthropic.Anthropic"})
+SDK_METHOD_TAILS = (
+    ("chat", "completions", "create"),
+    ("completions", "create"),
+    ("embeddings", "create"),
+    ("messages", "create"),
+    ("responses", "create"),
+)
+SYNC_NODE_BASES = frozenset(
+    {"pocketflow.Node", "pocketflow.BatchNode", "kaygraph.Node", "kaygraph.BatchNode"}
+)
+NODE_HOOKS = ("prep", "exec", "post")
+MAX_DEPTH = 8
+
+
+@dataclass
+class FunctionInfo:
+    """One function or method: its blocking calls and the project calls it makes."""
+
+    name: str
+    is_async: bool
+    blocking: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModuleInfo:
+    """What a module binds at top level: imported names and local defs, as dotted targets."""
+
+    name: str
+    bindings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProjectIndex:
+    """Functions, classes and modules of the run, keyed by dotted name."""
+
+    modules: dict[str, ModuleInfo] = field(default_factory=dict)
+    module_of_path: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    class_bases: dict[str, list[str]] = field(default_factory=dict)
+    _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, sources: Iterable[tuple[Path, str, str]]) -> ProjectIndex:
+        """Index `(path, display path, text)` triples; files that do not parse are skipped."""
+        index = cls()
+        for path, display, text in sources:
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            module, is_package = module_name(path)
+            index.module_of_path[display] = module
+            _Indexer(index, module, is_package).run(tree)
+        return index
+
+    def qualify(self, module: str, dotted: str, cls: str | None) -> str:
+        """`dotted` as written in `module` (inside class `cls`), as a project-wide name."""
+        head, _, rest = dotted.partition(".")
+        if cls is not None and head == "self" and rest:
+            return f"{cls}.{rest}"
+        info = self.modules.get(module)
+        target = info.bindings.get(head) if info is not None else None
+        if target is None:
+            return dotted
+        return f"{target}.{rest}" if rest else target
+
+    def resolve(self, dotted: str, depth: int = 0) -> str:
+        """Follow re-exports (`pkg/__init__.py: from .utils import f`) to a defining name."""
+        if dotted in self.functions or dotted in self.class_bases or depth > MAX_DEPTH:
+            return dotted
+        head, _, tail = dotted.rpartition(".")
+        module = self.modules.get(head)
+        if module is not None and tail in module.bindings and module.bindings[tail] != dotted:
+            return self.resolve(module.bindings[tail], depth + 1)
+        return dotted
+
+    def blocking_chain(self, dotted: str) -> tuple[str, ...] | None:
+        """(`f`, `g`, `requests.get`) when calling sync project function `f` blocks, else None."""
+        return self._chain(self.resolve(dotted), frozenset())
+
+    def _chain(self, key: str, visiting: frozenset[str]) -> tuple[str, ...] | None:
+        if key in self._chains:
+            return self._chains[key]
+        info = self.functions.get(key)
+        if info is None or info.is_async or key in visiting or len(visiting) > MAX_DEPTH:
+            return None
+        chain: tuple[str, ...] | None = None
+        if info.blocking:
+            chain = (info.name, info.blocking[0])
+        else:
+            for callee in info.calls:
+                below = self._chain(self.resolve(callee), visiting | {key})
+                if below is not None:
+                    chain = (info.name, *below)
+                    break
+        self._chains[key] = chain
+        return chain
+
+    def is_sync_node_class(self, dotted: str, depth: int = 0) -> bool:
+        """Does the class derive from PocketFlow's / KayGraph's sync `Node`/`BatchNode`?"""
+        key = self.resolve(dotted)
+        if key in SYNC_NODE_BASES:
+            return True
+        return depth < MAX_DEPTH and any(
+            self.is_sync_node_class(base, depth + 1) for base in self.class_bases.get(key, [])
+        )
+
+    def blocking_hook(self, dotted: str) -> tuple[str, tuple[str, ...]] | None:
+        """The first `prep`/`exec`/`post` of a node class (or its project bases) that blocks."""
+        key = self.resolve(dotted)
+        for hook in NODE_HOOKS:
+            chain = self.blocking_chain(f"{key}.{hook}")
+            if chain is not None:
+                return hook, chain
+        for base in self.class_bases.get(key, []):
+            found = self.blocking_hook(base) if base != key else None
+            if found is not None:
+                return found
+        return None
+
+
+def module_name(path: Path) -> tuple[str, bool]:
+    """(dotted module name, is a package) of a file: parent folders count while they hold an
+    `__init__.py`, as the import system sees them."""
+    parts = [] if path.stem == "__init__" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts) or path.stem, path.stem == "__init__"
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of a function's own body: nested defs, lambdas and classes run elsewhere."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+class _Indexer:
+    """Fills the index with one module's bindings, functions and classes."""
+
+    def __init__(self, index: ProjectIndex, module: str, is_package: bool) -> None:
+        self.index = index
+        self.module = module
+        self.is_package = is_package
+        self.info = ModuleInfo(module)
+        index.modules[module] = self.info
+
+    def run(self, tree: ast.Module) -> None:
+        assignments: list[ast.Assign] = []
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._bind_import(node)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                assignments.append(node)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.info.bindings.setdefault(node.name, f"{self.module}.{node.name}")
+        # Names and `self.x` attributes bound to a sync SDK client anywhere in the module.
+        sdk_names = {
+            target
+            for assign in assignments
+            if self.qualify(_dotted(assign.value.func) or "", None) in SYNC_SDK_CLIENTS  # type: ignore[attr-defined]
+            for target in filter(None, (_dotted(t) for t in assign.targets))
+        }
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(node, f"{self.module}.{node.name}", None, sdk_names)
+            elif isinstance(node, ast.ClassDef):
+                self._class(node, sdk_names)
+
+    def _bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.info.bindings[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".")[0]
+                    self.info.bindings[head] = head
+            return
+        base = node.module or ""
+        if node.level:
+            package = self.module.split(".")
+            # A package's `from . import x` starts at the package itself, a module's at its parent.
+            drop = node.level - 1 if self.is_package else node.level
+            anchor = package[: max(len(package) - drop, 0)]
+            base = ".".join([*anchor, *([base] if base else [])])
+        for alias in node.names:
+            if alias.name != "*":
+                self.info.bindings[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
+
+    def qualify(self, dotted: str, cls: str | None) -> str:
+        return self.index.qualify(self.module, dotted, cls)
+
+    def _class(self, node: ast.ClassDef, sdk_names: set[str]) -> None:
+        key = f"{self.module}.{node.name}"
+        bases = [_dotted(base) for base in node.bases]
+        self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(item, f"{key}.{item.name}", key, sdk_names)
+
+    def _function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        key: str,
+        cls: str | None,
+        sdk_names: set[str],
+    ) -> None:
+        short = key.rsplit(".", 2)[-2:] if cls else [node.name]
+        info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
+        for inner in _own_nodes(node):
+            if not isinstance(inner, ast.Call):
+                continue
+            callee = _dotted(inner.func)
+            if callee is None:
+                if self._is_sdk_call(inner.func, sdk_names, cls):
+                    info.blocking.append("sync LLM SDK call")
+                continue
+            target = self.qualify(callee, cls)
+            if target in BLOCKING_CALLS:
+                info.blocking.append(target)
+            elif self._is_sdk_call(inner.func, sdk_names, cls):
+                info.blocking.append(f"{callee}() on a sync SDK client")
+            else:
+                info.calls.append(target)
+        self.index.functions[key] = info
+
+    def _is_sdk_call(self, func: ast.expr, sdk_names: set[str], cls: str | None) -> bool:
+        """`client.chat.completions.create` on a name bound to a sync SDK client, or inline."""
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        parts.reverse()
+        if not any(tuple(parts[-len(tail) :]) == tail for tail in SDK_METHOD_TAILS):
+            return False
+        if isinstance(func, ast.Call):
+            callee = _dotted(func.func)
+            return bool(callee) and self.qualify(callee or "", cls) in SYNC_SDK_CLIENTS
+        root = _dotted(func)
+        if root is None:
+            return False
+        if root == "self" and parts:
+            return f"self.{parts[0]}" in sdk_names
+        return root in sdk_names

@@ -1,0 +1,115 @@
+"""ASY006 across files: the call graph follows imports, re-exports and `self.` calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flowfix.cli import app
+from flowfix.project import ProjectIndex, module_name
+
+FILES = {
+    "app/__init__.py": "from .utils import call_llm\n",
+    "app/utils.py": (
+        "import requests\n\n\n"
+        "def call_llm(prompt):\n"
+        "    return requests.post('http://llm.local', json={'p': prompt}, timeout=9).json()\n"
+    ),
+    "app/nodes.py": (
+        "from pocketflow import AsyncNode\n\n"
+        "from app import call_llm\n"
+        "from . import utils\n\n\n"
+        "class Answer(AsyncNode):\n"
+        "    async def exec_async(self, prompt):\n"
+        "        first = call_llm(prompt)\n"
+        "        return utils.call_llm(first)\n"
+    ),
+    "app/sync_nodes.py": (
+        "from pocketflow import Node\n\n"
+        "from .utils import call_llm\n\n\n"
+        "class Fetch(Node):\n"
+        "    def exec(self, prompt):\n"
+        "        return call_llm(prompt)\n"
+    ),
+    "app/flow.py": (
+        "from pocketflow import AsyncFlow\n\n"
+        "from .nodes import Answer\n"
+        "from .sync_nodes import Fetch\n\n\n"
+        "def build():\n"
+        "    fetch = Fetch()\n"
+        "    answer = Answer()\n"
+        "    fetch >> answer\n"
+        "    return AsyncFlow(start=fetch)\n"
+    ),
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for rel, text in FILES.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_module_names_follow_packages(project: Path) -> None:
+    assert module_name(project / "app" / "utils.py") == ("app.utils", False)
+    assert module_name(project / "app" / "__init__.py") == ("app", True)
+
+
+def test_chain_through_reexport(project: Path) -> None:
+    sources = [(p, p.relative_to(project).as_posix(), p.read_text()) for p in project.rglob("*.py")]
+    index = ProjectIndex.build(sources)
+    assert index.blocking_chain("app.call_llm") == ("call_llm", "requests.post")
+    assert index.blocking_hook("app.sync_nodes.Fetch") == (
+        "exec",
+        ("Fetch.exec", "call_llm", "requests.post"),
+    )
+
+
+def test_check_reports_chains_across_files(project: Path) -> None:
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--format", "json", "."])
+    found = [
+        (f["path"], f["line"], f["message"], f["fix"])
+        for f in json.loads(result.stdout)["findings"]
+    ]
+    assert found == [
+        (
+            "app/flow.py",
+            8,
+            "`Fetch.exec()` blocks the event loop of `AsyncFlow` (sync nodes run inline on the "
+            "loop): Fetch.exec() → call_llm() → requests.post()",
+            "none",
+        ),
+        (
+            "app/nodes.py",
+            9,
+            "`call_llm()` blocks the event loop in async `exec_async()`: "
+            "call_llm() → requests.post()",
+            "unsafe",
+        ),
+        (
+            "app/nodes.py",
+            10,
+            "`utils.call_llm()` blocks the event loop in async `exec_async()`: "
+            "call_llm() → requests.post()",
+            "unsafe",
+        ),
+    ]
+
+
+def test_unsafe_fix_offloads_calls(project: Path) -> None:
+    result = CliRunner().invoke(app, ["fix", "--unsafe-fixes", "--select", "ASY006", "."])
+    assert result.exit_code == 1  # the AsyncFlow finding is report-only
+    assert (
+        (project / "app" / "nodes.py")
+        .read_text()
+        .endswith(
+            "        first = await asyncio.to_thread(call_llm, prompt)\n"
+            "        return await asyncio.to_thread(utils.call_llm, first)\n"
+        )
+    )
