@@ -1,4 +1,4 @@
-"""Rules over the run's call graph (flowfix.project): blocking work a coroutine reaches indirectly."""
+"""Rules over the call graph of the run: blocking work a coroutine reaches indirectly."""
 
 from __future__ import annotations
 
