@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, ProviderT
 
+from flowfix.config import Config
 from flowfix.rules import Span
 
 
@@ -24,9 +25,12 @@ class RuleCodemod(VisitorBasedCodemodCommand):
     DESCRIPTION: str = ""
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
 
-    def __init__(self, context: CodemodContext, spans: Iterable[Span]) -> None:
+    def __init__(
+        self, context: CodemodContext, spans: Iterable[Span], config: Config | None = None
+    ) -> None:
         super().__init__(context)
         self.spans = frozenset(spans)
+        self.config = config or Config()
         self.fixed: set[Span] = set()
 
     def span_of(self, node: cst.CSTNode) -> Span:

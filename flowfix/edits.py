@@ -62,12 +62,7 @@ def awaited(call: cst.Call, original: cst.CSTNode, owner: cst.CSTNode | None) ->
     """`await call`, taking over the call's own parentheses, and adding some where `await`
     would bind looser than its context (`owner` is the original node's parent)."""
     lpar, rpar = call.lpar, call.rpar
-    binds_tighter = (
-        (isinstance(owner, cst.Attribute) and owner.value is original)
-        or (isinstance(owner, cst.Subscript) and owner.value is original)
-        or (isinstance(owner, cst.Call) and owner.func is original)
-    )
-    if not lpar and binds_tighter:
+    if not lpar and needs_parentheses_as_await(owner, original):
         lpar, rpar = (cst.LeftParen(),), (cst.RightParen(),)
     return cst.Await(expression=call.with_changes(lpar=(), rpar=()), lpar=lpar, rpar=rpar)
 
@@ -89,3 +84,19 @@ def from_import_alias(module: cst.Module, package: str, name: str) -> str | None
                     if alias.evaluated_name == name:
                         return alias.evaluated_alias or name
     return None
+
+
+def code_excerpt(node: cst.CSTNode, limit: int = 60) -> str:
+    """`node`'s source on one line, shortened with `…` past `limit` characters (for messages)."""
+    text = " ".join(cst.Module([]).code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def needs_parentheses_as_await(owner: cst.CSTNode | None, node: cst.CSTNode) -> bool:
+    """Would `await <node>` need parentheses where `node` sits under `owner`? (`await` binds
+    looser than attribute access, subscription and calls.)"""
+    return (
+        (isinstance(owner, cst.Attribute) and owner.value is node)
+        or (isinstance(owner, cst.Subscript) and owner.value is node)
+        or (isinstance(owner, cst.Call) and owner.func is node)
+    )

@@ -141,12 +141,12 @@ def _compiles(text: str, display: str) -> bool:
 
 
 def apply_codemod(
-    rule: Rule, text: str, display: str, findings: Sequence[Finding]
+    rule: Rule, text: str, display: str, findings: Sequence[Finding], config: Config
 ) -> tuple[str, str]:
     """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
     assert rule.codemod is not None
     context = CodemodContext(filename=display)
-    codemod = rule.codemod(context, [finding.span for finding in findings])
+    codemod = rule.codemod(context, [finding.span for finding in findings], config)
     try:
         new_module = codemod.transform_module(parse(text))
     except SkipFile as exc:
@@ -199,7 +199,7 @@ def fix_loop(
         code = fixable[0].code
         targets = [f for f in fixable if f.code == code]
         try:
-            new_text, reason = apply_codemod(by_code[code], state.text, display, targets)
+            new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
             state.stuck[code] = f"internal error in the {code} fix: {type(exc).__name__}: {exc}"
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal, Protocol
 
 import libcst as cst
@@ -363,7 +364,7 @@ def local_bindings(root: cst.CSTNode) -> list[tuple[set[str], cst.CSTNode | None
             found.append((bound_names(node.target), None))
 
         def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-            bound = node.asname.name if node.asname is not None else node.name
+            bound: cst.BaseExpression = node.asname.name if node.asname else node.name
             while isinstance(bound, cst.Attribute):
                 bound = bound.value
             found.append((bound_names(bound), None))
@@ -421,3 +422,52 @@ def loop_item_names(loop: cst.For | cst.While) -> set[str]:
     if isinstance(loop, cst.While):
         return set()
     return derived_names(bound_names(loop.target), local_bindings(loop.body))
+
+
+def assigned_value(reader: MetadataReader, target: cst.CSTNode) -> cst.BaseExpression | None:
+    """The value bound to the name `target` by `target = v`, `target: T = v`, or by position in
+    `a, target = u, v` (None for other bindings)."""
+    owner = parent(reader, target)
+    if isinstance(owner, cst.Element):
+        targets = parent(reader, owner)
+        values = assigned_value(reader, targets) if targets is not None else None
+        if (
+            isinstance(targets, (cst.Tuple, cst.List))
+            and isinstance(values, (cst.Tuple, cst.List))
+            and len(values.elements) == len(targets.elements)
+            and not any(isinstance(e, cst.StarredElement) for e in values.elements)
+        ):
+            index = next(i for i, e in enumerate(targets.elements) if e is owner)
+            return values.elements[index].value
+        return None
+    if isinstance(owner, cst.AssignTarget):
+        assign = parent(reader, owner)
+        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+            return assign.value
+    if isinstance(owner, cst.AnnAssign) and owner.target is target:
+        return owner.value
+    return None
+
+
+def single_binding_value(reader: MetadataReader, name: cst.Name) -> cst.BaseExpression | None:
+    """The value of the only binding of `name` visible from its scope, when it is assigned once
+    with `assigned_value`'s forms."""
+    scope = reader.get_metadata(ScopeProvider, name, None)
+    if scope is None:
+        return None
+    bindings = list(scope[name.value])  # type: ignore[index]
+    if len(bindings) != 1 or isinstance(bindings[0], ImportAssignment):
+        return None
+    return assigned_value(reader, bindings[0].node)
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below `node`, depth first (nested scopes included)."""
+    for child in node.children:
+        yield child
+        yield from descendants(child)
+
+
+def names_bound_in(root: cst.CSTNode) -> set[str]:
+    """Every name bound below `root` in its own scope (see `local_bindings`)."""
+    return {name for names, _ in local_bindings(root) for name in names}

@@ -226,3 +226,19 @@ def test_console_script_runs() -> None:
         [sys.executable, "-m", "flowfix", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("flowfix ")
+
+
+def test_threshold_from_config_reaches_the_fix(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.flowfix]\nshared-store-bound = 50\n")
+    (project / "pkg" / "chat.py").write_text(
+        "from pocketflow import Node\n\n\n"
+        "class Chat(Node):\n"
+        "    def post(self, shared, prep_res, exec_res):\n"
+        '        shared["history"].append(exec_res)\n'
+        '        return "continue"\n'
+    )
+    result = invoke("fix", "--unsafe-fixes", "--select", "MEM001", "pkg/chat.py")
+    assert result.exit_code == 0, result.output
+    assert (
+        'shared["history"] = shared["history"][-50:]' in (project / "pkg" / "chat.py").read_text()
+    )

@@ -179,7 +179,7 @@ def test_bad_fix_is_dropped_and_reported(
     import flowfix.engine as engine
 
     monkeypatch.setattr(
-        engine, "apply_codemod", lambda rule, text, display, findings: produce(text)
+        engine, "apply_codemod", lambda rule, text, display, findings, config: produce(text)
     )
     path = tmp_path / "m.py"
     path.write_text(BLOCKING)

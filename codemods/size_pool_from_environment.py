@@ -1,0 +1,59 @@
+"""EXE004: a hard-coded thread pool size → the environment, with the stdlib's default."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TypeVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+
+from flowfix.codemod import RuleCodemod
+from flowfix.detectors.executors import DEPENDENCIES
+from flowfix.edits import module_alias
+from flowfix.project import module_name
+
+_Sized = TypeVar("_Sized", cst.Arg, cst.Assign, cst.AnnAssign)
+
+
+def env_prefix(path: str | None) -> str:
+    """The environment variable's prefix: the file's top-level package, upper-cased (folders
+    count while they hold `__init__.py`); a file outside any package uses its own module name."""
+    dotted = module_name(Path(path))[0] if path else ""
+    top = re.sub(r"\W+", "_", dotted.split(".", 1)[0]).strip("_").upper()
+    return top or "APP"
+
+
+class SizePoolFromEnvironment(RuleCodemod):
+    CODE = "EXE004"
+    DESCRIPTION = "Read a hard-coded thread pool size from `<PREFIX>_MAX_WORKERS`"
+    METADATA_DEPENDENCIES = DEPENDENCIES
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.os = module_alias(node, "os") or "os"
+        variable = f"{env_prefix(self.context.filename)}_MAX_WORKERS"
+        self.size = cst.parse_expression(
+            f'int({self.os}.environ.get("{variable}", min(32, ({self.os}.cpu_count() or 1) + 4)))',
+            self.module.config_for_parsing,
+        )
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return self._sized(original_node, updated_node)
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        return self._sized(original_node, updated_node)
+
+    def leave_AnnAssign(
+        self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign
+    ) -> cst.AnnAssign:
+        return self._sized(original_node, updated_node)
+
+    def _sized(self, original: _Sized, updated: _Sized) -> _Sized:
+        span = self.target(original)
+        if span is None:
+            return updated
+        if self.os == "os":
+            AddImportsVisitor.add_needed_import(self.context, "os")
+        self.fixed.add(span)
+        return updated.with_changes(value=self.size)

@@ -1,0 +1,508 @@
+"""Memory rules: a shared store that only grows, and deep copies of the whole run state."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+
+from flowfix.detector import Detector
+from flowfix.detectors.executors import own_nodes
+from flowfix.edits import code_excerpt
+from flowfix.prefilter import imports_module
+from flowfix.rules import FixSafety, Severity
+from flowfix.semantics import (
+    PLAIN_FRAMEWORK_PREFIXES,
+    PLAIN_NODE_HOOKS,
+    MetadataReader,
+    bound_names,
+    method_class,
+    method_names,
+    names_bound_in,
+    parent,
+    qualified_names,
+    read_names,
+    resolves_to,
+    scope_owner,
+)
+
+POST_METHODS = frozenset({"post", "post_async"})
+GROW_METHODS = frozenset({"append", "extend"})
+SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
+STATE_NAMES = frozenset(
+    {
+        "shared",
+        "shared_store",
+        "shared_state",
+        "shared_data",
+        "shared_memory",
+        "state",
+        "flow_state",
+        "graph_state",
+        "workflow_state",
+        "run_state",
+        "agent_state",
+    }
+)
+# Functions whose job is a full, independent copy: a checkpoint, a snapshot, a clone.
+COPY_PURPOSE_WORDS = ("snapshot", "checkpoint", "backup", "clone", "copy")
+PLAIN_FRAMEWORKS = ("pocketflow", "kaygraph", "pflow")
+
+
+# --- MEM001 ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Append:
+    """`<store>[<key>].append(...)` or `<store>.setdefault(<key>, []).append(...)`."""
+
+    call: cst.Call
+    key: cst.BaseExpression
+
+
+def key_id(key: cst.BaseExpression) -> str:
+    """Identity of a subscript key: string literals by value, anything else by its code."""
+    if isinstance(key, cst.SimpleString):
+        return repr(key.evaluated_value)
+    return " ".join(cst.Module([]).code_for_node(key).split())
+
+
+def store_parameter(reader: MetadataReader, func: cst.FunctionDef) -> str | None:
+    """The shared-store parameter of a PocketFlow/KayGraph/pflow node's `post`/`post_async`.
+
+    The class counts as such a node when a base resolves to one of those frameworks, when it
+    also defines `prep`/`exec` hooks, or when the signature is `(self, shared, prep_res,
+    exec_res)` (a `post` alone is too common a method name to be enough)."""
+    cls = method_class(reader, func)
+    params = [param.name.value for param in func.params.params]
+    if func.name.value not in POST_METHODS or cls is None or len(params) < 4:
+        return None
+    bases = {name for base in cls.bases for name in qualified_names(reader, base.value)}
+    if not (
+        any(name.startswith(PLAIN_FRAMEWORK_PREFIXES) for name in bases)
+        or method_names(cls) & (PLAIN_NODE_HOOKS - POST_METHODS)
+        or params[1:4] == ["shared", "prep_res", "exec_res"]
+    ):
+        return None
+    return params[1]
+
+
+def _store_key(store: str, node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`key` when `node` is `store[key]`."""
+    if (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == store
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+    ):
+        return node.slice[0].slice.value
+    return None
+
+
+def _setdefault_key(store: str, node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`key` when `node` is `store.setdefault(key, ...)`."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "setdefault"
+        and isinstance(node.func.value, cst.Name)
+        and node.func.value.value == store
+        and node.args
+    ):
+        return node.args[0].value
+    return None
+
+
+def store_appends(func: cst.FunctionDef, store: str) -> dict[str, list[Append]]:
+    """Appends to lists held in the store, grouped by key, in source order."""
+    found: dict[str, list[Append]] = {}
+    for node in own_nodes(func.body):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in GROW_METHODS
+        ):
+            holder = node.func.value
+            key = _store_key(store, holder)
+            if key is None and not _limits_length(holder):
+                key = _setdefault_key(store, holder)
+            if key is not None:
+                found.setdefault(key_id(key), []).append(Append(node, key))
+    return found
+
+
+def _accessed_key(store: str, node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`key` when `node` is `store[key]`, `store.setdefault(key, ...)` or `store.get(key...)`."""
+    key = _store_key(store, node)
+    if (
+        key is None
+        and isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get"
+        and isinstance(node.func.value, cst.Name)
+        and node.func.value.value == store
+        and node.args
+    ):
+        return node.args[0].value
+    return key if key is not None else _setdefault_key(store, node)
+
+
+class _ListAccess:
+    """Recognises the list at `store[key]`, directly or through a local alias."""
+
+    def __init__(self, func: cst.FunctionDef, store: str, key: str) -> None:
+        self.store, self.key = store, key
+        self.aliases: set[str] = set()
+        for node in own_nodes(func.body):
+            if isinstance(node, cst.Assign) and self(node.value):
+                for target in node.targets:
+                    self.aliases |= bound_names(target.target)
+
+    def __call__(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in self.aliases
+        found = _accessed_key(self.store, node)
+        return found is not None and key_id(found) == self.key
+
+    def reads_in(self, root: cst.CSTNode) -> bool:
+        return any(
+            isinstance(node, cst.BaseExpression) and self(node) for node in (root, *own_nodes(root))
+        )
+
+
+def _limits_length(node: cst.CSTNode) -> bool:
+    """A slice or a `maxlen=` below `node`."""
+    return any(
+        (isinstance(child, cst.SubscriptElement) and isinstance(child.slice, cst.Slice))
+        or (
+            isinstance(child, cst.Arg)
+            and child.keyword is not None
+            and child.keyword.value == "maxlen"
+        )
+        for child in own_nodes(node)
+    )
+
+
+def _under_store_test(reader: MetadataReader, node: cst.CSTNode, store: str) -> bool:
+    """`node` runs under an `if` whose test reads the store (`if "k" not in shared:`)."""
+    current = parent(reader, node)
+    while current is not None and not isinstance(current, cst.FunctionDef):
+        if isinstance(current, cst.If) and store in read_names(current.test):
+            return True
+        current = parent(reader, current)
+    return False
+
+
+def is_bounded(reader: MetadataReader, func: cst.FunctionDef, store: str, key: str) -> bool:
+    """The method trims, pops, deletes, slices, measures or resets the list at `store[key]`."""
+    access = _ListAccess(func, store, key)
+    for node in own_nodes(func.body):
+        if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
+            targets = (
+                [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            )
+            for target in targets:
+                if (
+                    isinstance(target, cst.Subscript)
+                    and access(target.value)
+                    and any(isinstance(element.slice, cst.Slice) for element in target.slice)
+                ):
+                    return True  # slice assignment
+                if access(target) and (
+                    _limits_length(node.value)
+                    or (
+                        not access.reads_in(node.value)
+                        and not _under_store_test(reader, node, store)
+                    )
+                ):
+                    return True  # trimmed, or reset on every run
+        elif isinstance(node, cst.Del):
+            deleted = node.target
+            if access(deleted) or (isinstance(deleted, cst.Subscript) and access(deleted.value)):
+                return True
+        elif isinstance(node, cst.Call) and _shrinks(node, store, key, access):
+            return True
+    return False
+
+
+def _shrinks(call: cst.Call, store: str, key: str, access: _ListAccess) -> bool:
+    """`lst.pop()`/`.clear()`/..., `store.pop(key)`, or `len(lst)`."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in SHRINK_METHODS:
+        if access(func.value):
+            return True
+        return (
+            func.attr.value == "pop"
+            and isinstance(func.value, cst.Name)
+            and func.value.value == store
+            and bool(call.args)
+            and key_id(call.args[0].value) == key
+        )
+    return (
+        isinstance(func, cst.Name)
+        and func.value == "len"
+        and bool(call.args)
+        and access(call.args[0].value)
+    )
+
+
+def _anchor(reader: MetadataReader, append: Append, func: cst.FunctionDef) -> cst.CSTNode:
+    """The statement after which the trim goes: the outermost loop of the method around the
+    append, else the append's own line."""
+    anchor: cst.CSTNode = append.call
+    current = parent(reader, append.call)
+    while current is not None and current is not func:
+        if isinstance(current, (cst.For, cst.While)):
+            anchor = current
+        elif isinstance(current, cst.SimpleStatementLine) and not isinstance(
+            anchor, (cst.For, cst.While)
+        ):
+            anchor = current
+        current = parent(reader, current)
+    return anchor
+
+
+@dataclass(frozen=True)
+class TrimPlan:
+    """MEM001's rewrite: insert `store[key] = store[key][-N:]` after `anchor` in its block,
+    under `if key in store:` when `guard` (a loop that may not run left the key unset)."""
+
+    anchor: cst.BaseStatement
+    store: str
+    key: cst.BaseExpression
+    guard: bool
+
+
+def _sets_key(store: str, key: str, statement: cst.BaseStatement) -> bool:
+    """`statement` leaves `store[key]` set: it reads or assigns `store[key]`, calls
+    `store.setdefault(key, ...)`, or is `if ... not in store: store[key] = ...`."""
+    if isinstance(statement, cst.If) and statement.orelse is None:
+        body = statement.body
+        return isinstance(body, cst.IndentedBlock) and any(
+            _sets_key(store, key, inner) for inner in body.body
+        )
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return any(
+        isinstance(node, cst.BaseExpression)
+        and (found := _store_key(store, node) or _setdefault_key(store, node)) is not None
+        and key_id(found) == key
+        for node in own_nodes(statement)
+    )
+
+
+def trim_plan(
+    reader: MetadataReader, func: cst.FunctionDef, store: str, appends: list[Append]
+) -> TrimPlan | str:
+    """Where the trim goes for these appends (same key), or why no fix is offered."""
+    key = appends[0].key
+    if not isinstance(key, (cst.SimpleString, cst.Integer, cst.Name, cst.Attribute)):
+        return "the key is computed; trim the list by hand"
+    anchors = [_anchor(reader, append, func) for append in appends]
+    blocks = {id(parent(reader, anchor)) for anchor in anchors}
+    last = anchors[-1]
+    block = parent(reader, last)
+    if len(blocks) > 1 or not isinstance(block, cst.IndentedBlock):
+        return "the list grows in several blocks or on a one-line block; trim it once by hand"
+    if not isinstance(last, cst.BaseStatement):
+        return "the append is not a statement of its own"
+    if isinstance(last, (cst.For, cst.While)) and read_names(key) & names_bound_in(last):
+        return "the key changes inside the loop"
+    before = list(block.body)[: next(i for i, s in enumerate(block.body) if s is last)]
+    guard = isinstance(last, (cst.For, cst.While)) and not any(
+        _sets_key(store, key_id(key), statement) for statement in before
+    )
+    return TrimPlan(last, store, key, guard)
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+
+class UnboundedSharedStore(Detector):
+    """A node's `post()` appends to a list in the shared store that nothing ever trims.
+
+    ## Why is this bad?
+    PocketFlow, KayGraph and pflow keep the shared store for the whole flow run, and loops
+    (chat turns, agent steps, batch flows) run the same node again and again. A list that
+    `post()` extends on every run grows without bound: memory, prompt sizes built from it
+    and the cost of copying the store all grow with the run. The KayGraph performance guide
+    lists this as pitfall 1 ("Shared Store Bloat: accumulating data without cleanup") and
+    keeps only the last 1000 results.
+
+    ## Example
+    ```python
+    from pocketflow import Node
+
+
+    class Chat(Node):
+        def post(self, shared, prep_res, exec_res):
+            shared.setdefault("history", []).append(exec_res)
+            return "continue"
+    ```
+
+    ## Use instead
+    ```python
+    from pocketflow import Node
+
+
+    class Chat(Node):
+        def post(self, shared, prep_res, exec_res):
+            shared.setdefault("history", []).append(exec_res)
+            shared["history"] = shared["history"][-1000:]
+            return "continue"
+    ```
+
+    ## Fix safety
+    Unsafe: `shared[key] = shared[key][-N:]` is inserted after the last append to that key
+    (after the outermost loop of the method when the append is inside one), with `N` from
+    the `shared-store-bound` setting (default 1000). Older entries are dropped, so code that
+    reads the whole history, counts it or indexes it from the start sees less, and other
+    references to the old list no longer see new items. No fix is offered when the key is
+    computed, when the appends to one key sit in different blocks or on a one-line block,
+    or when the key changes inside the loop. A method that already trims, pops, deletes,
+    slices, measures (`len(...)`) or resets the list, or uses a `deque(maxlen=...)`, is not
+    reported.
+
+    ## Metric to monitor
+    Peak memory of a flow run and the length of the shared-store lists over a long session.
+
+    ## Limitations
+    Only `post`/`post_async` of PocketFlow/KayGraph/pflow nodes are checked, and only
+    appends through the store parameter (`shared[key].append(...)`,
+    `shared.setdefault(key, []).append(...)`); a bound applied by another node is not seen.
+    """
+
+    CODE = "MEM001"
+    NAME = "unbounded-shared-store"
+    SEVERITY = Severity.OPTIMIZATION
+    CATEGORY = "memory"
+    FIX = FixSafety.UNSAFE
+    FRAMEWORKS = PLAIN_FRAMEWORKS
+    MESSAGE = "`{store}[{key}]` grows on every run of `{function}()` and is never trimmed"
+    TRIGGERS = ("append", "extend")
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        return any(
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in POST_METHODS
+            for node in ast.walk(tree)
+        )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        store = store_parameter(self, node)
+        if store is None:
+            return
+        for key, appends in store_appends(node, store).items():
+            if is_bounded(self, node, store, key):
+                continue
+            plan = trim_plan(self, node, store, appends)
+            fix, note = (FixSafety.NONE, plan) if isinstance(plan, str) else (FixSafety.UNSAFE, "")
+            self.report(
+                appends[0].call,
+                fix=fix,
+                note=note,
+                store=store,
+                key=code_excerpt(appends[0].key),
+                function=node.name.value,
+            )
+
+
+def state_name(node: cst.BaseExpression) -> str | None:
+    """The name of `shared`, `self.shared`, `ctx.state`, ... when it names the run state."""
+    if isinstance(node, cst.Attribute):
+        last = node.attr.value
+    elif isinstance(node, cst.Name):
+        last = node.value
+    else:
+        return None
+    return last if last.strip("_") in STATE_NAMES else None
+
+
+def _copy_is_the_purpose(reader: MetadataReader, call: cst.Call, func: cst.FunctionDef) -> bool:
+    """Inside `clone()`, `__deepcopy__`, `snapshot_*()`..., or stored as a snapshot/checkpoint."""
+    names = [func.name.value]
+    owner = parent(reader, call)
+    if isinstance(owner, cst.Assign):
+        names += [
+            cst.helpers.get_full_name_for_node(target.target) or "" for target in owner.targets
+        ]
+    elif isinstance(owner, (cst.AnnAssign, cst.Arg)):
+        target = owner.target if isinstance(owner, cst.AnnAssign) else owner.keyword
+        names.append(cst.helpers.get_full_name_for_node(target) or "" if target else "")
+    return any(word in name.lower() for name in names for word in COPY_PURPOSE_WORDS)
+
+
+class DeepcopyOfState(Detector):
+    """The whole shared store or run state is deep-copied on every run.
+
+    ## Why is this bad?
+    `copy.deepcopy()` walks and duplicates every object the store references: documents,
+    embeddings, message histories. Its cost grows with the store, and it runs on every call
+    of the function that makes it. pflow's analysis of nested workflows measures about 1 ms
+    per copy for small stores, growing with their size, and isolates child workflows with a
+    shallow `copy.copy(shared)` instead, passing large values by reference.
+
+    ## Example
+    ```python
+    import copy
+
+    from pocketflow import Node
+
+
+    class RunSubflow(Node):
+        def exec(self, prep_res):
+            sub_shared = copy.deepcopy(self.shared)
+            return self.subflow.run(sub_shared)
+    ```
+
+    ## Use instead
+    ```python
+    import copy
+
+    from pocketflow import Node
+
+
+    class RunSubflow(Node):
+        def exec(self, prep_res):
+            sub_shared = copy.copy(self.shared)
+            return self.subflow.run(sub_shared)
+    ```
+
+    ## Metric to monitor
+    Per-node latency p50/p95 of the copying node and peak memory of a run, both as the
+    shared store grows.
+
+    ## Limitations
+    The store is recognised by name (`shared`, `shared_store`, `shared_state`, `state`,
+    `flow_state`, `graph_state`, ... including attributes such as `self.shared`). Copies made
+    in `clone()`/`copy()`/`__deepcopy__` or for a snapshot, checkpoint or backup are the
+    point of those functions and are not reported. Whether a shallow copy is enough depends
+    on whether the copy's values are mutated in place.
+    """
+
+    CODE = "MEM002"
+    NAME = "deepcopy-of-state"
+    SEVERITY = Severity.OPTIMIZATION
+    CATEGORY = "memory"
+    FRAMEWORKS = ("pocketflow", "kaygraph", "pflow", "dynamiq")
+    MESSAGE = "`deepcopy({state})` copies the whole run state on every call of `{function}()`"
+    TRIGGERS = ("deepcopy",)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        return imports_module(tree, "copy")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args or resolves_to(self, node.func, {"copy.deepcopy"}) is None:
+            return
+        if node.args[0].keyword is not None or state_name(node.args[0].value) is None:
+            return
+        func = scope_owner(self, node)
+        if not isinstance(func, cst.FunctionDef) or _copy_is_the_purpose(self, node, func):
+            return
+        self.report(node, state=code_excerpt(node.args[0].value), function=func.name.value)

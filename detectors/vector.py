@@ -1,0 +1,535 @@
+"""Vector rules: embedding and vector-store calls made per item, oversized retrieval."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from flowfix.detector import Detector
+from flowfix.edits import code_excerpt
+from flowfix.rules import Severity
+from flowfix.semantics import (
+    MetadataReader,
+    bound_names,
+    derived_names,
+    descendants,
+    local_bindings,
+    method_class,
+    parent,
+    qualified_names,
+    read_names,
+    scope_owner,
+    single_binding_value,
+)
+
+DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+EMBEDDER_HEADS = frozenset({"embedder", "embedders", "embedding", "embeddings"})
+STORE_HEADS = frozenset({"index", "collection", "vectorstore", "vectordb", "docstore"})
+STORE_QUALIFIERS = frozenset({"vector", "vectors", "document", "documents", "doc", "docs"})
+EMBEDDER_METHODS = frozenset({"run", "execute", "encode", "create"})
+STORE_METHODS = frozenset(
+    {"upsert", "add", "add_documents", "add_texts", "write_documents", "insert", "upsert_documents"}
+)
+EMBEDDER_TYPES = re.compile(r"Embedder|Embedding|SentenceTransformer")
+# `Index` alone is Pinecone's `pc.Index(name)`, which does not resolve to a qualified name.
+STORE_TYPES = re.compile(
+    r"VectorStore|DocumentStore|Qdrant|Pinecone|Chroma|Milvus|Weaviate|PGVector|Pgvector"
+    r"|Turbopuffer|^Index$"
+)
+EMBEDDER_PACKAGES = (
+    "sentence_transformers.",
+    "dynamiq.nodes.embedders.",
+    "dynamiq.components.embedders.",
+)
+VECTOR_PACKAGES = (
+    "chromadb.",
+    "pymilvus.",
+    "faiss.",
+    "pinecone.",
+    "qdrant_client.",
+    "weaviate.",
+    "lancedb.",
+    "dynamiq.storages.vector.",
+)
+CONTAINERS = frozenset(
+    {
+        "builtins.set",
+        "builtins.list",
+        "builtins.dict",
+        "builtins.frozenset",
+        "collections.defaultdict",
+        "collections.Counter",
+        "collections.OrderedDict",
+        "collections.deque",
+    }
+)
+# Every identifier that can make `receiver_kind` answer matches this (AST prefilter).
+RECEIVER_HINTS = re.compile(
+    r"embed|store|index|collection|vector|qdrant|pinecone|chroma|milvus|weaviate|sentence"
+    r"|turbopuffer",
+    re.IGNORECASE,
+)
+BATCH_WORDS = frozenset({"batch", "batches", "batched", "chunked"})
+Loop = tuple[cst.BaseAssignTargetExpression, cst.BaseExpression, cst.CSTNode]
+
+
+def name_tokens(name: str) -> list[str]:
+    """`document_embedder` → [document, embedder]; `QdrantClient` → [qdrant, client]."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [token.lower() for token in spaced.split("_") if token]
+
+
+def _terminal(expression: cst.BaseExpression) -> str:
+    """The last name of `a.b.c`, `f()` → `f`, `x.get_collection()` → `get_collection`."""
+    if isinstance(expression, cst.Call):
+        return _terminal(expression.func)
+    if isinstance(expression, cst.Attribute):
+        return expression.attr.value
+    if isinstance(expression, cst.Name):
+        return expression.value
+    return ""
+
+
+def per_item_loops(reader: MetadataReader, node: cst.CSTNode) -> Iterator[Loop]:
+    """(target, iterable, body) of each loop in the same function that runs `node` per item,
+    innermost first: `for` bodies and comprehension elements (not a first iterable)."""
+    child, current = node, parent(reader, node)
+    while current is not None and not isinstance(
+        current, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)
+    ):
+        if isinstance(current, cst.For) and child is current.body:
+            yield current.target, current.iter, current.body
+        elif isinstance(current, cst.CompFor) and child is not current.iter:
+            yield current.target, current.iter, current
+        elif isinstance(current, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            if child is not current.for_in:
+                chain: list[cst.CompFor] = [current.for_in]
+                while (inner := chain[-1].inner_for_in) is not None:
+                    chain.append(inner)
+                for comp in reversed(chain):
+                    yield comp.target, comp.iter, current
+        child, current = current, parent(reader, current)
+
+
+def _is_batch_loop(target: cst.CSTNode, iterable: cst.BaseExpression, body: cst.CSTNode) -> bool:
+    """Loops over batches: `for batch in batches`, `chunked(...)`, `range(0, n, size)`, or a
+    loop variable that the body iterates over itself."""
+    names = bound_names(target)
+    words = {w for n in names for w in name_tokens(n)}
+    words |= {
+        w
+        for n in (iterable, *descendants(iterable))
+        if isinstance(n, cst.Name)
+        for w in name_tokens(n.value)
+    }
+    if isinstance(iterable, cst.Call) and _terminal(iterable.func) == "range":
+        if len(iterable.args) == 3:
+            return True
+    if words & BATCH_WORDS:
+        return True
+    return any(
+        isinstance(n, (cst.For, cst.CompFor))
+        and isinstance(n.iter, cst.Name)
+        and n.iter.value in names
+        for n in descendants(body)
+    )
+
+
+def _has_slice(node: cst.CSTNode) -> bool:
+    return any(isinstance(n, cst.Slice) for n in descendants(node))
+
+
+def class_attributes(cls: cst.ClassDef) -> dict[str, list[cst.BaseExpression]]:
+    """Values and annotations each `self.<attr>` / class field gets in `cls` (assignments in
+    its methods, class-level fields)."""
+    found: dict[str, list[cst.BaseExpression]] = {}
+    for node in descendants(cls.body):
+        if isinstance(node, cst.Assign):
+            for assign_target in node.targets:
+                name = _self_attribute(assign_target.target)
+                if name:
+                    found.setdefault(name, []).append(node.value)
+        elif isinstance(node, cst.AnnAssign):
+            target = node.target
+            name = target.value if isinstance(target, cst.Name) else _self_attribute(target)
+            if name:
+                values = found.setdefault(name, [])
+                values.append(node.annotation.annotation)
+                if node.value is not None:
+                    values.append(node.value)
+    return found
+
+
+def _self_attribute(target: cst.BaseExpression) -> str | None:
+    if (
+        isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.value.value == "self"
+    ):
+        return target.attr.value
+    return None
+
+
+def _is_container(reader: MetadataReader, value: cst.BaseExpression) -> bool:
+    if isinstance(value, (cst.Set, cst.List, cst.Dict, cst.SetComp, cst.ListComp, cst.DictComp)):
+        return True
+    return isinstance(value, cst.Call) and bool(qualified_names(reader, value.func) & CONTAINERS)
+
+
+def _type_names(reader: MetadataReader, value: cst.BaseExpression) -> set[str]:
+    """Names (qualified where they resolve) of the class a binding constructs (`X(...)`) or
+    of the classes its annotation mentions."""
+    if isinstance(value, cst.Call):
+        return qualified_names(reader, value.func) or {_terminal(value.func)}
+    if isinstance(value, (cst.Name, cst.Attribute, cst.BinaryOperation, cst.Subscript)):
+        return {
+            name
+            for node in (value, *descendants(value))
+            if isinstance(node, (cst.Name, cst.Attribute))
+            for name in qualified_names(reader, node) or {_terminal(node)}
+        }
+    return set()
+
+
+def _type_kind(name: str) -> str | None:
+    """ "embedder" / "store" for a class name (qualified or short), else None."""
+    short = name.rsplit(".", 1)[-1]
+    if name.startswith(("pandas.", "numpy.", "typing.", "collections.")):
+        return None
+    if name.startswith(EMBEDDER_PACKAGES) or EMBEDDER_TYPES.search(short):
+        return "embedder"
+    if name.startswith(VECTOR_PACKAGES) or STORE_TYPES.search(short):
+        return "store"
+    return None
+
+
+def _is_foreign_class(name: str) -> bool:
+    """An imported class that is neither an embedder nor a store (`pandas.Index`)."""
+    package, _, short = name.rpartition(".")
+    return bool(package) and short[:1].isupper() and package not in {"typing", "builtins"}
+
+
+def receiver_kind(
+    reader: MetadataReader, receiver: cst.BaseExpression, values: list[cst.BaseExpression]
+) -> str | None:
+    """ "embedder" or "store" when `receiver` is one by its construction or annotation
+    (`values`: what it is bound to) or by its name."""
+    if any(_is_container(reader, value) for value in values):
+        return None
+    names = {name for value in values for name in _type_names(reader, value)}
+    kinds = {_type_kind(name) for name in names}
+    for kind in ("embedder", "store"):
+        if kind in kinds:
+            return kind
+    if any(_is_foreign_class(name) for name in names):
+        return None
+    tokens = name_tokens(_terminal(receiver))
+    if not tokens:
+        return None
+    if tokens[-1] in EMBEDDER_HEADS:
+        return "embedder"
+    if tokens[-1] in STORE_HEADS or (
+        tokens[-1] in {"store", "db"} and len(tokens) > 1 and tokens[-2] in STORE_QUALIFIERS
+    ):
+        return "store"
+    return None
+
+
+def _is_embedding_function(name: str) -> bool:
+    return not name[:1].isupper() and any(t.startswith("embed") for t in name_tokens(name))
+
+
+class PerItemEmbedding(Detector):
+    """An embedder or vector-store call made once per item inside a loop.
+
+    ## Why is this bad?
+    Embedding APIs and vector stores accept lists: one request embeds or upserts hundreds of
+    items. Calling them once per document pays the network round trip, the request overhead
+    and the rate-limit budget for every item, so indexing 1,000 chunks takes 1,000 requests
+    instead of a handful (seed 000 §10, "embedder called per-document instead of batch
+    embedding"; seed 001, "Batch Similar Operations", replaces `get_embedding(item)` in a loop
+    with one `get_embeddings_batch(texts)` call).
+
+    ## Example
+    ```python
+    def index_documents(embedder, vector_store, documents):
+        for doc in documents:
+            vector = embedder.embed_query(doc.content)
+            vector_store.upsert_vector(doc.id, vector)
+    ```
+
+    ## Use instead
+    ```python
+    def index_documents(embedder, vector_store, documents):
+        vectors = embedder.embed_documents([doc.content for doc in documents])
+        vector_store.upsert_vectors([doc.id for doc in documents], vectors)
+    ```
+
+    ## Metric to monitor
+    Embedding and vector-store requests per indexed document, and indexing throughput
+    (documents per second).
+
+    ## Limitations
+    The receiver is recognised by how it is built or annotated (`*Embedder`, `*Embeddings`,
+    `SentenceTransformer`, Qdrant, Pinecone, Chroma, Milvus, Weaviate, pgvector stores) or by
+    its name (`embedder`, `*_embeddings`, `vector_store`, `index`, `collection`), and a call
+    counts only when its arguments come from the loop variable. Loops over batches
+    (`for batch in ...`, `chunked(...)`, `range(0, n, size)`, slices) are the batch form and are
+    not reported. LLM completion calls per item are not reported: most APIs have no batch form.
+    """
+
+    CODE = "VEC001"
+    NAME = "per-item-embedding"
+    SEVERITY = Severity.OPTIMIZATION
+    CATEGORY = "vector"
+    FRAMEWORKS = FRAMEWORKS
+    MESSAGE = "`{call}()` runs once per item of `{items}`; send the items in one batch call"
+    TRIGGERS = ("embed", "Embed", "upsert", "add", "write_documents", "insert")
+    METADATA_DEPENDENCIES = DEPENDENCIES
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        """A loop, and an `embed*` call or a batchable method with an embedder/store-like
+        identifier somewhere in the module."""
+        loop = embed = method = hint = False
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                loop = True
+            elif isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                embed = embed or "embed" in name.lower()
+                method = method or name in _METHODS
+            identifier = (
+                node.id
+                if isinstance(node, ast.Name)
+                else node.attr
+                if isinstance(node, ast.Attribute)
+                else node.name
+                if isinstance(node, ast.alias)
+                else ""
+            )
+            hint = hint or bool(identifier and RECEIVER_HINTS.search(identifier))
+            if loop and (embed or (method and hint)):
+                return True
+        return False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._classes: dict[int, dict[str, list[cst.BaseExpression]]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args or not self._is_batchable_call(node):
+            return
+        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+        arguments = set().union(*(read_names(arg.value) for arg in node.args))
+        for target, iterable, body in per_item_loops(self, node):
+            items = derived_names(bound_names(target), local_bindings(body))
+            if not arguments & items:
+                continue
+            if (receiver is not None and read_names(receiver) & items) or (
+                _is_batch_loop(target, iterable, body)
+                or any(_has_slice(arg.value) for arg in node.args)
+            ):
+                return
+            self.report(node, call=code_excerpt(node.func), items=code_excerpt(iterable, 40))
+            return
+
+    def _is_batchable_call(self, call: cst.Call) -> bool:
+        """An embedding function, an `embed*` method, or a batchable method of an embedder or
+        vector store."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return _is_embedding_function(func.value)
+        if not isinstance(func, cst.Attribute):
+            return False
+        method, receiver = func.attr.value, func.value
+        if method.startswith("embed"):
+            return True
+        if method not in _METHODS:
+            return False
+        kind = receiver_kind(self, receiver, self._bindings(receiver))
+        if kind == "embedder" and method in EMBEDDER_METHODS:
+            return method != "create" or _terminal(receiver) == "embeddings"
+        return kind == "store" and method in STORE_METHODS
+
+    def _bindings(self, receiver: cst.BaseExpression) -> list[cst.BaseExpression]:
+        """What `receiver` (a name, or `self.<attr>`) is bound to, where that is known."""
+        if isinstance(receiver, cst.Name):
+            value = single_binding_value(self, receiver)
+            return [value] if value is not None else []
+        name = _self_attribute(receiver)
+        owner = scope_owner(self, receiver)
+        cls = method_class(self, owner) if isinstance(owner, cst.FunctionDef) else None
+        if name is None or cls is None:
+            return []
+        if id(cls) not in self._classes:
+            self._classes[id(cls)] = class_attributes(cls)
+        return self._classes[id(cls)].get(name, [])
+
+
+_METHODS = EMBEDDER_METHODS | STORE_METHODS
+
+
+TOP_K = re.compile(r"^(?!max_|min_)(?:\w+_)?top_k$")  # not the caps `max_top_k`, `min_top_k`
+SAMPLING_KEYWORDS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "min_p",
+        "max_tokens",
+        "max_new_tokens",
+        "do_sample",
+        "repetition_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+    }
+)
+SAMPLING_CALLEES = frozenset({"generate", "GenerationConfig", "SamplingParams", "pipeline"})
+LLM_PACKAGES = (
+    "openai.",
+    "anthropic.",
+    "google.",
+    "vertexai.",
+    "transformers.",
+    "vllm.",
+    "ollama.",
+    "litellm.",
+    "dynamiq.nodes.llms.",
+)
+
+
+def _int_value(node: cst.BaseExpression | None) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    return None
+
+
+class ExcessiveTopK(Detector):
+    """A retrieval `top_k` above the configured limit (default 50).
+
+    ## Why is this bad?
+    Every retrieved document costs vector-search time, transfer, reranking and, when it reaches
+    the prompt, tokens: an LLM context filled with 100 chunks is slower, more expensive and
+    often less accurate than one with the 5–10 best. Seed 000 §10 lists "Retriever `top_k` too
+    high returning unused results"; Dynamiq's retrievers default to `top_k=10`.
+
+    ## Example
+    ```python
+    from dynamiq.nodes.retrievers import QdrantDocumentRetriever
+
+    retriever = QdrantDocumentRetriever(index_name="docs", top_k=200)
+    ```
+
+    ## Use instead
+    ```python
+    from dynamiq.nodes.retrievers import QdrantDocumentRetriever
+
+    retriever = QdrantDocumentRetriever(index_name="docs", top_k=10)
+    ```
+
+    ## Metric to monitor
+    Retrieval latency, prompt tokens per request, and how many retrieved documents the answer
+    actually cites.
+
+    ## Limitations
+    Only integer literals are checked, in keyword arguments and class field defaults named
+    `top_k` or `*_top_k`; a function parameter's default (`def list_documents(top_k=100)`) is
+    an API default, not a retrieval setting, and is not reported. Sampling `top_k` of LLM
+    calls (`temperature`/`top_p` alongside it, `generate`, `GenerationConfig`, SDK clients) is
+    a different setting and is not reported. The limit is the `top-k` setting of
+    `[tool.flowfix]`.
+    """
+
+    CODE = "VEC002"
+    NAME = "excessive-top-k"
+    SEVERITY = Severity.OPTIMIZATION
+    CATEGORY = "vector"
+    FRAMEWORKS = ("dynamiq",)
+    MESSAGE = "`{name}={value}` retrieves more than {limit} results; most will never be used"
+    TRIGGERS = ("top_k",)
+    METADATA_DEPENDENCIES = DEPENDENCIES
+
+    @classmethod
+    def ast_candidate(cls, tree: ast.Module) -> bool:
+        for node in ast.walk(tree):
+            name = (
+                node.arg
+                if isinstance(node, ast.keyword)
+                else node.id
+                if isinstance(node, ast.Name)
+                else None
+            )
+            if name and TOP_K.match(name):
+                return True
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is None or not TOP_K.match(node.keyword.value):
+            return
+        call = parent(self, node)
+        if isinstance(call, cst.Call) and not self._is_sampling_call(call):
+            self._check(node, node.keyword.value, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._field(node, node.target, node.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1:
+            self._field(node, node.targets[0].target, node.value)
+
+    def _field(
+        self, node: cst.CSTNode, target: cst.BaseExpression, value: cst.BaseExpression | None
+    ) -> None:
+        """A class field `top_k: int = 100` / `top_k: int = Field(default=100)`."""
+        if not (isinstance(target, cst.Name) and TOP_K.match(target.value)):
+            return
+        cls = scope_owner(self, target)
+        if not isinstance(cls, cst.ClassDef) or _class_fields(cls) & SAMPLING_KEYWORDS:
+            return
+        if isinstance(value, cst.Call) and _terminal(value.func) == "Field":
+            value = next(
+                (a.value for a in value.args if a.keyword is None or a.keyword.value == "default"),
+                None,
+            )
+        self._check(node, target.value, value)
+
+    def _check(self, node: cst.CSTNode, name: str, value: cst.BaseExpression | None) -> None:
+        limit = self.config.threshold("top-k")
+        number = _int_value(value)
+        if number is not None and number > limit:
+            self.report(node, name=name, value=number, limit=limit)
+
+    def _is_sampling_call(self, call: cst.Call) -> bool:
+        keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+        if keywords & SAMPLING_KEYWORDS or _terminal(call.func) in SAMPLING_CALLEES:
+            return True
+        names = qualified_names(self, call.func)
+        dotted = cst.helpers.get_full_name_for_node(call.func) or ""
+        return (
+            any(name.startswith(LLM_PACKAGES) for name in names)
+            or ".completions." in dotted
+            or ".messages." in dotted
+        )
+
+
+def _class_fields(cls: cst.ClassDef) -> set[str]:
+    fields: set[str] = set()
+    for statement in cls.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.AnnAssign):
+                    fields |= bound_names(small.target)
+                elif isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        fields |= bound_names(target.target)
+    return fields
