@@ -103,15 +103,8 @@ class BlockingSleepInAsync(Detector):
         coroutine = running_coroutine(self, node)
         if coroutine is None:
             return
-        fix, note = FixSafety.SAFE, ""
-        if inside_generator_expression(self, node, coroutine):
-            fix, note = (
-                FixSafety.NONE,
-                "inside a generator expression, `await` would change its type",
-            )
-        elif conflicting_binding(self, node, "asyncio"):
-            fix, note = FixSafety.NONE, "the name `asyncio` is bound to something else here"
-        self.report(node, fix=fix, note=note, function=coroutine.name.value)
+        blocked, note = offload_fix(self, node, coroutine)
+        self.report(node, fix=blocked, note=note, function=coroutine.name.value)
 
 
 # --- shared questions for ASY002-ASY007 ---------------------------------------------------

@@ -13,12 +13,11 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
+from flowfix.detectors.async_ import offload_fix
 from flowfix.prefilter import has_async_def, imports_module
 from flowfix.project import BLOCKING_CALLS
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
-    conflicting_binding,
-    inside_generator_expression,
     is_module_level_name,
     method_class,
     parent,
@@ -204,17 +203,10 @@ class BlockingCallReachableFromAsync(Detector):
         chain = self.project.blocking_chain(target)
         if chain is None:
             return
-        fix, note = FixSafety.UNSAFE, ""
-        if inside_generator_expression(self, node, coroutine):
-            fix, note = (
-                FixSafety.NONE,
-                "inside a generator expression, `await` would change its type",
-            )
-        elif conflicting_binding(self, node, "asyncio"):
-            fix, note = FixSafety.NONE, "the name `asyncio` is bound to something else here"
+        blocked, note = offload_fix(self, node, coroutine)
         self.report(
             node,
-            fix=fix,
+            fix=blocked,
             note=note,
             callee=f"{dotted}()",
             where=f"in async `{coroutine.name.value}()`",
