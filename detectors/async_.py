@@ -17,7 +17,6 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
-from flowfix.detectors.executors import own_nodes
 from flowfix.prefilter import has_async_def, imports_module, names_called_in_functions
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -29,6 +28,7 @@ from flowfix.semantics import (
     framework_of,
     inside_generator_expression,
     method_class,
+    own_nodes,
     parent,
     resolves_to,
     running_coroutine,

@@ -18,7 +18,6 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
-from flowfix.detectors.executors import own_nodes
 from flowfix.edits import code_excerpt, snake_case
 from flowfix.prefilter import imports_module, names_called_in_functions
 from flowfix.rules import FixSafety, Severity
@@ -38,6 +37,7 @@ from flowfix.semantics import (
     loop_item_names,
     method_class,
     names_bound_in,
+    own_nodes,
     parent,
     qualified_names,
     read_names,

@@ -15,7 +15,6 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import SKIPPED_FUNCTIONS, instance_name
-from flowfix.detectors.executors import own_nodes
 from flowfix.prefilter import imports_module
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -26,6 +25,7 @@ from flowfix.semantics import (
     find_method,
     is_cached_function,
     method_class,
+    own_nodes,
     parent,
     qualified_names,
     scope_owner,

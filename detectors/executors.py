@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +31,7 @@ from flowfix.semantics import (
     is_call_invariant,
     is_module_level_name,
     method_class,
+    own_nodes,
     parent,
     qualified_names,
     scope_owner,
@@ -64,14 +65,6 @@ def executor_class(reader: MetadataReader, call: cst.Call) -> str | None:
         if short.endswith(EXECUTOR_SUFFIX):
             return short
     return None
-
-
-def own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Nodes below `root` that run in its scope (bodies of nested def, lambda, class excluded)."""
-    for child in root.children:
-        yield child
-        if not isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            yield from own_nodes(child)
 
 
 def _terminal_name(expression: cst.BaseExpression) -> str:

@@ -9,7 +9,6 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from flowfix.detector import Detector
-from flowfix.detectors.executors import own_nodes
 from flowfix.edits import code_excerpt
 from flowfix.prefilter import imports_module
 from flowfix.rules import FixSafety, Severity
@@ -21,6 +20,7 @@ from flowfix.semantics import (
     method_class,
     method_names,
     names_bound_in,
+    own_nodes,
     parent,
     qualified_names,
     read_names,

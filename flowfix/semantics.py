@@ -461,6 +461,14 @@ def single_binding_value(reader: MetadataReader, name: cst.Name) -> cst.BaseExpr
     return assigned_value(reader, bindings[0].node)
 
 
+def own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Nodes below `root` that run in its scope (bodies of nested def, lambda, class excluded)."""
+    for child in root.children:
+        yield child
+        if not isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            yield from own_nodes(child)
+
+
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node below `node`, depth first (nested scopes included)."""
     for child in node.children:
