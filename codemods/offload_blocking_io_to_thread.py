@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ParentNodeProvider, PositionProvider
 
-from flowfix.codemod import RuleCodemod
-from flowfix.edits import awaited, module_alias
+from flowfix.codemod import AwaitAsyncioCall
 
 
-class OffloadBlockingIoToThread(RuleCodemod):
+class OffloadBlockingIoToThread(AwaitAsyncioCall):
     CODE = "ASY002"
     DESCRIPTION = "Run blocking calls in coroutines with `await asyncio.to_thread(...)`"
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.asyncio = module_alias(node, "asyncio") or "asyncio"
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         span = self.target(original_node)
         if span is None:
             return updated_node
-        if self.asyncio == "asyncio":
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
         self.fixed.add(span)
         call = updated_node.with_changes(
-            func=cst.Attribute(value=cst.Name(self.asyncio), attr=cst.Name("to_thread")),
+            func=self.asyncio_function("to_thread"),
             args=(self._callee_arg(updated_node), *updated_node.args),
         )
-        return awaited(call, original_node, self.get_metadata(ParentNodeProvider, original_node))
+        return self.awaited(call, original_node)
 
     @staticmethod
     def _callee_arg(call: cst.Call) -> cst.Arg:

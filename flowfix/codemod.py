@@ -7,9 +7,11 @@ from typing import ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider, ProviderT
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 
 from flowfix.config import Config
+from flowfix.edits import awaited, module_alias
 from flowfix.rules import Span
 
 
@@ -51,3 +53,25 @@ class RuleCodemod(VisitorBasedCodemodCommand):
             if (span.line, span.column) >= (outer.line, outer.column)
             and (span.end_line, span.end_column) <= (outer.end_line, outer.end_column)
         )
+
+
+class AwaitAsyncioCall(RuleCodemod):
+    """Base for rewrites of a reported call into `await asyncio.<function>(...)`.
+
+    It reuses the module's `import asyncio [as alias]`, or schedules `import asyncio`.
+    """
+
+    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, ParentNodeProvider)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.asyncio = module_alias(node, "asyncio") or "asyncio"
+
+    def asyncio_function(self, name: str) -> cst.Attribute:
+        """`asyncio.<name>` under the module's own alias; the import is added when missing."""
+        if self.asyncio == "asyncio":
+            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        return cst.Attribute(value=cst.Name(self.asyncio), attr=cst.Name(name))
+
+    def awaited(self, call: cst.Call, original: cst.Call) -> cst.Await:
+        """`await call` in place of `original`, parenthesised where its context needs it."""
+        return awaited(call, original, self.get_metadata(ParentNodeProvider, original))
