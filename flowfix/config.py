@@ -19,7 +19,7 @@ DEFAULT_THRESHOLDS: Mapping[str, int] = {
     "top-k": 50,
     "shared-store-bound": 1000,
     "chain-length": 4,
-    "max-fix-passes": 10,
+    "max-fix-passes": 25,
 }
 
 

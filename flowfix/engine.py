@@ -6,7 +6,7 @@ import ast
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from flowfix.config import Config
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import Source, SourceError, read_source
+from flowfix.verify import compiles, rewrite_problem
 
 
 @dataclass(frozen=True)
@@ -132,14 +133,6 @@ def detect(
     return findings, sum(len(detector.suppressed) for detector in detectors)
 
 
-def _compiles(text: str, display: str) -> bool:
-    try:
-        compile(text, display, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
 def apply_codemod(
     rule: Rule, text: str, display: str, findings: Sequence[Finding], config: Config
 ) -> tuple[str, str]:
@@ -160,18 +153,27 @@ class _FixState:
     text: str
     findings: list[Finding]
     stuck: dict[str, str] = field(default_factory=dict)
+    stuck_at: dict[str, str] = field(default_factory=dict)
     passes: int = 0
     notes: list[str] = field(default_factory=list)
+    converged: bool = True
+
+    def drop(self, code: str, reason: str) -> None:
+        """Record that `code`'s fix failed on this text; it is retried once the text changes."""
+        self.stuck[code] = reason
+        self.stuck_at[code] = self.text
+
+    def fixable(self, threshold: FixSafety) -> list[Finding]:
+        blocked = {code for code, text in self.stuck_at.items() if text == self.text}
+        return _fixable(self.findings, threshold, blocked)
 
 
-def _fixable(
-    findings: Iterable[Finding], threshold: FixSafety, stuck: dict[str, str]
-) -> list[Finding]:
+def _fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]) -> list[Finding]:
     rules = registry()
     return [
         f
         for f in findings
-        if f.fix.applies(threshold) and f.code not in stuck and rules[f.code].codemod is not None
+        if f.fix.applies(threshold) and f.code not in blocked and rules[f.code].codemod is not None
     ]
 
 
@@ -183,44 +185,67 @@ def fix_loop(
     threshold: FixSafety,
     findings: list[Finding],
     project: ProjectIndex | None = None,
+    encoding: str = "utf-8",
 ) -> _FixState:
-    """Apply codemods rule by rule, re-detecting after each, until nothing fixable is left."""
+    """Apply codemods rule by rule, re-detecting after each, until nothing fixable is left.
+
+    Each pass is verified (`verify.rewrite_problem`, then it must remove findings of its rule);
+    a failed pass is dropped with its reason and that rule is retried only once the text changes.
+    """
     state = _FixState(text=text, findings=findings)
     limit = config.threshold("max-fix-passes")
-    original_compiles = _compiles(text, display)
     by_code = {rule.code: rule for rule in rules}
     while True:
-        fixable = _fixable(state.findings, threshold, state.stuck)
+        fixable = state.fixable(threshold)
         if not fixable:
             return state
         if state.passes >= limit:
             state.notes.append(f"stopped after {limit} fix passes with fixable findings left")
+            state.converged = False
             return state
         code = fixable[0].code
         targets = [f for f in fixable if f.code == code]
         try:
             new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
-            state.stuck[code] = f"internal error in the {code} fix: {type(exc).__name__}: {exc}"
+            state.drop(code, f"internal error in the {code} fix: {type(exc).__name__}: {exc}")
             continue
         if new_text == state.text:
-            state.stuck[code] = reason
+            state.drop(code, reason)
+            continue
+        problem = rewrite_problem(state.text, new_text, display, encoding)
+        if problem:
+            state.drop(code, f"{problem}; the {code} fix was dropped")
             continue
         try:
             new_findings, _ = detect(new_text, display, rules, config, project)
         except ParseFailure as exc:
-            state.stuck[code] = f"the {code} fix produced invalid code ({exc}); dropped"
-            continue
-        if original_compiles and not _compiles(new_text, display):
-            state.stuck[code] = f"the {code} fix produced code that does not compile; dropped"
+            state.drop(
+                code, f"the {code} fix produced code flowfix cannot analyse ({exc}); dropped"
+            )
             continue
         before = len(targets)
-        after = sum(1 for f in _fixable(new_findings, threshold, {}) if f.code == code)
+        after = sum(1 for f in _fixable(new_findings, threshold, set()) if f.code == code)
         if after >= before:
-            state.stuck[code] = f"the {code} fix did not remove its findings; dropped"
+            state.drop(code, f"the {code} fix did not remove its findings; dropped")
             continue
         state.text, state.findings = new_text, new_findings
+        state.stuck.pop(code, None)
+        state.stuck_at.pop(code, None)
         state.passes += 1
+
+
+def _fixed_point_problem(
+    state: _FixState, original: str, run_again: Callable[[], _FixState]
+) -> str:
+    """Why the fix loop's result must not be written ('' if it may): it must be a fixed point."""
+    if state.text == original:
+        return ""
+    if not state.converged:
+        return "the fixes did not converge (raise max-fix-passes); not rewritten"
+    if run_again().text != state.text:
+        return "a second fix run changes the file again (not a fixed point); not rewritten"
+    return ""
 
 
 def _mark_fixed(
@@ -250,22 +275,42 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
         findings, suppressed = detect(text, display, rules, options.config, options.project)
     except ParseFailure as exc:
         return FileResult(display=display, source=source, errors=(str(exc),))
-    if not options.fix or not _fixable(findings, options.threshold, {}):
+    if not options.fix or not _fixable(findings, options.threshold, set()):
         return FileResult(
             display=display, findings=tuple(findings), suppressed=suppressed, source=source
         )
-    if parse(text).code != text:
-        reason = "libcst does not reproduce this file byte for byte; not rewritten"
+    refusal = _refuse_rewrite(text, display)
+    if refusal:
         return FileResult(
             display=display,
-            findings=tuple(_with_note(f, reason, options.threshold) for f in findings),
+            findings=tuple(_with_note(f, refusal, options.threshold) for f in findings),
             suppressed=suppressed,
             source=source,
-            notes=(reason,),
+            notes=(refusal,),
         )
-    state = fix_loop(
-        text, display, rules, options.config, options.threshold, findings, options.project
-    )
+
+    def run_fix_loop(start: str, start_findings: list[Finding]) -> _FixState:
+        return fix_loop(
+            start,
+            display,
+            rules,
+            options.config,
+            options.threshold,
+            start_findings,
+            options.project,
+            source.encoding,
+        )
+
+    state = run_fix_loop(text, findings)
+    problem = _fixed_point_problem(state, text, lambda: run_fix_loop(state.text, state.findings))
+    if problem:
+        return FileResult(
+            display=display,
+            findings=tuple(_with_note(f, problem, options.threshold) for f in findings),
+            suppressed=suppressed,
+            source=source,
+            notes=(*state.notes, problem),
+        )
     notes = list(state.notes) + [f"{code}: {why}" for code, why in sorted(state.stuck.items())]
     remaining = [
         _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings
@@ -282,6 +327,15 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
         notes=tuple(notes),
         passes=state.passes,
     )
+
+
+def _refuse_rewrite(text: str, display: str) -> str:
+    """Why a file must never be rewritten, whatever the fix ('' if it may be)."""
+    if parse(text).code != text:
+        return "libcst does not reproduce this file byte for byte; not rewritten"
+    if not compiles(text, display):
+        return "the running Python does not compile this file; not rewritten"
+    return ""
 
 
 def _order(finding: Finding) -> tuple[object, ...]:

@@ -163,7 +163,7 @@ def test_parallel_equals_sequential(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("produce", "note"),
     [
-        (lambda text: (text.replace("time.sleep(1)", "time.sleep(1"), ""), "invalid code"),
+        (lambda text: (text.replace("time.sleep(1)", "time.sleep(1"), ""), "does not parse"),
         (lambda text: (text, "declined for a reason"), "declined for a reason"),
         (lambda text: (text + "\nreturn 1\n", ""), "does not compile"),
         (lambda text: (text + "\n# only a comment\n", ""), "did not remove its findings"),

@@ -1,0 +1,45 @@
+"""The checks a rewritten file passes before flowfix may write it."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def compiles(text: str, display: str) -> bool:
+    """True if the running interpreter compiles `text` (what `python file.py` would do)."""
+    try:
+        compile(text, display, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def newline_styles(text: str) -> set[str]:
+    return set(_NEWLINES.findall(text))
+
+
+def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str | None:
+    """Why `new` must not replace `original`, or None when it may.
+
+    `new` must parse with libcst and print back byte for byte, compile, be encodable in the
+    file's encoding, and use no line ending the original does not use.
+    """
+    try:
+        if cst.parse_module(new).code != new:
+            return "libcst does not reproduce the fixed code byte for byte"
+    except (cst.ParserSyntaxError, RecursionError):
+        return "the fixed code does not parse"
+    if not compiles(new, display):
+        return "the fixed code does not compile"
+    try:
+        new.encode(encoding)
+    except UnicodeEncodeError as exc:
+        return f"the fixed code cannot be encoded as {encoding} ({exc.object[exc.start]!r})"
+    before, after = newline_styles(original), newline_styles(new)
+    if before and not after <= before:
+        return "the fixed code mixes line endings"
+    return None
