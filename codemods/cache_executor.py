@@ -11,9 +11,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from flowfix.codemod import RuleCodemod
 from flowfix.detectors.executors import DEPENDENCIES, CacheForm, cache_form
 from flowfix.edits import is_docstring, module_alias, split_before_comment, statement_leading_lines
-from flowfix.semantics import is_bound_in_module, method_names, qualified_names, scope_owner
-
-PYDANTIC_PREFIXES = ("dynamiq.", "pydantic.")
+from flowfix.semantics import is_bound_in_module, is_pydantic_model, method_names, scope_owner
 
 
 @dataclass
@@ -102,9 +100,8 @@ class CacheExecutor(RuleCodemod):
         assert isinstance(cls, cst.ClassDef)
         plan = self.plans.get(id(cls))
         if plan is None:
-            bases = set().union(*(qualified_names(self, base.value) for base in cls.bases))
-            pydantic = any(name.startswith(PYDANTIC_PREFIXES) for name in bases)
-            plan = self.plans[id(cls)] = _ClassPlan(_class_names(cls), pydantic)
+            plan = _ClassPlan(_class_names(cls), is_pydantic_model(self, cls))
+            self.plans[id(cls)] = plan
         suffix = next(
             s
             for s in itertools.chain([""], (f"_{n}" for n in itertools.count(2)))

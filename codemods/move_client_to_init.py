@@ -25,7 +25,13 @@ from flowfix.detectors.connections import (
     trailing_return,
 )
 from flowfix.edits import is_docstring, module_alias
-from flowfix.semantics import find_method, is_bound_in_module, method_class, scope_owner
+from flowfix.semantics import (
+    find_method,
+    is_bound_in_module,
+    is_pydantic_model,
+    method_class,
+    scope_owner,
+)
 
 
 @dataclass
@@ -131,7 +137,7 @@ class MoveClientToInit(RuleCodemod):
             hoists = [h for h in plan.hoists if h.route == route]
             if not hoists:
                 continue
-            if route == "init_components":
+            if route == "init_components" and is_pydantic_model(self, original_node):
                 declare_at = _declarations_index(originals)
                 after_docstring = declare_at == 1 and is_docstring(originals[0])
                 inserts[declare_at].extend(self._private_attrs(hoists, after_docstring))

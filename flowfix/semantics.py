@@ -65,6 +65,15 @@ def qualified_names(reader: MetadataReader, node: cst.CSTNode) -> set[str]:
     return {name.name for name in names}  # type: ignore[attr-defined]
 
 
+PYDANTIC_PREFIXES = ("dynamiq.", "pydantic.")
+
+
+def is_pydantic_model(reader: MetadataReader, cls: cst.ClassDef) -> bool:
+    """Whether a base of `cls` comes from pydantic or Dynamiq (whose nodes are pydantic models)."""
+    bases = set().union(*(qualified_names(reader, base.value) for base in cls.bases))
+    return any(name.startswith(PYDANTIC_PREFIXES) for name in bases)
+
+
 def callee_names(reader: MetadataReader, call: cst.Call) -> set[str]:
     """Qualified names of what `call` calls."""
     return qualified_names(reader, call.func)
