@@ -11,10 +11,10 @@ import re
 import subprocess
 import sys
 import tarfile
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from suites import flowfix, run_suite, snapshot
 
 pytestmark = pytest.mark.realworld
 
@@ -53,39 +53,6 @@ def _unpack(archive: Path, into: Path) -> Path:
     return project
 
 
-def _run_suite(project: Path, label: str) -> dict[str, str]:
-    """Run the project's tests against its own (possibly fixed) sources: {test id: outcome}."""
-    report = project.parent / f"{label}.xml"
-    env = {**os.environ, "PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
-        + [f"--junitxml={report}", "--rootdir", str(project)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert report.exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    outcomes: dict[str, str] = {}
-    for case in ET.parse(report).iter("testcase"):
-        kinds = {child.tag for child in case} & {"failure", "error", "skipped"}
-        outcomes[f"{case.get('classname')}::{case.get('name')}"] = (kinds or {"passed"}).pop()
-    return outcomes
-
-
-def _flowfix(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowfix", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
-
-
-def _snapshot(project: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(project)): p.read_bytes() for p in project.rglob("*.py")}
-
-
 def test_pocketflow_suite_unchanged_by_fixes(tmp_path: Path) -> None:
     project = _unpack(_sdist(POCKETFLOW), tmp_path)
     imported = subprocess.run(
@@ -97,21 +64,21 @@ def test_pocketflow_suite_unchanged_by_fixes(tmp_path: Path) -> None:
     )
     assert imported.stdout.strip().startswith(str(project)), "the suite must test the unpacked copy"
 
-    before = _run_suite(project, "before")
+    before = run_suite(project, "before")
     assert len(before) >= 50 and set(before.values()) == {"passed"}, before
-    original = _snapshot(project)
+    original = snapshot(project)
 
     # Safe fixes first (what `flowfix fix` does by default), then the unsafe ones on top.
     for stage, flags in (("safe", ()), ("unsafe", ("--unsafe-fixes",))):
-        done = _flowfix(project, "fix", *flags, ".")
+        done = flowfix(project, "fix", *flags, ".")
         assert done.returncode in (0, 1), f"{stage}: {done.stderr}"
         assert "error" not in done.stderr.lower(), done.stderr
-        after = _run_suite(project, stage)
+        after = run_suite(project, stage)
         assert after == before, f"{stage} fixes changed test outcomes"
-        again = _flowfix(project, "diff", *flags, ".")
+        again = flowfix(project, "diff", *flags, ".")
         assert again.returncode == 0 and again.stdout == "", f"{stage}: not a fixed point"
 
-    changed = {name for name, raw in _snapshot(project).items() if original[name] != raw}
+    changed = {name for name, raw in snapshot(project).items() if original[name] != raw}
     # PocketFlow's shared-store lists in its fallback tests are bounded by MEM001's unsafe fix;
     # the suite must run the rewritten file, so the test is known to exercise real rewrites.
     assert changed == {"tests/test_fall_back.py"}
