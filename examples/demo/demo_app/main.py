@@ -7,7 +7,6 @@ import os
 import time
 
 from .clients import EmbeddingClient
-from .framework import Tracer
 from .nodes import DATA, build_answer_flow, build_review_flow
 from .server import FakeAPI
 from .tools import Reranker, Summarizer, WebSearch, embed_corpus
@@ -45,7 +44,7 @@ def run_pipeline(questions_file=None, topic="thread pool shut down", tracer=None
 
 def format_results(shared):
     lines = []
-    for item, score in zip(shared["answers"], shared["scores"]):
+    for item, score in zip(shared["answers"], shared["scores"], strict=True):
         lines.append(f"Q: {item['question']}")
         lines.append(f"A: {item['answer']} (overlap {score})")
     lines.append("Research summaries:")

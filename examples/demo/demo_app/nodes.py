@@ -101,7 +101,8 @@ class ScoreAnswers(Node):
     """Scores every answer by the share of its words found in the passages."""
 
     def prep(self, shared):
-        return [(item["answer"], shared["passages"][item["question"]]) for item in shared["answers"]]
+        passages = shared["passages"]
+        return [(item["answer"], passages[item["question"]]) for item in shared["answers"]]
 
     def exec(self, pairs):
         with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:

@@ -51,12 +51,13 @@ class Reranker(Node):
         pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rerank")
         futures = [pool.submit(client.embed, [text]) for text in texts]
         query, *vectors = [future.result()[0] for future in futures]
-        ranked = sorted(zip(vectors, input_data["passages"]), key=lambda pair: -_cosine(query, pair[0]))
+        pairs = zip(vectors, input_data["passages"], strict=True)
+        ranked = sorted(pairs, key=lambda pair: -_cosine(query, pair[0]))
         return {"passages": [text for _, text in ranked]}
 
 
 def _cosine(a, b):
-    dot = sum(x * y for x, y in zip(a, b))
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
     return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
 
