@@ -142,7 +142,7 @@ class BlockingCallReachableFromAsync(Detector):
         )
 
     def visit_Module(self, node: cst.Module) -> None:
-        module = self.project.module_of_path.get(self.path) if self.project else None
+        module = self.project.module_for(self.path) if self.project else None
         self.module = module
         self.constructed: dict[tuple[cst.CSTNode, str], cst.Call] = {}
         self.edges: dict[tuple[cst.CSTNode, str], set[str]] = {}

@@ -15,8 +15,9 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 from libcst.metadata import MetadataWrapper
 
+from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
-from flowfix.project import ProjectIndex
+from flowfix.project import ProjectIndex, RecordingIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import Source, SourceError, read_source
 from flowfix.verify import compiles, rewrite_problem
@@ -31,6 +32,7 @@ class Options:
     fix: bool = False
     threshold: FixSafety = FixSafety.SAFE
     project: ProjectIndex | None = None
+    cache: ResultCache | None = None
 
     def rules_for(self, display: str) -> list[Rule]:
         ignored = self.config.ignored_for(display)
@@ -101,14 +103,22 @@ def check_syntax(text: str) -> ast.Module:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
+@dataclass(frozen=True)
+class Detection:
+    """Findings of one detection pass and how many findings were suppressed."""
+
+    findings: list[Finding]
+    suppressed: int = 0
+
+
 def detect(
     text: str,
     display: str,
     rules: Sequence[Rule],
     config: Config,
     project: ProjectIndex | None = None,
-) -> tuple[list[Finding], int]:
-    """Run the rules that may match `text` in one batched traversal; (findings, suppressed count).
+) -> Detection:
+    """Run the rules that may match `text` in one batched traversal.
 
     Two cheap prefilters decide which rules can match at all (a text search, then a look at
     CPython's AST); only then is the file parsed with libcst and its metadata computed.
@@ -118,7 +128,7 @@ def detect(
         rule for rule in rules if rule.detector.wants(text) and rule.detector.ast_candidate(tree)
     ]
     if not candidates:
-        return [], 0
+        return Detection([])
     lines = text.splitlines()
     detectors = [rule.detector(display, lines, config, project) for rule in candidates]
     wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
@@ -130,7 +140,7 @@ def detect(
         (finding for detector in detectors for finding in detector.findings),
         key=lambda f: f.sort_key,
     )
-    return findings, sum(len(detector.suppressed) for detector in detectors)
+    return Detection(findings, sum(len(detector.suppressed) for detector in detectors))
 
 
 def apply_codemod(
@@ -218,7 +228,7 @@ def fix_loop(
             state.drop(code, f"{problem}; the {code} fix was dropped")
             continue
         try:
-            new_findings, _ = detect(new_text, display, rules, config, project)
+            new_findings = detect(new_text, display, rules, config, project).findings
         except ParseFailure as exc:
             state.drop(
                 code, f"the {code} fix produced code flowfix cannot analyse ({exc}); dropped"
@@ -271,10 +281,10 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
     """Detect (and, with `options.fix`, fix) one already-read source."""
     rules = options.rules_for(display)
     text = source.text
-    try:
-        findings, suppressed = detect(text, display, rules, options.config, options.project)
-    except ParseFailure as exc:
-        return FileResult(display=display, source=source, errors=(str(exc),))
+    entry = _cached_detect(source, display, rules, options)
+    if entry.error is not None:
+        return FileResult(display=display, source=source, errors=(entry.error,))
+    findings, suppressed = list(entry.findings), entry.suppressed
     if not options.fix or not _fixable(findings, options.threshold, set()):
         return FileResult(
             display=display, findings=tuple(findings), suppressed=suppressed, source=source
@@ -327,6 +337,32 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
         notes=tuple(notes),
         passes=state.passes,
     )
+
+
+def _cached_detect(source: Source, display: str, rules: Sequence[Rule], options: Options) -> Entry:
+    """Detection results for `source`, from the cache when an entry still applies."""
+    cache, project = options.cache, options.project
+    if cache is None:
+        try:
+            found = detect(source.text, display, rules, options.config, project)
+        except ParseFailure as exc:
+            return Entry(error=str(exc))
+        return Entry(tuple(found.findings), found.suppressed)
+    key = cache.key(display, source.digest, [rule.code for rule in rules])
+    hit = cache.load(key, display, project)
+    if hit is not None:
+        return hit
+    recorder = RecordingIndex(project) if project is not None else None
+    try:
+        found = detect(source.text, display, rules, options.config, recorder)  # type: ignore[arg-type]
+        entry = Entry(tuple(found.findings), found.suppressed)
+    except ParseFailure as exc:
+        entry = Entry(error=str(exc))
+    if recorder is not None and recorder.queries:
+        entry = dataclasses.replace(entry, project=recorder.queries)
+    if cache is not None:
+        cache.store(key, entry)
+    return entry
 
 
 def _refuse_rewrite(text: str, display: str) -> str:

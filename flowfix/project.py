@@ -8,9 +8,10 @@ and through which chain? It holds only strings, so it crosses process boundaries
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Calls that block the calling thread on I/O or time.
 BLOCKING_CALLS = frozenset(
@@ -86,6 +87,10 @@ class ProjectIndex:
             index.module_of_path[display] = module
             _Indexer(index, module, is_package).run(tree)
         return index
+
+    def module_for(self, display: str) -> str | None:
+        """The dotted module name of a file of the run, by display path."""
+        return self.module_of_path.get(display)
 
     def qualify(self, module: str, dotted: str, cls: str | None) -> str:
         """`dotted` as written in `module` (inside class `cls`), as a project-wide name."""
@@ -292,3 +297,46 @@ class _Indexer:
         if root == "self" and parts:
             return f"self.{parts[0]}" in sdk_names
         return root in sdk_names
+
+
+# The questions detectors may ask an index; a recorder logs them with their answers.
+QUERIES = ("module_for", "qualify", "blocking_chain", "is_sync_node_class", "blocking_hook")
+
+
+class RecordingIndex:
+    """A view of an index that logs each query and its answer, as JSON-ready lists.
+
+    A cached result that read the call graph stays valid exactly while every logged query
+    still gets the same answer (`replay`), whatever else changed in the other files.
+    """
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self._index = index
+        self.queries: list[list[object]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._index, name)
+        if name not in QUERIES:
+            return method
+
+        def recorded(*args: Any) -> Any:
+            answer = method(*args)
+            self.queries.append([name, list(args), _plain(answer)])
+            return answer
+
+        return recorded
+
+
+def replay(index: ProjectIndex, queries: Iterable[Sequence[Any]]) -> bool:
+    """Whether `index` answers every logged query as it was answered when logged."""
+    for name, args, answer in queries:
+        if name not in QUERIES or _plain(getattr(index, name)(*args)) != answer:
+            return False
+    return True
+
+
+def _plain(value: object) -> object:
+    """Tuples as lists, recursively: the form an answer takes after a JSON round trip."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    return value

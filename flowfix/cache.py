@@ -1,0 +1,140 @@
+"""A content-addressed cache of detection results: an unchanged file is analysed only once.
+
+An entry's key hashes everything its findings depend on: the file's bytes and display path,
+the rules that run on it, the effective configuration, and flowfix itself (a digest of its
+source files plus the libcst and Python versions, so an edited checkout invalidates as surely
+as a new release). Findings of cross-file rules also depend on the other files of the run:
+such an entry logs the questions it asked the run's call graph, with their answers, and is a
+hit only while the current call graph answers them the same way.
+Entries are written to a temp file and renamed into place, so concurrent runs share a cache
+safely; an unreadable entry is a miss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from flowfix.config import Config
+from flowfix.project import ProjectIndex, replay
+from flowfix.rules import Finding, FixSafety, Span
+
+CACHE_DIR_NAME = ".flowfix_cache"
+FORMAT = "1"
+PACKAGES = ("flowfix", "flowfix.detectors", "flowfix.codemods")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """What detection found in one file (or why it could not), and the call graph it read."""
+
+    findings: tuple[Finding, ...] = ()
+    suppressed: int = 0
+    error: str | None = None
+    project: list[list[object]] | None = None  # call-graph queries and answers, if any
+
+
+@functools.cache
+def code_digest() -> str:
+    """Digest of flowfix's source files and of the parser versions it runs on."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{platform.python_version()} libcst {importlib.metadata.version('libcst')}".encode())
+    files: set[Path] = set()
+    for package in PACKAGES:
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            files.update(Path(folder).rglob("*.py"))
+    for path in sorted(files):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _salt(config: Config) -> str:
+    settings = dataclasses.asdict(dataclasses.replace(config, source=""))
+    text = json.dumps([FORMAT, code_digest(), settings], sort_keys=True, default=sorted)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class ResultCache:
+    """Detection results under `folder`, for one configuration."""
+
+    def __init__(self, folder: Path, config: Config) -> None:
+        self.folder = folder
+        self.salt = _salt(config)
+
+    def key(self, display: str, content_digest: str, codes: Sequence[str]) -> str:
+        text = "\0".join([self.salt, display, content_digest, *codes])
+        return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"v{FORMAT}" / key[:2] / f"{key}.json"
+
+    def load(self, key: str, display: str, project: ProjectIndex | None) -> Entry | None:
+        try:
+            data = json.loads(self._path(key).read_bytes())
+            if data["project"] is not None and (
+                project is None or not replay(project, data["project"])
+            ):
+                return None
+            findings = tuple(
+                Finding(
+                    code=f["code"],
+                    path=display,
+                    span=Span(*f["span"]),
+                    message=f["message"],
+                    fix=FixSafety(f["fix"]),
+                    note=f["note"],
+                )
+                for f in data["findings"]
+            )
+            return Entry(findings, data["suppressed"], data["error"], data["project"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def store(self, key: str, entry: Entry) -> None:
+        """Write `entry` atomically; a cache that cannot be written is silently skipped."""
+        data = {
+            "findings": [
+                {
+                    "code": f.code,
+                    "span": dataclasses.astuple(f.span),
+                    "message": f.message,
+                    "fix": f.fix.value,
+                    "note": f.note,
+                }
+                for f in entry.findings
+            ],
+            "suppressed": entry.suppressed,
+            "error": entry.error,
+            "project": entry.project,
+        }
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _ensure_gitignore(self.folder)
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle)
+                os.replace(temp, path)
+            except BaseException:
+                os.unlink(temp)
+                raise
+        except OSError:
+            return
+
+
+def _ensure_gitignore(folder: Path) -> None:
+    """Keep the cache out of version control, as ruff and mypy do for theirs."""
+    marker = folder / ".gitignore"
+    if not marker.exists():
+        marker.write_text("# Automatically created by flowfix.\n*\n", encoding="utf-8")
