@@ -23,6 +23,7 @@ import platform
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from flowfix.config import Config
 from flowfix.project import ProjectIndex, replay
@@ -78,45 +79,16 @@ class ResultCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"v{FORMAT}" / key[:2] / f"{key}.json"
 
-    def load(self, key: str, display: str, project: ProjectIndex | None) -> Entry | None:
+    def load(self, key: str) -> dict[str, Any] | None:
+        """The entry stored under `key`, or None (missing, unreadable or not an entry)."""
         try:
             data = json.loads(self._path(key).read_bytes())
-            if data["project"] is not None and (
-                project is None or not replay(project, data["project"])
-            ):
-                return None
-            findings = tuple(
-                Finding(
-                    code=f["code"],
-                    path=display,
-                    span=Span(*f["span"]),
-                    message=f["message"],
-                    fix=FixSafety(f["fix"]),
-                    note=f["note"],
-                )
-                for f in data["findings"]
-            )
-            return Entry(findings, data["suppressed"], data["error"], data["project"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError):
             return None
+        return data if isinstance(data, dict) else None
 
-    def store(self, key: str, entry: Entry) -> None:
-        """Write `entry` atomically; a cache that cannot be written is silently skipped."""
-        data = {
-            "findings": [
-                {
-                    "code": f.code,
-                    "span": dataclasses.astuple(f.span),
-                    "message": f.message,
-                    "fix": f.fix.value,
-                    "note": f.note,
-                }
-                for f in entry.findings
-            ],
-            "suppressed": entry.suppressed,
-            "error": entry.error,
-            "project": entry.project,
-        }
+    def store(self, key: str, data: dict[str, Any]) -> None:
+        """Write an entry atomically; a cache that cannot be written is silently skipped."""
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +103,33 @@ class ResultCache:
                 raise
         except OSError:
             return
+
+
+def entry_to_data(entry: Entry) -> dict[str, Any]:
+    return {
+        "findings": [
+            [f.code, dataclasses.astuple(f.span), f.message, f.fix.value, f.note]
+            for f in entry.findings
+        ],
+        "suppressed": entry.suppressed,
+        "error": entry.error,
+        "project": entry.project,
+    }
+
+
+def entry_from_data(data: Any, display: str, project: ProjectIndex | None) -> Entry | None:
+    """The cached detection, if well-formed and still true of `project`'s call graph."""
+    try:
+        queries = data["project"]
+        if queries is not None and (project is None or not replay(project, queries)):
+            return None
+        findings = tuple(
+            Finding(code, display, Span(*span), message, FixSafety(fix), note=note)
+            for code, span, message, fix, note in data["findings"]
+        )
+        return Entry(findings, int(data["suppressed"]), data["error"], queries)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _ensure_gitignore(folder: Path) -> None:

@@ -123,14 +123,30 @@ def detect(
     Two cheap prefilters decide which rules can match at all (a text search, then a look at
     CPython's AST); only then is the file parsed with libcst and its metadata computed.
     """
-    tree = check_syntax(text)
-    candidates = [
+    return detect_candidates(
+        text, display, candidate_rules(text, check_syntax(text), rules), config, project
+    )
+
+
+def candidate_rules(text: str, tree: ast.Module, rules: Sequence[Rule]) -> list[Rule]:
+    """The rules whose text and AST prefilters say they may match."""
+    return [
         rule for rule in rules if rule.detector.wants(text) and rule.detector.ast_candidate(tree)
     ]
+
+
+def detect_candidates(
+    text: str,
+    display: str,
+    candidates: Sequence[Rule],
+    config: Config,
+    project: ProjectIndex | RecordingIndex | None = None,
+) -> Detection:
+    """Run `candidates` (already prefiltered, on text CPython parses) with libcst."""
     if not candidates:
         return Detection([])
     lines = text.splitlines()
-    detectors = [rule.detector(display, lines, config, project) for rule in candidates]
+    detectors = [rule.detector(display, lines, config, project) for rule in candidates]  # type: ignore[arg-type]
     wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
     try:
         wrapper.visit_batched(detectors)
@@ -175,10 +191,10 @@ class _FixState:
 
     def fixable(self, threshold: FixSafety) -> list[Finding]:
         blocked = {code for code, text in self.stuck_at.items() if text == self.text}
-        return _fixable(self.findings, threshold, blocked)
+        return fixable(self.findings, threshold, blocked)
 
 
-def _fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]) -> list[Finding]:
+def fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]) -> list[Finding]:
     rules = registry()
     return [
         f
@@ -206,15 +222,15 @@ def fix_loop(
     limit = config.threshold("max-fix-passes")
     by_code = {rule.code: rule for rule in rules}
     while True:
-        fixable = state.fixable(threshold)
-        if not fixable:
+        pending = state.fixable(threshold)
+        if not pending:
             return state
         if state.passes >= limit:
             state.notes.append(f"stopped after {limit} fix passes with fixable findings left")
             state.converged = False
             return state
-        code = fixable[0].code
-        targets = [f for f in fixable if f.code == code]
+        code = pending[0].code
+        targets = [f for f in pending if f.code == code]
         try:
             new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
@@ -235,7 +251,7 @@ def fix_loop(
             )
             continue
         before = len(targets)
-        after = sum(1 for f in _fixable(new_findings, threshold, set()) if f.code == code)
+        after = sum(1 for f in fixable(new_findings, threshold, set()) if f.code == code)
         if after >= before:
             state.drop(code, f"the {code} fix did not remove its findings; dropped")
             continue
@@ -277,15 +293,21 @@ def _mark_fixed(
     return fixed
 
 
-def process_source(source: Source, display: str, options: Options) -> FileResult:
-    """Detect (and, with `options.fix`, fix) one already-read source."""
+def process_source(
+    source: Source, display: str, options: Options, entry: Entry | None = None
+) -> FileResult:
+    """Detect (and, with `options.fix`, fix) one already-read source.
+
+    `entry` is its detection when already known (from the cache or the runner's scan).
+    """
     rules = options.rules_for(display)
     text = source.text
-    entry = _cached_detect(source, display, rules, options)
+    if entry is None:
+        entry = detection_entry(source.text, display, rules, options.config, options.project)
     if entry.error is not None:
         return FileResult(display=display, source=source, errors=(entry.error,))
     findings, suppressed = list(entry.findings), entry.suppressed
-    if not options.fix or not _fixable(findings, options.threshold, set()):
+    if not options.fix or not fixable(findings, options.threshold, set()):
         return FileResult(
             display=display, findings=tuple(findings), suppressed=suppressed, source=source
         )
@@ -339,30 +361,24 @@ def process_source(source: Source, display: str, options: Options) -> FileResult
     )
 
 
-def _cached_detect(source: Source, display: str, rules: Sequence[Rule], options: Options) -> Entry:
-    """Detection results for `source`, from the cache when an entry still applies."""
-    cache, project = options.cache, options.project
-    if cache is None:
-        try:
-            found = detect(source.text, display, rules, options.config, project)
-        except ParseFailure as exc:
-            return Entry(error=str(exc))
-        return Entry(tuple(found.findings), found.suppressed)
-    key = cache.key(display, source.digest, [rule.code for rule in rules])
-    hit = cache.load(key, display, project)
-    if hit is not None:
-        return hit
+def detection_entry(
+    text: str,
+    display: str,
+    rules: Sequence[Rule],
+    config: Config,
+    project: ProjectIndex | None,
+    prefiltered: bool = False,
+) -> Entry:
+    """Detection as a cacheable entry: findings, or the parse error, plus the call-graph
+    queries the findings depend on. `prefiltered`: `rules` already passed the prefilters."""
     recorder = RecordingIndex(project) if project is not None else None
     try:
-        found = detect(source.text, display, rules, options.config, recorder)  # type: ignore[arg-type]
-        entry = Entry(tuple(found.findings), found.suppressed)
+        candidates = rules if prefiltered else candidate_rules(text, check_syntax(text), rules)
+        found = detect_candidates(text, display, candidates, config, recorder)
     except ParseFailure as exc:
-        entry = Entry(error=str(exc))
-    if recorder is not None and recorder.queries:
-        entry = dataclasses.replace(entry, project=recorder.queries)
-    if cache is not None:
-        cache.store(key, entry)
-    return entry
+        return Entry(error=str(exc))
+    queries = recorder.queries if recorder is not None and recorder.queries else None
+    return Entry(tuple(found.findings), found.suppressed, project=queries)
 
 
 def _refuse_rewrite(text: str, display: str) -> str:

@@ -83,10 +83,48 @@ class ProjectIndex:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
-            module, is_package = module_name(path)
-            index.module_of_path[display] = module
-            _Indexer(index, module, is_package).run(tree)
+            index.merge(cls.of_module(path, display, tree))
         return index
+
+    @classmethod
+    def of_module(cls, path: Path, display: str, tree: ast.Module) -> ProjectIndex:
+        """The part of the index that one parsed file contributes."""
+        part = cls()
+        module, is_package = module_name(path)
+        part.module_of_path[display] = module
+        _Indexer(part, module, is_package).run(tree)
+        return part
+
+    def merge(self, part: ProjectIndex) -> None:
+        """Add another file's part (as `of_module` or `from_data` made it)."""
+        self.modules.update(part.modules)
+        self.module_of_path.update(part.module_of_path)
+        self.functions.update(part.functions)
+        self.class_bases.update(part.class_bases)
+        self._chains.clear()
+
+    def to_data(self) -> dict[str, Any]:
+        """The index as JSON-ready data (for the cache)."""
+        return {
+            "modules": {name: info.bindings for name, info in self.modules.items()},
+            "paths": self.module_of_path,
+            "functions": {
+                key: [f.name, f.is_async, f.blocking, f.calls] for key, f in self.functions.items()
+            },
+            "bases": self.class_bases,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ProjectIndex:
+        return cls(
+            modules={name: ModuleInfo(name, dict(b)) for name, b in data["modules"].items()},
+            module_of_path=dict(data["paths"]),
+            functions={
+                key: FunctionInfo(name, is_async, list(blocking), list(calls))
+                for key, (name, is_async, blocking, calls) in data["functions"].items()
+            },
+            class_bases={key: list(bases) for key, bases in data["bases"].items()},
+        )
 
     def module_for(self, display: str) -> str | None:
         """The dotted module name of a file of the run, by display path."""

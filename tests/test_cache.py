@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import flowfix.cache as cache_module
-import flowfix.engine as engine
-from flowfix.cache import ResultCache
+import flowfix.runner as runner
+from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.discovery import discover
-from flowfix.engine import Detection, FileResult, Options, project_sources, run, with_project
+from flowfix.engine import FileResult, Options
 from flowfix.rules import registry
+from flowfix.runner import run
 
 SLEEPER = "import time\n\n\nasync def tick():\n    time.sleep(1)\n"
 CLEAN = "def add(a, b):\n    return a + b\n"
@@ -29,7 +32,6 @@ def _run(root: Path, cache: ResultCache | None, jobs: int = 1, **config: object)
     """Findings of a check over `root` as `path:line:col: CODE message` lines."""
     options = Options(codes=tuple(registry()), config=Config(**config), cache=cache)  # type: ignore[arg-type]
     files, _ = discover([root], ())
-    options = with_project(options, project_sources(files))
     results: list[FileResult] = list(run(files, options, jobs))
     return sorted(
         f"{f.path}:{f.span.line}:{f.span.column}: {f.code} {f.message} [{f.fix.value}] {f.note}"
@@ -38,18 +40,31 @@ def _run(root: Path, cache: ResultCache | None, jobs: int = 1, **config: object)
     ) + sorted(f"{r.display}: {e}" for r in results for e in r.errors)
 
 
-class DetectCounter:
-    """Wraps engine.detect, counting the files it analyses."""
+class Analyses:
+    """Records the runner's parses: phase one (`ast`) by text, phase two (libcst) by file."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.seen: list[str] = []
-        real = engine.detect
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+        self.root = root
+        self.parsed: list[str] = []
+        self.analysed: list[str] = []
+        parse, analyse = runner.check_syntax, runner.detection_entry
 
-        def counting(text: str, display: str, *args: object, **kwargs: object) -> Detection:
-            self.seen.append(Path(display).name)
-            return real(text, display, *args, **kwargs)  # type: ignore[arg-type]
+        def parsing(text: str) -> ast.Module:
+            self.parsed.append(text)
+            return parse(text)
 
-        monkeypatch.setattr(engine, "detect", counting)
+        def analysing(text: str, display: str, *args: Any, **kwargs: Any) -> Entry:
+            self.analysed.append(Path(display).name)
+            return analyse(text, display, *args, **kwargs)
+
+        monkeypatch.setattr(runner, "check_syntax", parsing)
+        monkeypatch.setattr(runner, "detection_entry", analysing)
+
+    @property
+    def seen(self) -> list[str]:
+        """Files parsed or analysed again, by name."""
+        names = {p.read_text(): p.name for p in self.root.rglob("*.py")}
+        return sorted({names[text] for text in self.parsed} | set(self.analysed))
 
 
 @pytest.fixture
@@ -79,7 +94,7 @@ def test_fixture_results_identical_with_cache_cold_warm_and_jobs(
     assert len(expected) > 100
     cache = _cache(tmp_path)
     assert _run(corpus, cache, jobs=2) == expected  # cold, workers fill the cache
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, corpus)
     assert _run(corpus, cache) == expected  # warm, one process
     assert counter.seen == []
 
@@ -89,7 +104,7 @@ def test_changed_file_is_the_only_one_analysed_again(
 ) -> None:
     cache = _cache(tmp_path)
     first = _run(project, cache)
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     (project / "clean.py").write_text(CLEAN + "\n\ndef sub(a, b):\n    return a - b\n")
     assert _run(project, cache) == first
     assert counter.seen == ["clean.py"]
@@ -101,7 +116,7 @@ def test_parse_errors_are_cached_too(
     cache = _cache(tmp_path)
     first = _run(project, cache)
     assert any("broken.py: syntax error" in line for line in first)
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     assert _run(project, cache) == first and counter.seen == []
 
 
@@ -109,7 +124,7 @@ def test_changed_configuration_invalidates_every_entry(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _run(project, _cache(tmp_path))
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     thresholds = {**Config().thresholds, "top-k": 5}
     _run(project, _cache(tmp_path, thresholds=thresholds), thresholds=thresholds)
     assert sorted(counter.seen) == [
@@ -126,7 +141,7 @@ def test_changed_rule_selection_invalidates_every_entry(
 ) -> None:
     cache = _cache(tmp_path)
     _run(project, cache)
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     options = Options(codes=("ASY001",), cache=cache)
     files, _ = discover([project], ())
     results = list(run(files, options))
@@ -139,7 +154,7 @@ def test_new_flowfix_code_invalidates_every_entry(
 ) -> None:
     _run(project, _cache(tmp_path))
     monkeypatch.setattr(cache_module, "code_digest", lambda: "a different flowfix")
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     _run(project, _cache(tmp_path))
     assert len(counter.seen) == 5
 
@@ -150,7 +165,7 @@ def test_cross_file_findings_follow_the_call_graph(
     cache = _cache(tmp_path)
     first = _run(project, cache)
     assert any("caller.py" in line and "ASY006" in line for line in first)
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     (project / "helpers.py").write_text(HELPER_HARMLESS)
     second = _run(project, cache)
     assert not any("ASY006" in line for line in second)
@@ -168,7 +183,7 @@ def test_corrupt_entry_is_a_miss_and_is_rewritten(
     assert len(entries) == 5
     entries[0].write_text('{"findings": [')
     entries[1].write_bytes(b"")
-    counter = DetectCounter(monkeypatch)
+    counter = Analyses(monkeypatch, project)
     assert _run(project, cache) == first
     assert len(counter.seen) == 2
     assert all(json.loads(p.read_text()) is not None for p in entries)

@@ -1,0 +1,215 @@
+"""Running many files: a cheap AST scan of each, then libcst only where a rule may match.
+
+Phase one reads every file, parses it with CPython's `ast` and keeps two small things: the
+file's part of the call graph (for cross-file rules) and the rules whose prefilters pass.
+Phase two merges the call graph and runs libcst detection (and fixes) on the candidate files
+only. Both phases run over worker processes when there are enough files; results come back in
+file order, one at a time. With a cache, a file seen before skips phase one's parse, and its
+detection is reused while the call graph still answers its queries the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flowfix.cache import Entry, entry_from_data, entry_to_data
+from flowfix.engine import (
+    FileResult,
+    Options,
+    ParseFailure,
+    candidate_rules,
+    check_syntax,
+    detection_entry,
+    display_path,
+    fixable,
+    process_source,
+)
+from flowfix.project import ProjectIndex, module_name
+from flowfix.rules import registry
+from flowfix.sources import SourceError, read_source
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Phase one's view of a file: its problem, or its candidate rules and call-graph part."""
+
+    path: Path
+    display: str
+    digest: str = ""
+    key: str | None = None
+    error: str | None = None
+    candidates: tuple[str, ...] = ()
+    part: dict[str, Any] | None = None
+    detection: Any = None  # cached detection data, checked against the call graph in phase two
+
+    def to_data(self) -> dict[str, Any]:
+        return {"error": self.error, "candidates": self.candidates, "part": self.part}
+
+
+def builds_call_graph(options: Options) -> bool:
+    """Whether the run must build the call graph: a selected rule reads it, none was given."""
+    rules = registry()
+    return options.project is None and any(
+        rules[code].detector.NEEDS_PROJECT for code in options.codes
+    )
+
+
+def scan(path: Path, options: Options) -> Scan:
+    """Phase one for one file (from the cache when it holds this exact file)."""
+    display = display_path(path)
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return Scan(path, display, error=str(exc))
+    rules = options.rules_for(display)
+    cache, key = options.cache, None
+    if cache is not None:
+        module = "{}:{}".format(*module_name(path))
+        key = cache.key(display, source.digest, [rule.code for rule in rules] + [module])
+        data = cache.load(key)
+        try:
+            found = data["scan"] if data else None
+            if found is not None:
+                return Scan(
+                    path,
+                    display,
+                    source.digest,
+                    key,
+                    found["error"],
+                    tuple(found["candidates"]),
+                    found["part"],
+                    data.get("detection") if data else None,
+                )
+        except (KeyError, TypeError):
+            pass
+    try:
+        tree = check_syntax(source.text)
+    except ParseFailure as exc:
+        result = Scan(path, display, source.digest, key, error=str(exc))
+    else:
+        candidates = tuple(rule.code for rule in candidate_rules(source.text, tree, rules))
+        wanted = builds_call_graph(options)
+        part = ProjectIndex.of_module(path, display, tree).to_data() if wanted else None
+        result = Scan(path, display, source.digest, key, None, candidates, part)
+    if cache is not None and key is not None:
+        cache.store(key, {"scan": result.to_data()})
+    return result
+
+
+def settle(found: Scan, options: Options) -> FileResult | Entry | None:
+    """Phase two without libcst, when possible: the result, a cached detection to fix from,
+    or None when the file must be analysed."""
+    if found.error is not None:
+        return FileResult(display=found.display, errors=(found.error,))
+    if not found.candidates:
+        return FileResult(display=found.display)
+    if found.detection is None:
+        return None
+    entry = entry_from_data(found.detection, found.display, options.project)
+    if entry is None:
+        return None
+    if entry.error is not None:
+        return FileResult(display=found.display, errors=(entry.error,))
+    if options.fix and fixable(entry.findings, options.threshold, set()):
+        return entry
+    return FileResult(display=found.display, findings=entry.findings, suppressed=entry.suppressed)
+
+
+def analyse(task: tuple[Scan, Entry | None], options: Options) -> FileResult:
+    """Phase two with libcst for one candidate file (detection, then fixes if asked)."""
+    found, entry = task
+    try:
+        source = read_source(found.path)
+    except SourceError as exc:
+        return FileResult(display=found.display, errors=(str(exc),))
+    if source.digest != found.digest:  # changed since phase one: start over on the new text
+        return process_source(source, found.display, options)
+    if entry is None:
+        rules = registry()
+        entry = detection_entry(
+            source.text,
+            found.display,
+            [rules[code] for code in found.candidates],
+            options.config,
+            options.project,
+            prefiltered=True,
+        )
+        if options.cache is not None and found.key is not None:
+            options.cache.store(
+                found.key, {"scan": found.to_data(), "detection": entry_to_data(entry)}
+            )
+    return process_source(source, found.display, options, entry)
+
+
+def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[FileResult]:
+    """Process `files` (sorted, unique), yielding one result per file in the same order."""
+    workers = min(jobs, (len(files) + 3) // 4) if jobs > 1 else 1
+    scans = list(_map(scan, files, options, workers, chunk=max(1, len(files) // (workers * 8))))
+    if builds_call_graph(options):
+        options = dataclasses.replace(options, project=_call_graph(scans))
+    settled = [settle(found, options) for found in scans]
+    tasks = [
+        (found, outcome if isinstance(outcome, Entry) else None)
+        for found, outcome in zip(scans, settled, strict=True)
+        if not isinstance(outcome, FileResult)
+    ]
+    analysed = _map(analyse, tasks, options, min(workers, len(tasks)), chunk=1)
+    for outcome in settled:
+        result = outcome if isinstance(outcome, FileResult) else next(analysed)
+        # A check keeps no file contents once a file is done: memory stays flat.
+        yield result if options.fix else dataclasses.replace(result, source=None)
+
+
+def _map(
+    function: Callable[[T, Options], R],
+    items: Sequence[T],
+    options: Options,
+    workers: int,
+    chunk: int,
+) -> Iterator[R]:
+    """`function(item, options)` for each item, in order; over processes when workers > 1."""
+    if workers <= 1 or len(items) < 2:
+        yield from (function(item, options) for item in items)
+        return
+    # Options (with the call graph) reach each worker once, not once per item.
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_set_worker_options, initargs=(options,)
+    ) as pool:
+        yield from pool.map(functools.partial(_in_worker, function), items, chunksize=chunk)
+
+
+_worker_options: Options | None = None
+
+
+def _set_worker_options(options: Options) -> None:
+    global _worker_options
+    _worker_options = options
+
+
+def _in_worker(function: Callable[[T, Options], R], item: T) -> R:
+    assert _worker_options is not None
+    return function(item, _worker_options)
+
+
+def default_jobs() -> int:
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
+
+def _call_graph(scans: Iterable[Scan]) -> ProjectIndex:
+    index = ProjectIndex()
+    for found in scans:
+        if found.part is not None:
+            index.merge(ProjectIndex.from_data(found.part))
+    return index
