@@ -12,6 +12,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+import flowfix.engine as engine
 from helpers import UNSAFE_HEADER, expected_markers, run_file, run_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -67,3 +68,11 @@ def test_every_fixture_folder_is_a_known_rule() -> None:
 
     folders = {path.name for path in FIXTURES.glob("[A-Z][A-Z][A-Z][0-9][0-9][0-9]")}
     assert folders <= set(registry())
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_prefilters_never_hide_a_finding(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule on every fixture, prefilters off, finds exactly what the prefiltered run does."""
+    filtered = run_file(case).findings
+    monkeypatch.setattr(engine, "candidate_rules", lambda text, tree, rules: list(rules))
+    assert run_file(case).findings == filtered
