@@ -1,15 +1,21 @@
 """The `flowfix` command line: check, diff, fix, apply, rules, explain.
 
-Exit codes: 0 clean, 1 findings (or a non-empty diff), 2 usage or internal error.
+Exit codes: 0 clean, 1 findings (or a non-empty diff), 2 usage or internal error,
+130/143 interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import multiprocessing
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, NoReturn, ParamSpec
 
 import typer
@@ -30,7 +36,13 @@ from flowfix.engine import (
 from flowfix.patches import PatchError, apply_patch, make_patch
 from flowfix.report import ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
-from flowfix.sources import SourceError, from_stdin, write_if_unchanged
+from flowfix.sources import (
+    SourceError,
+    defer_signal,
+    from_stdin,
+    hold_signals,
+    write_if_unchanged,
+)
 
 P = ParamSpec("P")
 
@@ -122,41 +134,66 @@ def _options(
     select: str | None, ignore: str | None, config_path: Path | None, fix: bool, unsafe: bool
 ) -> Options:
     config = _load_config(config_path)
-    try:
-        rules = select_rules(
-            _split(select) or list(config.select), _split(ignore) + list(config.ignore)
-        )
-    except KeyError as exc:
-        raise UsageError(
-            f"unknown rule code or prefix {exc.args[0]!r} (see `flowfix rules`)"
-        ) from exc
+    _check_codes(_split(select) + _split(ignore), "")
+    where = f"{config.source}: [tool.flowfix] "
+    _check_codes(config.select, where + "select: ")
+    _check_codes(config.ignore, where + "ignore: ")
+    for glob, codes in config.per_file_ignores:
+        _check_codes(codes, f"{where}per-file-ignores.{glob}: ")
+    rules = select_rules(
+        _split(select) or list(config.select), _split(ignore) + list(config.ignore)
+    )
     threshold = FixSafety.UNSAFE if unsafe or config.unsafe_fixes else FixSafety.SAFE
     return Options(codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold)
 
 
-def _collect(
+def _check_codes(codes: Sequence[str], where: str) -> None:
+    """UsageError naming `where` (e.g. the config file and key) for an unknown code or prefix."""
+    for code in codes:
+        try:
+            select_rules([code], None)
+        except KeyError as exc:
+            raise UsageError(
+                f"{where}unknown rule code or prefix {code!r} (see `flowfix rules`)"
+            ) from exc
+
+
+def _results(
     paths: Sequence[Path] | None, options: Options, jobs: int, stdin_name: str | None
-) -> list[FileResult]:
-    """Run on stdin ('-') or on the discovered files; print file errors as they come."""
+) -> Iterator[FileResult]:
+    """Run on stdin ('-') or on the discovered files; yield results as they come.
+
+    Bad command-line paths come first, then the files in order. Each result's errors are
+    printed (one `path: problem` line each) before it is yielded.
+    """
     given = list(paths or [Path(".")])
     if [str(p) for p in given] == ["-"]:
         name = stdin_name or "<stdin>"
         try:
             source = from_stdin(sys.stdin.buffer.read(), name)
         except SourceError as exc:
-            _err(f"{name}: {exc}")
-            return [FileResult(display=name, errors=(str(exc),))]
-        options = with_project(options, [(Path(name), name, source.text)])
-        results = [process_source(source, name, options)]
+            results = iter([FileResult(display=name, errors=(str(exc),))])
+        else:
+            options = with_project(options, [(Path(name), name, source.text)])
+            results = iter([process_source(source, name, options)])
     else:
         files, bad = discover(given, options.config.exclude)
+        for path, why in bad:
+            _err(f"{display_path(path)}: {why}")
+            yield FileResult(display=display_path(path), errors=(why,))
         options = with_project(options, project_sources(files))
-        results = [FileResult(display=display_path(path), errors=(why,)) for path, why in bad]
-        results += list(run(files, options, jobs or default_jobs()))
-    for result in sorted(results, key=lambda r: r.display):
+        results = run(files, options, jobs or default_jobs())
+    for result in results:
         for error in result.errors:
             _err(f"{result.display}: {error}")
-    return sorted(results, key=lambda r: r.display)
+        yield result
+
+
+def _collect(
+    paths: Sequence[Path] | None, options: Options, jobs: int, stdin_name: str | None
+) -> list[FileResult]:
+    """Every result, sorted by path (file errors are printed as they come)."""
+    return sorted(_results(paths, options, jobs, stdin_name), key=lambda r: r.display)
 
 
 def _exit(code: int) -> NoReturn:
@@ -265,9 +302,9 @@ def fix(
 ) -> None:
     """Apply fixes in place ('-': fixed stdin to stdout); exit 1 when findings remain."""
     options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
-    results = _collect(paths, options, jobs, stdin_filename)
     stdin_mode = [str(p) for p in (paths or [])] == ["-"]
     if stdin_mode:
+        results = _collect(paths, options, jobs, stdin_filename)
         result = results[0]
         if result.source is not None:
             sys.stdout.buffer.write(result.new_raw or result.source.raw)
@@ -275,11 +312,20 @@ def fix(
         for line in ide.render(results).splitlines():
             _err(line)
     else:
-        results = [_write_result(result) for result in results]
-        for result in results:
-            if result.changed:
-                count = sum(1 for f in result.findings if f.fixed)
-                print(f"Fixed {count} finding{'s' if count != 1 else ''} in {result.display}")
+        # Each file is written as soon as its result is in: an interrupted run keeps (and has
+        # reported) the files fixed so far, and every file is either fully old or fully new.
+        results = []
+        for found in _results(paths, options, jobs, stdin_filename):
+            with hold_signals():  # a signal waits until the file is written and reported
+                result = _write_result(found)
+                results.append(result)
+                if result.changed:
+                    count = sum(1 for f in result.findings if f.fixed)
+                    print(
+                        f"Fixed {count} finding{'s' if count != 1 else ''} in {result.display}",
+                        flush=True,
+                    )
+        results.sort(key=lambda r: r.display)
         print(text.summary(results, options.threshold))
     _report_notes(results)
     if report is not None:
@@ -325,19 +371,22 @@ def apply(
         data = patch.read_bytes()
     except OSError as exc:
         raise UsageError(f"{patch}: cannot read: {exc.strerror or exc}") from exc
-    try:
-        outcomes = list(apply_patch(data, root))
-    except PatchError as exc:
-        raise UsageError(f"{patch}: {exc}") from exc
+    outcomes = apply_patch(data, root)
     failed = 0
-    for outcome in outcomes:
-        if outcome.error:
-            failed += 1
-            _err(f"{outcome.path}: not applied: {outcome.error}")
-        else:
-            print(
-                f"Applied {outcome.hunks} hunk{'s' if outcome.hunks != 1 else ''} to {outcome.path}"
-            )
+    while True:
+        with hold_signals():  # a signal waits until the file is written and reported
+            try:
+                outcome = next(outcomes, None)
+            except PatchError as exc:  # raised before any file is touched
+                raise UsageError(f"{patch}: {exc}; nothing applied") from exc
+            if outcome is None:
+                break
+            if outcome.error:
+                failed += 1
+                _err(f"{outcome.path}: not applied: {outcome.error}")
+            else:
+                hunks = f"{outcome.hunks} hunk{'s' if outcome.hunks != 1 else ''}"
+                print(f"Applied {hunks} to {outcome.path}", flush=True)
     _exit(1 if failed else 0)
 
 
@@ -390,12 +439,98 @@ def _main(
     """Find and fix performance anti-patterns in LLM/agent orchestration code."""
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwind (closing the worker pool) and exit 128 + signum.
+
+    A BaseException, so that neither click (which turns KeyboardInterrupt into "Aborted!" and
+    exit 1) nor `except Exception` blocks swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_main_pid = 0
+_signalled = 0  # the first SIGINT/SIGTERM received, 0 before any
+_announced = False  # "flowfix: interrupted" has been printed
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _signalled
+    if os.getpid() != _main_pid:
+        # A forked worker inherits this handler: it owns no output file, so it just stops.
+        os._exit(128 + signum)
+    if defer_signal(signum):  # a file is being replaced: finish it first, then come back here
+        return
+    if _signalled:  # a second signal while unwinding: stop now
+        if not _announced:
+            _err("flowfix: interrupted")
+        os._exit(128 + _signalled)
+    _signalled = signum
+    _stop_workers()
+    raise Interrupted(signum)
+
+
+def _stop_workers() -> None:
+    """Kill the worker processes, so the pool's shutdown does not wait for queued files.
+
+    Workers only read files and compute results; writing is done by this process, so killing
+    them cannot leave a file half written.
+    """
+    for child in multiprocessing.active_children():
+        try:
+            child.kill()
+        except (OSError, ValueError):
+            pass
+
+
+def _install_signal_handlers() -> None:
+    global _main_pid, _signalled, _announced
+    _main_pid, _signalled, _announced = os.getpid(), 0, False
+    for name in ("SIGINT", "SIGTERM"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            signal.signal(signum, _on_signal)
+    previous = threading.excepthook
+
+    def quiet_after_signal(args: threading.ExceptHookArgs) -> None:
+        # Once interrupted, the pool's manager thread may trip over the futures cancelled by
+        # the unwinding (InvalidStateError on CPython 3.11): not worth a traceback.
+        if not _signalled:
+            previous(args)
+
+    threading.excepthook = quiet_after_signal
+
+
 def main() -> None:
-    """Console entry point: a flowfix bug exits 2 with a one-line message, not a traceback."""
+    """Console entry point: a flowfix bug exits 2 with a one-line message, not a traceback.
+
+    SIGINT and SIGTERM stop the run cleanly: one `flowfix: interrupted` line on stderr, exit
+    130 or 143, no temp file left, every file fully old or fully new.
+    """
+    _install_signal_handlers()
     try:
         app()
     except SystemExit:
         raise
+    except (Interrupted, KeyboardInterrupt) as exc:
+        _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
     except Exception as exc:
+        if _signalled:  # e.g. the worker pool broke because the signal reached the workers too
+            _interrupted(_signalled)
         _err(f"flowfix: internal error: {type(exc).__name__}: {exc}")
         sys.exit(2)
+
+
+def _interrupted(signum: int) -> NoReturn:
+    global _signalled, _announced
+    _signalled = _signalled or signum  # from here on, a second signal exits at once
+    _stop_workers()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    _err("flowfix: interrupted")
+    _announced = True
+    sys.exit(128 + signum)

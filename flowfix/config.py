@@ -52,15 +52,26 @@ class Config:
 
 
 def find_config_file(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.flowfix] table, walking up from `start`."""
+    """The nearest pyproject.toml with a [tool.flowfix] table, walking up from `start`.
+
+    A pyproject.toml that is not valid TOML is skipped, unless it mentions `tool.flowfix`: then
+    the user's configuration cannot be read, which is a ConfigError rather than a silent default.
+    """
     for folder in [start, *start.parents]:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
                 continue
-            if "flowfix" in data.get("tool", {}):
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                if "tool.flowfix" in text.replace(" ", ""):
+                    raise ConfigError(f"{candidate}: invalid TOML: {exc}") from exc
+                continue
+            tool = data.get("tool", {})
+            if isinstance(tool, dict) and "flowfix" in tool:
                 return candidate
     return None
 
@@ -77,11 +88,16 @@ def load_config(path: Path | None) -> Config:
         return Config()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read: not valid UTF-8 (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("flowfix", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: [tool] must be a table")
+    table = tool.get("flowfix", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.flowfix] must be a table")
     thresholds = dict(DEFAULT_THRESHOLDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 from collections.abc import Sequence
@@ -80,10 +81,20 @@ def discover(
         elif given.is_dir():
             files.update(_walk(given, exclude, gitignore, errors))
         elif not given.exists():
-            errors.append((given, "broken symbolic link"))
+            errors.append((given, _dangling(given)))
         else:
             files.add(given)
     return sorted(files), errors
+
+
+def _dangling(link: Path) -> str:
+    """Why a symbolic link cannot be followed."""
+    try:
+        os.stat(link)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link"
 
 
 def _walk(
@@ -112,6 +123,13 @@ def _walk(
         )
         for name in filenames:
             path = here / name
+            if name.endswith(".py") and path.is_symlink() and not path.exists():
+                # A `*.py` that cannot be opened is reported, as a file that cannot be read is.
+                if not _excluded(path, exclude) and not gitignore.ignored(
+                    here.resolve() / name, is_dir=False
+                ):
+                    errors.append((path, _dangling(path)))
+                continue
             if (
                 name.endswith(".py")
                 and path.is_file()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pygit2
 from unidiff.constants import LINE_TYPE_NO_NEWLINE
@@ -45,13 +45,41 @@ class AppliedFile:
 
 
 def parse_patch(data: bytes) -> PatchSet:
+    """Parse a whole patch; PatchError (one line) when any part of it is not a usable diff.
+
+    A patch whose last line has no newline is refused as truncated: unidiff would read the cut
+    line as complete and the file would be written with it cut short.
+    """
+    if data and not data.endswith(b"\n"):
+        raise PatchError("truncated patch (the last line has no newline)")
     try:
         patch = PatchSet(data.decode("latin-1"))
     except UnidiffParseError as exc:
-        raise PatchError(f"not a valid unified diff: {exc}") from exc
+        raise PatchError(f"not a valid unified diff: {_one_line(str(exc))}") from exc
     if not list(patch):
         raise PatchError("no file changes found")
+    for patched_file in patch:
+        for number, hunk in enumerate(patched_file, start=1):
+            if not hunk.is_valid():
+                raise PatchError(
+                    f"not a valid unified diff: {patched_file.path}: hunk {number} "
+                    "has fewer lines than its header says"
+                )
     return patch
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _unsafe_path(display: str) -> str:
+    """Why a path from a patch must not be written ('' if it may): it must stay under the root."""
+    posix, windows = PurePosixPath(display), PureWindowsPath(display)
+    if posix.is_absolute() or windows.drive or windows.root:
+        return "absolute paths are not applied"
+    if ".." in posix.parts or ".." in windows.parts:
+        return "paths that leave the root folder are not applied"
+    return ""
 
 
 def _hunk_sides(hunk: Hunk) -> tuple[list[str], list[str]]:
@@ -112,7 +140,14 @@ def apply_patch(data: bytes, root: Path) -> Iterator[AppliedFile]:
         if patched_file.is_added_file or patched_file.is_removed_file:
             yield AppliedFile(display, 0, "only modifications of existing files are supported")
             continue
+        unsafe = _unsafe_path(display)
+        if unsafe:
+            yield AppliedFile(display, 0, unsafe)
+            continue
         path = root / display
+        if path.is_dir():
+            yield AppliedFile(display, 0, "is a directory")
+            continue
         try:
             raw = path.read_bytes()
         except OSError as exc:

@@ -6,11 +6,16 @@ import codecs
 import hashlib
 import io
 import os
+import signal
 import stat
 import tempfile
 import tokenize
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+UTF8_BOM = codecs.BOM_UTF8
 
 
 class SourceError(Exception):
@@ -41,6 +46,11 @@ def decode(raw: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
+        if raw.startswith(UTF8_BOM) and exc.msg.startswith("encoding problem"):
+            raise SourceError(
+                "encoding problem: the file starts with a UTF-8 BOM but its coding cookie "
+                "names another encoding"
+            ) from exc
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:
@@ -74,27 +84,97 @@ def from_stdin(raw: bytes, name: str) -> Source:
     return Source(path=Path(name), raw=raw, text=text, encoding=encoding, digest=digest(raw))
 
 
+# Signals that arrive while a file is being replaced are held back until the replacement is
+# complete (see `defer_signal`), so an interrupted run never leaves a temp file or a half-written
+# file behind.
+_atomic_depth = 0
+_deferred_signals: list[int] = []
+
+
+def defer_signal(signum: int) -> bool:
+    """For a signal handler: True when a write is in progress and the signal must wait for it.
+
+    The signal is raised again, once, as soon as the write is complete.
+    """
+    if _atomic_depth:
+        _deferred_signals.append(signum)
+        return True
+    return False
+
+
+@contextmanager
+def hold_signals() -> Iterator[None]:
+    """Within this block, signals for which a handler calls `defer_signal` wait until its end.
+
+    Used around each file replacement, and by the CLI around "write a file, then say so".
+    """
+    global _atomic_depth
+    _atomic_depth += 1
+    try:
+        yield
+    finally:
+        _atomic_depth -= 1
+        if not _atomic_depth and _deferred_signals:
+            signum = _deferred_signals[0]
+            _deferred_signals.clear()
+            signal.raise_signal(signum)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_if_unchanged(source: Source, new_raw: bytes) -> None:
     """Atomically replace the file with `new_raw`, keeping its mode; refuse if it changed on disk.
 
-    Symlinks are written through: the link's target is replaced, the link stays.
+    The new bytes go to a temp file in the same folder, which is fsynced, given the old file's
+    mode (and owner, where permitted) and renamed over it; the folder is then fsynced. Readers
+    see either the old or the new file, never a mix, and an error or a signal midway leaves the
+    old file and no temp file. Symlinks are written through: the link's target is replaced, the
+    link stays.
     """
-    target = source.path.resolve()
     try:
+        target = source.path.resolve()
         current = target.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot re-read before writing: {exc.strerror or exc}") from exc
+    except RuntimeError as exc:  # a symlink loop made since the file was read (Python < 3.13)
+        raise SourceError(f"cannot re-read before writing: {exc}") from exc
     if digest(current) != source.digest:
         raise SourceError("changed on disk since it was read; not written")
-    mode = stat.S_IMODE(target.stat().st_mode)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".flowfix", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(new_raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    info = target.stat()
+    with hold_signals():
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".flowfix", dir=target.parent
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(new_raw)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if hasattr(os, "chown") and (info.st_uid, info.st_gid) != _owner(tmp_name):
+                try:
+                    os.chown(tmp_name, info.st_uid, info.st_gid)
+                except OSError:
+                    pass  # not permitted: the file keeps the writer's owner
+            os.chmod(tmp_name, stat.S_IMODE(info.st_mode))
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+
+
+def _owner(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_uid, info.st_gid
