@@ -6,6 +6,7 @@ Exit codes: 0 clean, 1 findings (or a non-empty diff), 2 usage or internal error
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import multiprocessing
@@ -21,21 +22,20 @@ from typing import Annotated, NoReturn, ParamSpec
 import typer
 
 from flowfix import __version__
+from flowfix.cache import CACHE_DIR_NAME, ResultCache
 from flowfix.config import Config, ConfigError, find_config_file, load_config
 from flowfix.discovery import discover
 from flowfix.engine import (
     FileResult,
     Options,
-    default_jobs,
     display_path,
     process_source,
-    project_sources,
-    run,
     with_project,
 )
 from flowfix.patches import PatchError, apply_patch, make_patch
 from flowfix.report import ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
+from flowfix.runner import default_jobs, run
 from flowfix.sources import (
     SourceError,
     defer_signal,
@@ -107,6 +107,18 @@ UnsafeOpt = Annotated[
 JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Analyse every file afresh; do not use the cache."),
+]
+CacheDirOpt = Annotated[
+    Path | None,  # noqa: UP007
+    typer.Option(
+        "--cache-dir",
+        envvar="FLOWFIX_CACHE_DIR",
+        help="Cache folder (default: .flowfix_cache beside the pyproject.toml in use, else here).",
+    ),
+]
 StdinNameOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option("--stdin-filename", help="Name to report for source read from stdin ('-')."),
@@ -147,6 +159,16 @@ def _options(
     return Options(codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold)
 
 
+def _with_cache(options: Options, no_cache: bool, cache_dir: Path | None) -> Options:
+    """Options with the result cache, unless `--no-cache`."""
+    if no_cache:
+        return options
+    if cache_dir is None:
+        home = Path(options.config.source).parent if options.config.source else Path.cwd()
+        cache_dir = home / CACHE_DIR_NAME
+    return dataclasses.replace(options, cache=ResultCache(cache_dir, options.config))
+
+
 def _check_codes(codes: Sequence[str], where: str) -> None:
     """UsageError naming `where` (e.g. the config file and key) for an unknown code or prefix."""
     for code in codes:
@@ -181,7 +203,6 @@ def _results(
         for path, why in bad:
             _err(f"{display_path(path)}: {why}")
             yield FileResult(display=display_path(path), errors=(why,))
-        options = with_project(options, project_sources(files))
         results = run(files, options, jobs or default_jobs())
     for result in results:
         for error in result.errors:
@@ -225,10 +246,13 @@ def check(
     config: ConfigOpt = None,
     unsafe_fixes: UnsafeOpt = False,
     jobs: JobsOpt = 0,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     stdin_filename: StdinNameOpt = None,
 ) -> None:
     """Report findings; exit 1 when there are any."""
     options = _options(select, ignore, config, fix=False, unsafe=unsafe_fixes)
+    options = _with_cache(options, no_cache, cache_dir)
     results = _collect(paths, options, jobs, stdin_filename)
     renderers = {
         OutputFormat.text: lambda: text.render(results, options.threshold),
@@ -253,9 +277,12 @@ def diff(
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
     jobs: JobsOpt = 0,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
     """Print the patch `fix` would apply (writes nothing); exit 1 when it is not empty."""
     options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
+    options = _with_cache(options, no_cache, cache_dir)
     results = _collect(paths, options, jobs, None)
     patch = b"".join(
         make_patch(r.source.raw, r.new_raw, r.display)
@@ -298,10 +325,13 @@ def fix(
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
     jobs: JobsOpt = 0,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     stdin_filename: StdinNameOpt = None,
 ) -> None:
     """Apply fixes in place ('-': fixed stdin to stdout); exit 1 when findings remain."""
     options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
+    options = _with_cache(options, no_cache, cache_dir)
     stdin_mode = [str(p) for p in (paths or [])] == ["-"]
     if stdin_mode:
         results = _collect(paths, options, jobs, stdin_filename)

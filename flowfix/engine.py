@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -411,52 +409,9 @@ def process_path(path: Path, options: Options) -> FileResult:
     return process_source(source, display, options)
 
 
-def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[FileResult]:
-    """Process `files` (sorted, unique) in order; over processes when `jobs` > 1 and it pays."""
-    if jobs <= 1 or len(files) < 4:
-        for path in files:
-            yield process_path(path, options)
-        return
-    workers = min(jobs, (len(files) + 3) // 4)
-    chunk = max(1, min(32, len(files) // (workers * 8)))
-    # Options (with the project index) reach each worker once, not once per file.
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_set_worker_options, initargs=(options,)
-    ) as pool:
-        yield from pool.map(_process_in_worker, files, chunksize=chunk)
-
-
-_worker_options: Options | None = None
-
-
-def _set_worker_options(options: Options) -> None:
-    global _worker_options
-    _worker_options = options
-
-
-def _process_in_worker(path: Path) -> FileResult:
-    assert _worker_options is not None
-    return process_path(path, _worker_options)
-
-
 def with_project(options: Options, sources: Iterable[tuple[Path, str, str]]) -> Options:
     """Options carrying a call graph of `(path, display, text)` when a selected rule needs one."""
     rules = registry()
     if not any(rules[code].detector.NEEDS_PROJECT for code in options.codes):
         return options
     return dataclasses.replace(options, project=ProjectIndex.build(sources))
-
-
-def project_sources(files: Sequence[Path]) -> Iterator[tuple[Path, str, str]]:
-    """Readable files as `(path, display, text)`; unreadable ones are reported by the run."""
-    for path in files:
-        try:
-            yield path, display_path(path), read_source(path).text
-        except SourceError:
-            continue
-
-
-def default_jobs() -> int:
-    return max(
-        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from flowfix.discovery import discover
-from flowfix.engine import Options, process_path, run
+from flowfix.engine import Options, process_path
 from flowfix.rules import FixSafety, registry
+from flowfix.runner import run
 from flowfix.sources import SourceError, read_source, write_if_unchanged
 
 BLOCKING = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
