@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -47,8 +46,10 @@ class Entry:
 @functools.cache
 def code_digest() -> str:
     """Digest of flowfix's source files and of the parser versions it runs on."""
+    from importlib.metadata import version
+
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{platform.python_version()} libcst {importlib.metadata.version('libcst')}".encode())
+    h.update(f"{platform.python_version()} libcst {version('libcst')}".encode())
     files: set[Path] = set()
     for package in PACKAGES:
         spec = importlib.util.find_spec(package)

@@ -32,7 +32,6 @@ from flowfix.engine import (
     process_source,
     with_project,
 )
-from flowfix.patches import PatchError, apply_patch, make_patch
 from flowfix.report import ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
 from flowfix.runner import default_jobs, run
@@ -284,6 +283,8 @@ def diff(
     options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
     results = _collect(paths, options, jobs, None)
+    from flowfix.patches import make_patch  # pygit2: imported by the commands that diff
+
     patch = b"".join(
         make_patch(r.source.raw, r.new_raw, r.display)
         for r in results
@@ -401,6 +402,8 @@ def apply(
         data = patch.read_bytes()
     except OSError as exc:
         raise UsageError(f"{patch}: cannot read: {exc.strerror or exc}") from exc
+    from flowfix.patches import PatchError, apply_patch
+
     outcomes = apply_patch(data, root)
     failed = 0
     while True:

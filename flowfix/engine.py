@@ -8,10 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import libcst as cst
-from libcst.codemod import CodemodContext, SkipFile
-from libcst.metadata import MetadataWrapper
+from typing import TYPE_CHECKING
 
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
@@ -19,6 +16,11 @@ from flowfix.project import ProjectIndex, RecordingIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import Source, SourceError, read_source
 from flowfix.verify import compiles, rewrite_problem
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+# libcst is imported where it is used: it takes longer to import than a warm run takes.
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def parse(text: str) -> cst.Module:
+    import libcst as cst
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -145,6 +149,8 @@ def detect_candidates(
         return Detection([])
     lines = text.splitlines()
     detectors = [rule.detector(display, lines, config, project) for rule in candidates]  # type: ignore[arg-type]
+    from libcst.metadata import MetadataWrapper
+
     wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
     try:
         wrapper.visit_batched(detectors)
@@ -162,6 +168,8 @@ def apply_codemod(
 ) -> tuple[str, str]:
     """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
     assert rule.codemod is not None
+    from libcst.codemod import CodemodContext, SkipFile
+
     context = CodemodContext(filename=display)
     codemod = rule.codemod(context, [finding.span for finding in findings], config)
     try:
@@ -197,7 +205,7 @@ def fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]
     return [
         f
         for f in findings
-        if f.fix.applies(threshold) and f.code not in blocked and rules[f.code].codemod is not None
+        if f.fix.applies(threshold) and f.code not in blocked and rules[f.code].fixable
     ]
 
 
@@ -412,6 +420,6 @@ def process_path(path: Path, options: Options) -> FileResult:
 def with_project(options: Options, sources: Iterable[tuple[Path, str, str]]) -> Options:
     """Options carrying a call graph of `(path, display, text)` when a selected rule needs one."""
     rules = registry()
-    if not any(rules[code].detector.NEEDS_PROJECT for code in options.codes):
+    if not any(rules[code].needs_project for code in options.codes):
         return options
     return dataclasses.replace(options, project=ProjectIndex.build(sources))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import importlib
+import json
 import pkgutil
 from dataclasses import dataclass
 from functools import cache
@@ -69,7 +70,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule as users see it: metadata plus the detector and (optional) codemod classes."""
+    """A rule as users see it. The detector and codemod classes are imported on first use,
+    so listing, selecting and reporting rules never imports libcst."""
 
     code: str
     name: str
@@ -77,13 +79,35 @@ class Rule:
     category: str
     fix: FixSafety
     frameworks: tuple[str, ...]
-    docs: str
-    detector: type[Detector]
-    codemod: type[RuleCodemod] | None
+    needs_project: bool
+    detector_class: str  # "module:Class"
+    codemod_class: str | None
+
+    @property
+    def detector(self) -> type[Detector]:
+        return _import_class(self.detector_class)
+
+    @property
+    def codemod(self) -> type[RuleCodemod] | None:
+        return _import_class(self.codemod_class) if self.codemod_class else None
+
+    @property
+    def fixable(self) -> bool:
+        return self.codemod_class is not None
+
+    @property
+    def docs(self) -> str:
+        return self.detector.__doc__ or ""
 
     @property
     def summary(self) -> str:
         return self.docs.strip().splitlines()[0] if self.docs.strip() else self.name
+
+
+@cache
+def _import_class(path: str) -> type:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 class RegistryError(Exception):
@@ -110,9 +134,8 @@ def _load_subclasses(package: str, base: type[T]) -> list[type[T]]:
     return found
 
 
-@cache
-def registry() -> dict[str, Rule]:
-    """All rules by code, detectors paired with their codemods. Imported on first use only."""
+def scan_rules() -> dict[str, Rule]:
+    """All rules read from the rule classes themselves (imports every detector and codemod)."""
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
 
@@ -137,13 +160,75 @@ def registry() -> dict[str, Rule]:
             category=detector.CATEGORY,
             fix=detector.FIX,
             frameworks=tuple(detector.FRAMEWORKS),
-            docs=detector.__doc__ or "",
-            detector=detector,
-            codemod=codemod_cls,
+            needs_project=detector.NEEDS_PROJECT,
+            detector_class=f"{detector.__module__}:{detector.__qualname__}",
+            codemod_class=f"{codemod_cls.__module__}:{codemod_cls.__qualname__}"
+            if codemod_cls
+            else None,
         )
     if codemods:
         raise RegistryError(f"codemods without a detector: {sorted(codemods)}")
     return dict(sorted(rules.items()))
+
+
+def render_catalog(rules: dict[str, Rule]) -> str:
+    """The source of flowfix/catalog.py for `rules` (laid out as ruff format would)."""
+
+    def literal(value: object) -> str:
+        if isinstance(value, tuple):
+            items = ", ".join(literal(item) for item in value)
+            return f"({items},)" if len(value) == 1 else f"({items})"
+        return json.dumps(value) if isinstance(value, str) else repr(value)
+
+    lines = [
+        '"""The rule catalog as data, generated from the rule classes: do not edit.',
+        "",
+        "Lets a run list, select and report rules without importing the detectors (and libcst).",
+        "tests/test_catalog.py checks it against the classes;",
+        "FLOWFIX_UPDATE_FIXTURES=1 python -m pytest tests/test_catalog.py rewrites it.",
+        '"""',
+        "",
+        "# code: (name, severity, category, fix, frameworks, needs_project, detector, codemod)",
+        "RULES = {",
+    ]
+    for rule in rules.values():
+        fields = (
+            rule.name,
+            rule.severity.value,
+            rule.category,
+            rule.fix.value,
+            rule.frameworks,
+            rule.needs_project,
+            rule.detector_class,
+            rule.codemod_class,
+        )
+        lines.append(f"    {literal(rule.code)}: (")
+        lines.extend(f"        {literal(value)}," for value in fields)
+        lines.append("    ),")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def registry() -> dict[str, Rule]:
+    """All rules by code, from the generated catalog (no detector is imported)."""
+    from flowfix.catalog import RULES
+
+    rules: dict[str, Rule] = {}
+    for code, row in RULES.items():
+        name, severity, category, fix, frameworks, needs_project, detector, codemod = row
+        rules[code] = Rule(
+            code,
+            name,
+            Severity(severity),
+            category,
+            FixSafety(fix),
+            tuple(frameworks),
+            needs_project,
+            detector,
+            codemod,
+        )
+    return rules
 
 
 def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule]:

@@ -60,7 +60,7 @@ def builds_call_graph(options: Options) -> bool:
     """Whether the run must build the call graph: a selected rule reads it, none was given."""
     rules = registry()
     return options.project is None and any(
-        rules[code].detector.NEEDS_PROJECT for code in options.codes
+        rules[code].needs_project for code in options.codes
     )
 
 

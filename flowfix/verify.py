@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
-
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
@@ -28,6 +26,8 @@ def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str
     `new` must parse with libcst and print back byte for byte, compile, be encodable in the
     file's encoding, and use no line ending the original does not use.
     """
+    import libcst as cst  # only fixes need it (see flowfix.engine)
+
     try:
         if cst.parse_module(new).code != new:
             return "libcst does not reproduce the fixed code byte for byte"
