@@ -8,10 +8,13 @@ and through which chain? It holds only strings, so it crosses process boundaries
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from flowfix.sources import SourceError, read_source
 
 # Calls that block the calling thread on I/O or time.
 BLOCKING_CALLS = frozenset(
@@ -66,65 +69,61 @@ class ModuleInfo:
 
 @dataclass
 class ProjectIndex:
-    """Functions, classes and modules of the run, keyed by dotted name."""
+    """Functions, classes and modules of the run, keyed by dotted name.
+
+    A run's index knows every file's module name up front (`lazy`) and indexes a module's
+    functions and classes the first time a query needs them, so a run pays for the few modules
+    that async code actually calls into, not for a second pass over all of them.
+    """
 
     modules: dict[str, ModuleInfo] = field(default_factory=dict)
     module_of_path: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     class_bases: dict[str, list[str]] = field(default_factory=dict)
+    unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, sources: Iterable[tuple[Path, str, str]]) -> ProjectIndex:
-        """Index `(path, display path, text)` triples; files that do not parse are skipped."""
+        """Index `(path, display path, text)` triples now; files that do not parse are skipped."""
         index = cls()
         for path, display, text in sources:
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                continue
-            index.merge(cls.of_module(path, display, tree))
+            module, is_package = module_name(path)
+            index.module_of_path[display] = module
+            index._index(module, is_package, text)
         return index
 
     @classmethod
-    def of_module(cls, path: Path, display: str, tree: ast.Module) -> ProjectIndex:
-        """The part of the index that one parsed file contributes."""
-        part = cls()
-        module, is_package = module_name(path)
-        part.module_of_path[display] = module
-        _Indexer(part, module, is_package).run(tree)
-        return part
+    def lazy(cls, files: Iterable[tuple[Path, str, str, bool]]) -> ProjectIndex:
+        """An index of `(path, display path, module, is package)` files, read when queried."""
+        index = cls()
+        for path, display, module, is_package in files:
+            index.module_of_path[display] = module
+            index.unread[module] = (path, is_package)
+        return index
 
-    def merge(self, part: ProjectIndex) -> None:
-        """Add another file's part (as `of_module` or `from_data` made it)."""
-        self.modules.update(part.modules)
-        self.module_of_path.update(part.module_of_path)
-        self.functions.update(part.functions)
-        self.class_bases.update(part.class_bases)
-        self._chains.clear()
+    def _index(self, module: str, is_package: bool, text: str) -> None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        _Indexer(self, module, is_package).run(tree)
 
-    def to_data(self) -> dict[str, Any]:
-        """The index as JSON-ready data (for the cache)."""
-        return {
-            "modules": {name: info.bindings for name, info in self.modules.items()},
-            "paths": self.module_of_path,
-            "functions": {
-                key: [f.name, f.is_async, f.blocking, f.calls] for key, f in self.functions.items()
-            },
-            "bases": self.class_bases,
-        }
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ProjectIndex:
-        return cls(
-            modules={name: ModuleInfo(name, dict(b)) for name, b in data["modules"].items()},
-            module_of_path=dict(data["paths"]),
-            functions={
-                key: FunctionInfo(name, is_async, list(blocking), list(calls))
-                for key, (name, is_async, blocking, calls) in data["functions"].items()
-            },
-            class_bases={key: list(bases) for key, bases in data["bases"].items()},
-        )
+    def _load(self, dotted: str) -> None:
+        """Index the unread modules that `dotted` or its prefixes name."""
+        if not self.unread:
+            return
+        parts = dotted.split(".")
+        for end in range(1, len(parts) + 1):
+            found = self.unread.pop(".".join(parts[:end]), None)
+            if found is not None:
+                path, is_package = found
+                try:
+                    text = read_source(path).text
+                except SourceError:
+                    continue
+                self._index(".".join(parts[:end]), is_package, text)
+                self._chains.clear()
 
     def module_for(self, display: str) -> str | None:
         """The dotted module name of a file of the run, by display path."""
@@ -135,6 +134,7 @@ class ProjectIndex:
         head, _, rest = dotted.partition(".")
         if cls is not None and head == "self" and rest:
             return f"{cls}.{rest}"
+        self._load(module)
         info = self.modules.get(module)
         target = info.bindings.get(head) if info is not None else None
         if target is None:
@@ -143,6 +143,7 @@ class ProjectIndex:
 
     def resolve(self, dotted: str, depth: int = 0) -> str:
         """Follow re-exports (`pkg/__init__.py: from .utils import f`) to a defining name."""
+        self._load(dotted)
         if dotted in self.functions or dotted in self.class_bases or depth > MAX_DEPTH:
             return dotted
         head, _, tail = dotted.rpartition(".")
@@ -158,6 +159,7 @@ class ProjectIndex:
     def _chain(self, key: str, visiting: frozenset[str]) -> tuple[str, ...] | None:
         if key in self._chains:
             return self._chains[key]
+        self._load(key)
         info = self.functions.get(key)
         if info is None or info.is_async or key in visiting or len(visiting) > MAX_DEPTH:
             return None
@@ -199,12 +201,16 @@ class ProjectIndex:
 def module_name(path: Path) -> tuple[str, bool]:
     """(dotted module name, is a package) of a file: parent folders count while they hold an
     `__init__.py`, as the import system sees them."""
-    parts = [] if path.stem == "__init__" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and folder.name:
-        parts.insert(0, folder.name)
-        folder = folder.parent
+    parts = [*_package(path.parent), *([] if path.stem == "__init__" else [path.stem])]
     return ".".join(parts) or path.stem, path.stem == "__init__"
+
+
+@functools.lru_cache(maxsize=4096)
+def _package(folder: Path) -> tuple[str, ...]:
+    """The dotted package path of `folder` (empty when it is not a package)."""
+    if folder.name and (folder / "__init__.py").is_file():
+        return (*_package(folder.parent), folder.name)
+    return ()
 
 
 def _dotted(node: ast.expr) -> str | None:

@@ -49,19 +49,17 @@ class Scan:
     key: str | None = None
     error: str | None = None
     candidates: tuple[str, ...] = ()
-    part: dict[str, Any] | None = None
+    module: tuple[str, bool] = ("", False)  # dotted name, is a package
     detection: Any = None  # cached detection data, checked against the call graph in phase two
 
     def to_data(self) -> dict[str, Any]:
-        return {"error": self.error, "candidates": self.candidates, "part": self.part}
+        return {"error": self.error, "candidates": self.candidates}
 
 
 def builds_call_graph(options: Options) -> bool:
     """Whether the run must build the call graph: a selected rule reads it, none was given."""
     rules = registry()
-    return options.project is None and any(
-        rules[code].needs_project for code in options.codes
-    )
+    return options.project is None and any(rules[code].needs_project for code in options.codes)
 
 
 def scan(path: Path, options: Options) -> Scan:
@@ -72,10 +70,10 @@ def scan(path: Path, options: Options) -> Scan:
     except SourceError as exc:
         return Scan(path, display, error=str(exc))
     rules = options.rules_for(display)
+    module = module_name(path)
     cache, key = options.cache, None
     if cache is not None:
-        module = "{}:{}".format(*module_name(path))
-        key = cache.key(display, source.digest, [rule.code for rule in rules] + [module])
+        key = cache.key(display, source.digest, [rule.code for rule in rules])
         data = cache.load(key)
         try:
             found = data["scan"] if data else None
@@ -87,7 +85,7 @@ def scan(path: Path, options: Options) -> Scan:
                     key,
                     found["error"],
                     tuple(found["candidates"]),
-                    found["part"],
+                    module,
                     data.get("detection") if data else None,
                 )
         except (KeyError, TypeError):
@@ -95,12 +93,10 @@ def scan(path: Path, options: Options) -> Scan:
     try:
         tree = check_syntax(source.text)
     except ParseFailure as exc:
-        result = Scan(path, display, source.digest, key, error=str(exc))
+        result = Scan(path, display, source.digest, key, error=str(exc), module=module)
     else:
         candidates = tuple(rule.code for rule in candidate_rules(source.text, tree, rules))
-        wanted = builds_call_graph(options)
-        part = ProjectIndex.of_module(path, display, tree).to_data() if wanted else None
-        result = Scan(path, display, source.digest, key, None, candidates, part)
+        result = Scan(path, display, source.digest, key, None, candidates, module)
     if cache is not None and key is not None:
         cache.store(key, {"scan": result.to_data()})
     return result
@@ -208,8 +204,7 @@ def default_jobs() -> int:
 
 
 def _call_graph(scans: Iterable[Scan]) -> ProjectIndex:
-    index = ProjectIndex()
-    for found in scans:
-        if found.part is not None:
-            index.merge(ProjectIndex.from_data(found.part))
-    return index
+    """The run's call graph, indexed module by module as queries need them."""
+    return ProjectIndex.lazy(
+        (found.path, found.display, *found.module) for found in scans if found.module[0]
+    )
