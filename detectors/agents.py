@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import names_called_in_functions
+from flowfix.prefilter import FileView
 from flowfix.rules import Severity
 from flowfix.semantics import iteration_loop, loop_item_names, read_names, scope_owner
 
@@ -87,15 +85,8 @@ class ExcessiveMaxLoops(Detector):
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.keyword) and node.arg == "max_loops":
-                return True
-            if isinstance(node, ast.arg) and node.arg == "max_loops":
-                return True
-            if isinstance(node, ast.Name) and node.id == "max_loops":
-                return True
-        return False
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.mentions("max_loops")
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None and node.keyword.value == "max_loops":
@@ -175,8 +166,8 @@ class TokenCountInLoop(Detector):
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return "count_tokens" in names_called_in_functions(tree)
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.calls("count_tokens")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

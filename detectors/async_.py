@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -17,7 +16,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
-from flowfix.prefilter import has_async_def, imports_module, names_called_in_functions
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PER_CALL_METHODS,
@@ -94,8 +93,8 @@ class BlockingSleepInAsync(Detector):
     )
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return imports_module(tree, "time") and has_async_def(tree)
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.imports("time") and view.has_async_def
 
     def visit_Call(self, node: cst.Call) -> None:
         if resolves_to(self, node.func, {"time.sleep"}) is None:
@@ -481,11 +480,11 @@ class BlockingIoInAsync(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
+    def ast_candidate(cls, view: FileView) -> bool:
         return (
-            has_async_def(tree)
-            and any(imports_module(tree, m) for m in BLOCKING_MODULES)
-            and not BLOCKING_CALL_NAMES.isdisjoint(names_called_in_functions(tree))
+            view.has_async_def
+            and any(view.imports(m) for m in BLOCKING_MODULES)
+            and view.calls(*BLOCKING_CALL_NAMES)
         )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -617,10 +616,8 @@ class BlockingFileIoInAsync(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return has_async_def(tree) and not (PATH_IO | {"open"}).isdisjoint(
-            names_called_in_functions(tree)
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.has_async_def and view.calls(*PATH_IO, "open")
 
     def visit_Call(self, node: cst.Call) -> None:
         coroutine = running_coroutine(self, node)
@@ -807,10 +804,8 @@ class ToThreadOnCoroutineFunction(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return has_async_def(tree) and not {"to_thread", "run_in_executor"}.isdisjoint(
-            names_called_in_functions(tree)
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.has_async_def and view.calls("to_thread", "run_in_executor")
 
     def visit_Call(self, node: cst.Call) -> None:
         offloader = offloaded_function(self, node)
@@ -1096,10 +1091,8 @@ class UnconditionalPollSleep(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return "sleep" in names_called_in_functions(tree) and any(
-            isinstance(node, ast.While) for node in ast.walk(tree)
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.statements.whiles and view.calls("sleep")
 
     def visit_While(self, node: cst.While) -> None:
         owner = scope_owner(self, node)
@@ -1320,12 +1313,8 @@ class EventLoopPerCall(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return imports_module(tree, "asyncio") and not {
-            "run",
-            "new_event_loop",
-            "Runner",
-        }.isdisjoint(names_called_in_functions(tree))
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.imports("asyncio") and view.calls("run", "new_event_loop", "Runner")
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node

@@ -19,7 +19,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt, snake_case
-from flowfix.prefilter import imports_module, names_called_in_functions
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -129,11 +129,11 @@ class CachingDisabled(Detector):
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
+    def ast_candidate(cls, view: FileView) -> bool:
         def false(node: ast.expr) -> bool:
             return isinstance(node, ast.Constant) and node.value is False
 
-        for node in ast.walk(tree):
+        for node in view.nodes_near(["enabled"], ast.keyword, ast.Assign):
             if isinstance(node, ast.keyword) and node.arg == "enabled" and false(node.value):
                 return True
             if isinstance(node, ast.Assign) and false(node.value):
@@ -791,10 +791,9 @@ class ConfigReloadedPerCall(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        loaders = {"load", "loads", "safe_load"}
-        return bool(names_called_in_functions(tree) & loaders) and (
-            imports_module(tree, "json") or imports_module(tree, "yaml")
+    def ast_candidate(cls, view: FileView) -> bool:
+        return (view.imports("json") or view.imports("yaml")) and view.calls(
+            "load", "loads", "safe_load"
         )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -1320,11 +1319,8 @@ class RepeatedSerialization(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return bool(
-            names_called_in_functions(tree)
-            & {"to_dict", "model_dump", "model_dump_json", "dumps", "encode"}
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.calls("to_dict", "model_dump", "model_dump_json", "dumps", "encode")
 
     def visit_Module(self, node: cst.Module) -> None:
         self.calls: dict[cst.FunctionDef, list[cst.Call]] = {}
@@ -1471,8 +1467,8 @@ class DynamicImportPerCall(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return "import_module" in names_called_in_functions(tree)
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.calls("import_module")
 
     def visit_Call(self, node: cst.Call) -> None:
         if resolves_to(self, node.func, {"importlib.import_module"}) is None:

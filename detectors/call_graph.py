@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-
 import libcst as cst
 from libcst.metadata import (
     ParentNodeProvider,
@@ -14,7 +12,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.async_ import offload_fix
-from flowfix.prefilter import has_async_def, imports_module
+from flowfix.prefilter import FileView
 from flowfix.project import BLOCKING_CALLS
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -136,10 +134,8 @@ class BlockingCallReachableFromAsync(Detector):
     )
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return has_async_def(tree) or any(
-            imports_module(tree, framework) for framework in ("pocketflow", "kaygraph")
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.has_async_def or view.imports("pocketflow") or view.imports("kaygraph")
 
     def visit_Module(self, node: cst.Module) -> None:
         module = self.project.module_for(self.path) if self.project else None

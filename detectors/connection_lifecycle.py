@@ -15,7 +15,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import SKIPPED_FUNCTIONS, instance_name
-from flowfix.prefilter import imports_module
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -311,11 +311,8 @@ class ConnectionManagerNotStored(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return any(
-            isinstance(node, ast.FunctionDef) and node.name == "init_components"
-            for node in ast.walk(tree)
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return "init_components" in view.statements.functions
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.name.value != "init_components" or node.asynchronous is not None:
@@ -427,12 +424,12 @@ class CustomClientWithoutEnsureClient(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
+    def ast_candidate(cls, view: FileView) -> bool:
         return any(
             isinstance(node, ast.Attribute)
             and node.attr == "client"
             and isinstance(node.ctx, ast.Store)
-            for node in ast.walk(tree)
+            for node in view.nodes_near(["client"], ast.Attribute)
         )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -505,8 +502,8 @@ class ConnectionManagerPerInstance(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return imports_module(tree, "dynamiq")
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.imports("dynamiq")
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._is_manager(node.func):

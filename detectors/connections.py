@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Literal, cast
 
 import libcst as cst
@@ -17,7 +16,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
-from flowfix.prefilter import names_called_in_functions
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -65,6 +64,9 @@ KNOWN_CLIENTS = frozenset(
     }
 )
 CLIENT_SUFFIXES = ("Client", "Session", "Connection", "Pool", "Engine")
+KNOWN_CLIENT_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in KNOWN_CLIENTS)
+# Words that may name a client class: a known one, or a name ending with a client suffix.
+CLIENT_NAME_WORDS = (*sorted(KNOWN_CLIENT_NAMES), *(f"*{suffix}" for suffix in CLIENT_SUFFIXES))
 # Names that match a suffix but are not long-lived clients: executors and process pools (EXE
 # rules), SQLAlchemy ORM sessions (one per unit of work by design), Dynamiq connection configs
 # (cheap pydantic models; their `connect()` builds the client).
@@ -718,11 +720,10 @@ class ClientCreatedPerCall(Detector):
     )
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        known = {name.rsplit(".", 1)[-1] for name in KNOWN_CLIENTS}
+    def ast_candidate(cls, view: FileView) -> bool:
         return any(
-            name in known or (name[:1].isupper() and name.endswith(CLIENT_SUFFIXES))
-            for name in names_called_in_functions(tree)
+            name in KNOWN_CLIENT_NAMES or (name[:1].isupper() and name.endswith(CLIENT_SUFFIXES))
+            for name in view.call_names(*CLIENT_NAME_WORDS)
         )
 
     METADATA_DEPENDENCIES = (

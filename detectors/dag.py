@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -16,6 +15,7 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
+from flowfix.prefilter import FileView
 from flowfix.rules import Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -332,15 +332,8 @@ class SequentialChain(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift):
-                return True
-            if isinstance(node, ast.keyword) and node.arg in DEPENDS_KEYWORDS:
-                return True
-            if isinstance(node, ast.Attribute) and node.attr in {"depends_on", "next"}:
-                return True
-        return False
+    def ast_candidate(cls, view: FileView) -> bool:
+        return ">>" in view.text or view.mentions(*DEPENDS_KEYWORDS, "depends_on", "next")
 
     def visit_Module(self, node: cst.Module) -> None:
         self.graph = _Graph()

@@ -28,6 +28,7 @@ from flowfix.detectors.executors import (
     submits_unconsumed,
     waits_for_results,
 )
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -494,9 +495,10 @@ class SingleWorkerTimeoutExecutorReused(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
+    def ast_candidate(cls, view: FileView) -> bool:
         single = waits = False
-        for node in ast.walk(tree):
+        pattern = view.expand(["*PoolExecutor", "max_workers", "result"])
+        for node in view.nodes_near(pattern, ast.Call):
             if isinstance(node, ast.Call):
                 single = single or _ast_single_worker(node)
                 waits = waits or (
@@ -603,8 +605,9 @@ class HardCodedPoolSize(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        for node in ast.walk(tree):
+    def ast_candidate(cls, view: FileView) -> bool:
+        pattern = view.expand(["*PoolExecutor", "max_workers", "*MAX_WORKERS*"])
+        for node in view.nodes_near(pattern, ast.keyword, ast.Assign, ast.AnnAssign, ast.Call):
             if isinstance(node, ast.keyword) and node.arg == "max_workers":
                 if isinstance(node.value, ast.Constant):
                     return True
@@ -797,13 +800,8 @@ class ExecutorPerLoopIteration(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.Call):
-                        return True
-        return False
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.statements.loops
 
     def visit_Call(self, node: cst.Call) -> None:
         executor = executor_class(self, node)

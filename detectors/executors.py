@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -18,7 +17,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
-from flowfix.prefilter import names_called_in_functions
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -49,9 +48,9 @@ PER_MODULE_REASON = "here the pool can only be cached per module (copied node or
 DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
 
 
-def calls_executor(tree: ast.Module) -> bool:
-    """AST prefilter: some function calls a `*PoolExecutor` (directly or through an alias)."""
-    return any(name.endswith(EXECUTOR_SUFFIX) for name in names_called_in_functions(tree))
+def calls_executor(view: FileView) -> bool:
+    """AST prefilter: a `*PoolExecutor` is called (directly or through an alias)."""
+    return any(name.endswith(EXECUTOR_SUFFIX) for name in view.call_names("*PoolExecutor"))
 
 
 def executor_class(reader: MetadataReader, call: cst.Call) -> str | None:
@@ -416,8 +415,8 @@ class ExecutorWithoutShutdown(Detector):
     TRIGGERS = ("Executor",)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return calls_executor(tree)
+    def ast_candidate(cls, view: FileView) -> bool:
+        return calls_executor(view)
 
     METADATA_DEPENDENCIES = DEPENDENCIES
 
@@ -564,8 +563,8 @@ class ExecutorCreatedPerCall(Detector):
     TRIGGERS = ("Executor",)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return calls_executor(tree)
+    def ast_candidate(cls, view: FileView) -> bool:
+        return calls_executor(view)
 
     METADATA_DEPENDENCIES = DEPENDENCIES
 

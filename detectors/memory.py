@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -10,7 +9,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import imports_module
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -386,11 +385,8 @@ class UnboundedSharedStore(Detector):
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return any(
-            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in POST_METHODS
-            for node in ast.walk(tree)
-        )
+    def ast_candidate(cls, view: FileView) -> bool:
+        return not view.statements.functions.isdisjoint(POST_METHODS)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         store = store_parameter(self, node)
@@ -494,8 +490,8 @@ class DeepcopyOfState(Detector):
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return imports_module(tree, "copy")
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.imports("copy")
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or resolves_to(self, node.func, {"copy.deepcopy"}) is None:

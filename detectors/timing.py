@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -19,7 +18,7 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
-from flowfix.prefilter import imports_module
+from flowfix.prefilter import FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import MetadataReader, descendants, parent, resolves_to
 
@@ -261,8 +260,8 @@ class WallClockDuration(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        return imports_module(tree, "time")
+    def ast_candidate(cls, view: FileView) -> bool:
+        return view.imports("time")
 
     def visit_Module(self, node: cst.Module) -> None:
         for duration in wall_clock_durations(self, node):

@@ -16,6 +16,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
+from flowfix.prefilter import FileView, call_name
 from flowfix.rules import Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -298,16 +299,18 @@ class PerItemEmbedding(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
+    def ast_candidate(cls, view: FileView) -> bool:
         """A loop, and an `embed*` call or a batchable method with an embedder/store-like
         identifier somewhere in the module."""
-        loop = embed = method = hint = False
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                loop = True
-            elif isinstance(node, ast.Call):
-                func = node.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if not view.mentions("for"):  # a for loop or a comprehension
+            return False
+        embed = method = hint = False
+        hints = [f"*{hint}*" for hint in ("embed", *RECEIVER_HINTS.pattern.split("|"))]
+        words = [*hints, *sorted(_METHODS)]  # case aside, `_METHODS` are whole names
+        types = (ast.Call, ast.Name, ast.Attribute, ast.alias)
+        for node in view.nodes_near(words, *types, ignore_case=True):
+            if isinstance(node, ast.Call):
+                name = call_name(node)
                 embed = embed or "embed" in name.lower()
                 method = method or name in _METHODS
             identifier = (
@@ -320,7 +323,7 @@ class PerItemEmbedding(Detector):
                 else ""
             )
             hint = hint or bool(identifier and RECEIVER_HINTS.search(identifier))
-            if loop and (embed or (method and hint)):
+            if embed or (method and hint):
                 return True
         return False
 
@@ -460,8 +463,8 @@ class ExcessiveTopK(Detector):
     METADATA_DEPENDENCIES = DEPENDENCIES
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        for node in ast.walk(tree):
+    def ast_candidate(cls, view: FileView) -> bool:
+        for node in view.nodes_near(["*top_k"], ast.keyword, ast.Name):
             name = (
                 node.arg
                 if isinstance(node, ast.keyword)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -11,6 +10,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT
 
 from flowfix.config import Config
+from flowfix.prefilter import FileView
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Severity, Span
 
@@ -66,8 +66,9 @@ class Detector(cst.BatchableCSTVisitor):
         self.suppressed: list[Finding] = []
 
     @classmethod
-    def ast_candidate(cls, tree: ast.Module) -> bool:
-        """Second prefilter, on CPython's AST: False only when the rule cannot match."""
+    def ast_candidate(cls, view: FileView) -> bool:
+        """Second prefilter, on the text and CPython's AST (see flowfix.prefilter): False only
+        when the rule cannot match. It must not walk the whole tree."""
         return True
 
     @classmethod

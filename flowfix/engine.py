@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
+from flowfix.prefilter import FileView
 from flowfix.project import ProjectIndex, RecordingIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import Source, SourceError, read_source
@@ -132,8 +133,9 @@ def detect(
 
 def candidate_rules(text: str, tree: ast.Module, rules: Sequence[Rule]) -> list[Rule]:
     """The rules whose text and AST prefilters say they may match."""
+    view = FileView(text, tree)
     return [
-        rule for rule in rules if rule.detector.wants(text) and rule.detector.ast_candidate(tree)
+        rule for rule in rules if rule.detector.wants(text) and rule.detector.ast_candidate(view)
     ]
 
 

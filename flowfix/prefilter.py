@@ -1,47 +1,224 @@
-"""Cheap questions on CPython's AST that let a rule skip a file before any libcst work.
+"""Cheap questions about a file that let a rule skip it before any libcst work.
 
 Each answer may be a false "yes" but never a false "no": exactness comes from the detector.
+Walking CPython's AST in Python costs several times what parsing it does, so a `FileView`
+never walks the whole tree: words are found in the text with `str.find`, statement-level facts
+come from one walk over statements only, and expression-level questions walk just the
+statements on the lines where a word of interest occurs.
+
+A word is an identifier matched whole; `*` at either end lets it continue on that side
+(`*PoolExecutor` matches `ThreadPoolExecutor`, `*MAX_WORKERS*` any name containing it).
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Statement fields that hold nested statements (bodies of compound statements).
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def imports_module(tree: ast.Module, module: str) -> bool:
-    """Does any import statement (at any depth) import `module` or something from it?"""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            if any(
-                alias.name == module or alias.name.startswith(module + ".") for alias in node.names
-            ):
-                return True
-        elif isinstance(node, ast.ImportFrom) and node.module is not None:
-            if node.module == module or node.module.startswith(module + "."):
-                return True
-    return False
+def _is_name_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
-def has_async_def(tree: ast.Module) -> bool:
-    return any(isinstance(node, ast.AsyncFunctionDef) for node in ast.walk(tree))
+def occurrences(text: str, word: str) -> Iterator[int]:
+    """Offsets where `word` (see the module docstring) occurs in `text`."""
+    core = word.strip("*")
+    open_start, open_end = word.startswith("*"), word.endswith("*")
+    index = text.find(core)
+    while index != -1:
+        end = index + len(core)
+        if (open_start or index == 0 or not _is_name_char(text[index - 1])) and (
+            open_end or end == len(text) or not _is_name_char(text[end])
+        ):
+            yield index
+        index = text.find(core, index + 1)
 
 
-@functools.lru_cache(maxsize=2)
-def names_called_in_functions(tree: ast.Module) -> frozenset[str]:
-    """Last name component of every call made inside a function body (`a.b.C()` → `C`), plus
-    the original name behind an aliased import (`from x import C as D; D()` → `D`, `C`)."""
-    aliases: dict[str, str] = {}
-    called: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            aliases.update({a.asname: a.name for a in node.names if a.asname})
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.Call):
-                    func = inner.func
-                    if isinstance(func, ast.Name):
-                        called.add(func.id)
-                    elif isinstance(func, ast.Attribute):
-                        called.add(func.attr)
-    return frozenset(called | {aliases[name] for name in called if name in aliases})
+def matches(name: str, word: str) -> bool:
+    """Does the identifier `name` match `word`?"""
+    core = word.strip("*")
+    if word.startswith("*") and word.endswith("*"):
+        return core in name
+    if word.startswith("*"):
+        return name.endswith(core)
+    if word.endswith("*"):
+        return name.startswith(core)
+    return name == core
+
+
+@dataclass
+class Statements:
+    """What one walk over a module's statements (not expressions) finds."""
+
+    imported: set[str] = field(default_factory=set)  # modules named by `import` / `from`
+    aliases: dict[str, str] = field(default_factory=dict)  # `from m import name as alias`
+    functions: set[str] = field(default_factory=set)  # names of every def, at any depth
+    async_def: bool = False
+    loops: bool = False  # a for / async for / while statement
+    whiles: bool = False
+
+
+@dataclass
+class FileView:
+    """A file as the prefilters see it: its text and CPython's AST."""
+
+    text: str
+    tree: ast.Module
+    _blocks: dict[int, tuple[list[int], list[ast.AST]]] = field(default_factory=dict, repr=False)
+
+    def mentions(self, *words: str) -> bool:
+        """Does one of `words` occur (in code, a string or a comment)?"""
+        return any(next(occurrences(self.text, word), None) is not None for word in words)
+
+    @functools.cached_property
+    def statements(self) -> Statements:
+        found = Statements()
+        stack: list[ast.AST] = list(self.tree.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Import):
+                found.imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.module is not None:
+                    found.imported.add(node.module)
+                found.aliases.update({a.asname: a.name for a in node.names if a.asname})
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.functions.add(node.name)
+                found.async_def = found.async_def or isinstance(node, ast.AsyncFunctionDef)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                found.loops = True
+                found.whiles = found.whiles or isinstance(node, ast.While)
+            for name in _BODIES:
+                stack.extend(getattr(node, name, ()))
+        return found
+
+    def imports(self, module: str) -> bool:
+        """Does any import statement (at any depth) import `module` or something from it?"""
+        return any(
+            name == module or name.startswith(module + ".") for name in self.statements.imported
+        )
+
+    @property
+    def has_async_def(self) -> bool:
+        return self.statements.async_def
+
+    @functools.cached_property
+    def _line_starts(self) -> list[int]:
+        return [0, *(match.end() for match in re.finditer("\n", self.text))]
+
+    @functools.cached_property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    def near(self, words: Iterable[str], ignore_case: bool = False) -> list[ast.AST]:
+        """The innermost statements with one of `words` on one of their lines."""
+        text = self.lower if ignore_case else self.text
+        starts = self._line_starts
+        lines = {
+            bisect.bisect_right(starts, offset)
+            for word in words
+            for offset in occurrences(text, word.lower() if ignore_case else word)
+        }
+        found: dict[int, ast.AST] = {}
+        for line in sorted(lines):
+            for statement in self._statements_at(self.tree, line):
+                found.setdefault(id(statement), statement)
+        return list(found.values())
+
+    def _statements_at(self, parent: ast.AST, line: int) -> list[ast.AST]:
+        """The innermost statements under `parent` whose code is on `line`: several when `;`
+        joins statements, plus a compound statement whose header shares the line."""
+        firsts, block = self._block(parent)
+        index = bisect.bisect_right(firsts, line) - 1
+        found: list[ast.AST] = []
+        while index >= 0 and line <= _last_line(block[index]):
+            node = block[index]
+            inner = self._statements_at(node, line)
+            nested = self._block(node)[0]
+            if not inner or (nested and line <= nested[0]):
+                found.append(node)  # the line holds (part of) the statement's own header
+            found.extend(inner)
+            index -= 1
+        return found
+
+    def _block(self, parent: ast.AST) -> tuple[list[int], list[ast.AST]]:
+        """The statements directly nested in `parent`, by first line, with those lines."""
+        key = id(parent)
+        if key not in self._blocks:
+            block = sorted(
+                (item for name in _BODIES for item in getattr(parent, name, ())), key=_first_line
+            )
+            self._blocks[key] = ([_first_line(node) for node in block], block)
+        return self._blocks[key]
+
+    def nodes_near(
+        self, words: Iterable[str], *types: type[ast.AST], ignore_case: bool = False
+    ) -> Iterator[ast.AST]:
+        """Nodes of `types` in the statements with one of `words` on their lines (for a
+        compound statement, in its header: nested statements are visited where words are)."""
+        for statement in self.near(words, ignore_case):
+            stack = [statement]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, types):
+                    yield node
+                for _, value in ast.iter_fields(node):
+                    if isinstance(value, ast.AST):
+                        stack.append(value)
+                    elif isinstance(value, list) and value and not _is_block(value):
+                        stack.extend(item for item in value if isinstance(item, ast.AST))
+
+    def expand(self, words: Iterable[str]) -> list[str]:
+        """`words`, plus the aliases under which a name they match is imported."""
+        words = list(words)
+        aliased = [
+            alias
+            for alias, name in self.statements.aliases.items()
+            if any(matches(name, word) for word in words)
+        ]
+        return words + sorted(aliased)
+
+    def call_names(self, *words: str) -> set[str]:
+        """Names of the calls (`a.b.C()` → `C`) in the statements where one of `words` (or an
+        import alias of a name it matches) occurs; an alias counts as its original name too.
+        Every call to a name that `words` match is in the answer, wherever it is."""
+        calls = self.nodes_near(self.expand(words), ast.Call)
+        names = {call_name(call) for call in calls}  # type: ignore[arg-type]
+        aliases = self.statements.aliases
+        return names | {aliases[name] for name in names if name in aliases}
+
+    def calls(self, *names: str) -> bool:
+        """Is a function or method with one of these (last-component) names called?"""
+        return not self.call_names(*names).isdisjoint(names)
+
+
+def _is_block(items: list[object]) -> bool:
+    return isinstance(items[0], (ast.stmt, ast.excepthandler, ast.match_case))
+
+
+def _first_line(node: Any) -> int:
+    if isinstance(node, ast.match_case):
+        return int(node.pattern.lineno)
+    return int(min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]))
+
+
+def _last_line(node: Any) -> int:
+    if isinstance(node, ast.match_case):
+        return _last_line(node.body[-1])
+    return int(node.end_lineno or node.lineno)
+
+
+def call_name(call: ast.Call) -> str:
+    """The last name component of what `call` calls (`a.b.C()` → `C`), or ''."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
