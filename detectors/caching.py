@@ -19,7 +19,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt, snake_case
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -1320,7 +1320,25 @@ class RepeatedSerialization(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.calls("to_dict", "model_dump", "model_dump_json", "dumps", "encode")
+        """A serializer call in a loop of a function, or the same call twice in one function."""
+        seen: set[tuple[int, str]] = set()
+        aliases = view.statements.aliases
+        for call in view.nodes_near(view.expand(SERIALIZER_CALL_NAMES), ast.Call):
+            assert isinstance(call, ast.Call)
+            name = call_name(call)
+            if aliases.get(name, name) not in SERIALIZER_CALL_NAMES:
+                continue
+            chain = view.enclosing(call.lineno)
+            owners = [i for i, s in enumerate(chain) if isinstance(s, FUNCTION_DEFS)]
+            if not owners:
+                continue
+            if any(isinstance(s, LOOP_STATEMENTS) for s in chain[owners[-1] :]):
+                return True
+            key = (id(chain[owners[-1]]), ast.dump(call))
+            if key in seen:
+                return True
+            seen.add(key)
+        return False
 
     def visit_Module(self, node: cst.Module) -> None:
         self.calls: dict[cst.FunctionDef, list[cst.Call]] = {}

@@ -15,7 +15,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import SKIPPED_FUNCTIONS, instance_name
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FileView, call_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -503,7 +503,21 @@ class ConnectionManagerPerInstance(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.imports("dynamiq")
+        """Dynamiq is imported and a `ConnectionManager` is called or is a default factory."""
+        if not view.imports("dynamiq"):
+            return False
+        aliases = view.statements.aliases
+        for node in view.nodes_near(view.expand(["ConnectionManager"]), ast.Call, ast.keyword):
+            if isinstance(node, ast.Call):
+                name = call_name(node)
+                if aliases.get(name, name) == "ConnectionManager":
+                    return True
+            elif isinstance(node, ast.keyword) and node.arg == "default_factory":
+                value = node.value
+                name = value.attr if isinstance(value, ast.Attribute) else getattr(value, "id", "")
+                if aliases.get(name, name) == "ConnectionManager":
+                    return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._is_manager(node.func):

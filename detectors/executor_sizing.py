@@ -28,7 +28,7 @@ from flowfix.detectors.executors import (
     submits_unconsumed,
     waits_for_results,
 )
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -801,7 +801,22 @@ class ExecutorPerLoopIteration(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.statements.loops
+        """A `*PoolExecutor` call inside a loop (or a comprehension) of a function."""
+        if not view.statements.loops and not view.mentions("for"):
+            return False
+        aliases = view.statements.aliases
+        types = (ast.Call, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+        for node in view.nodes_near(view.expand(["*PoolExecutor"]), *types):
+            if not isinstance(node, ast.Call):
+                return True  # a comprehension beside an executor: let the detector decide
+            name = call_name(node)
+            if not aliases.get(name, name).endswith(EXECUTOR_SUFFIX):
+                continue
+            chain = view.enclosing(node.lineno)
+            owners = [i for i, s in enumerate(chain) if isinstance(s, FUNCTION_DEFS)]
+            if owners and any(isinstance(s, LOOP_STATEMENTS) for s in chain[owners[-1] :]):
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         executor = executor_class(self, node)

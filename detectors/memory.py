@@ -491,7 +491,7 @@ class DeepcopyOfState(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.imports("copy")
+        return view.imports("copy") and view.calls("deepcopy")
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or resolves_to(self, node.func, {"copy.deepcopy"}) is None:

@@ -22,6 +22,8 @@ from typing import Any
 
 # Statement fields that hold nested statements (bodies of compound statements).
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+LOOP_STATEMENTS = (ast.For, ast.AsyncFor, ast.While)
 
 
 def _is_name_char(char: str) -> bool:
@@ -148,6 +150,18 @@ class FileView:
             found.extend(inner)
             index -= 1
         return found
+
+    def enclosing(self, line: int) -> list[ast.AST]:
+        """The statements that contain `line`, outermost first."""
+        chain: list[ast.AST] = []
+        parent: ast.AST = self.tree
+        while True:
+            firsts, block = self._block(parent)
+            index = bisect.bisect_left(firsts, line + 1) - 1
+            if index < 0 or line > _last_line(block[index]):
+                return chain
+            parent = block[index]
+            chain.append(parent)
 
     def _block(self, parent: ast.AST) -> tuple[list[int], list[ast.AST]]:
         """The statements directly nested in `parent`, by first line, with those lines."""
