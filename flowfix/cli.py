@@ -6,6 +6,7 @@ Exit codes: 0 clean, 1 findings (or a non-empty diff), 2 usage or internal error
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -14,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn, ParamSpec
@@ -34,7 +35,7 @@ from flowfix.engine import (
 )
 from flowfix.report import ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
-from flowfix.runner import default_jobs, run
+from flowfix.runner import Progress, default_jobs, run
 from flowfix.sources import (
     SourceError,
     defer_signal,
@@ -202,11 +203,48 @@ def _results(
         for path, why in bad:
             _err(f"{display_path(path)}: {why}")
             yield FileResult(display=display_path(path), errors=(why,))
-        results = run(files, options, jobs or default_jobs())
+        with _progress_bar(len(files)) as progress:
+            yield from _reported(run(files, options, jobs or default_jobs(), progress))
+        return
+    yield from _reported(results)
+
+
+def _reported(results: Iterable[FileResult]) -> Iterator[FileResult]:
+    """`results`, each one's errors printed (one `path: problem` line each) first."""
     for result in results:
         for error in result.errors:
             _err(f"{result.display}: {error}")
         yield result
+
+
+PROGRESS_MIN_FILES = 50
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int) -> Iterator[Progress | None]:
+    """A progress bar on stderr for runs over many files, when stderr is a terminal."""
+    if total < PROGRESS_MIN_FILES or not _stderr_is_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    console = Console(stderr=True, force_terminal=True, no_color="NO_COLOR" in os.environ)
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks = {
+            "scan": bar.add_task("scanning ", total=total),
+            "analyse": bar.add_task("analysing", total=None),
+        }
+
+        def update(phase: str, done: int, size: int) -> None:
+            bar.update(tasks[phase], completed=done, total=size)
+
+        yield update
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def _collect(

@@ -147,10 +147,23 @@ def analyse(task: tuple[Scan, Entry | None], options: Options) -> FileResult:
     return process_source(source, found.display, options, entry)
 
 
-def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[FileResult]:
-    """Process `files` (sorted, unique), yielding one result per file in the same order."""
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def run(
+    files: Sequence[Path], options: Options, jobs: int = 1, progress: Progress | None = None
+) -> Iterator[FileResult]:
+    """Process `files` (sorted, unique), yielding one result per file in the same order.
+
+    `progress` hears ("scan", done, total) as files are scanned and ("analyse", done, total)
+    as candidate files are analysed."""
+    report = progress or (lambda phase, done, total: None)
     workers = min(jobs, (len(files) + 3) // 4) if jobs > 1 else 1
-    scans = list(_map(scan, files, options, workers, chunk=max(1, len(files) // (workers * 8))))
+    chunk = max(1, len(files) // (workers * 8))
+    scans = []
+    for found in _map(scan, files, options, workers, chunk):
+        scans.append(found)
+        report("scan", len(scans), len(files))
     if builds_call_graph(options):
         options = dataclasses.replace(options, project=_call_graph(scans))
     settled = [settle(found, options) for found in scans]
@@ -160,8 +173,14 @@ def run(files: Sequence[Path], options: Options, jobs: int = 1) -> Iterator[File
         if not isinstance(outcome, FileResult)
     ]
     analysed = _map(analyse, tasks, options, min(workers, len(tasks)), chunk=1)
+    done = 0
+    report("analyse", 0, len(tasks))
     for outcome in settled:
-        result = outcome if isinstance(outcome, FileResult) else next(analysed)
+        if isinstance(outcome, FileResult):
+            result = outcome
+        else:
+            result, done = next(analysed), done + 1
+            report("analyse", done, len(tasks))
         # A check keeps no file contents once a file is done: memory stays flat.
         yield result if options.fix else dataclasses.replace(result, source=None)
 
