@@ -18,6 +18,7 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
+from flowfix.detectors.connections import ast_cached, ast_node_class, ast_scope
 from flowfix.edits import code_excerpt, snake_case
 from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name
 from flowfix.rules import FixSafety, Severity
@@ -133,16 +134,21 @@ class CachingDisabled(Detector):
         def false(node: ast.expr) -> bool:
             return isinstance(node, ast.Constant) and node.value is False
 
-        for node in view.nodes_near(["enabled"], ast.keyword, ast.Assign):
-            if isinstance(node, ast.keyword) and node.arg == "enabled" and false(node.value):
-                return True
-            if isinstance(node, ast.Assign) and false(node.value):
+        aliases = view.statements.aliases
+        for node in view.nodes_near(["enabled"], ast.Call, ast.Assign):
+            if isinstance(node, ast.Call):
+                name = call_name(node)
+                if "CachingConfig" in (name, aliases.get(name)) and any(
+                    keyword.arg == "enabled" and false(keyword.value) for keyword in node.keywords
+                ):
+                    return True
+            elif false(node.value):  # type: ignore[attr-defined]
                 if any(
                     isinstance(t, ast.Attribute)
                     and t.attr == "enabled"
                     and isinstance(t.value, ast.Attribute)
                     and t.value.attr == "caching"
-                    for t in node.targets
+                    for t in node.targets  # type: ignore[attr-defined]
                 ):
                     return True
         return False
@@ -716,6 +722,79 @@ def loader_plan(reader: MetadataReader, load: ConfigLoad) -> LoaderPlan | str:
     return LoaderPlan(anchor=anchor, stem=path_stem(path), statement=statement)
 
 
+LOADER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in LOADERS)
+PATH_CALL_NAMES = frozenset(
+    name.rsplit(".", 1)[-1] for name in PATH_FUNCTIONS | {"os.getenv", "os.environ.get"}
+)
+
+
+def _ast_parameters(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    args = func.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {arg.arg for arg in every if arg is not None}
+
+
+def _ast_opened(node: ast.expr) -> list[ast.expr]:
+    """What may be `P` when `node` may be `open(P, ...)`, `io.open(P)` or `P.open(...)` (the
+    mode is not checked)."""
+    if not isinstance(node, ast.Call):
+        return []
+    first = [node.args[0]] if node.args and not isinstance(node.args[0], ast.Starred) else []
+    if isinstance(node.func, ast.Attribute):
+        return [node.func.value, *first] if node.func.attr == "open" else []
+    return first if isinstance(node.func, ast.Name) else []  # `open` or an alias of it
+
+
+def _ast_read(node: ast.expr) -> list[ast.expr]:
+    """What may be `P` for `P.read_text()`, `P.read_bytes()` or `open(P).read()`."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in READ_METHODS
+    ):
+        return [*_ast_opened(node.func.value), node.func.value]
+    return []
+
+
+def _ast_constant(node: ast.expr, params: set[str], depth: int = 0) -> bool:
+    """Could `_PathResolver.constant` hold for `node`: built from literals, names that are not
+    the function's parameters, and path or environment calls on such values."""
+    if depth > 8:
+        return False
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.JoinedStr):
+        return all(
+            _ast_constant(part.value, params, depth)
+            for part in node.values
+            if isinstance(part, ast.FormattedValue)
+        )
+    if isinstance(node, ast.Name):
+        return node.id not in params
+    if isinstance(node, ast.Attribute):
+        return _ast_constant(node.value, params, depth)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Div, ast.Add)) and (
+            _ast_constant(node.left, params, depth) and _ast_constant(node.right, params, depth)
+        )
+    if isinstance(node, ast.Call):
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(
+            keyword.arg is None for keyword in node.keywords
+        ):
+            return False
+        values = [*node.args, *(keyword.value for keyword in node.keywords)]
+        if not all(_ast_constant(value, params, depth) for value in values):
+            return False
+        func = node.func
+        if isinstance(func, ast.Name):
+            return True  # may be `Path`, `str`, `getenv`, `join`, ... imported by name
+        return isinstance(func, ast.Attribute) and (
+            func.attr in PATH_CALL_NAMES
+            or (func.attr in PATH_METHODS and _ast_constant(func.value, params, depth))
+        )
+    return False
+
+
 class ConfigReloadedPerCall(Detector):
     """A config file at a fixed path is read and parsed again on every call.
 
@@ -792,9 +871,44 @@ class ConfigReloadedPerCall(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return (view.imports("json") or view.imports("yaml")) and view.calls(
-            "load", "loads", "safe_load"
-        )
+        """A loader call in a function (no entry point, none around it cached) whose first
+        argument reads a file (`open(P)`, `P.open()`, `P.read_text()`, `open(P).read()`, or
+        a name a surrounding `with open(P) as name:` binds) at a path that may be constant."""
+        if not (view.imports("json") or view.imports("yaml")):
+            return False
+        aliases = view.statements.aliases
+        for call in view.nodes_near(view.expand(LOADER_NAMES), ast.Call):
+            assert isinstance(call, ast.Call)
+            name = call_name(call)
+            if not {name, aliases.get(name)} & LOADER_NAMES or not call.args:
+                continue
+            chain = view.enclosing(call.lineno)
+            index = ast_scope(chain)
+            if index is None or not isinstance(chain[index], FUNCTION_DEFS):
+                continue
+            func = chain[index]
+            assert isinstance(func, FUNCTION_DEFS)
+            if func.name in ENTRY_FUNCTIONS or any(
+                ast_cached(s) for s in chain if isinstance(s, FUNCTION_DEFS)
+            ):
+                continue
+            params = _ast_parameters(func)
+            source = call.args[0]
+            if isinstance(source, ast.Name):
+                paths = [
+                    path
+                    for s in chain[index + 1 :]
+                    if isinstance(s, (ast.With, ast.AsyncWith))
+                    for item in s.items
+                    if isinstance(item.optional_vars, ast.Name)
+                    and item.optional_vars.id == source.id
+                    for path in _ast_opened(item.context_expr)
+                ]
+            else:
+                paths = [*_ast_opened(source), *_ast_read(source)]
+            if any(_ast_constant(path, params) for path in paths):
+                return True
+        return False
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module = node
@@ -1486,7 +1600,35 @@ class DynamicImportPerCall(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.calls("import_module")
+        """`import_module()` in a function (no init hook, entry point or cached function) and
+        in a loop there, or in a per-call method of a possible node class."""
+        if not view.imports("importlib"):
+            return False
+        aliases = view.statements.aliases
+        for call in view.nodes_near(view.expand(["import_module"]), ast.Call):
+            assert isinstance(call, ast.Call)
+            name = call_name(call)
+            if "import_module" not in (name, aliases.get(name)):
+                continue
+            chain = view.enclosing(call.lineno)
+            index = ast_scope(chain)
+            func = chain[index] if index is not None else None
+            if not isinstance(func, FUNCTION_DEFS) or index is None:
+                continue
+            if func.name in ENTRY_FUNCTIONS | INIT_METHODS or any(
+                ast_cached(s) for s in chain if isinstance(s, FUNCTION_DEFS)
+            ):
+                continue
+            if any(isinstance(s, LOOP_STATEMENTS) for s in chain[index + 1 :]):
+                return True
+            owner = chain[index - 1] if index > 0 else None
+            if (
+                isinstance(owner, ast.ClassDef)
+                and func.name in PER_CALL_METHODS
+                and ast_node_class(view, owner)
+            ):
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         if resolves_to(self, node.func, {"importlib.import_module"}) is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 from libcst.metadata import (
@@ -14,8 +14,16 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
-from flowfix.detectors.connections import SKIPPED_FUNCTIONS, instance_name
-from flowfix.prefilter import FileView, call_name
+from flowfix.detectors.connections import (
+    SKIPPED_FUNCTIONS,
+    ast_cached,
+    ast_decorators,
+    ast_dotted,
+    ast_method_names,
+    ast_scope,
+    instance_name,
+)
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -238,6 +246,218 @@ def custom_client_method(reader: MetadataReader, cls: cst.ClassDef) -> str | Non
     return None
 
 
+# --- the AST prefilters' view (over-approximations) ---------------------------------------------
+
+
+def ast_own_nodes(
+    view: FileView, words: Iterable[str], *types: type[ast.AST]
+) -> Iterator[tuple[ast.AST, ast.stmt]]:
+    """(node, its statement) for nodes of `types` that run in the body of the function around
+    their statement (as `own_nodes` sees it): in statements on the lines of `words`, but not in
+    a def's or class's header, nor inside a lambda."""
+    for statement in view.near(words):
+        if isinstance(statement, (*FUNCTION_DEFS, ast.ClassDef)):
+            continue
+        stack: list[ast.AST] = [statement]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Lambda):
+                continue
+            if isinstance(node, types):
+                yield node, statement  # type: ignore[misc]
+            for _, value in ast.iter_fields(node):
+                if isinstance(value, ast.AST):
+                    stack.append(value)
+                elif isinstance(value, list) and value and not isinstance(value[0], ast.stmt):
+                    if not isinstance(value[0], (ast.excepthandler, ast.match_case)):
+                        stack.extend(item for item in value if isinstance(item, ast.AST))
+
+
+def ast_function_of(view: FileView, statement: ast.AST) -> tuple[list[ast.AST], int] | None:
+    """(the chain of statements around `statement`, the index of its innermost def), when the
+    innermost def or class around it is a def."""
+    chain = view.enclosing(statement.lineno)  # type: ignore[attr-defined]
+    index = ast_scope(chain)
+    if index is None or not isinstance(chain[index], FUNCTION_DEFS):
+        return None
+    return chain, index
+
+
+def ast_targets(statement: ast.AST) -> list[ast.expr]:
+    """Targets of an assignment statement, tuples and lists unpacked (not starred ones)."""
+    if isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    else:
+        return []
+    flat: list[ast.expr] = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        else:
+            flat.append(target)
+    return flat
+
+
+def ast_instance(func: ast.AST) -> tuple[str | None, bool]:
+    """(`instance_name`, whether that is certain): a decorator may be an alias of
+    `staticmethod`/`classmethod`."""
+    assert isinstance(func, FUNCTION_DEFS)
+    params = [*func.args.posonlyargs, *func.args.args]
+    first = params[0].arg if params else None
+    decorators = ast_decorators(func)
+    if decorators & STATIC_DECORATORS:
+        return None, True
+    return first, not decorators or first is None
+
+
+def ast_self_attribute(target: ast.AST, this: str | None, attr: str) -> bool:
+    return (
+        this is not None
+        and isinstance(target, ast.Attribute)
+        and target.attr == attr
+        and isinstance(target.value, ast.Name)
+        and target.value.id == this
+    )
+
+
+def ast_calls_base(call: ast.Call, this: str | None) -> bool:
+    """`calls_base_init_components` surely sees `call` as a call of the base class's hook."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "init_components"):
+        return False
+    receiver = func.value
+    if isinstance(receiver, ast.Call) and ast_dotted(receiver.func) == "super":
+        return True
+    if not call.args or not isinstance(call.args[0], ast.Name) or call.args[0].id != this:
+        return False
+    first = (call.args[0].lineno, call.args[0].col_offset)
+    return this is not None and all((k.lineno, k.col_offset) > first for k in call.keywords)
+
+
+def ast_may_be_node_class(view: FileView, cls: ast.ClassDef, names: frozenset[str]) -> bool:
+    """Could `cls`'s lineage reach a class named in `names` (resolved from Dynamiq, or only
+    spelled so): it has a base, and Dynamiq is imported or some class's base is so named."""
+    if not cls.bases:
+        return False
+    if view.imports("dynamiq"):
+        return True
+    aliases = view.statements.aliases
+    for node in view.nodes_near(view.expand(names), ast.ClassDef):
+        for base in node.bases:  # type: ignore[attr-defined]
+            last = ast_dotted(base).rsplit(".", 1)[-1]
+            if last in names or aliases.get(last) in names:
+                return True
+    return False
+
+
+def _ast_dynamiq_flow_names(view: FileView) -> set[str]:
+    """Names that may refer to a Dynamiq flow class or a module holding one: those imported
+    from `dynamiq`, `dynamiq.flows*` or `dynamiq.workflow*`, and `import dynamiq...` names."""
+    names: set[str] = set()
+    for node in view.nodes_near(["dynamiq"], ast.Import, ast.ImportFrom):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 0 and (
+                module == "dynamiq" or module.startswith(("dynamiq.flows", "dynamiq.workflow"))
+            ):
+                names.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(
+                alias.asname or alias.name.split(".", 1)[0]
+                for alias in node.names
+                if alias.name.startswith("dynamiq")
+            )
+    return names
+
+
+def _ast_flow_class(cls: ast.AST, flow_names: set[str]) -> bool:
+    """Could `is_flow_class` hold: named like a flow, or a base spelled from a name that may
+    refer to Dynamiq's flows."""
+    if not isinstance(cls, ast.ClassDef):
+        return False
+    if cls.name.endswith(FLOW_SUFFIXES):
+        return True
+    roots = {ast_dotted(base).split(".", 1)[0] for base in cls.bases}
+    return bool(roots & (flow_names | {"dynamiq"}))
+
+
+def _ast_field_of_flow(chain: list[ast.AST], flow_names: set[str]) -> bool:
+    """The innermost statement is an assignment directly in a possible flow class's body."""
+    return (
+        len(chain) >= 2
+        and isinstance(chain[-1], (ast.Assign, ast.AnnAssign))
+        and _ast_flow_class(chain[-2], flow_names)
+    )
+
+
+def _ast_direct(value: ast.AST | None, call: ast.Call) -> bool:
+    """`value` is `call`, possibly as an operand of `or`/`and`/`... if ... else ...`."""
+    if value is call:
+        return True
+    if isinstance(value, ast.BoolOp):
+        return any(_ast_direct(item, call) for item in value.values)
+    if isinstance(value, ast.IfExp):
+        return any(_ast_direct(item, call) for item in (value.test, value.body, value.orelse))
+    return False
+
+
+def _ast_kept(view: FileView, statement: ast.AST, call: ast.Call, func: ast.AST) -> bool:
+    """`_is_kept` surely holds: returned, yielded, stored on an attribute or item, or bound
+    to a name `func` declares `global`/`nonlocal`."""
+    if isinstance(statement, ast.Return) and _ast_direct(statement.value, call):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Yield):
+        if _ast_direct(statement.value.value, call):
+            return True
+    value = getattr(statement, "value", None)
+    if not isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        return False
+    if not _ast_direct(value, call):
+        return False
+    targets = ast_targets(statement)
+    if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
+        return True
+    names = {t.id for t in targets if isinstance(t, ast.Name)}
+    if not names:
+        return False
+    for declaration in view.nodes_near(sorted(names), ast.Global, ast.Nonlocal):
+        assert isinstance(declaration, (ast.Global, ast.Nonlocal))
+        found = ast_function_of(view, declaration)
+        if found is not None and found[0][found[1]] is func and names & set(declaration.names):
+            return True
+    return False
+
+
+def _ast_manager_call_reported(view: FileView, call: ast.Call, flow_names: set[str]) -> bool:
+    """Could `ConnectionManagerPerInstance.visit_Call` report `call` (a manager constructor)."""
+    chain = view.enclosing(call.lineno)
+    index = ast_scope(chain)
+    if index is None:
+        return False
+    owner = chain[index]
+    if isinstance(owner, ast.ClassDef):  # a lambda in a flow class field, else nothing
+        return index == len(chain) - 2 and _ast_field_of_flow(chain, flow_names)
+    scopes = [i for i, s in enumerate(chain[: index + 1]) if isinstance(s, ast.ClassDef)]
+    first = scopes[-1] + 1 if scopes else 0
+    outer = next(i for i in range(first, index + 1) if isinstance(chain[i], FUNCTION_DEFS))
+    outermost = chain[outer]
+    cls = chain[outer - 1] if outer > 0 else None
+    assert isinstance(owner, FUNCTION_DEFS) and isinstance(outermost, FUNCTION_DEFS)
+    if outer == index and owner.name in INIT_METHODS and _ast_flow_class(cls, flow_names):
+        return True  # an init method of a flow class (over-approximated: kept or not)
+    if ast_cached(owner) or ast_cached(outermost):
+        return False
+    if isinstance(cls, ast.ClassDef):
+        if outermost.name not in RUN_METHODS:
+            return False
+    elif outermost.name.startswith("test_") or outermost.name in SKIPPED_FUNCTIONS:
+        return False
+    return not _ast_kept(view, chain[-1], call, owner)
+
+
 # --- the rules ----------------------------------------------------------------------------------
 
 
@@ -312,7 +532,41 @@ class ConnectionManagerNotStored(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return "init_components" in view.statements.functions
+        """A sync `def init_components` directly in a class with a base, whose own body surely
+        neither calls the base class's hook nor stores `self._connection_manager`."""
+        if "init_components" not in view.statements.functions:
+            return False
+        covered: set[int] = set()
+        words = ("init_components", "_connection_manager")
+        types = (ast.Call, ast.Assign, ast.AnnAssign, ast.AugAssign)
+        for node, statement in ast_own_nodes(view, words, *types):
+            found = ast_function_of(view, statement)
+            if found is None:
+                continue
+            chain, index = found
+            this, certain = ast_instance(chain[index])
+            if not certain:
+                this = None
+            if isinstance(node, ast.Call):
+                proof = ast_calls_base(node, this)
+            else:
+                proof = any(
+                    ast_self_attribute(target, this, "_connection_manager")
+                    for target in ast_targets(node)
+                )
+            if proof:
+                covered.add(id(chain[index]))
+        for func in view.nodes_near(["init_components"], ast.FunctionDef):
+            if not isinstance(func, ast.FunctionDef) or func.name != "init_components":
+                continue
+            if id(func) in covered:
+                continue
+            chain = view.enclosing(func.lineno)
+            index = next((i for i, s in enumerate(chain) if s is func), 0)
+            owner = chain[index - 1] if index > 0 else None
+            if isinstance(owner, ast.ClassDef) and ast_may_be_node_class(view, owner, NODE_NAMES):
+                return True
+        return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.name.value != "init_components" or node.asynchronous is not None:
@@ -425,12 +679,33 @@ class CustomClientWithoutEnsureClient(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return any(
-            isinstance(node, ast.Attribute)
-            and node.attr == "client"
-            and isinstance(node.ctx, ast.Store)
-            for node in view.nodes_near(["client"], ast.Attribute)
-        )
+        """A method of a class with a base and no `ensure_client()` assigns `<self>.client` a
+        value that is not `None` nor the connection manager's client."""
+        types = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+        for node, statement in ast_own_nodes(view, ["client"], *types):
+            value = node.value  # type: ignore[attr-defined]
+            if isinstance(value, ast.Constant) and value.value is None:
+                continue
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr in MANAGER_CLIENT_CALLS
+            ):
+                continue
+            found = ast_function_of(view, statement)
+            if found is None:
+                continue
+            chain, index = found
+            this, _ = ast_instance(chain[index])
+            owner = chain[index - 1] if index > 0 else None
+            if (
+                isinstance(owner, ast.ClassDef)
+                and "ensure_client" not in ast_method_names(owner)
+                and any(ast_self_attribute(t, this, "client") for t in ast_targets(node))
+                and ast_may_be_node_class(view, owner, CONNECTION_NODES)
+            ):
+                return True
+        return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if not inherits_generic_ensure_client(self, node):
@@ -503,20 +778,26 @@ class ConnectionManagerPerInstance(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        """Dynamiq is imported and a `ConnectionManager` is called or is a default factory."""
+        """Dynamiq is imported and a `ConnectionManager` is called in a run method or module
+        function without being kept (returned, stored on an attribute or a global), called in
+        an init method of a possible flow class, or is a field default of one."""
         if not view.imports("dynamiq"):
             return False
         aliases = view.statements.aliases
+        flow_names = _ast_dynamiq_flow_names(view)
         for node in view.nodes_near(view.expand(["ConnectionManager"]), ast.Call, ast.keyword):
             if isinstance(node, ast.Call):
                 name = call_name(node)
-                if aliases.get(name, name) == "ConnectionManager":
-                    return True
+                if aliases.get(name, name) == "ConnectionManager" or name == "ConnectionManager":
+                    if _ast_manager_call_reported(view, node, flow_names):
+                        return True
             elif isinstance(node, ast.keyword) and node.arg == "default_factory":
                 value = node.value
                 name = value.attr if isinstance(value, ast.Attribute) else getattr(value, "id", "")
-                if aliases.get(name, name) == "ConnectionManager":
-                    return True
+                if aliases.get(name, name) == "ConnectionManager" or name == "ConnectionManager":
+                    chain = view.enclosing(node.value.lineno)
+                    if _ast_field_of_flow(chain, flow_names):
+                        return True
         return False
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Sequence
 from typing import Literal, cast
 
 import libcst as cst
@@ -16,11 +18,14 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
+    CACHE_DECORATORS,
     INIT_METHODS,
     PER_CALL_METHODS,
+    PLAIN_FRAMEWORK_PREFIXES,
+    PLAIN_NODE_HOOKS,
     MetadataReader,
     decorator_names,
     find_method,
@@ -129,6 +134,116 @@ HOOKS: dict[Route, str] = {
     "cached_property": "a `functools.cached_property`",
     "factory": "a `functools.cache` factory",
 }
+
+
+# --- the AST prefilter's view of the same questions (over-approximations) ----------------------
+
+# Modules whose imports let a class base resolve to a framework node (see `framework_of`).
+FRAMEWORK_PREFIXES = ("dynamiq", *PLAIN_FRAMEWORK_PREFIXES)
+FRAMEWORK_HOOKS = PLAIN_NODE_HOOKS | {"init_components", "ensure_client", "execute"}
+# What an imported lowercase client factory can only come from.
+LOWERCASE_CLIENT_MODULES = {
+    name.rsplit(".", 1)[1]: tuple(
+        known.rsplit(".", 1)[0]
+        for known in KNOWN_CLIENTS
+        if known.endswith("." + name.rsplit(".", 1)[1])
+    )
+    for name in KNOWN_CLIENTS
+    if not name.rsplit(".", 1)[1][:1].isupper()
+}
+
+
+def ast_dotted(node: ast.AST) -> str:
+    """`a.b.c` for a name or attribute chain, else ''."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    return ".".join([node.id, *reversed(parts)])
+
+
+def ast_decorators(func: ast.AST) -> set[str]:
+    """The decorators of a def or class as written (`functools.cache`, `lru_cache`)."""
+    names = set()
+    for decorator in getattr(func, "decorator_list", ()):
+        names.add(ast_dotted(decorator.func if isinstance(decorator, ast.Call) else decorator))
+    return names
+
+
+def ast_cached(func: ast.AST) -> bool:
+    """Decorated with a cache decorator spelled as such (an alias may hide one: not a cache)."""
+    return bool(ast_decorators(func) & CACHE_DECORATORS)
+
+
+def ast_scope(chain: Sequence[ast.AST]) -> int | None:
+    """Index in `chain` (from `FileView.enclosing`) of the innermost def or class, if any."""
+    for index in range(len(chain) - 1, -1, -1):
+        if isinstance(chain[index], (*FUNCTION_DEFS, ast.ClassDef)):
+            return index
+    return None
+
+
+def ast_method_names(cls: ast.ClassDef) -> set[str]:
+    return {s.name for s in cls.body if isinstance(s, FUNCTION_DEFS)}
+
+
+def ast_node_class(view: FileView, cls: ast.ClassDef) -> bool:
+    """Could `framework_of(cls)` be non-None: a hook method, or a base that may resolve to (or
+    is spelled as) a framework class."""
+    if ast_method_names(cls) & FRAMEWORK_HOOKS:
+        return True
+    if not cls.bases:
+        return False
+    if any(name.startswith(FRAMEWORK_PREFIXES) for name in view.statements.imported):
+        return True
+    return any(ast_dotted(base).startswith(FRAMEWORK_PREFIXES) for base in cls.bases)
+
+
+def ast_runs_per_call(view: FileView, chain: Sequence[ast.AST], index: int) -> bool:
+    """Could `runs_per_call` hold for the def at `chain[index]`: a per-call method of a
+    possible node class, or a module-level function that is no entry point, test or cache."""
+    func = chain[index]
+    assert isinstance(func, FUNCTION_DEFS)
+    if index == 0:
+        return (
+            func.name not in SKIPPED_FUNCTIONS
+            and not func.name.startswith("test_")
+            and not ast_cached(func)
+        )
+    cls = chain[index - 1]
+    return (
+        isinstance(cls, ast.ClassDef)
+        and func.name in PER_CALL_METHODS
+        and ast_node_class(view, cls)
+    )
+
+
+def _ast_client_name(view: FileView, call: ast.Call) -> bool:
+    """The call's name (or the name it is imported as) may name a client constructor."""
+    written = call_name(call)
+    for name in {written, view.statements.aliases.get(written, written)}:
+        if name[:1].isupper():
+            if name in KNOWN_CLIENT_NAMES or name.endswith(CLIENT_SUFFIXES):
+                return True
+        elif any(view.imports(module) for module in LOWERCASE_CLIENT_MODULES.get(name, ())):
+            return True
+    return False
+
+
+def _ast_kept_locally(statement: ast.AST, call: ast.Call) -> bool:
+    """`construction_usage` can be non-None: the call is a `with` item, the receiver of an
+    attribute, or the whole value of `name = call` / `name: T = call`."""
+    if isinstance(statement, ast.Assign):
+        return (
+            statement.value is call
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        )
+    if isinstance(statement, ast.AnnAssign):
+        return statement.value is call and isinstance(statement.target, ast.Name)
+    return False
 
 
 # --- what is a client ------------------------------------------------------------------------
@@ -721,10 +836,32 @@ class ClientCreatedPerCall(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return any(
-            name in KNOWN_CLIENT_NAMES or (name[:1].isupper() and name.endswith(CLIENT_SUFFIXES))
-            for name in view.call_names(*CLIENT_NAME_WORDS)
-        )
+        """A client constructor called in a per-call method of a possible node class or in a
+        module-level function, as a `with` item, an attribute's receiver or the whole value
+        of an assignment to a plain name (every other use escapes or is not reported)."""
+        words = view.expand(CLIENT_NAME_WORDS)
+        used: list[ast.Call] = []
+        for node in view.nodes_near(words, ast.withitem, ast.Attribute, ast.Assign, ast.AnnAssign):
+            if isinstance(node, ast.withitem):
+                value: ast.AST = node.context_expr
+            elif isinstance(node, ast.Attribute):
+                value = node.value
+            else:
+                value = node.value  # type: ignore[attr-defined]
+                if not _ast_kept_locally(node, value):  # type: ignore[arg-type]
+                    continue
+            if isinstance(value, ast.Call) and _ast_client_name(view, value):
+                used.append(value)
+        for call in used:
+            chain = view.enclosing(call.lineno)
+            index = ast_scope(chain)
+            if (
+                index is not None
+                and isinstance(chain[index], FUNCTION_DEFS)
+                and ast_runs_per_call(view, chain, index)
+            ):
+                return True
+        return False
 
     METADATA_DEPENDENCIES = (
         PositionProvider,
