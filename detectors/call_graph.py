@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 from libcst.metadata import (
     ParentNodeProvider,
@@ -12,7 +14,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.async_ import offload_fix
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
 from flowfix.project import BLOCKING_CALLS
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -135,7 +137,11 @@ class BlockingCallReachableFromAsync(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.has_async_def or view.imports("pocketflow") or view.imports("kaygraph")
+        """An async flow class called with a name as its start node, or a call in the own body
+        of an `async def`, not awaited, that may reach project code: `self.<sync method>()`
+        in a method of a top-level class, a project function or import called by name, or a
+        dotted call on a name that is not a parameter (its module may be of the project)."""
+        return _ast_async_flow(view) or (view.has_async_def and _ast_coroutine_call(view))
 
     def visit_Module(self, node: cst.Module) -> None:
         module = self.project.module_for(self.path) if self.project else None
@@ -251,3 +257,108 @@ class BlockingCallReachableFromAsync(Detector):
 
     def _is_top_level(self, cls: cst.ClassDef) -> bool:
         return isinstance(parent(self, cls), cst.Module)
+
+
+# --- AST prefilter ----------------------------------------------------------------------------
+
+FLOW_CLASSES = frozenset(name.rsplit(".", 1)[-1] for name in ASYNC_FLOWS)
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _ast_async_flow(view: FileView) -> bool:
+    """`AsyncFlow(start=node)` (or another async flow class) when the file may name pocketflow
+    or kaygraph."""
+    if not view.mentions("pocketflow", "kaygraph"):
+        return False
+    aliases = view.statements.aliases
+    for call in view.nodes_near(view.expand(sorted(FLOW_CLASSES)), ast.Call):
+        assert isinstance(call, ast.Call)
+        name = call_name(call)
+        if aliases.get(name, name) not in FLOW_CLASSES:
+            continue
+        values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
+        values += [k.value for k in call.keywords if k.arg == "start"]
+        if any(isinstance(value, ast.Name) for value in values):
+            return True
+    return False
+
+
+def _parameters(func: ast.AST) -> set[str]:
+    args = func.args  # type: ignore[attr-defined]
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {arg.arg for arg in every if arg is not None}
+
+
+def _imported_names(view: FileView) -> set[str]:
+    names: set[str] = set()
+    for node in view.nodes_near(["import"], ast.Import, ast.ImportFrom):
+        for alias in node.names:  # type: ignore[attr-defined]
+            if isinstance(node, ast.Import):
+                names.add(alias.asname or alias.name.split(".")[0])
+            else:
+                names.add(alias.asname or alias.name)
+    return names
+
+
+def _ast_coroutine_call(view: FileView) -> bool:
+    named: set[str] | None = None
+    for coroutine in view.near(["async"]):
+        if not isinstance(coroutine, ast.AsyncFunctionDef):
+            continue
+        chain = view.enclosing(coroutine.lineno)
+        cls = chain[0] if len(chain) == 2 and isinstance(chain[0], ast.ClassDef) else None
+        sync_methods = (
+            {item.name for item in cls.body if isinstance(item, ast.FunctionDef)} if cls else set()
+        )
+        local = set().union(*(_parameters(s) for s in chain if isinstance(s, FUNCTION_DEFS)))
+        awaited: set[int] = set()
+        declared: set[str] = set()
+        calls: list[ast.Call] = []
+        # The coroutine's own nodes: its header (decorators, defaults) and body, without nested
+        # scopes (their calls run elsewhere).
+        stack: list[ast.AST] = [*coroutine.decorator_list, coroutine.args, *coroutine.body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, SCOPES):
+                continue
+            if isinstance(node, ast.comprehension):  # its target binds in its own scope
+                stack.extend([node.iter, *node.ifs])
+                continue
+            if isinstance(node, ast.Await):
+                awaited.add(id(node.value))
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                local.add(node.id)  # bound in the coroutine: not a module-level name
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                declared.update(node.names)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                local.add(node.name)
+            elif isinstance(node, ast.alias):
+                local.add(node.asname or node.name.split(".")[0])
+            elif isinstance(node, ast.Call) and id(node) not in awaited:
+                calls.append(node)
+            stack.extend(ast.iter_child_nodes(node))
+        local -= declared
+        for call in calls:
+            if id(call) in awaited:
+                continue
+            parts: list[str] = []
+            func = call.func
+            while isinstance(func, ast.Attribute):
+                parts.append(func.attr)
+                func = func.value
+            if not isinstance(func, ast.Name):
+                continue
+            root = func.id
+            if root == "self":
+                if cls is not None and (len(parts) > 1 or parts[:1] and parts[0] in sync_methods):
+                    return True
+                continue
+            if root in local:
+                continue
+            if parts:
+                return True  # `module.f()`, `Class.f()`, or a name shadowing a project module
+            if named is None:
+                named = view.statements.functions | _imported_names(view)
+            if root in named:
+                return True
+    return False

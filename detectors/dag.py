@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -259,6 +260,172 @@ def linear_chains(graph: _Graph) -> list[list[Edge]]:
     return chains
 
 
+# --- AST prefilter: `_EdgeReader` over CPython's AST, answering "may be a node" -----------------
+
+FRAMEWORK_MODULES = (*PLAIN_FRAMEWORK_PREFIXES, "dynamiq")
+
+
+def _ast_short(func: ast.expr) -> str:
+    """The last name of `func` as `_class_name` computes it."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Call):
+        return _ast_short(func.func)
+    if isinstance(func, ast.Subscript):
+        return _ast_short(func.value)
+    return ""
+
+
+def _ast_arguments(call: ast.Call) -> list[tuple[str | None, ast.expr]]:
+    """(keyword, value) of each argument in source order, as libcst lists them."""
+    items: list[tuple[str | None, ast.expr]] = [
+        (None, arg.value if isinstance(arg, ast.Starred) else arg) for arg in call.args
+    ]
+    items += [(keyword.arg, keyword.value) for keyword in call.keywords]
+    nodes = [*call.args, *call.keywords]
+    order = sorted(range(len(nodes)), key=lambda i: (nodes[i].lineno, nodes[i].col_offset))
+    return [items[i] for i in order]
+
+
+class _AstEdgeReader:
+    """An over-approximation of `_EdgeReader`: `node()` is True when libcst's may be a node,
+    and `edge` turns True once an unconditional edge between two possible nodes is read."""
+
+    def __init__(self, view: FileView) -> None:
+        self.view = view
+        self.edge = False
+        # Qualified names starting with a framework's name: imports, and (local names are
+        # qualified by their scopes, `pflow_demo.<locals>.Fetch`) defs and classes so named.
+        prefixes = FRAMEWORK_MODULES
+        self.framework = (
+            any(module.startswith(prefixes) for module in view.statements.imported)
+            or any(name.startswith(prefixes) for name in view.statements.functions)
+            or any(
+                isinstance(node, ast.ClassDef) and node.name.startswith(prefixes)
+                for node in view.nodes_near([f"{p}*" for p in prefixes], ast.ClassDef)
+            )
+        )
+        self._classes: dict[str, bool] = {}
+        self._names: dict[str, bool] = {}
+
+    def is_class(self, func: ast.expr) -> bool:
+        short = _ast_short(func)
+        if not short[:1].isupper():
+            return False
+        if self.framework or short.endswith(NODE_SUFFIXES):
+            return True
+        if short not in self._classes:
+            self._classes[short] = any(
+                isinstance(node, ast.ClassDef) and node.name == short
+                for node in self.view.nodes_near([short], ast.ClassDef)
+            )
+        return self._classes[short]
+
+    def constructor(self, value: ast.expr | None) -> bool:
+        while isinstance(value, ast.Call):
+            if self.is_class(value.func):
+                return True
+            func = value.func
+            if not (isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING):
+                return False
+            value = func.value
+        return False
+
+    def named(self, name: str) -> bool:
+        """Some assignment binds `name` to a node constructor (`_named_node`'s forms)."""
+        if name not in self._names:
+            self._names[name] = False
+            for node in self.view.nodes_near([name], ast.Assign, ast.AnnAssign):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    found = self._bound(name, node.targets[0], node.value)
+                elif isinstance(node, ast.AnnAssign):
+                    found = self._bound(name, node.target, node.value)
+                else:
+                    continue
+                if found:
+                    self._names[name] = True
+                    break
+        return self._names[name]
+
+    def _bound(self, name: str, target: ast.expr, value: ast.expr | None) -> bool:
+        if isinstance(target, ast.Name):
+            return target.id == name and self.constructor(value)
+        if (
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+            and not any(isinstance(e, ast.Starred) for e in value.elts)
+        ):
+            return any(
+                self._bound(name, t, v) for t, v in zip(target.elts, value.elts, strict=True)
+            )
+        return False
+
+    def node(self, expression: ast.expr) -> bool:
+        if isinstance(expression, ast.Name):
+            return self.named(expression.id)
+        if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.RShift):
+            target = self.node(expression.right)
+            left = expression.left
+            labelled = isinstance(left, ast.BinOp) and isinstance(left.op, ast.Sub)
+            if labelled:
+                assert isinstance(left, ast.BinOp)
+                left = left.left
+            source = self.node(left)
+            self.edge = self.edge or (source and target and not labelled)
+            return target
+        if isinstance(expression, ast.Call):
+            return self.call(expression)
+        return False
+
+    def call(self, call: ast.Call) -> bool:
+        func = call.func
+        arguments = _ast_arguments(call)
+        if self.is_class(func):
+            for keyword, value in arguments:
+                if keyword in DEPENDS_KEYWORDS:
+                    if self.upstream(value):
+                        self.edge = True
+                elif isinstance(value, (ast.List, ast.Tuple)):
+                    for element in value.elts:
+                        if isinstance(element, ast.Call):
+                            self.node(element)
+            return True
+        if not isinstance(func, ast.Attribute) or not arguments:
+            return False
+        method, first = func.attr, arguments[0][1]
+        if method == "start" and len(arguments) == 1:
+            return self.node(first)
+        if method == "next":
+            target, source = self.node(first), self.node(func.value)
+            self.edge = self.edge or (source and target and len(arguments) == 1)
+            return target
+        if method in SELF_RETURNING:
+            node = self.node(func.value)
+            if method == "depends_on" and node and self.upstream(first):
+                self.edge = True
+            return node
+        return False
+
+    def upstream(self, value: ast.expr) -> bool:
+        """Whether `value` may name an upstream node (`a`, `[a, b]`, `[NodeDependency(a)]`)."""
+        items = list(value.elts) if isinstance(value, (ast.List, ast.Tuple)) else [value]
+        found = False
+        for item in items:
+            if isinstance(item, ast.Starred):
+                item = item.value
+            if self.node(item):
+                found = True
+            elif isinstance(item, ast.Call):  # `NodeDependency(a)` / `NodeDependency(node=a)`
+                found = (
+                    any([self.node(v) for k, v in _ast_arguments(item) if k in (None, "node")])
+                    or found
+                )
+        return found
+
+
 class SequentialChain(Detector):
     """A long linear chain of nodes: each node waits for the previous one.
 
@@ -333,7 +500,17 @@ class SequentialChain(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return ">>" in view.text or view.mentions(*DEPENDS_KEYWORDS, "depends_on", "next")
+        """A statement (expression, assignment, return) whose value creates an unconditional
+        edge between two possible nodes, read the way `_EdgeReader` reads it."""
+        words = ["*>>*", "next", *sorted(DEPENDS_KEYWORDS)]
+        reader = _AstEdgeReader(view)
+        for statement in view.near(words):
+            if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign, ast.Return)):
+                if statement.value is not None:
+                    reader.node(statement.value)
+                    if reader.edge:
+                        return True
+        return False
 
     def visit_Module(self, node: cst.Module) -> None:
         self.graph = _Graph()
@@ -418,6 +595,31 @@ class PostponedComponentInit(Detector):
     MESSAGE = "`is_postponed_component_init=True` delays client creation to flow construction"
     TRIGGERS = (POSTPONED,)
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+
+    @classmethod
+    def ast_candidate(cls, view: FileView) -> bool:
+        """`is_postponed_component_init=True` as a keyword argument, or assigned to an
+        attribute or a (class-level) name of that name."""
+
+        def true(node: ast.expr | None) -> bool:
+            return isinstance(node, ast.Constant) and node.value is True
+
+        def postponed(target: ast.expr) -> bool:
+            return (isinstance(target, ast.Attribute) and target.attr == POSTPONED) or (
+                isinstance(target, ast.Name) and target.id == POSTPONED
+            )
+
+        types = (ast.keyword, ast.Assign, ast.AnnAssign)
+        for node in view.nodes_near([POSTPONED], *types):
+            if isinstance(node, ast.keyword):
+                if node.arg == POSTPONED and true(node.value):
+                    return True
+            elif isinstance(node, ast.Assign):
+                if true(node.value) and any(postponed(t) for t in node.targets):
+                    return True
+            elif isinstance(node, ast.AnnAssign) and true(node.value) and postponed(node.target):
+                return True
+        return False
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None and node.keyword.value == POSTPONED and _is_true(node.value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -9,7 +10,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -386,7 +387,20 @@ class UnboundedSharedStore(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return not view.statements.functions.isdisjoint(POST_METHODS)
+        """`<p>[key].append(...)` / `<p>.setdefault(key, ...).append(...)` in a `post` method
+        (4+ parameters) of a class, `<p>` being its second parameter."""
+        if view.statements.functions.isdisjoint(POST_METHODS):
+            return False
+        for call in view.nodes_near(sorted(GROW_METHODS), ast.Call):
+            assert isinstance(call, ast.Call)
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr in GROW_METHODS):
+                continue
+            store = _ast_store_name(func.value)
+            method = _ast_post_method(view.enclosing(call.lineno))
+            if store is not None and method is not None and method.args.args[1].arg == store:
+                return True
+        return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         store = store_parameter(self, node)
@@ -491,7 +505,36 @@ class DeepcopyOfState(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        return view.imports("copy") and view.calls("deepcopy")
+        """A `deepcopy(<state name>)` call in a function not named for copying, whose value
+        is not stored under a snapshot/checkpoint name."""
+        if not view.imports("copy"):
+            return False
+        aliases = view.statements.aliases
+        for call in view.nodes_near(view.expand(["deepcopy"]), ast.Call):
+            assert isinstance(call, ast.Call)
+            name = call_name(call)
+            if aliases.get(name, name) != "deepcopy" or not _ast_copies_state(call):
+                continue
+            chain = view.enclosing(call.lineno)
+            owner = next((s for s in reversed(chain) if isinstance(s, FUNCTION_DEFS)), None)
+            if owner is None or _purpose_name(owner.name):
+                continue
+            statement = chain[-1]
+            if (
+                isinstance(statement, (ast.Assign, ast.AnnAssign))
+                and statement.value is call
+                and any(
+                    _purpose_name(_ast_dotted(target))
+                    for target in (
+                        statement.targets
+                        if isinstance(statement, ast.Assign)
+                        else [statement.target]
+                    )
+                )
+            ):
+                continue
+            return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or resolves_to(self, node.func, {"copy.deepcopy"}) is None:
@@ -502,3 +545,72 @@ class DeepcopyOfState(Detector):
         if not isinstance(func, cst.FunctionDef) or _copy_is_the_purpose(self, node, func):
             return
         self.report(node, state=code_excerpt(node.args[0].value), function=func.name.value)
+
+
+# --- AST prefilter helpers ------------------------------------------------------------------
+
+
+def _ast_store_name(holder: ast.expr) -> str | None:
+    """`p` when `holder` is `p[key]` or `p.setdefault(key, ...)`."""
+    if isinstance(holder, ast.Subscript) and not isinstance(holder.slice, ast.Slice):
+        value = holder.value
+        return value.id if isinstance(value, ast.Name) else None
+    if (
+        isinstance(holder, ast.Call)
+        and isinstance(holder.func, ast.Attribute)
+        and holder.func.attr == "setdefault"
+        and isinstance(holder.func.value, ast.Name)
+        and (holder.args or holder.keywords)
+    ):
+        return holder.func.value.id
+    return None
+
+
+def _ast_post_method(chain: list[ast.AST]) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost def of `chain` when it is a `post`/`post_async` method (directly in a class
+    body) with 4+ parameters, of a class that could be a framework node."""
+    index = next(
+        (i for i in reversed(range(len(chain))) if isinstance(chain[i], FUNCTION_DEFS)), -1
+    )
+    if index < 1:
+        return None
+    func, cls = chain[index], chain[index - 1]
+    assert isinstance(func, FUNCTION_DEFS)
+    if not isinstance(cls, ast.ClassDef) or func.name not in POST_METHODS:
+        return None
+    params = [arg.arg for arg in func.args.args]
+    if len(params) < 4:
+        return None
+    methods = {item.name for item in cls.body if isinstance(item, FUNCTION_DEFS)}
+    if cls.bases or methods & (PLAIN_NODE_HOOKS - POST_METHODS):
+        return func
+    return func if params[1:4] == ["shared", "prep_res", "exec_res"] else None
+
+
+def _ast_copies_state(call: ast.Call) -> bool:
+    """The first argument (positional or unpacked) is named like the run state."""
+    first = call.args[0] if call.args else None
+    if first is None:
+        first = next((k.value for k in call.keywords if k.arg is None), None)
+    if isinstance(first, ast.Starred):
+        first = first.value
+    if isinstance(first, ast.Attribute):
+        last = first.attr
+    elif isinstance(first, ast.Name):
+        last = first.id
+    else:
+        return False
+    return last.strip("_") in STATE_NAMES
+
+
+def _ast_dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _ast_dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def _purpose_name(name: str) -> bool:
+    return any(word in name.lower() for word in COPY_PURPOSE_WORDS)

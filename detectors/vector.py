@@ -16,7 +16,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
 from flowfix.rules import Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -300,31 +300,46 @@ class PerItemEmbedding(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        """A loop, and an `embed*` call or a batchable method with an embedder/store-like
-        identifier somewhere in the module."""
+        """A batchable call (see `_is_batchable_call`) with a name among its arguments, in the
+        body of a `for` or the per-item part of a comprehension of the same scope."""
         if not view.mentions("for"):  # a for loop or a comprehension
             return False
-        embed = method = hint = False
-        hints = [f"*{hint}*" for hint in ("embed", *RECEIVER_HINTS.pattern.split("|"))]
-        words = [*hints, *sorted(_METHODS)]  # case aside, `_METHODS` are whole names
-        types = (ast.Call, ast.Name, ast.Attribute, ast.alias)
-        for node in view.nodes_near(words, *types, ignore_case=True):
+        words = ["*embed*", *sorted(_METHODS)]
+        comprehensions: list[ast.expr] = []
+        calls: list[ast.Call] = []
+        for node in view.nodes_near(words, ast.Call, *COMPREHENSIONS, ignore_case=True):
             if isinstance(node, ast.Call):
-                name = call_name(node)
-                embed = embed or "embed" in name.lower()
-                method = method or name in _METHODS
-            identifier = (
-                node.id
-                if isinstance(node, ast.Name)
-                else node.attr
-                if isinstance(node, ast.Attribute)
-                else node.name
-                if isinstance(node, ast.alias)
-                else ""
-            )
-            hint = hint or bool(identifier and RECEIVER_HINTS.search(identifier))
-            if embed or (method and hint):
+                if _ast_batchable_name(node) and _ast_reads_a_name(node):
+                    calls.append(node)
+            else:
+                comprehensions.append(node)  # type: ignore[arg-type]
+        typed: bool | None = None
+        for call in calls:
+            if not _ast_per_item(view, call, comprehensions):
+                continue
+            func = call.func
+            if not isinstance(func, ast.Attribute) or func.attr.startswith("embed"):
                 return True
+            method, receiver = func.attr, func.value
+            if method == "create":
+                if _ast_terminal(receiver) == "embeddings":
+                    return True
+                continue
+            if _name_kind_allows(_ast_terminal(receiver), method):
+                return True
+            if (
+                isinstance(receiver, ast.Name)
+                and receiver.id not in _innermost_parameters(view.enclosing(call.lineno))
+                and not _bound_to_container(view, receiver.id, call)
+            ) or (
+                isinstance(receiver, ast.Attribute)
+                and isinstance(receiver.value, ast.Name)
+                and receiver.value.id == "self"
+            ):
+                if typed is None:  # a binding may construct or annotate an embedder / store
+                    typed = view.mentions(*TYPE_WORDS)
+                if typed:
+                    return True
         return False
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -381,6 +396,173 @@ class PerItemEmbedding(Detector):
 
 
 _METHODS = EMBEDDER_METHODS | STORE_METHODS
+
+
+# --- VEC001 AST prefilter ---------------------------------------------------------------------
+
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+# Every class name `_type_kind` recognises contains one of these (or is `Index`), and every
+# qualified name it recognises by package contains one of the package words.
+TYPE_WORDS = (
+    *(f"*{word}*" for word in EMBEDDER_TYPES.pattern.split("|")),
+    *(f"*{word}*" for word in STORE_TYPES.pattern.split("|") if word != "^Index$"),
+    "Index",
+    *(
+        package.split(".")[0]
+        for package in (*EMBEDDER_PACKAGES, *VECTOR_PACKAGES)
+        if not package.startswith("dynamiq.")
+    ),
+    "storages",
+    "embedders",
+)
+
+
+def _ast_terminal(expression: ast.expr) -> str:
+    if isinstance(expression, ast.Call):
+        return _ast_terminal(expression.func)
+    if isinstance(expression, ast.Attribute):
+        return expression.attr
+    if isinstance(expression, ast.Name):
+        return expression.id
+    return ""
+
+
+def _ast_batchable_name(call: ast.Call) -> bool:
+    """The call's name allows `_is_batchable_call`, and it has arguments."""
+    if not (call.args or call.keywords):
+        return False
+    func = call.func
+    if isinstance(func, ast.Name):
+        return _is_embedding_function(func.id)
+    return isinstance(func, ast.Attribute) and (
+        func.attr.startswith("embed") or func.attr in _METHODS
+    )
+
+
+def _ast_reads_a_name(call: ast.Call) -> bool:
+    """An argument reads a plain name (the loop item must reach the call)."""
+    stack: list[ast.AST] = [*call.args, *(keyword.value for keyword in call.keywords)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _name_kind_allows(name: str, method: str) -> bool:
+    """`receiver_kind`'s answer by name allows `method`."""
+    tokens = name_tokens(name)
+    if not tokens:
+        return False
+    if tokens[-1] in EMBEDDER_HEADS:
+        return method in EMBEDDER_METHODS
+    if tokens[-1] in STORE_HEADS or (
+        tokens[-1] in {"store", "db"} and len(tokens) > 1 and tokens[-2] in STORE_QUALIFIERS
+    ):
+        return method in STORE_METHODS
+    return False
+
+
+def _innermost_parameters(chain: list[ast.AST]) -> set[str]:
+    """Parameters of the innermost def of `chain`: a name bound there by a parameter has no
+    binding value (`single_binding_value`), so only its name can make it a receiver."""
+    func = next((s for s in reversed(chain) if isinstance(s, FUNCTION_DEFS)), None)
+    if func is None:
+        return set()
+    args = func.args  # type: ignore[attr-defined]
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {arg.arg for arg in every if arg is not None}
+
+
+BUILTIN_CONTAINERS = ("set", "list", "dict", "frozenset")
+CONTAINER_DISPLAYS = (ast.Set, ast.List, ast.Dict, ast.SetComp, ast.ListComp, ast.DictComp)
+
+
+def _innermost_scope(chain: list[ast.AST]) -> ast.AST | None:
+    return next((s for s in reversed(chain) if isinstance(s, (*FUNCTION_DEFS, ast.ClassDef))), None)
+
+
+BINDERS = (
+    ast.arg,
+    ast.alias,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.ExceptHandler,
+    ast.MatchAs,
+    ast.MatchStar,
+    ast.MatchMapping,
+    ast.Name,
+)
+
+
+def _never_bound(view: FileView, name: str) -> bool:
+    """Nothing in the file binds the builtin `name` (so `name()` is the builtin)."""
+    for node in view.nodes_near([name], *BINDERS):
+        if isinstance(node, ast.Name):
+            bound = node.id if isinstance(node.ctx, ast.Store) else None
+        elif isinstance(node, ast.alias):
+            bound = node.asname or node.name.split(".")[0]
+        elif isinstance(node, ast.MatchMapping):
+            bound = node.rest
+        else:
+            bound = getattr(node, "arg", None) or getattr(node, "name", None)
+        if bound == name:
+            return False
+    return True
+
+
+def _bound_to_container(view: FileView, name: str, call: ast.Call) -> bool:
+    """An assignment of `name` in the call's scope binds a container: whether it is the only
+    binding (`_is_container`) or one of several, `single_binding_value` gives no type."""
+    scope = _innermost_scope(view.enclosing(call.lineno))
+    for node in view.nodes_near([name], ast.Assign, ast.AnnAssign):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        else:
+            assert isinstance(node, ast.AnnAssign)
+            targets, value = [node.target], node.value
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            continue
+        if _innermost_scope([s for s in view.enclosing(node.lineno) if s is not node]) is not scope:
+            continue
+        if isinstance(value, CONTAINER_DISPLAYS):
+            return True
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in BUILTIN_CONTAINERS
+            and _never_bound(view, value.func.id)
+        ):
+            return True
+    return False
+
+
+def _inside(inner: ast.AST, outer: ast.AST) -> bool:
+    start = (inner.lineno, inner.col_offset)  # type: ignore[attr-defined]
+    end = (inner.end_lineno, inner.end_col_offset)  # type: ignore[attr-defined]
+    return (outer.lineno, outer.col_offset) <= start and end <= (  # type: ignore[attr-defined]
+        outer.end_lineno,  # type: ignore[attr-defined]
+        outer.end_col_offset,  # type: ignore[attr-defined]
+    )
+
+
+def _ast_per_item(view: FileView, call: ast.Call, comprehensions: list[ast.expr]) -> bool:
+    """`call` may run once per item (`per_item_loops`): in the body of a `for` of its scope, or
+    in a comprehension outside its first iterable."""
+    chain = view.enclosing(call.lineno)
+    for index in reversed(range(len(chain))):
+        statement = chain[index]
+        if isinstance(statement, (*FUNCTION_DEFS, ast.ClassDef)):
+            break
+        if isinstance(statement, (ast.For, ast.AsyncFor)) and index + 1 < len(chain):
+            if any(chain[index + 1] is item for item in statement.body):
+                return True
+    return any(
+        _inside(call, comp) and not _inside(call, comp.generators[0].iter)  # type: ignore[attr-defined]
+        for comp in comprehensions
+    )
 
 
 TOP_K = re.compile(r"^(?!max_|min_)(?:\w+_)?top_k$")  # not the caps `max_top_k`, `min_top_k`
@@ -464,15 +646,38 @@ class ExcessiveTopK(Detector):
 
     @classmethod
     def ast_candidate(cls, view: FileView) -> bool:
-        for node in view.nodes_near(["*top_k"], ast.keyword, ast.Name):
-            name = (
-                node.arg
-                if isinstance(node, ast.keyword)
-                else node.id
-                if isinstance(node, ast.Name)
-                else None
-            )
-            if name and TOP_K.match(name):
+        """An int literal as a `*top_k` keyword of a call that is not a sampling call, or as
+        the value (or `Field` default) of a `*top_k` class field outside a sampling class."""
+        for node in view.nodes_near(["*top_k"], ast.Call, ast.Assign, ast.AnnAssign):
+            if isinstance(node, ast.Call):
+                if not any(
+                    k.arg is not None and TOP_K.match(k.arg) and _ast_int(k.value)
+                    for k in node.keywords
+                ):
+                    continue
+                keywords = {k.arg for k in node.keywords}
+                if keywords & SAMPLING_KEYWORDS or call_name(node) in SAMPLING_CALLEES:
+                    continue
+                return True
+            if isinstance(node, ast.Assign):
+                if len(node.targets) != 1:
+                    continue
+                target, value = node.targets[0], node.value
+            else:
+                assert isinstance(node, ast.AnnAssign)
+                target, value = node.target, node.value
+            if not (isinstance(target, ast.Name) and TOP_K.match(target.id)):
+                continue
+            values = [value]
+            if isinstance(value, ast.Call) and call_name(value) == "Field":
+                # The first positional or `default=` argument (either may come first).
+                values = [*value.args[:1], *(k.value for k in value.keywords if k.arg == "default")]
+            if not any(_ast_int(v) for v in values):
+                continue
+            scopes = (*FUNCTION_DEFS, ast.ClassDef)
+            chain = [s for s in view.enclosing(node.lineno) if s is not node]
+            owner = next((s for s in reversed(chain) if isinstance(s, scopes)), None)
+            if isinstance(owner, ast.ClassDef) and not _ast_class_fields(owner) & SAMPLING_KEYWORDS:
                 return True
         return False
 
@@ -535,4 +740,25 @@ def _class_fields(cls: cst.ClassDef) -> set[str]:
                 elif isinstance(small, cst.Assign):
                     for target in small.targets:
                         fields |= bound_names(target.target)
+    return fields
+
+
+def _ast_int(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def _ast_class_fields(cls: ast.ClassDef) -> set[str]:
+    """Names the class body binds directly (a subset of `_class_fields`)."""
+    fields: set[str] = set()
+    for statement in cls.body:
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else []
+        )
+        for target in targets:
+            if isinstance(target, ast.Name):
+                fields.add(target.id)
     return fields
