@@ -876,11 +876,8 @@ class ConfigReloadedPerCall(Detector):
         a name a surrounding `with open(P) as name:` binds) at a path that may be constant."""
         if not (view.imports("json") or view.imports("yaml")):
             return False
-        aliases = view.statements.aliases
-        for call in view.nodes_near(view.expand(LOADER_NAMES), ast.Call):
-            assert isinstance(call, ast.Call)
-            name = call_name(call)
-            if not {name, aliases.get(name)} & LOADER_NAMES or not call.args:
+        for call in view.calls_to(*LOADER_NAMES):
+            if not call.args:
                 continue
             chain = view.enclosing(call.lineno)
             index = ast_scope(chain)
@@ -1436,12 +1433,7 @@ class RepeatedSerialization(Detector):
     def ast_candidate(cls, view: FileView) -> bool:
         """A serializer call in a loop of a function, or the same call twice in one function."""
         seen: set[tuple[int, str]] = set()
-        aliases = view.statements.aliases
-        for call in view.nodes_near(view.expand(SERIALIZER_CALL_NAMES), ast.Call):
-            assert isinstance(call, ast.Call)
-            name = call_name(call)
-            if aliases.get(name, name) not in SERIALIZER_CALL_NAMES:
-                continue
+        for call in view.calls_to(*SERIALIZER_CALL_NAMES):
             chain = view.enclosing(call.lineno)
             owners = [i for i, s in enumerate(chain) if isinstance(s, FUNCTION_DEFS)]
             if not owners:
@@ -1604,12 +1596,7 @@ class DynamicImportPerCall(Detector):
         in a loop there, or in a per-call method of a possible node class."""
         if not view.imports("importlib"):
             return False
-        aliases = view.statements.aliases
-        for call in view.nodes_near(view.expand(["import_module"]), ast.Call):
-            assert isinstance(call, ast.Call)
-            name = call_name(call)
-            if "import_module" not in (name, aliases.get(name)):
-                continue
+        for call in view.calls_to("import_module"):
             chain = view.enclosing(call.lineno)
             index = ast_scope(chain)
             func = chain[index] if index is not None else None

@@ -14,7 +14,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.async_ import offload_fix
-from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, FileView
 from flowfix.project import BLOCKING_CALLS
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -270,12 +270,7 @@ def _ast_async_flow(view: FileView) -> bool:
     or kaygraph."""
     if not view.mentions("pocketflow", "kaygraph"):
         return False
-    aliases = view.statements.aliases
-    for call in view.nodes_near(view.expand(sorted(FLOW_CLASSES)), ast.Call):
-        assert isinstance(call, ast.Call)
-        name = call_name(call)
-        if aliases.get(name, name) not in FLOW_CLASSES:
-            continue
+    for call in view.calls_to(*FLOW_CLASSES):
         values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
         values += [k.value for k in call.keywords if k.arg == "start"]
         if any(isinstance(value, ast.Name) for value in values):

@@ -10,7 +10,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, FileView
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -509,11 +509,8 @@ class DeepcopyOfState(Detector):
         is not stored under a snapshot/checkpoint name."""
         if not view.imports("copy"):
             return False
-        aliases = view.statements.aliases
-        for call in view.nodes_near(view.expand(["deepcopy"]), ast.Call):
-            assert isinstance(call, ast.Call)
-            name = call_name(call)
-            if aliases.get(name, name) != "deepcopy" or not _ast_copies_state(call):
+        for call in view.calls_to("deepcopy"):
+            if not _ast_copies_state(call):
                 continue
             chain = view.enclosing(call.lineno)
             owner = next((s for s in reversed(chain) if isinstance(s, FUNCTION_DEFS)), None)

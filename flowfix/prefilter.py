@@ -209,6 +209,15 @@ class FileView:
         aliases = self.statements.aliases
         return names | {aliases[name] for name in names if name in aliases}
 
+    def calls_to(self, *names: str) -> Iterator[ast.Call]:
+        """The calls whose callee's last name (or the name it aliases) is one of `names`."""
+        aliases = self.statements.aliases
+        for call in self.nodes_near(self.expand(names), ast.Call):
+            assert isinstance(call, ast.Call)
+            name = call_name(call)
+            if name in names or aliases.get(name) in names:
+                yield call
+
     def calls(self, *names: str) -> bool:
         """Is a function or method with one of these (last-component) names called?"""
         return not self.call_names(*names).isdisjoint(names)
