@@ -242,3 +242,15 @@ def test_threshold_from_config_reaches_the_fix(project: Path) -> None:
     assert (
         'shared["history"] = shared["history"][-50:]' in (project / "pkg" / "chat.py").read_text()
     )
+
+
+def test_summary_counts_files_that_could_not_be_checked(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clean.py").write_text("X = 1\n")
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    result = invoke("check", ".")
+    assert result.exit_code == 1
+    assert result.stdout == "No findings in 1 file; 1 file could not be checked.\n"
+    (tmp_path / "slow.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    result = invoke("check", ".")
+    assert result.stdout.endswith("in 3 files; 1 file could not be checked.\n")

@@ -25,7 +25,11 @@ def render(results: Sequence[FileResult], threshold: FixSafety) -> str:
 def summary(results: Sequence[FileResult], threshold: FixSafety) -> str:
     findings = [f for f in all_findings(results) if not f.fixed]
     fixed = sum(1 for f in all_findings(results) if f.fixed)
+    failed = sum(1 for r in results if r.errors)
+    unchecked = f"; {_files(failed)} could not be checked" if failed else ""
     if not findings and not fixed:
+        if failed:
+            return f"No findings in {_files(len(results) - failed)}{unchecked}."
         return f"All checks passed ({_files(len(results))})."
     fixable = sum(1 for f in findings if f.fix.applies(threshold))
     unsafe = sum(1 for f in findings if f.fix is FixSafety.UNSAFE and not f.fix.applies(threshold))
@@ -39,7 +43,7 @@ def summary(results: Sequence[FileResult], threshold: FixSafety) -> str:
         details.append(f"{unsafe} more with `--unsafe-fixes`")
     if details:
         parts.append(f" ({'; '.join(details)})")
-    return "".join(parts) + f" in {_files(len(results))}."
+    return "".join(parts) + f" in {_files(len(results))}{unchecked}."
 
 
 def _files(count: int) -> str:
