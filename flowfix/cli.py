@@ -35,7 +35,7 @@ from flowfix.engine import (
 )
 from flowfix.report import ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
-from flowfix.runner import Progress, default_jobs, run
+from flowfix.runner import Progress, default_jobs, run, tune_gc
 from flowfix.sources import (
     SourceError,
     defer_signal,
@@ -581,6 +581,7 @@ def main() -> None:
     130 or 143, no temp file left, every file fully old or fully new.
     """
     _install_signal_handlers()
+    tune_gc()
     try:
         app()
     except SystemExit:
