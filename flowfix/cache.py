@@ -4,8 +4,9 @@ An entry's key hashes everything its findings depend on: the file's bytes and di
 the rules that run on it, the effective configuration, and flowfix itself (a digest of its
 source files plus the libcst and Python versions, so an edited checkout invalidates as surely
 as a new release). Findings of cross-file rules also depend on the other files of the run:
-such an entry logs the questions it asked the run's call graph, with their answers, and is a
-hit only while the current call graph answers them the same way.
+such an entry records the modules its call-graph questions read, with their content digests,
+and is a hit only while those modules (and the absence of the others it looked up) are
+unchanged.
 Entries are written to a temp file and renamed into place, so concurrent runs share a cache
 safely; an unreadable entry is a miss.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flowfix.config import Config
-from flowfix.project import ProjectIndex, replay
+from flowfix.project import ProjectIndex, unchanged
 from flowfix.rules import Finding, FixSafety, Span
 
 CACHE_DIR_NAME = ".flowfix_cache"
@@ -40,7 +41,7 @@ class Entry:
     findings: tuple[Finding, ...] = ()
     suppressed: int = 0
     error: str | None = None
-    project: list[list[object]] | None = None  # call-graph queries and answers, if any
+    project: dict[str, str | None] | None = None  # call-graph modules read: their digests
 
 
 @functools.cache
@@ -121,14 +122,14 @@ def entry_to_data(entry: Entry) -> dict[str, Any]:
 def entry_from_data(data: Any, display: str, project: ProjectIndex | None) -> Entry | None:
     """The cached detection, if well-formed and still true of `project`'s call graph."""
     try:
-        queries = data["project"]
-        if queries is not None and (project is None or not replay(project, queries)):
+        modules = data["project"]
+        if modules is not None and (project is None or not unchanged(project, modules)):
             return None
         findings = tuple(
             Finding(code, display, Span(*span), message, FixSafety(fix), note=note)
             for code, span, message, fix, note in data["findings"]
         )
-        return Entry(findings, int(data["suppressed"]), data["error"], queries)
+        return Entry(findings, int(data["suppressed"]), data["error"], modules)
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -377,16 +377,16 @@ def detection_entry(
     project: ProjectIndex | None,
     prefiltered: bool = False,
 ) -> Entry:
-    """Detection as a cacheable entry: findings, or the parse error, plus the call-graph
-    queries the findings depend on. `prefiltered`: `rules` already passed the prefilters."""
+    """Detection as a cacheable entry: findings, or the parse error, plus the modules whose
+    call-graph facts the findings read. `prefiltered`: `rules` already passed the prefilters."""
     recorder = RecordingIndex(project) if project is not None else None
     try:
         candidates = rules if prefiltered else candidate_rules(text, check_syntax(text), rules)
         found = detect_candidates(text, display, candidates, config, recorder)
     except ParseFailure as exc:
         return Entry(error=str(exc))
-    queries = recorder.queries if recorder is not None and recorder.queries else None
-    return Entry(tuple(found.findings), found.suppressed, project=queries)
+    modules = recorder.modules() if recorder is not None else {}
+    return Entry(tuple(found.findings), found.suppressed, project=modules or None)
 
 
 def _refuse_rewrite(text: str, display: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,8 @@ class ProjectIndex:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     class_bases: dict[str, list[str]] = field(default_factory=dict)
     unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
+    digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
+    consulted: set[str] | None = None  # while recording: every module name looked up
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -94,12 +96,14 @@ class ProjectIndex:
         return index
 
     @classmethod
-    def lazy(cls, files: Iterable[tuple[Path, str, str, bool]]) -> ProjectIndex:
-        """An index of `(path, display path, module, is package)` files, read when queried."""
+    def lazy(cls, files: Iterable[tuple[Path, str, str, bool, str]]) -> ProjectIndex:
+        """An index of `(path, display path, module, is package, content digest)` files,
+        each read when a query first needs it."""
         index = cls()
-        for path, display, module, is_package in files:
+        for path, display, module, is_package, digest in files:
             index.module_of_path[display] = module
             index.unread[module] = (path, is_package)
+            index.digests[module] = digest
         return index
 
     def _index(self, module: str, is_package: bool, text: str) -> None:
@@ -111,9 +115,11 @@ class ProjectIndex:
 
     def _load(self, dotted: str) -> None:
         """Index the unread modules that `dotted` or its prefixes name."""
+        parts = dotted.split(".")
+        if self.consulted is not None:
+            self.consulted.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
         if not self.unread:
             return
-        parts = dotted.split(".")
         for end in range(1, len(parts) + 1):
             found = self.unread.pop(".".join(parts[:end]), None)
             if found is not None:
@@ -127,7 +133,10 @@ class ProjectIndex:
 
     def module_for(self, display: str) -> str | None:
         """The dotted module name of a file of the run, by display path."""
-        return self.module_of_path.get(display)
+        module = self.module_of_path.get(display)
+        if module is not None and self.consulted is not None:
+            self.consulted.add(module)
+        return module
 
     def qualify(self, module: str, dotted: str, cls: str | None) -> str:
         """`dotted` as written in `module` (inside class `cls`), as a project-wide name."""
@@ -343,44 +352,32 @@ class _Indexer:
         return root in sdk_names
 
 
-# The questions detectors may ask an index; a recorder logs them with their answers.
-QUERIES = ("module_for", "qualify", "blocking_chain", "is_sync_node_class", "blocking_hook")
-
-
 class RecordingIndex:
-    """A view of an index that logs each query and its answer, as JSON-ready lists.
+    """An index view for one file's detection that records which modules its queries read.
 
-    A cached result that read the call graph stays valid exactly while every logged query
-    still gets the same answer (`replay`), whatever else changed in the other files.
+    The answers depend only on those modules' contents (and on which of those names are
+    files of the run), so a cached result stays valid exactly while `unchanged` holds.
     """
 
     def __init__(self, index: ProjectIndex) -> None:
         self._index = index
-        self.queries: list[list[object]] = []
+        index._chains.clear()  # memoized chains would hide the modules they read
+        index.consulted = set()
 
     def __getattr__(self, name: str) -> Any:
-        method = getattr(self._index, name)
-        if name not in QUERIES:
-            return method
+        return getattr(self._index, name)
 
-        def recorded(*args: Any) -> Any:
-            answer = method(*args)
-            self.queries.append([name, list(args), _plain(answer)])
-            return answer
-
-        return recorded
-
-
-def replay(index: ProjectIndex, queries: Iterable[Sequence[Any]]) -> bool:
-    """Whether `index` answers every logged query as it was answered when logged."""
-    for name, args, answer in queries:
-        if name not in QUERIES or _plain(getattr(index, name)(*args)) != answer:
-            return False
-    return True
+    def modules(self) -> dict[str, str | None]:
+        """Stop recording: each module consulted, with its file's digest (None: not a file of
+        the run; "?" for an index built from texts, which never matches)."""
+        index, consulted = self._index, self._index.consulted or set()
+        index.consulted = None
+        return {
+            name: index.digests.get(name, "?" if name in index.modules else None)
+            for name in sorted(consulted)
+        }
 
 
-def _plain(value: object) -> object:
-    """Tuples as lists, recursively: the form an answer takes after a JSON round trip."""
-    if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
-    return value
+def unchanged(index: ProjectIndex, modules: dict[str, str | None]) -> bool:
+    """Whether every recorded module still has the recorded digest (or is still absent)."""
+    return all(index.digests.get(name) == digest for name, digest in modules.items())

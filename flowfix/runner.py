@@ -1,11 +1,10 @@
 """Running many files: a cheap AST scan of each, then libcst only where a rule may match.
 
-Phase one reads every file, parses it with CPython's `ast` and keeps two small things: the
-file's part of the call graph (for cross-file rules) and the rules whose prefilters pass.
-Phase two merges the call graph and runs libcst detection (and fixes) on the candidate files
-only. Both phases run over worker processes when there are enough files; results come back in
+Phase one reads every file, parses it with CPython's `ast` and keeps two small things: its
+module name (for the cross-file call graph, indexed lazily) and the rules whose prefilters
+pass. Phase two runs libcst detection (and fixes) on the candidate files only. Both phases run over worker processes when there are enough files; results come back in
 file order, one at a time. With a cache, a file seen before skips phase one's parse, and its
-detection is reused while the call graph still answers its queries the same way.
+detection is reused while the modules its call-graph questions read are unchanged.
 """
 
 from __future__ import annotations
@@ -236,5 +235,7 @@ def default_jobs() -> int:
 def _call_graph(scans: Iterable[Scan]) -> ProjectIndex:
     """The run's call graph, indexed module by module as queries need them."""
     return ProjectIndex.lazy(
-        (found.path, found.display, *found.module) for found in scans if found.module[0]
+        (found.path, found.display, *found.module, found.digest)
+        for found in scans
+        if found.module[0]
     )
