@@ -18,9 +18,9 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
-from flowfix.detectors.connections import ast_cached, ast_node_class, ast_scope
+from flowfix.detectors.connections import ast_cached, ast_node_class
 from flowfix.edits import code_excerpt, snake_case
-from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name, innermost
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -880,7 +880,7 @@ class ConfigReloadedPerCall(Detector):
             if not call.args:
                 continue
             chain = view.enclosing(call.lineno)
-            index = ast_scope(chain)
+            index = innermost(chain)
             if index is None or not isinstance(chain[index], FUNCTION_DEFS):
                 continue
             func = chain[index]
@@ -1435,12 +1435,12 @@ class RepeatedSerialization(Detector):
         seen: set[tuple[int, str]] = set()
         for call in view.calls_to(*SERIALIZER_CALL_NAMES):
             chain = view.enclosing(call.lineno)
-            owners = [i for i, s in enumerate(chain) if isinstance(s, FUNCTION_DEFS)]
-            if not owners:
+            index = innermost(chain, FUNCTION_DEFS)
+            if index is None:
                 continue
-            if any(isinstance(s, LOOP_STATEMENTS) for s in chain[owners[-1] :]):
+            if any(isinstance(s, LOOP_STATEMENTS) for s in chain[index:]):
                 return True
-            key = (id(chain[owners[-1]]), ast.dump(call))
+            key = (id(chain[index]), ast.dump(call))
             if key in seen:
                 return True
             seen.add(key)
@@ -1598,7 +1598,7 @@ class DynamicImportPerCall(Detector):
             return False
         for call in view.calls_to("import_module"):
             chain = view.enclosing(call.lineno)
-            index = ast_scope(chain)
+            index = innermost(chain)
             func = chain[index] if index is not None else None
             if not isinstance(func, FUNCTION_DEFS) or index is None:
                 continue

@@ -20,10 +20,9 @@ from flowfix.detectors.connections import (
     ast_decorators,
     ast_dotted,
     ast_method_names,
-    ast_scope,
     instance_name,
 )
-from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -277,7 +276,7 @@ def ast_function_of(view: FileView, statement: ast.AST) -> tuple[list[ast.AST], 
     """(the chain of statements around `statement`, the index of its innermost def), when the
     innermost def or class around it is a def."""
     chain = view.enclosing(statement.lineno)  # type: ignore[attr-defined]
-    index = ast_scope(chain)
+    index = innermost(chain)
     if index is None or not isinstance(chain[index], FUNCTION_DEFS):
         return None
     return chain, index
@@ -434,7 +433,7 @@ def _ast_kept(view: FileView, statement: ast.AST, call: ast.Call, func: ast.AST)
 def _ast_manager_call_reported(view: FileView, call: ast.Call, flow_names: set[str]) -> bool:
     """Could `ConnectionManagerPerInstance.visit_Call` report `call` (a manager constructor)."""
     chain = view.enclosing(call.lineno)
-    index = ast_scope(chain)
+    index = innermost(chain)
     if index is None:
         return False
     owner = chain[index]

@@ -18,7 +18,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
-from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     CACHE_DECORATORS,
@@ -175,14 +175,6 @@ def ast_decorators(func: ast.AST) -> set[str]:
 def ast_cached(func: ast.AST) -> bool:
     """Decorated with a cache decorator spelled as such (an alias may hide one: not a cache)."""
     return bool(ast_decorators(func) & CACHE_DECORATORS)
-
-
-def ast_scope(chain: Sequence[ast.AST]) -> int | None:
-    """Index in `chain` (from `FileView.enclosing`) of the innermost def or class, if any."""
-    for index in range(len(chain) - 1, -1, -1):
-        if isinstance(chain[index], (*FUNCTION_DEFS, ast.ClassDef)):
-            return index
-    return None
 
 
 def ast_method_names(cls: ast.ClassDef) -> set[str]:
@@ -780,8 +772,9 @@ class ClientCreatedPerCall(Detector):
     Safe when every constructor argument is a literal, `self.*`, a module-level name or an
     environment lookup: the client is then built once with the same arguments. In a Dynamiq
     node the construction moves to `init_components()` (created, calling
-    `super().init_components(connection_manager)`, when missing) and a pydantic `PrivateAttr`
-    is declared; in a PocketFlow/KayGraph/pflow or plain class it moves to `__init__()`, or to
+    `super().init_components(connection_manager)`, when missing) and, when the node's base
+    comes from pydantic or Dynamiq, a pydantic `PrivateAttr` is declared; in a
+    PocketFlow/KayGraph/pflow or plain class it moves to `__init__()`, or to
     a `functools.cached_property` when an argument reads `self` (PocketFlow sets `self.params`
     after construction), the class is a dataclass/attrs class, or `__init__` returns early; a
     module-level helper gets a `functools.cache` factory. The per-call code keeps its local
@@ -854,7 +847,7 @@ class ClientCreatedPerCall(Detector):
                 used.append(value)
         for call in used:
             chain = view.enclosing(call.lineno)
-            index = ast_scope(chain)
+            index = innermost(chain)
             if (
                 index is not None
                 and isinstance(chain[index], FUNCTION_DEFS)

@@ -28,7 +28,7 @@ from flowfix.detectors.executors import (
     submits_unconsumed,
     waits_for_results,
 )
-from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name, innermost
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -813,8 +813,8 @@ class ExecutorPerLoopIteration(Detector):
             if not aliases.get(name, name).endswith(EXECUTOR_SUFFIX):
                 continue
             chain = view.enclosing(node.lineno)
-            owners = [i for i, s in enumerate(chain) if isinstance(s, FUNCTION_DEFS)]
-            if owners and any(isinstance(s, LOOP_STATEMENTS) for s in chain[owners[-1] :]):
+            index = innermost(chain, FUNCTION_DEFS)
+            if index is not None and any(isinstance(s, LOOP_STATEMENTS) for s in chain[index:]):
                 return True
         return False
 

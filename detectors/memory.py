@@ -10,7 +10,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FUNCTION_DEFS, FileView
+from flowfix.prefilter import FUNCTION_DEFS, FileView, innermost
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -513,8 +513,9 @@ class DeepcopyOfState(Detector):
             if not _ast_copies_state(call):
                 continue
             chain = view.enclosing(call.lineno)
-            owner = next((s for s in reversed(chain) if isinstance(s, FUNCTION_DEFS)), None)
-            if owner is None or _purpose_name(owner.name):
+            index = innermost(chain, FUNCTION_DEFS)
+            owner = chain[index] if index is not None else None
+            if not isinstance(owner, FUNCTION_DEFS) or _purpose_name(owner.name):
                 continue
             statement = chain[-1]
             if (
@@ -566,10 +567,8 @@ def _ast_store_name(holder: ast.expr) -> str | None:
 def _ast_post_method(chain: list[ast.AST]) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The innermost def of `chain` when it is a `post`/`post_async` method (directly in a class
     body) with 4+ parameters, of a class that could be a framework node."""
-    index = next(
-        (i for i in reversed(range(len(chain))) if isinstance(chain[i], FUNCTION_DEFS)), -1
-    )
-    if index < 1:
+    index = innermost(chain, FUNCTION_DEFS)
+    if index is None or index < 1:
         return None
     func, cls = chain[index], chain[index - 1]
     assert isinstance(func, FUNCTION_DEFS)

@@ -16,7 +16,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name
+from flowfix.prefilter import FUNCTION_DEFS, SCOPE_DEFS, FileView, call_name, innermost
 from flowfix.rules import Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -467,9 +467,10 @@ def _name_kind_allows(name: str, method: str) -> bool:
 def _innermost_parameters(chain: list[ast.AST]) -> set[str]:
     """Parameters of the innermost def of `chain`: a name bound there by a parameter has no
     binding value (`single_binding_value`), so only its name can make it a receiver."""
-    func = next((s for s in reversed(chain) if isinstance(s, FUNCTION_DEFS)), None)
-    if func is None:
+    index = innermost(chain, FUNCTION_DEFS)
+    if index is None:
         return set()
+    func = chain[index]
     args = func.args  # type: ignore[attr-defined]
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
     return {arg.arg for arg in every if arg is not None}
@@ -480,7 +481,8 @@ CONTAINER_DISPLAYS = (ast.Set, ast.List, ast.Dict, ast.SetComp, ast.ListComp, as
 
 
 def _innermost_scope(chain: list[ast.AST]) -> ast.AST | None:
-    return next((s for s in reversed(chain) if isinstance(s, (*FUNCTION_DEFS, ast.ClassDef))), None)
+    index = innermost(chain)
+    return chain[index] if index is not None else None
 
 
 BINDERS = (
@@ -554,7 +556,7 @@ def _ast_per_item(view: FileView, call: ast.Call, comprehensions: list[ast.expr]
     chain = view.enclosing(call.lineno)
     for index in reversed(range(len(chain))):
         statement = chain[index]
-        if isinstance(statement, (*FUNCTION_DEFS, ast.ClassDef)):
+        if isinstance(statement, SCOPE_DEFS):
             break
         if isinstance(statement, (ast.For, ast.AsyncFor)) and index + 1 < len(chain):
             if any(chain[index + 1] is item for item in statement.body):
@@ -674,9 +676,7 @@ class ExcessiveTopK(Detector):
                 values = [*value.args[:1], *(k.value for k in value.keywords if k.arg == "default")]
             if not any(_ast_int(v) for v in values):
                 continue
-            scopes = (*FUNCTION_DEFS, ast.ClassDef)
-            chain = [s for s in view.enclosing(node.lineno) if s is not node]
-            owner = next((s for s in reversed(chain) if isinstance(s, scopes)), None)
+            owner = _innermost_scope([s for s in view.enclosing(node.lineno) if s is not node])
             if isinstance(owner, ast.ClassDef) and not _ast_class_fields(owner) & SAMPLING_KEYWORDS:
                 return True
         return False

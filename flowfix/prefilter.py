@@ -16,13 +16,14 @@ import ast
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 # Statement fields that hold nested statements (bodies of compound statements).
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+SCOPE_DEFS = (*FUNCTION_DEFS, ast.ClassDef)
 LOOP_STATEMENTS = (ast.For, ast.AsyncFor, ast.While)
 
 
@@ -92,10 +93,10 @@ class FileView:
                 if node.module is not None:
                     found.imported.add(node.module)
                 found.aliases.update({a.asname: a.name for a in node.names if a.asname})
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            elif isinstance(node, FUNCTION_DEFS):
                 found.functions.add(node.name)
                 found.async_def = found.async_def or isinstance(node, ast.AsyncFunctionDef)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            elif isinstance(node, LOOP_STATEMENTS):
                 found.loops = True
                 found.whiles = found.whiles or isinstance(node, ast.While)
             for name in _BODIES:
@@ -237,6 +238,15 @@ def _last_line(node: Any) -> int:
     if isinstance(node, ast.match_case):
         return _last_line(node.body[-1])
     return int(node.end_lineno or node.lineno)
+
+
+def innermost(chain: Sequence[ast.AST], types: tuple[type, ...] = SCOPE_DEFS) -> int | None:
+    """Index in `chain` (from `FileView.enclosing`) of the last statement of `types` (by
+    default the innermost def or class), or None."""
+    for index in range(len(chain) - 1, -1, -1):
+        if isinstance(chain[index], types):
+            return index
+    return None
 
 
 def call_name(call: ast.Call) -> str:

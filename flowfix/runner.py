@@ -2,8 +2,9 @@
 
 Phase one reads every file, parses it with CPython's `ast` and keeps two small things: its
 module name (for the cross-file call graph, indexed lazily) and the rules whose prefilters
-pass. Phase two runs libcst detection (and fixes) on the candidate files only. Both phases run over worker processes when there are enough files; results come back in
-file order, one at a time. With a cache, a file seen before skips phase one's parse, and its
+pass. Phase two runs libcst detection (and fixes) on the candidate files only. Both phases
+run over worker processes when there are enough files; results come back in file order, one
+at a time. With a cache, a file seen before skips phase one's parse, and its
 detection is reused while the modules its call-graph questions read are unchanged.
 """
 
@@ -41,7 +42,7 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Scan:
-    """Phase one's view of a file: its problem, or its candidate rules and call-graph part."""
+    """Phase one's view of a file: its problem, or its candidate rules and module name."""
 
     path: Path
     display: str
@@ -77,7 +78,7 @@ def scan(path: Path, options: Options) -> Scan:
         data = cache.load(key)
         try:
             found = data["scan"] if data else None
-            if found is not None:
+            if data and found is not None:
                 return Scan(
                     path,
                     display,
@@ -86,7 +87,7 @@ def scan(path: Path, options: Options) -> Scan:
                     found["error"],
                     tuple(found["candidates"]),
                     module,
-                    data.get("detection") if data else None,
+                    data.get("detection"),
                 )
         except (KeyError, TypeError):
             pass
