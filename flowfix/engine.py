@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.prefilter import FileView
-from flowfix.project import ProjectIndex, RecordingIndex
+from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import Source, SourceError, read_source
 from flowfix.verify import compiles, rewrite_problem
@@ -144,13 +144,13 @@ def detect_candidates(
     display: str,
     candidates: Sequence[Rule],
     config: Config,
-    project: ProjectIndex | RecordingIndex | None = None,
+    project: ProjectIndex | None = None,
 ) -> Detection:
     """Run `candidates` (already prefiltered, on text CPython parses) with libcst."""
     if not candidates:
         return Detection([])
     lines = text.splitlines()
-    detectors = [rule.detector(display, lines, config, project) for rule in candidates]  # type: ignore[arg-type]
+    detectors = [rule.detector(display, lines, config, project) for rule in candidates]
     from libcst.metadata import MetadataWrapper
 
     wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
@@ -319,15 +319,19 @@ def process_source(
         return FileResult(
             display=display, findings=tuple(findings), suppressed=suppressed, source=source
         )
-    refusal = _refuse_rewrite(text, display)
-    if refusal:
+
+    def not_rewritten(reason: str, notes: Sequence[str] = ()) -> FileResult:
         return FileResult(
             display=display,
-            findings=tuple(_with_note(f, refusal, options.threshold) for f in findings),
+            findings=tuple(_with_note(f, reason, options.threshold) for f in findings),
             suppressed=suppressed,
             source=source,
-            notes=(refusal,),
+            notes=(*notes, reason),
         )
+
+    refusal = _refuse_rewrite(text, display)
+    if refusal:
+        return not_rewritten(refusal)
 
     def run_fix_loop(start: str, start_findings: list[Finding]) -> _FixState:
         return fix_loop(
@@ -344,13 +348,7 @@ def process_source(
     state = run_fix_loop(text, findings)
     problem = _fixed_point_problem(state, text, lambda: run_fix_loop(state.text, state.findings))
     if problem:
-        return FileResult(
-            display=display,
-            findings=tuple(_with_note(f, problem, options.threshold) for f in findings),
-            suppressed=suppressed,
-            source=source,
-            notes=(*state.notes, problem),
-        )
+        return not_rewritten(problem, state.notes)
     notes = list(state.notes) + [f"{code}: {why}" for code, why in sorted(state.stuck.items())]
     remaining = [
         _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings
@@ -379,13 +377,14 @@ def detection_entry(
 ) -> Entry:
     """Detection as a cacheable entry: findings, or the parse error, plus the modules whose
     call-graph facts the findings read. `prefiltered`: `rules` already passed the prefilters."""
-    recorder = RecordingIndex(project) if project is not None else None
+    if project is not None:
+        project.record()
     try:
         candidates = rules if prefiltered else candidate_rules(text, check_syntax(text), rules)
-        found = detect_candidates(text, display, candidates, config, recorder)
+        found = detect_candidates(text, display, candidates, config, project)
     except ParseFailure as exc:
         return Entry(error=str(exc))
-    modules = recorder.modules() if recorder is not None else {}
+    modules = project.recorded() if project is not None else {}
     return Entry(tuple(found.findings), found.suppressed, project=modules or None)
 
 

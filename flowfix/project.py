@@ -12,7 +12,6 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from flowfix.sources import SourceError, read_source
 
@@ -116,20 +115,36 @@ class ProjectIndex:
     def _load(self, dotted: str) -> None:
         """Index the unread modules that `dotted` or its prefixes name."""
         parts = dotted.split(".")
+        prefixes = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
         if self.consulted is not None:
-            self.consulted.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
-        if not self.unread:
-            return
-        for end in range(1, len(parts) + 1):
-            found = self.unread.pop(".".join(parts[:end]), None)
+            self.consulted.update(prefixes)
+        for module in prefixes:
+            found = self.unread.pop(module, None)
             if found is not None:
                 path, is_package = found
                 try:
                     text = read_source(path).text
                 except SourceError:
                     continue
-                self._index(".".join(parts[:end]), is_package, text)
+                self._index(module, is_package, text)
                 self._chains.clear()
+
+    def record(self) -> None:
+        """Start recording the modules that queries read (for one file's detection)."""
+        self._chains.clear()  # memoized chains would hide the modules they read
+        self.consulted = set()
+
+    def recorded(self) -> dict[str, str | None]:
+        """Stop recording: each module consulted, with its file's digest (None: not a file of
+        the run; "?" for an index built from texts, which never matches).
+
+        The answers depend only on those modules' contents (and on which of those names are
+        files of the run), so a cached result stays valid exactly while `unchanged` holds."""
+        consulted, self.consulted = self.consulted or set(), None
+        return {
+            name: self.digests.get(name, "?" if name in self.modules else None)
+            for name in sorted(consulted)
+        }
 
     def module_for(self, display: str) -> str | None:
         """The dotted module name of a file of the run, by display path."""
@@ -350,32 +365,6 @@ class _Indexer:
         if root == "self" and parts:
             return f"self.{parts[0]}" in sdk_names
         return root in sdk_names
-
-
-class RecordingIndex:
-    """An index view for one file's detection that records which modules its queries read.
-
-    The answers depend only on those modules' contents (and on which of those names are
-    files of the run), so a cached result stays valid exactly while `unchanged` holds.
-    """
-
-    def __init__(self, index: ProjectIndex) -> None:
-        self._index = index
-        index._chains.clear()  # memoized chains would hide the modules they read
-        index.consulted = set()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-    def modules(self) -> dict[str, str | None]:
-        """Stop recording: each module consulted, with its file's digest (None: not a file of
-        the run; "?" for an index built from texts, which never matches)."""
-        index, consulted = self._index, self._index.consulted or set()
-        index.consulted = None
-        return {
-            name: index.digests.get(name, "?" if name in index.modules else None)
-            for name in sorted(consulted)
-        }
 
 
 def unchanged(index: ProjectIndex, modules: dict[str, str | None]) -> bool:
