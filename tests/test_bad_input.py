@@ -237,28 +237,28 @@ def make_patch(folder: Path) -> bytes:
     return (folder / "fixes.diff").read_bytes()
 
 
+def refused_patch(folder: Path, name: str, patch: bytes) -> str:
+    """`flowfix apply` of `patch` exits 2 and touches no file; its one-line error."""
+    (folder / name).write_bytes(patch)
+    result = invoke("apply", name)
+    assert result.exit_code == 2
+    assert (folder / "good.py").read_text() == GOOD
+    assert (folder / "other.py").read_text() == OTHER
+    return error_line(result, name)
+
+
 def test_apply_truncated_patch(folder: Path) -> None:
     # Cut inside the last `+` line: unidiff alone would apply the cut line and corrupt the file.
     patch = make_patch(folder)
-    (folder / "cut.diff").write_bytes(patch[: patch.rindex(b"asyncio.sleep")])
-    result = invoke("apply", "cut.diff")
-    assert result.exit_code == 2
-    line = error_line(result, "cut.diff")
+    line = refused_patch(folder, "cut.diff", patch[: patch.rindex(b"asyncio.sleep")])
     assert "truncated" in line and "nothing applied" in line
-    assert (folder / "good.py").read_text() == GOOD
-    assert (folder / "other.py").read_text() == OTHER
 
 
 def test_apply_patch_with_garbled_hunk(folder: Path) -> None:
     patch = make_patch(folder)
     garbled = patch.replace(b"\n-    time.sleep(1)\n", b"\n~~~ garbage\n", 1)
-    (folder / "bad.diff").write_bytes(garbled)
-    result = invoke("apply", "bad.diff")
-    assert result.exit_code == 2
-    line = error_line(result, "bad.diff")
+    line = refused_patch(folder, "bad.diff", garbled)
     assert "not a valid unified diff" in line and "nothing applied" in line
-    assert (folder / "good.py").read_text() == GOOD
-    assert (folder / "other.py").read_text() == OTHER
 
 
 def test_apply_patch_that_does_not_match_the_file(folder: Path) -> None:
