@@ -12,6 +12,7 @@ from libcst.metadata import PositionProvider, ProviderT
 from flowfix.config import Config
 from flowfix.prefilter import FileView
 from flowfix.project import ProjectIndex
+from flowfix.reduction import Reach, Sites
 from flowfix.rules import Finding, FixSafety, Severity, Span
 
 _NOQA = re.compile(
@@ -49,6 +50,8 @@ class Detector(cst.BatchableCSTVisitor):
     # Rules that need the call graph of the whole run (flowfix.project) set this.
     NEEDS_PROJECT: ClassVar[bool] = False
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
+    # What the libcst analysis reads besides the sites `ast_candidate` names (flowfix.reduction).
+    REACH: ClassVar[Reach] = "module"
 
     def __init__(
         self,
@@ -66,9 +69,10 @@ class Detector(cst.BatchableCSTVisitor):
         self.suppressed: list[Finding] = []
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
+    def ast_candidate(cls, view: FileView) -> Sites:
         """Second prefilter, on the text and CPython's AST (see flowfix.prefilter): False only
-        when the rule cannot match. It must not walk the whole tree."""
+        when the rule cannot match. It must not walk the whole tree. A rule whose REACH is not
+        "module" returns the nodes a finding may start in (and nothing when there are none)."""
         return True
 
     @classmethod

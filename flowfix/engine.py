@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flowfix import reduction
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.prefilter import FileView
@@ -124,45 +125,77 @@ def detect(
     """Run the rules that may match `text` in one batched traversal.
 
     Two cheap prefilters decide which rules can match at all (a text search, then a look at
-    CPython's AST); only then is the file parsed with libcst and its metadata computed.
+    CPython's AST) and which functions they need; only then is the file, reduced to those
+    functions, parsed with libcst and its metadata computed.
     """
-    return detect_candidates(
-        text, display, candidate_rules(text, check_syntax(text), rules), config, project
-    )
+    candidates = candidate_rules(text, check_syntax(text), rules)
+    return detect_candidates(text, display, candidates, config, project)
 
 
-def candidate_rules(text: str, tree: ast.Module, rules: Sequence[Rule]) -> list[Rule]:
-    """The rules whose text and AST prefilters say they may match."""
+@dataclass(frozen=True)
+class Candidates:
+    """The rules whose prefilters pass on a file, and the defs their analysis can do without."""
+
+    rules: Sequence[Rule]
+    stubs: tuple[reduction.Stub, ...] = ()
+
+
+def candidate_rules(text: str, tree: ast.Module, rules: Sequence[Rule]) -> Candidates:
+    """The rules whose text and AST prefilters say they may match, and the reduction plan."""
     view = FileView(text, tree)
-    return [
-        rule for rule in rules if rule.detector.wants(text) and rule.detector.ast_candidate(view)
+    found = [
+        (rule, sites)
+        for rule in rules
+        if rule.detector.wants(text) and (sites := rule.detector.ast_candidate(view))
     ]
+    if not found:
+        return Candidates([])
+    stubs = reduction.plan(view, [(rule.detector.REACH, sites) for rule, sites in found])
+    return Candidates([rule for rule, _ in found], stubs)
 
 
 def detect_candidates(
     text: str,
     display: str,
-    candidates: Sequence[Rule],
+    candidates: Candidates,
     config: Config,
     project: ProjectIndex | None = None,
 ) -> Detection:
-    """Run `candidates` (already prefiltered, on text CPython parses) with libcst."""
-    if not candidates:
+    """Run `candidates` (already prefiltered, on text CPython parses) with libcst, on the
+    text reduced to what they need."""
+    if not candidates.rules:
         return Detection([])
     lines = text.splitlines()
-    detectors = [rule.detector(display, lines, config, project) for rule in candidates]
+    detectors = [rule.detector(display, lines, config, project) for rule in candidates.rules]
     from libcst.metadata import MetadataWrapper
 
-    wrapper = MetadataWrapper(parse(text), unsafe_skip_copy=True)
+    stubs = candidates.stubs
+    try:
+        module = parse(reduction.apply(text, stubs))
+    except ParseFailure:
+        if not stubs:
+            raise
+        module, stubs = parse(text), ()  # the full text's own error, or its analysis
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     try:
         wrapper.visit_batched(detectors)
     except RecursionError as exc:
         raise ParseFailure("too deeply nested to analyse") from exc
     findings = sorted(
-        (finding for detector in detectors for finding in detector.findings),
+        (
+            finding
+            for detector in detectors
+            for finding in detector.findings
+            if not reduction.stubbed(finding.span.line, stubs)
+        ),
         key=lambda f: f.sort_key,
     )
-    return Detection(findings, sum(len(detector.suppressed) for detector in detectors))
+    suppressed = sum(
+        not reduction.stubbed(finding.span.line, stubs)
+        for detector in detectors
+        for finding in detector.suppressed
+    )
+    return Detection(findings, suppressed)
 
 
 def apply_codemod(
@@ -373,14 +406,15 @@ def detection_entry(
     rules: Sequence[Rule],
     config: Config,
     project: ProjectIndex | None,
-    prefiltered: bool = False,
+    candidates: Candidates | None = None,
 ) -> Entry:
     """Detection as a cacheable entry: findings, or the parse error, plus the modules whose
-    call-graph facts the findings read. `prefiltered`: `rules` already passed the prefilters."""
+    call-graph facts the findings read. `candidates`: the prefilters' answer, when known."""
     if project is not None:
         project.record()
     try:
-        candidates = rules if prefiltered else candidate_rules(text, check_syntax(text), rules)
+        if candidates is None:
+            candidates = candidate_rules(text, check_syntax(text), rules)
         found = detect_candidates(text, display, candidates, config, project)
     except ParseFailure as exc:
         return Entry(error=str(exc))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Statement fields that hold nested statements (bodies of compound statements).
-_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 SCOPE_DEFS = (*FUNCTION_DEFS, ast.ClassDef)
 LOOP_STATEMENTS = (ast.For, ast.AsyncFor, ast.While)
@@ -99,7 +99,7 @@ class FileView:
             elif isinstance(node, LOOP_STATEMENTS):
                 found.loops = True
                 found.whiles = found.whiles or isinstance(node, ast.While)
-            for name in _BODIES:
+            for name in BODIES:
                 stack.extend(getattr(node, name, ()))
         return found
 
@@ -116,6 +116,16 @@ class FileView:
     @functools.cached_property
     def _line_starts(self) -> list[int]:
         return [0, *(match.end() for match in re.finditer("\n", self.text))]
+
+    def line_of(self, offset: int) -> int:
+        """The (1-based) number of the line holding `offset`."""
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def line(self, number: int) -> str:
+        """The text of line `number` (1-based), without its line break."""
+        starts = self._line_starts
+        end = starts[number] - 1 if number < len(starts) else len(self.text)
+        return self.text[starts[number - 1] : end].rstrip("\r")
 
     @functools.cached_property
     def lower(self) -> str:
@@ -169,9 +179,9 @@ class FileView:
         key = id(parent)
         if key not in self._blocks:
             block = sorted(
-                (item for name in _BODIES for item in getattr(parent, name, ())), key=_first_line
+                (item for name in BODIES for item in getattr(parent, name, ())), key=first_line
             )
-            self._blocks[key] = ([_first_line(node) for node in block], block)
+            self._blocks[key] = ([first_line(node) for node in block], block)
         return self._blocks[key]
 
     def nodes_near(
@@ -228,7 +238,7 @@ def _is_block(items: list[object]) -> bool:
     return isinstance(items[0], (ast.stmt, ast.excepthandler, ast.match_case))
 
 
-def _first_line(node: Any) -> int:
+def first_line(node: Any) -> int:
     if isinstance(node, ast.match_case):
         return int(node.pattern.lineno)
     return int(min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]))

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from flowfix.cache import Entry, entry_from_data, entry_to_data
 from flowfix.engine import (
+    Candidates,
     FileResult,
     Options,
     ParseFailure,
@@ -33,6 +34,7 @@ from flowfix.engine import (
     process_source,
 )
 from flowfix.project import ProjectIndex, module_name
+from flowfix.reduction import Stub
 from flowfix.rules import registry
 from flowfix.sources import SourceError, read_source
 
@@ -52,9 +54,10 @@ class Scan:
     candidates: tuple[str, ...] = ()
     module: tuple[str, bool] = ("", False)  # dotted name, is a package
     detection: Any = None  # cached detection data, checked against the call graph in phase two
+    stubs: tuple[Stub, ...] = ()  # defs the candidates' analysis does without
 
     def to_data(self) -> dict[str, Any]:
-        return {"error": self.error, "candidates": self.candidates}
+        return {"error": self.error, "candidates": self.candidates, "stubs": self.stubs}
 
 
 def builds_call_graph(options: Options) -> bool:
@@ -88,16 +91,20 @@ def scan(path: Path, options: Options) -> Scan:
                     tuple(found["candidates"]),
                     module,
                     data.get("detection"),
+                    tuple((first, body, last) for first, body, last in found["stubs"]),
                 )
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             pass
     try:
         tree = check_syntax(source.text)
     except ParseFailure as exc:
         result = Scan(path, display, source.digest, key, error=str(exc), module=module)
     else:
-        candidates = tuple(rule.code for rule in candidate_rules(source.text, tree, rules))
-        result = Scan(path, display, source.digest, key, None, candidates, module)
+        candidates = candidate_rules(source.text, tree, rules)
+        codes = tuple(rule.code for rule in candidates.rules)
+        result = Scan(
+            path, display, source.digest, key, None, codes, module, None, candidates.stubs
+        )
     if cache is not None and key is not None:
         cache.store(key, {"scan": result.to_data()})
     return result
@@ -133,13 +140,9 @@ def analyse(task: tuple[Scan, Entry | None], options: Options) -> FileResult:
         return process_source(source, found.display, options)
     if entry is None:
         rules = registry()
+        candidates = Candidates([rules[code] for code in found.candidates], found.stubs)
         entry = detection_entry(
-            source.text,
-            found.display,
-            [rules[code] for code in found.candidates],
-            options.config,
-            options.project,
-            prefiltered=True,
+            source.text, found.display, [], options.config, options.project, candidates
         )
         if options.cache is not None and found.key is not None:
             options.cache.store(
