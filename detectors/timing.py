@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -18,7 +19,15 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
-from flowfix.prefilter import FileView
+from flowfix.prefilter import (
+    COMPREHENSIONS,
+    FUNCTION_DEFS,
+    SCOPE_DEFS,
+    FileView,
+    call_name,
+    innermost,
+)
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import MetadataReader, descendants, parent, resolves_to
 
@@ -193,6 +202,52 @@ def _duration(
     )
 
 
+def _ast_reading_target(statement: ast.AST, call: ast.Call) -> str | None:
+    """`v` when `statement` is `v = <call>` / `v: T = <call>` and `call` takes no arguments."""
+    if call.args or call.keywords:
+        return None
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign):
+        target = statement.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) and statement.value is call else None
+
+
+def _ast_measures_only(func: ast.AST, name: str, clocks: set[str]) -> bool | None:
+    """Is `name`, in the own code of `func` (nested scopes aside: they may rebind it), read
+    only as an operand of `-` and stored only by `name = <clock>()` readings? None when a
+    `global` statement makes it a module-level name."""
+    operands: set[int] = set()
+    readings: set[int] = set()
+    names: list[ast.Name] = []
+    nested = False  # a nested scope may read it too
+    stack: list[ast.AST] = list(func.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*SCOPE_DEFS, ast.Lambda, *COMPREHENSIONS)):
+            nested = True
+            continue
+        if isinstance(node, ast.Global) and name in node.names:
+            return None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+            operands.update({id(node.left), id(node.right)})
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            value = node.value
+            if isinstance(value, ast.Call) and call_name(value) in clocks:
+                if _ast_reading_target(node, value) == name:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    readings.add(id(targets[0]))
+        elif isinstance(node, ast.Name) and node.id == name:
+            names.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    loads = [n for n in names if isinstance(n.ctx, ast.Load)]
+    return (nested or bool(loads)) and all(
+        id(n) in operands if isinstance(n.ctx, ast.Load) else id(n) in readings for n in names
+    )
+
+
 class WallClockDuration(Detector):
     """A duration measured with the wall clock `time.time()` instead of `time.perf_counter()`.
 
@@ -258,10 +313,33 @@ class WallClockDuration(Detector):
     )
     TRIGGERS = ("time",)
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.imports("time")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `v = time()` (no arguments) in a function whose own code reads `v` only as an
+        operand of `-` and binds it only to such readings; any module-level one (or one of a
+        `global` name) needs the whole module, where every function may read it."""
+        if not view.imports("time"):
+            return False
+        sites: list[ast.AST] = []
+        clocks = {"time", *(a for a, n in view.statements.aliases.items() if n == "time")}
+        for call in view.calls_to("time"):
+            chain = view.enclosing(call.lineno)
+            target = _ast_reading_target(chain[-1], call) if chain else None
+            if target is None:
+                continue
+            index = innermost(chain)
+            if index is None:
+                return True
+            owner = chain[index]
+            if isinstance(owner, FUNCTION_DEFS):
+                verdict = _ast_measures_only(owner, target, clocks)
+                if verdict is None:
+                    return True
+                if verdict:
+                    sites.append(chain[-1])
+        return sites
 
     def visit_Module(self, node: cst.Module) -> None:
         for duration in wall_clock_durations(self, node):

@@ -16,7 +16,14 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FUNCTION_DEFS, SCOPE_DEFS, FileView, call_name, innermost
+from flowfix.prefilter import (
+    COMPREHENSIONS,
+    FUNCTION_DEFS,
+    SCOPE_DEFS,
+    FileView,
+    call_name,
+    innermost,
+)
 from flowfix.rules import Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -400,7 +407,6 @@ _METHODS = EMBEDDER_METHODS | STORE_METHODS
 
 # --- VEC001 AST prefilter ---------------------------------------------------------------------
 
-COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 # Every class name `_type_kind` recognises contains one of these (or is `Index`), and every
 # qualified name it recognises by package contains one of the package words.
 TYPE_WORDS = (

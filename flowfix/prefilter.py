@@ -25,6 +25,7 @@ BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 SCOPE_DEFS = (*FUNCTION_DEFS, ast.ClassDef)
 LOOP_STATEMENTS = (ast.For, ast.AsyncFor, ast.While)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
 def _is_name_char(char: str) -> bool:
