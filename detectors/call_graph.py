@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 import libcst as cst
 from libcst.metadata import (
@@ -16,6 +17,7 @@ from flowfix.detector import Detector
 from flowfix.detectors.async_ import offload_fix
 from flowfix.prefilter import FUNCTION_DEFS, FileView
 from flowfix.project import BLOCKING_CALLS
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     is_module_level_name,
@@ -128,6 +130,7 @@ class BlockingCallReachableFromAsync(Detector):
     MESSAGE = "`{callee}` blocks the event loop {where}: {chain}"
     TRIGGERS = ("async def", "Async")
     NEEDS_PROJECT = True
+    REACH = "function"
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentNodeProvider,
@@ -136,12 +139,16 @@ class BlockingCallReachableFromAsync(Detector):
     )
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
+    def ast_candidate(cls, view: FileView) -> Sites:
         """An async flow class called with a name as its start node, or a call in the own body
         of an `async def`, not awaited, that may reach project code: `self.<sync method>()`
         in a method of a top-level class, a project function or import called by name, or a
-        dotted call on a name that is not a parameter (its module may be of the project)."""
-        return _ast_async_flow(view) or (view.has_async_def and _ast_coroutine_call(view))
+        dotted call on a name that is not a parameter; with the run's call graph at hand,
+        only such a call whose target's call chain blocks."""
+        sites: list[ast.AST] = list(_ast_async_flows(view))
+        if view.has_async_def:
+            sites.extend(_ast_blocking_calls(view))
+        return sites
 
     def visit_Module(self, node: cst.Module) -> None:
         module = self.project.module_for(self.path) if self.project else None
@@ -265,17 +272,31 @@ FLOW_CLASSES = frozenset(name.rsplit(".", 1)[-1] for name in ASYNC_FLOWS)
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
-def _ast_async_flow(view: FileView) -> bool:
+def _ast_async_flows(view: FileView) -> Iterator[ast.Call]:
     """`AsyncFlow(start=node)` (or another async flow class) when the file may name pocketflow
     or kaygraph."""
     if not view.mentions("pocketflow", "kaygraph"):
-        return False
+        return
     for call in view.calls_to(*FLOW_CLASSES):
         values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
         values += [k.value for k in call.keywords if k.arg == "start"]
         if any(isinstance(value, ast.Name) for value in values):
-            return True
-    return False
+            yield call
+
+
+def _ast_blocking_calls(view: FileView) -> Iterator[ast.Call]:
+    """The coroutine calls that may reach project code (see `_ast_coroutine_calls`) whose
+    target, asked of the run's call graph as the detector asks it, blocks."""
+    project, module = view.project, view.module
+    if project is not None and module is not None and view.digest:
+        project.index_tree(module, view.tree, view.digest)
+    for call, dotted, cls in _ast_coroutine_calls(view):
+        if project is None or module is None:
+            yield call
+            continue
+        target = project.qualify(module, dotted, f"{module}.{cls}" if cls else None)
+        if target not in BLOCKING_CALLS and project.blocking_chain(target) is not None:
+            yield call
 
 
 def _parameters(func: ast.AST) -> set[str]:
@@ -295,7 +316,9 @@ def _imported_names(view: FileView) -> set[str]:
     return names
 
 
-def _ast_coroutine_call(view: FileView) -> bool:
+def _ast_coroutine_calls(view: FileView) -> Iterator[tuple[ast.Call, str, str | None]]:
+    """(call, its dotted callee, the class for `self.` calls) for each call in the own body of
+    an `async def`, not awaited, that may reach project code."""
     named: set[str] | None = None
     for coroutine in view.near(["async"]):
         if not isinstance(coroutine, ast.AsyncFunctionDef):
@@ -344,16 +367,17 @@ def _ast_coroutine_call(view: FileView) -> bool:
             if not isinstance(func, ast.Name):
                 continue
             root = func.id
+            dotted = ".".join([root, *reversed(parts)])
             if root == "self":
                 if cls is not None and (len(parts) > 1 or parts[:1] and parts[0] in sync_methods):
-                    return True
+                    yield call, dotted, cls.name
                 continue
             if root in local:
                 continue
-            if parts:
-                return True  # `module.f()`, `Class.f()`, or a name shadowing a project module
+            if parts:  # `module.f()`, `Class.f()`, or a name shadowing a project module
+                yield call, dotted, None
+                continue
             if named is None:
                 named = view.statements.functions | _imported_names(view)
             if root in named:
-                return True
-    return False
+                yield call, dotted, None

@@ -128,7 +128,7 @@ def detect(
     CPython's AST) and which functions they need; only then is the file, reduced to those
     functions, parsed with libcst and its metadata computed.
     """
-    candidates = candidate_rules(text, check_syntax(text), rules)
+    candidates = candidate_rules(text, check_syntax(text), rules, project, display)
     return detect_candidates(text, display, candidates, config, project)
 
 
@@ -140,9 +140,17 @@ class Candidates:
     stubs: tuple[reduction.Stub, ...] = ()
 
 
-def candidate_rules(text: str, tree: ast.Module, rules: Sequence[Rule]) -> Candidates:
+def candidate_rules(
+    text: str,
+    tree: ast.Module,
+    rules: Sequence[Rule],
+    project: ProjectIndex | None = None,
+    display: str = "",
+    digest: str = "",
+) -> Candidates:
     """The rules whose text and AST prefilters say they may match, and the reduction plan."""
-    view = FileView(text, tree)
+    module = project.module_for(display) if project is not None else None
+    view = FileView(text, tree, project, module, digest)
     found = [
         (rule, sites)
         for rule in rules
@@ -414,7 +422,7 @@ def detection_entry(
         project.record()
     try:
         if candidates is None:
-            candidates = candidate_rules(text, check_syntax(text), rules)
+            candidates = candidate_rules(text, check_syntax(text), rules, project, display)
         found = detect_candidates(text, display, candidates, config, project)
     except ParseFailure as exc:
         return Entry(error=str(exc))

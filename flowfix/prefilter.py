@@ -18,7 +18,10 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowfix.project import ProjectIndex
 
 # Statement fields that hold nested statements (bodies of compound statements).
 BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -76,6 +79,9 @@ class FileView:
 
     text: str
     tree: ast.Module
+    project: ProjectIndex | None = None  # the run's call graph, for cross-file rules
+    module: str | None = None  # this file's module in it
+    digest: str = ""  # this file's content digest
     _blocks: dict[int, tuple[list[int], list[ast.AST]]] = field(default_factory=dict, repr=False)
 
     def mentions(self, *words: str) -> bool:

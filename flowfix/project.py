@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,23 +88,40 @@ class ProjectIndex:
     @classmethod
     def build(cls, sources: Iterable[tuple[Path, str, str]]) -> ProjectIndex:
         """Index `(path, display path, text)` triples now; files that do not parse are skipped."""
+        sources = list(sources)
         index = cls()
-        for path, display, text in sources:
-            module, is_package = module_name(path)
+        names = _module_names([(path, display) for path, display, _ in sources])
+        for (_, display, text), (module, is_package) in zip(sources, names, strict=True):
             index.module_of_path[display] = module
             index._index(module, is_package, text)
         return index
 
     @classmethod
-    def lazy(cls, files: Iterable[tuple[Path, str, str, bool, str]]) -> ProjectIndex:
-        """An index of `(path, display path, module, is package, content digest)` files,
-        each read when a query first needs it."""
+    def lazy(cls, files: Iterable[tuple[Path, str]]) -> ProjectIndex:
+        """An index of `(path, display path)` files, each read when a query first needs it."""
+        files = list(files)
         index = cls()
-        for path, display, module, is_package, digest in files:
+        for (path, display), (module, is_package) in zip(files, _module_names(files), strict=True):
             index.module_of_path[display] = module
             index.unread[module] = (path, is_package)
-            index.digests[module] = digest
         return index
+
+    def index_tree(self, module: str, tree: ast.Module, digest: str) -> None:
+        """Index a file of the run from the tree its reader already has (not read twice)."""
+        found = self.unread.pop(module, None)
+        if found is not None:
+            self.digests[module] = digest
+            _Indexer(self, module, found[1]).run(tree)
+            self._chains.clear()
+
+    def digest(self, module: str) -> str | None:
+        """The content digest of a file of the run (None: not one; "?": indexed from a text)."""
+        if module not in self.digests and module in self.unread:
+            try:
+                self.digests[module] = read_source(self.unread[module][0]).digest
+            except SourceError:
+                return None
+        return self.digests.get(module, "?" if module in self.modules else None)
 
     def _index(self, module: str, is_package: bool, text: str) -> None:
         try:
@@ -123,10 +141,11 @@ class ProjectIndex:
             if found is not None:
                 path, is_package = found
                 try:
-                    text = read_source(path).text
+                    source = read_source(path)
                 except SourceError:
                     continue
-                self._index(module, is_package, text)
+                self.digests.setdefault(module, source.digest)
+                self._index(module, is_package, source.text)
                 self._chains.clear()
 
     def record(self) -> None:
@@ -141,10 +160,7 @@ class ProjectIndex:
         The answers depend only on those modules' contents (and on which of those names are
         files of the run), so a cached result stays valid exactly while `unchanged` holds."""
         consulted, self.consulted = self.consulted or set(), None
-        return {
-            name: self.digests.get(name, "?" if name in self.modules else None)
-            for name in sorted(consulted)
-        }
+        return {name: self.digest(name) for name in sorted(consulted)}
 
     def module_for(self, display: str) -> str | None:
         """The dotted module name of a file of the run, by display path."""
@@ -220,6 +236,18 @@ class ProjectIndex:
             if found is not None:
                 return found
         return None
+
+
+def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool]]:
+    """`module_name` of each `(path, display path)`, except that files claiming the same name
+    (two `main.py` scripts, two copies of a package) are named by their display paths, which
+    no import reaches: the answers must not depend on which of them is read first."""
+    names = [module_name(path) for path, _ in files]
+    claims = Counter(name for name, _ in names)
+    return [
+        (name, package) if claims[name] == 1 else (display, False)
+        for (name, package), (_, display) in zip(names, files, strict=True)
+    ]
 
 
 def module_name(path: Path) -> tuple[str, bool]:
@@ -369,4 +397,4 @@ class _Indexer:
 
 def unchanged(index: ProjectIndex, modules: dict[str, str | None]) -> bool:
     """Whether every recorded module still has the recorded digest (or is still absent)."""
-    return all(index.digests.get(name) == digest for name, digest in modules.items())
+    return all(index.digest(name) == digest for name, digest in modules.items())

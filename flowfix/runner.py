@@ -1,11 +1,14 @@
 """Running many files: a cheap AST scan of each, then libcst only where a rule may match.
 
-Phase one reads every file, parses it with CPython's `ast` and keeps two small things: its
-module name (for the cross-file call graph, indexed lazily) and the rules whose prefilters
-pass. Phase two runs libcst detection (and fixes) on the candidate files only. Both phases
-run over worker processes when there are enough files; results come back in file order, one
-at a time. With a cache, a file seen before skips phase one's parse, and its
-detection is reused while the modules its call-graph questions read are unchanged.
+Phase one reads every file, parses it with CPython's `ast` and keeps two small things: the
+rules whose prefilters pass and the function bodies their analysis can do without
+(flowfix.reduction). The run's cross-file call graph knows every file's module name from the
+start and indexes a module when a question first needs it, in phase one already (ASY006's
+prefilter asks it). Phase two runs libcst detection (and fixes) on the candidate files only.
+Both phases run over worker processes when there are enough files; results come back in file
+order, one at a time. With a cache, a file seen before skips phase one's parse, and its
+detection is reused; either is reused only while the call-graph modules it read are
+unchanged.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from flowfix.engine import (
     fixable,
     process_source,
 )
-from flowfix.project import ProjectIndex, module_name
+from flowfix.project import ProjectIndex, unchanged
 from flowfix.reduction import Stub
 from flowfix.rules import registry
 from flowfix.sources import SourceError, read_source
@@ -44,7 +47,7 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Scan:
-    """Phase one's view of a file: its problem, or its candidate rules and module name."""
+    """Phase one's view of a file: its problem, or its candidate rules and how to reduce it."""
 
     path: Path
     display: str
@@ -52,12 +55,17 @@ class Scan:
     key: str | None = None
     error: str | None = None
     candidates: tuple[str, ...] = ()
-    module: tuple[str, bool] = ("", False)  # dotted name, is a package
     detection: Any = None  # cached detection data, checked against the call graph in phase two
     stubs: tuple[Stub, ...] = ()  # defs the candidates' analysis does without
+    project: dict[str, str | None] | None = None  # call-graph modules the prefilters read
 
     def to_data(self) -> dict[str, Any]:
-        return {"error": self.error, "candidates": self.candidates, "stubs": self.stubs}
+        return {
+            "error": self.error,
+            "candidates": self.candidates,
+            "stubs": self.stubs,
+            "project": self.project,
+        }
 
 
 def builds_call_graph(options: Options) -> bool:
@@ -74,40 +82,58 @@ def scan(path: Path, options: Options) -> Scan:
     except SourceError as exc:
         return Scan(path, display, error=str(exc))
     rules = options.rules_for(display)
-    module = module_name(path)
-    cache, key = options.cache, None
+    cache, key, project = options.cache, None, options.project
     if cache is not None:
         key = cache.key(display, source.digest, [rule.code for rule in rules])
-        data = cache.load(key)
-        try:
-            found = data["scan"] if data else None
-            if data and found is not None:
-                return Scan(
-                    path,
-                    display,
-                    source.digest,
-                    key,
-                    found["error"],
-                    tuple(found["candidates"]),
-                    module,
-                    data.get("detection"),
-                    tuple((first, body, last) for first, body, last in found["stubs"]),
-                )
-        except (KeyError, TypeError, ValueError):
-            pass
+        cached = _cached_scan(cache.load(key), project)
+        if cached is not None:
+            return dataclasses.replace(
+                cached, path=path, display=display, digest=source.digest, key=key
+            )
     try:
         tree = check_syntax(source.text)
     except ParseFailure as exc:
-        result = Scan(path, display, source.digest, key, error=str(exc), module=module)
+        result = Scan(path, display, source.digest, key, error=str(exc))
     else:
-        candidates = candidate_rules(source.text, tree, rules)
-        codes = tuple(rule.code for rule in candidates.rules)
+        if project is not None:
+            project.record()
+        candidates = candidate_rules(source.text, tree, rules, project, display, source.digest)
         result = Scan(
-            path, display, source.digest, key, None, codes, module, None, candidates.stubs
+            path,
+            display,
+            source.digest,
+            key,
+            None,
+            tuple(rule.code for rule in candidates.rules),
+            stubs=candidates.stubs,
+            project=(project.recorded() or None) if project is not None else None,
         )
     if cache is not None and key is not None:
         cache.store(key, {"scan": result.to_data()})
     return result
+
+
+def _cached_scan(data: dict[str, Any] | None, project: ProjectIndex | None) -> Scan | None:
+    """A cache entry's scan (path fields left blank), if well-formed and still true of the
+    call graph its prefilters read."""
+    try:
+        found = data["scan"] if data else None
+        if data is None or found is None:
+            return None
+        modules = found["project"]
+        if modules is not None and (project is None or not unchanged(project, modules)):
+            return None
+        return Scan(
+            Path(),
+            "",
+            error=found["error"],
+            candidates=tuple(found["candidates"]),
+            detection=data.get("detection"),
+            stubs=tuple((first, body, last) for first, body, last in found["stubs"]),
+            project=modules,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def settle(found: Scan, options: Options) -> FileResult | Entry | None:
@@ -164,12 +190,17 @@ def run(
     report = progress or (lambda phase, done, total: None)
     workers = min(jobs, (len(files) + 3) // 4) if jobs > 1 else 1
     chunk = max(1, len(files) // (workers * 8))
+    if builds_call_graph(options):
+        options = dataclasses.replace(options, project=_call_graph(files))
     scans = []
     for found in _map(scan, files, options, workers, chunk):
         scans.append(found)
         report("scan", len(scans), len(files))
-    if builds_call_graph(options):
-        options = dataclasses.replace(options, project=_call_graph(scans))
+    if options.project is not None:  # the digests phase one read: phase two need not again
+        known = options.project.module_of_path
+        options.project.digests.update(
+            {known[found.display]: found.digest for found in scans if found.digest}
+        )
     settled = [settle(found, options) for found in scans]
     tasks = [
         (found, outcome if isinstance(outcome, Entry) else None)
@@ -236,10 +267,6 @@ def default_jobs() -> int:
     )
 
 
-def _call_graph(scans: Iterable[Scan]) -> ProjectIndex:
+def _call_graph(files: Iterable[Path]) -> ProjectIndex:
     """The run's call graph, indexed module by module as queries need them."""
-    return ProjectIndex.lazy(
-        (found.path, found.display, *found.module, found.digest)
-        for found in scans
-        if found.module[0]
-    )
+    return ProjectIndex.lazy((path, display_path(path)) for path in files)

@@ -174,6 +174,22 @@ def test_cross_file_findings_follow_the_call_graph(
     assert second == _run(project, None)
 
 
+def test_a_file_passed_over_by_a_call_graph_prefilter_is_scanned_again(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASY006's prefilter asks the call graph: caller.py is no candidate while wait() is
+    harmless, and must be scanned again once helpers.py makes it block."""
+    (project / "helpers.py").write_text(HELPER_HARMLESS)
+    cache = _cache(tmp_path)
+    assert not any("ASY006" in line for line in _run(project, cache))
+    counter = Analyses(monkeypatch, project)
+    (project / "helpers.py").write_text(HELPER_BLOCKING)
+    second = _run(project, cache)
+    assert any("caller.py" in line and "ASY006" in line for line in second)
+    assert sorted(counter.seen) == ["caller.py", "helpers.py"]
+    assert second == _run(project, None)
+
+
 def test_corrupt_entry_is_a_miss_and_is_rewritten(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -113,3 +113,25 @@ def test_unsafe_fix_offloads_calls(project: Path) -> None:
             "        return await asyncio.to_thread(utils.call_llm, first)\n"
         )
     )
+
+
+def test_files_claiming_one_module_name_are_told_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `main.py` scripts (no package): each resolves its own `wait()`, whichever the run
+    reads first; neither can be imported as `main` by a third file."""
+    monkeypatch.chdir(tmp_path)
+    coroutine = "\n\nasync def go():\n    wait()\n"
+    scripts = {
+        "a/main.py": "import time\n\n\ndef wait():\n    time.sleep(1)\n" + coroutine,
+        "b/main.py": "def wait():\n    return None\n" + coroutine,
+        "c/other.py": "from main import wait\n" + coroutine,
+    }
+    for rel, text in scripts.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    for order in (["a", "b", "c"], ["c", "b", "a"]):
+        result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", *order])
+        assert [line.split(":")[0] for line in result.stdout.splitlines() if "ASY006" in line] == [
+            "a/main.py"
+        ]
