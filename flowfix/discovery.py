@@ -7,8 +7,10 @@ import fnmatch
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pygit2
+if TYPE_CHECKING:
+    import pygit2
 
 SKIPPED_DIRS = frozenset(
     {
@@ -34,33 +36,52 @@ SKIPPED_DIRS = frozenset(
 
 
 class _GitIgnore:
-    """Answers "does git ignore this path?" for the work trees the walk enters."""
+    """Answers "does git ignore this path?" for the work trees the walk enters. pygit2 is
+    imported only when a folder is inside one (it takes longer to import than a warm run of
+    a small project takes)."""
 
     def __init__(self) -> None:
-        self._repos: dict[str, pygit2.Repository | None] = {}
+        # folder: its repository and that repository's resolved work tree, or None
+        self._repos: dict[str, tuple[pygit2.Repository, Path] | None] = {}
 
-    def _repo_for(self, folder: Path) -> pygit2.Repository | None:
+    def _repo_for(self, folder: Path) -> tuple[pygit2.Repository, Path] | None:
         key = str(folder)
         if key not in self._repos:
-            # Repository(path) searches upward itself. pygit2.discover_repository is avoided:
-            # in pygit2 1.21 it drops a reference to None each time it finds no repository,
-            # which crashes the interpreter after a few thousand folders.
-            try:
-                repo = pygit2.Repository(key)
-            except pygit2.GitError:
-                repo = None
-            self._repos[key] = repo if repo is not None and not repo.is_bare else None
+            repo = _repository(folder) if _has_git_above(folder) else None
+            workdir = repo.workdir if repo is not None else None
+            self._repos[key] = (repo, Path(workdir).resolve()) if repo and workdir else None
         return self._repos[key]
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        repo = self._repo_for(path.parent)
-        if repo is None or repo.workdir is None:
+        """`path` is resolved (symbolic links followed), or its folder is."""
+        found = self._repo_for(path.parent)
+        if found is None:
             return False
+        repo, workdir = found
         try:
-            relative = path.relative_to(Path(repo.workdir).resolve()).as_posix()
+            relative = path.relative_to(workdir).as_posix()
         except ValueError:
             return False
         return bool(repo.path_is_ignored(relative + ("/" if is_dir else "")))
+
+
+def _has_git_above(folder: Path) -> bool:
+    """Is there a `.git` (folder, or file for worktrees and submodules) here or above?"""
+    return any(os.path.lexists(parent / ".git") for parent in (folder, *folder.parents))
+
+
+def _repository(folder: Path) -> pygit2.Repository | None:
+    """The non-bare repository whose work tree holds `folder` (searched upward), or None."""
+    import pygit2
+
+    # Repository(path) searches upward itself. pygit2.discover_repository is avoided: in
+    # pygit2 1.21 it drops a reference to None each time it finds no repository, which
+    # crashes the interpreter after a few thousand folders.
+    try:
+        repo = pygit2.Repository(str(folder))
+    except pygit2.GitError:
+        return None
+    return None if repo.is_bare else repo
 
 
 def _excluded(path: Path, patterns: Sequence[str]) -> bool:
@@ -108,6 +129,7 @@ def _walk(
 
     for folder, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         here = Path(folder)
+        resolved = here.resolve()
         info = here.stat()
         if (info.st_dev, info.st_ino) in seen:  # a symlink loop
             dirnames[:] = []
@@ -126,7 +148,7 @@ def _walk(
             if name.endswith(".py") and path.is_symlink() and not path.exists():
                 # A `*.py` that cannot be opened is reported, as a file that cannot be read is.
                 if not _excluded(path, exclude) and not gitignore.ignored(
-                    here.resolve() / name, is_dir=False
+                    resolved / name, is_dir=False
                 ):
                     errors.append((path, _dangling(path)))
                 continue
@@ -134,7 +156,7 @@ def _walk(
                 name.endswith(".py")
                 and path.is_file()
                 and not _excluded(path, exclude)
-                and not gitignore.ignored(path.resolve(), is_dir=False)
+                and not gitignore.ignored(resolved / name, is_dir=False)
             ):
                 found.append(path)
     return found
