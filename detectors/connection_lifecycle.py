@@ -23,6 +23,7 @@ from flowfix.detectors.connections import (
     instance_name,
 )
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -352,6 +353,46 @@ def ast_may_be_node_class(view: FileView, cls: ast.ClassDef, names: frozenset[st
     return False
 
 
+def _ast_base_names(view: FileView, base: ast.expr) -> set[str] | None:
+    """The names `_base_names` may give `base` (a superset), None when it is not a plain
+    name or attribute chain: as written, or through each import that binds its root."""
+    dotted = ast_dotted(base)
+    if not dotted:
+        return None
+    root, _, rest = dotted.partition(".")
+    rest = "." + rest if rest else ""
+    names = {dotted}
+    for node in view.nodes_near([root], ast.Import, ast.ImportFrom):
+        assert isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names:
+            if (alias.asname or alias.name.split(".")[0]) != root:
+                continue
+            if isinstance(node, ast.Import):
+                names.add(alias.name + rest if alias.asname else dotted)
+            else:
+                module = "." * node.level + (node.module or "")
+                separator = "." if node.module else ""
+                names.add(f"{module}{separator}{alias.name}{rest}")
+    return names
+
+
+def _ast_may_be_dynamiq_node(view: FileView, cls: ast.ClassDef, seen: set[int]) -> bool:
+    """Could `is_dynamiq_node_class(cls)` hold: a base may be named as a Dynamiq node (see
+    `_ast_base_names`), or is a name of a class of this module that may be one."""
+    seen.add(id(cls))
+    for base in cls.bases:
+        names = _ast_base_names(view, base)
+        if names is None or any(is_dynamiq_node_name(name) for name in names):
+            return True
+        if isinstance(base, ast.Name):
+            for node in view.nodes_near([base.id], ast.ClassDef):
+                assert isinstance(node, ast.ClassDef)
+                if node.name == base.id and id(node) not in seen:
+                    if _ast_may_be_dynamiq_node(view, node, seen):
+                        return True
+    return False
+
+
 def _ast_dynamiq_flow_names(view: FileView) -> set[str]:
     """Names that may refer to a Dynamiq flow class or a module holding one: those imported
     from `dynamiq`, `dynamiq.flows*` or `dynamiq.workflow*`, and `import dynamiq...` names."""
@@ -389,6 +430,23 @@ def _ast_field_of_flow(chain: list[ast.AST], flow_names: set[str]) -> bool:
         len(chain) >= 2
         and isinstance(chain[-1], (ast.Assign, ast.AnnAssign))
         and _ast_flow_class(chain[-2], flow_names)
+    )
+
+
+def _ast_imported(view: FileView, func: ast.expr) -> bool:
+    """Could `func` have a qualified name starting with `dynamiq.`: its root name is bound by
+    an import (libcst does not resolve star imports), or is `dynamiq`, or a scope of the
+    module is named so (local names are qualified by their scopes)."""
+    root = ast_dotted(func).split(".")[0]
+    if not root or root == "dynamiq":
+        return True
+    for node in view.nodes_near([root], ast.Import, ast.ImportFrom):
+        for alias in node.names:  # type: ignore[attr-defined]
+            if (alias.asname or alias.name.split(".")[0]) == root:
+                return True
+    return any(
+        getattr(node, "name", None) == "dynamiq"
+        for node in view.nodes_near(["dynamiq"], *FUNCTION_DEFS, ast.ClassDef)
     )
 
 
@@ -529,13 +587,17 @@ class ConnectionManagerNotStored(Detector):
     TRIGGERS = ("init_components",)
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A sync `def init_components` directly in a class with a base, whose own body surely
-        neither calls the base class's hook nor stores `self._connection_manager`."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each sync `def init_components` directly in a class whose lineage may reach a
+        Dynamiq node (see `_ast_may_be_dynamiq_node`), whose own body surely neither calls
+        the base class's hook nor stores `self._connection_manager`."""
         if "init_components" not in view.statements.functions:
             return False
         covered: set[int] = set()
+        sites: list[ast.AST] = []
         words = ("init_components", "_connection_manager")
         types = (ast.Call, ast.Assign, ast.AnnAssign, ast.AugAssign)
         for node, statement in ast_own_nodes(view, words, *types):
@@ -563,9 +625,9 @@ class ConnectionManagerNotStored(Detector):
             chain = view.enclosing(func.lineno)
             index = next((i for i, s in enumerate(chain) if s is func), 0)
             owner = chain[index - 1] if index > 0 else None
-            if isinstance(owner, ast.ClassDef) and ast_may_be_node_class(view, owner, NODE_NAMES):
-                return True
-        return False
+            if isinstance(owner, ast.ClassDef) and _ast_may_be_dynamiq_node(view, owner, set()):
+                sites.append(func)
+        return sites
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.name.value != "init_components" or node.asynchronous is not None:
@@ -676,10 +738,14 @@ class CustomClientWithoutEnsureClient(Detector):
     TRIGGERS = ("ConnectionNode", "VectorStoreNode")
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A method of a class with a base and no `ensure_client()` assigns `<self>.client` a
-        value that is not `None` nor the connection manager's client."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each assignment in a method of a class with a base and no `ensure_client()` of a
+        value that is not `None` nor the connection manager's client to `<self>.client`: all
+        of them, since the first such method of the class is reported."""
+        sites: list[ast.AST] = []
         types = (ast.Assign, ast.AnnAssign, ast.AugAssign)
         for node, statement in ast_own_nodes(view, ["client"], *types):
             value = node.value  # type: ignore[attr-defined]
@@ -703,8 +769,8 @@ class CustomClientWithoutEnsureClient(Detector):
                 and any(ast_self_attribute(t, this, "client") for t in ast_targets(node))
                 and ast_may_be_node_class(view, owner, CONNECTION_NODES)
             ):
-                return True
-        return False
+                sites.append(node)
+        return sites
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if not inherits_generic_ensure_client(self, node):
@@ -775,29 +841,36 @@ class ConnectionManagerPerInstance(Detector):
     TRIGGERS = ("ConnectionManager",)
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """Dynamiq is imported and a `ConnectionManager` is called in a run method or module
-        function without being kept (returned, stored on an attribute or a global), called in
-        an init method of a possible flow class, or is a field default of one."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Dynamiq is imported; each `ConnectionManager` (by an import: `_is_manager` needs
+        a qualified name from `dynamiq`) call in a run method or module
+        function that does not keep it (returned, stored on an attribute or a global), in an
+        init method of a possible flow class, or in a field default of one; each
+        `default_factory=ConnectionManager` field default of a possible flow class."""
         if not view.imports("dynamiq"):
             return False
+        sites: list[ast.AST] = []
         aliases = view.statements.aliases
         flow_names = _ast_dynamiq_flow_names(view)
         for node in view.nodes_near(view.expand(["ConnectionManager"]), ast.Call, ast.keyword):
             if isinstance(node, ast.Call):
                 name = call_name(node)
                 if aliases.get(name, name) == "ConnectionManager" or name == "ConnectionManager":
-                    if _ast_manager_call_reported(view, node, flow_names):
-                        return True
+                    if _ast_imported(view, node.func) and _ast_manager_call_reported(
+                        view, node, flow_names
+                    ):
+                        sites.append(node)
             elif isinstance(node, ast.keyword) and node.arg == "default_factory":
                 value = node.value
                 name = value.attr if isinstance(value, ast.Attribute) else getattr(value, "id", "")
                 if aliases.get(name, name) == "ConnectionManager" or name == "ConnectionManager":
                     chain = view.enclosing(node.value.lineno)
-                    if _ast_field_of_flow(chain, flow_names):
-                        return True
-        return False
+                    if _ast_imported(view, value) and _ast_field_of_flow(chain, flow_names):
+                        sites.append(node)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._is_manager(node.func):

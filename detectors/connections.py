@@ -19,6 +19,7 @@ from libcst.metadata import (
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     CACHE_DECORATORS,
@@ -128,6 +129,7 @@ CONDITIONAL = (
     cst.DictComp,
     cst.GeneratorExp,
 )
+HOOK_METHODS = frozenset({"__init__", "init_components"})
 HOOKS: dict[Route, str] = {
     "init_components": "`init_components()`",
     "__init__": "`__init__()`",
@@ -236,6 +238,53 @@ def _ast_kept_locally(statement: ast.AST, call: ast.Call) -> bool:
     if isinstance(statement, ast.AnnAssign):
         return statement.value is call and isinstance(statement.target, ast.Name)
     return False
+
+
+def _ast_targets(target: ast.AST) -> set[str]:
+    """Part of `_target_names` (plain names and attribute chains)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return {name for element in target.elts for name in _ast_targets(element)}
+    if isinstance(target, (ast.Starred, ast.Subscript)):
+        return _ast_targets(target.value)
+    dotted = ast_dotted(target)
+    return {dotted} if dotted else set()
+
+
+def _ast_references(node: ast.AST) -> set[str]:
+    """Part of `_references`: names, and attribute chains on a name."""
+    return {name for child in ast.walk(node) if (name := ast_dotted(child))}
+
+
+def _ast_depends_on_inputs(func: ast.AST, call: ast.Call, method: bool) -> bool:
+    """`depends_on_inputs` surely holds: an argument reads a parameter (not a method's first
+    one) or a name bound from one, by the bindings `_bindings` sees but method calls."""
+    args = func.args  # type: ignore[attr-defined]
+    params = [*args.posonlyargs, *args.args][1 if method else 0 :]
+    tainted = {p.arg for p in [*params, *args.kwonlyargs, args.vararg, args.kwarg] if p}
+    bindings: list[tuple[set[str], ast.AST]] = []
+    stack: list[ast.AST] = list(func.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*FUNCTION_DEFS, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign):
+            bindings += [(_ast_targets(target), node.value) for target in node.targets]
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value:
+            bindings.append((_ast_targets(node.target), node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            bindings.append((_ast_targets(node.target), node.iter))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bindings.append((_ast_targets(node.optional_vars), node.context_expr))
+        stack.extend(ast.iter_child_nodes(node))
+    changed = True
+    while changed:
+        changed = False
+        for targets, source in bindings:
+            if targets - tainted and _ast_references(source) & tainted:
+                tainted |= targets
+                changed = True
+    values = [*call.args, *(keyword.value for keyword in call.keywords)]
+    return any(_ast_references(value) & tainted for value in values)
 
 
 # --- what is a client ------------------------------------------------------------------------
@@ -827,11 +876,15 @@ class ClientCreatedPerCall(Detector):
         "Elasticsearch",
     )
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A client constructor called in a per-call method of a possible node class or in a
-        module-level function, as a `with` item, an attribute's receiver or the whole value
-        of an assignment to a plain name (every other use escapes or is not reported)."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each client constructor called in a per-call method of a possible node class or in
+        a module-level function, as a `with` item, an attribute's receiver or the whole value
+        of an assignment to a plain name (every other use escapes or is not reported), none
+        of whose arguments surely reads the call's inputs; with the `__init__` and
+        `init_components` methods of its class."""
         words = view.expand(CLIENT_NAME_WORDS)
         used: list[ast.Call] = []
         for node in view.nodes_near(words, ast.withitem, ast.Attribute, ast.Assign, ast.AnnAssign):
@@ -845,6 +898,7 @@ class ClientCreatedPerCall(Detector):
                     continue
             if isinstance(value, ast.Call) and _ast_client_name(view, value):
                 used.append(value)
+        sites: list[ast.AST] = []
         for call in used:
             chain = view.enclosing(call.lineno)
             index = innermost(chain)
@@ -853,8 +907,13 @@ class ClientCreatedPerCall(Detector):
                 and isinstance(chain[index], FUNCTION_DEFS)
                 and ast_runs_per_call(view, chain, index)
             ):
-                return True
-        return False
+                owner = chain[index - 1] if index > 0 else None
+                if _ast_depends_on_inputs(chain[index], call, isinstance(owner, ast.ClassDef)):
+                    continue
+                sites.append(call)
+                if isinstance(owner, ast.ClassDef):  # `hoist_route` reads these methods' bodies
+                    sites += [s for s in owner.body if getattr(s, "name", "") in HOOK_METHODS]
+        return sites
 
     METADATA_DEPENDENCIES = (
         PositionProvider,

@@ -16,7 +16,8 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FileView, innermost
+from flowfix.reduction import Sites
 from flowfix.rules import Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -498,19 +499,24 @@ class SequentialChain(Detector):
     TRIGGERS = (">>", "depends", ".next(")
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A statement (expression, assignment, return) whose value creates an unconditional
-        edge between two possible nodes, read the way `_EdgeReader` reads it."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each statement (expression, assignment, return) whose value creates an unconditional
+        edge between two possible nodes, read the way `_EdgeReader` reads it: every edge of a
+        chain comes from one of them, and the names they read resolve in kept code."""
         words = ["*>>*", "next", *sorted(DEPENDS_KEYWORDS)]
         reader = _AstEdgeReader(view)
+        sites: list[ast.AST] = []
         for statement in view.near(words):
             if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign, ast.Return)):
                 if statement.value is not None:
+                    reader.edge = False
                     reader.node(statement.value)
                     if reader.edge:
-                        return True
-        return False
+                        sites.append(statement)
+        return sites
 
     def visit_Module(self, node: cst.Module) -> None:
         self.graph = _Graph()
@@ -596,30 +602,40 @@ class PostponedComponentInit(Detector):
     TRIGGERS = (POSTPONED,)
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """`is_postponed_component_init=True` as a keyword argument, or assigned to an
-        attribute or a (class-level) name of that name."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `is_postponed_component_init=True` keyword argument, and each assignment of
+        `True` to an attribute or a class-level name of that name."""
 
         def true(node: ast.expr | None) -> bool:
             return isinstance(node, ast.Constant) and node.value is True
 
-        def postponed(target: ast.expr) -> bool:
-            return (isinstance(target, ast.Attribute) and target.attr == POSTPONED) or (
-                isinstance(target, ast.Name) and target.id == POSTPONED
-            )
+        def postponed(target: ast.expr, statement: ast.AST) -> bool:
+            if isinstance(target, ast.Attribute):
+                return target.attr == POSTPONED
+            if not (isinstance(target, ast.Name) and target.id == POSTPONED):
+                return False
+            chain = view.enclosing(statement.lineno)  # type: ignore[attr-defined]
+            index = innermost(chain)
+            return index is not None and isinstance(chain[index], ast.ClassDef)
 
-        types = (ast.keyword, ast.Assign, ast.AnnAssign)
-        for node in view.nodes_near([POSTPONED], *types):
+        sites: list[ast.AST] = []
+        for node in view.nodes_near([POSTPONED], ast.keyword, ast.Assign, ast.AnnAssign):
             if isinstance(node, ast.keyword):
                 if node.arg == POSTPONED and true(node.value):
-                    return True
+                    sites.append(node)
             elif isinstance(node, ast.Assign):
-                if true(node.value) and any(postponed(t) for t in node.targets):
-                    return True
-            elif isinstance(node, ast.AnnAssign) and true(node.value) and postponed(node.target):
-                return True
-        return False
+                if true(node.value) and any(postponed(t, node) for t in node.targets):
+                    sites.append(node)
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and true(node.value)
+                and postponed(node.target, node)
+            ):
+                sites.append(node)
+        return sites
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None and node.keyword.value == POSTPONED and _is_true(node.value):

@@ -22,8 +22,11 @@ from flowfix.prefilter import (
     SCOPE_DEFS,
     FileView,
     call_name,
+    first_line,
     innermost,
+    matches,
 )
+from flowfix.reduction import Sites
 from flowfix.rules import Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -305,10 +308,15 @@ class PerItemEmbedding(Detector):
     TRIGGERS = ("embed", "Embed", "upsert", "add", "write_documents", "insert")
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A batchable call (see `_is_batchable_call`) with a name among its arguments, in the
-        body of a `for` or the per-item part of a comprehension of the same scope."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each batchable call (see `_is_batchable_call`) with a name among its arguments and
+        no slice in them, run per item by a loop of its scope that may not be a batch loop,
+        whose receiver may be an embedder or a store; for a `self.<attr>` receiver, also the
+        bindings of `<attr>` in its class (`class_attributes` reads them), or one that binds
+        a container, which rules the call out (kept along with the other sites)."""
         if not view.mentions("for"):  # a for loop or a comprehension
             return False
         words = ["*embed*", *sorted(_METHODS)]
@@ -320,34 +328,45 @@ class PerItemEmbedding(Detector):
                     calls.append(node)
             else:
                 comprehensions.append(node)  # type: ignore[arg-type]
-        typed: bool | None = None
+        typing = _AstTyping(view)
+        sites: list[ast.AST] = []
+        kept: list[ast.AST] = []
         for call in calls:
-            if not _ast_per_item(view, call, comprehensions):
+            if not _ast_per_item(view, call, comprehensions) or _ast_batched(
+                view, call, comprehensions
+            ):
                 continue
             func = call.func
             if not isinstance(func, ast.Attribute) or func.attr.startswith("embed"):
-                return True
+                sites.append(call)
+                continue
             method, receiver = func.attr, func.value
             if method == "create":
                 if _ast_terminal(receiver) == "embeddings":
-                    return True
+                    sites.append(call)
                 continue
-            if _name_kind_allows(_ast_terminal(receiver), method):
-                return True
-            if (
+            attribute = _ast_self_attribute(receiver)
+            bindings = _ast_attribute_bindings(view, call, attribute) if attribute else []
+            containers = [
+                b
+                for b in bindings
+                if any(typing.container(v) for v in (b.value, getattr(b, "annotation", None)) if v)
+            ]
+            if containers:  # a method kept for another site must still see one
+                kept.append(containers[0])
+                continue
+            if _name_kind_allows(_ast_terminal(receiver), method) or (
+                bindings and typing.typed(bindings)
+            ):
+                sites.extend([call, *bindings])
+            elif (
                 isinstance(receiver, ast.Name)
                 and receiver.id not in _innermost_parameters(view.enclosing(call.lineno))
                 and not _bound_to_container(view, receiver.id, call)
-            ) or (
-                isinstance(receiver, ast.Attribute)
-                and isinstance(receiver.value, ast.Name)
-                and receiver.value.id == "self"
+                and typing.typed(_ast_name_bindings(view, receiver.id))
             ):
-                if typed is None:  # a binding may construct or annotate an embedder / store
-                    typed = view.mentions(*TYPE_WORDS)
-                if typed:
-                    return True
-        return False
+                sites.append(call)
+        return sites + kept if sites else []
 
     def visit_Module(self, node: cst.Module) -> None:
         self._classes: dict[int, dict[str, list[cst.BaseExpression]]] = {}
@@ -470,6 +489,96 @@ def _name_kind_allows(name: str, method: str) -> bool:
     return False
 
 
+def _ast_self_attribute(receiver: ast.expr) -> str | None:
+    """`attr` for a `self.<attr>` receiver (see `_self_attribute`)."""
+    if (
+        isinstance(receiver, ast.Attribute)
+        and isinstance(receiver.value, ast.Name)
+        and receiver.value.id == "self"
+    ):
+        return receiver.attr
+    return None
+
+
+def _ast_attribute_bindings(
+    view: FileView, call: ast.Call, attribute: str
+) -> list[ast.Assign | ast.AnnAssign]:
+    """The assignments `_bindings` reads for `self.<attribute>` at `call` (when its scope is a
+    method): those in the method's class of `self.<attribute>`, or annotating `<attribute>`."""
+    chain = view.enclosing(call.lineno)
+    index = innermost(chain)
+    if (
+        index is None
+        or index == 0
+        or not isinstance(chain[index - 1], ast.ClassDef)
+        or any(isinstance(node, ast.Lambda) and _inside(call, node) for node in ast.walk(chain[-1]))
+    ):
+        return []
+    cls = chain[index - 1]
+    start, end = first_line(cls), cls.end_lineno or cls.lineno  # type: ignore[attr-defined]
+    found: list[ast.Assign | ast.AnnAssign] = []
+    for node in view.nodes_near([attribute], ast.Assign, ast.AnnAssign):
+        if not start <= node.lineno <= end:  # type: ignore[attr-defined]
+            continue
+        if isinstance(node, ast.Assign):
+            bound = any(_ast_self_attribute(target) == attribute for target in node.targets)
+        else:
+            assert isinstance(node, ast.AnnAssign)
+            target = node.target
+            bound = _ast_self_attribute(target) == attribute or (
+                isinstance(target, ast.Name) and target.id == attribute
+            )
+        if bound:
+            found.append(node)
+    return found
+
+
+def _ast_name_bindings(view: FileView, name: str) -> list[ast.Assign | ast.AnnAssign]:
+    """Every assignment to the plain name `name` (a superset of `single_binding_value`'s)."""
+    found: list[ast.Assign | ast.AnnAssign] = []
+    for node in view.nodes_near([name], ast.Assign, ast.AnnAssign):
+        assert isinstance(node, (ast.Assign, ast.AnnAssign))
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+            found.append(node)
+    return found
+
+
+class _AstTyping:
+    """What `receiver_kind` may make of binding values, over CPython's AST."""
+
+    def __init__(self, view: FileView) -> None:
+        self.view = view
+        self._imported: set[str] | None = None
+
+    def typed(self, bindings: list[ast.Assign | ast.AnnAssign]) -> bool:
+        """A binding's value or annotation may name an embedder or store class: a name in it
+        matches `TYPE_WORDS`, or an import whose line mentions one binds it."""
+        if self._imported is None:
+            self._imported = set()
+            for node in self.view.nodes_near(TYPE_WORDS, ast.Import, ast.ImportFrom):
+                for alias in node.names:  # type: ignore[attr-defined]
+                    self._imported.add(alias.asname or alias.name.split(".")[0])
+        for binding in bindings:
+            for root in (binding.value, getattr(binding, "annotation", None)):
+                for node in ast.walk(root) if root is not None else ():
+                    name = getattr(node, "id", None) or getattr(node, "attr", None)
+                    if isinstance(name, str) and (
+                        name in self._imported or any(matches(name, w) for w in TYPE_WORDS)
+                    ):
+                        return True
+        return False
+
+    def container(self, value: ast.expr) -> bool:
+        """`_is_container` surely holds: a display, or a builtin container nothing rebinds."""
+        return isinstance(value, CONTAINER_DISPLAYS) or (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in BUILTIN_CONTAINERS
+            and _never_bound(self.view, value.func.id)
+        )
+
+
 def _innermost_parameters(chain: list[ast.AST]) -> set[str]:
     """Parameters of the innermost def of `chain`: a name bound there by a parameter has no
     binding value (`single_binding_value`), so only its name can make it a receiver."""
@@ -535,14 +644,7 @@ def _bound_to_container(view: FileView, name: str, call: ast.Call) -> bool:
             continue
         if _innermost_scope([s for s in view.enclosing(node.lineno) if s is not node]) is not scope:
             continue
-        if isinstance(value, CONTAINER_DISPLAYS):
-            return True
-        if (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Name)
-            and value.func.id in BUILTIN_CONTAINERS
-            and _never_bound(view, value.func.id)
-        ):
+        if value is not None and _AstTyping(view).container(value):
             return True
     return False
 
@@ -554,6 +656,52 @@ def _inside(inner: ast.AST, outer: ast.AST) -> bool:
         outer.end_lineno,  # type: ignore[attr-defined]
         outer.end_col_offset,  # type: ignore[attr-defined]
     )
+
+
+def _ast_batched(view: FileView, call: ast.Call, comprehensions: list[ast.expr]) -> bool:
+    """`visit_Call` surely stops at a batch: an argument holds a slice, or every loop of the
+    call's scope around it (a superset of `per_item_loops`) is a batch loop by its target
+    and iterable (`_is_batch_loop` without its look at the body)."""
+    arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+    if any(isinstance(node, ast.Slice) for arg in arguments for node in ast.walk(arg)):
+        return True
+    chain = view.enclosing(call.lineno)
+    scope = innermost(chain)
+    loops: list[tuple[ast.expr, ast.expr]] = [
+        (s.target, s.iter)
+        for s in chain[0 if scope is None else scope + 1 :]
+        if isinstance(s, (ast.For, ast.AsyncFor))
+    ]
+    for comp in comprehensions:
+        if _inside(call, comp):
+            loops += [(g.target, g.iter) for g in comp.generators]  # type: ignore[attr-defined]
+    return all(_ast_batch_loop(target, iterable) for target, iterable in loops)
+
+
+def _ast_batch_loop(target: ast.expr, iterable: ast.expr) -> bool:
+    if (
+        isinstance(iterable, ast.Call)
+        and _ast_terminal(iterable.func) == "range"
+        and len(iterable.args) + len(iterable.keywords) == 3
+    ):
+        return True
+    names = _ast_bound_names(target)
+    for node in ast.walk(iterable):  # the names libcst sees: attributes, keywords, parameters
+        name = (
+            getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", None)
+        )
+        if isinstance(name, str):
+            names.append(name)
+    return any(set(name_tokens(name)) & BATCH_WORDS for name in names)
+
+
+def _ast_bound_names(target: ast.expr) -> list[str]:
+    """`bound_names` over CPython's AST."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _ast_bound_names(element)]
+    return _ast_bound_names(target.value) if isinstance(target, ast.Starred) else []
 
 
 def _ast_per_item(view: FileView, call: ast.Call, comprehensions: list[ast.expr]) -> bool:
@@ -652,10 +800,14 @@ class ExcessiveTopK(Detector):
     TRIGGERS = ("top_k",)
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """An int literal as a `*top_k` keyword of a call that is not a sampling call, or as
-        the value (or `Field` default) of a `*top_k` class field outside a sampling class."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each call with an int literal above 1 (the least limit) as a `*top_k` keyword that
+        is not a sampling call by its keywords or its name, and each such value (or `Field`
+        default) of a `*top_k` class field outside a sampling class."""
+        sites: list[ast.AST] = []
         for node in view.nodes_near(["*top_k"], ast.Call, ast.Assign, ast.AnnAssign):
             if isinstance(node, ast.Call):
                 if not any(
@@ -664,9 +816,16 @@ class ExcessiveTopK(Detector):
                 ):
                     continue
                 keywords = {k.arg for k in node.keywords}
-                if keywords & SAMPLING_KEYWORDS or call_name(node) in SAMPLING_CALLEES:
+                dotted = _ast_full_name(node.func) or ""
+                if (
+                    keywords & SAMPLING_KEYWORDS
+                    or call_name(node) in SAMPLING_CALLEES
+                    or ".completions." in dotted
+                    or ".messages." in dotted
+                ):
                     continue
-                return True
+                sites.append(node)
+                continue
             if isinstance(node, ast.Assign):
                 if len(node.targets) != 1:
                     continue
@@ -684,8 +843,8 @@ class ExcessiveTopK(Detector):
                 continue
             owner = _innermost_scope([s for s in view.enclosing(node.lineno) if s is not node])
             if isinstance(owner, ast.ClassDef) and not _ast_class_fields(owner) & SAMPLING_KEYWORDS:
-                return True
-        return False
+                sites.append(node)
+        return sites
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is None or not TOP_K.match(node.keyword.value):
@@ -750,7 +909,19 @@ def _class_fields(cls: cst.ClassDef) -> set[str]:
 
 
 def _ast_int(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) is int
+    """An int literal that may exceed the limit (a positive integer)."""
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value > 1
+
+
+def _ast_full_name(node: ast.expr) -> str | None:
+    """`cst.helpers.get_full_name_for_node` over CPython's AST."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_ast_full_name(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return _ast_full_name(node.func)
+    return _ast_full_name(node.value) if isinstance(node, ast.Subscript) else None
 
 
 def _ast_class_fields(cls: ast.ClassDef) -> set[str]:
