@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,17 @@ from libcst.metadata import (
 from flowfix.detector import Detector
 from flowfix.detectors.connections import ast_cached, ast_node_class
 from flowfix.edits import code_excerpt, snake_case
-from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name, innermost
+from flowfix.prefilter import (
+    BODIES,
+    COMPREHENSIONS,
+    FUNCTION_DEFS,
+    LOOP_STATEMENTS,
+    SCOPE_DEFS,
+    FileView,
+    call_name,
+    innermost,
+)
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     INIT_METHODS,
@@ -128,30 +139,34 @@ class CachingDisabled(Detector):
     MESSAGE = "`{code}` disables the node's output cache; enable it if the output is deterministic"
     TRIGGERS = ("CachingConfig", ".caching")
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `CachingConfig(..., enabled=False)` (or an alias of it) and each
+        `<x>.caching.enabled = False`."""
+
         def false(node: ast.expr) -> bool:
             return isinstance(node, ast.Constant) and node.value is False
 
         aliases = view.statements.aliases
+        sites: list[ast.AST] = []
         for node in view.nodes_near(["enabled"], ast.Call, ast.Assign):
             if isinstance(node, ast.Call):
                 name = call_name(node)
                 if "CachingConfig" in (name, aliases.get(name)) and any(
                     keyword.arg == "enabled" and false(keyword.value) for keyword in node.keywords
                 ):
-                    return True
-            elif false(node.value):  # type: ignore[attr-defined]
-                if any(
-                    isinstance(t, ast.Attribute)
-                    and t.attr == "enabled"
-                    and isinstance(t.value, ast.Attribute)
-                    and t.value.attr == "caching"
-                    for t in node.targets  # type: ignore[attr-defined]
-                ):
-                    return True
-        return False
+                    sites.append(node)
+            elif false(node.value) and any(  # type: ignore[attr-defined]
+                isinstance(t, ast.Attribute)
+                and t.attr == "enabled"
+                and isinstance(t.value, ast.Attribute)
+                and t.value.attr == "caching"
+                for t in node.targets  # type: ignore[attr-defined]
+            ):
+                sites.append(node)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._is_caching_config(node.func) and any(
@@ -239,6 +254,17 @@ MUTATING_METHODS = frozenset(
 )
 ALIASING_METHODS = frozenset({"get", "setdefault", "items", "values", "keys"})
 PATH_SUFFIXES = ("_path", "_file", "_filename")
+# Last names of the calls `_written_target` may take for a write.
+WRITER_CALL_NAMES = frozenset(
+    {
+        "open",
+        "replace",
+        "rename",
+        "remove",
+        *WRITE_METHODS,
+        *(name.rsplit(".", 1)[-1] for name in MOVE_FUNCTIONS),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -728,10 +754,34 @@ PATH_CALL_NAMES = frozenset(
 )
 
 
-def _ast_parameters(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+AstScope = dict[str, list[ast.expr] | None]
+
+
+def _ast_scope(func: ast.FunctionDef | ast.AsyncFunctionDef) -> AstScope:
+    """The names `func` surely binds in its own scope: parameters (None), and others with the
+    values of their plain `name = value` assignments; `global`/`nonlocal` names left out."""
     args = func.args
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    return {arg.arg for arg in every if arg is not None}
+    scope: AstScope = {arg.arg: None for arg in every if arg is not None}
+    declared: set[str] = set()
+    stack: list[ast.AST] = list(func.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        if isinstance(node, (*SCOPE_DEFS, ast.Lambda, *COMPREHENSIONS)) or (
+            isinstance(node, ast.AnnAssign) and node.value is None
+        ):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            scope.setdefault(node.id, [])
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                values = scope.setdefault(target.id, []) if isinstance(target, ast.Name) else None
+                if values is not None and node.value is not None:
+                    values.append(node.value)
+        stack.extend(ast.iter_child_nodes(node))
+    return {name: values for name, values in scope.items() if name not in declared}
 
 
 def _ast_opened(node: ast.expr) -> list[ast.expr]:
@@ -756,26 +806,30 @@ def _ast_read(node: ast.expr) -> list[ast.expr]:
     return []
 
 
-def _ast_constant(node: ast.expr, params: set[str], depth: int = 0) -> bool:
-    """Could `_PathResolver.constant` hold for `node`: built from literals, names that are not
-    the function's parameters, and path or environment calls on such values."""
+def _ast_constant(node: ast.expr, scope: AstScope, depth: int = 0) -> bool:
+    """Could `_PathResolver.constant` hold for `node`: built from literals, names not bound in
+    the function (`scope`), locals assigned such a value, and path or environment calls on
+    such values."""
     if depth > 8:
         return False
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.JoinedStr):
         return all(
-            _ast_constant(part.value, params, depth)
+            _ast_constant(part.value, scope, depth)
             for part in node.values
             if isinstance(part, ast.FormattedValue)
         )
     if isinstance(node, ast.Name):
-        return node.id not in params
+        if node.id == "__file__" or node.id not in scope:
+            return True
+        values = scope[node.id]
+        return values is not None and any(_ast_constant(v, scope, depth + 1) for v in values)
     if isinstance(node, ast.Attribute):
-        return _ast_constant(node.value, params, depth)
+        return _ast_constant(node.value, scope, depth)
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, (ast.Div, ast.Add)) and (
-            _ast_constant(node.left, params, depth) and _ast_constant(node.right, params, depth)
+            _ast_constant(node.left, scope, depth) and _ast_constant(node.right, scope, depth)
         )
     if isinstance(node, ast.Call):
         if any(isinstance(arg, ast.Starred) for arg in node.args) or any(
@@ -783,14 +837,14 @@ def _ast_constant(node: ast.expr, params: set[str], depth: int = 0) -> bool:
         ):
             return False
         values = [*node.args, *(keyword.value for keyword in node.keywords)]
-        if not all(_ast_constant(value, params, depth) for value in values):
+        if not all(_ast_constant(value, scope, depth) for value in values):
             return False
         func = node.func
         if isinstance(func, ast.Name):
             return True  # may be `Path`, `str`, `getenv`, `join`, ... imported by name
         return isinstance(func, ast.Attribute) and (
             func.attr in PATH_CALL_NAMES
-            or (func.attr in PATH_METHODS and _ast_constant(func.value, params, depth))
+            or (func.attr in PATH_METHODS and _ast_constant(func.value, scope, depth))
         )
     return False
 
@@ -868,14 +922,17 @@ class ConfigReloadedPerCall(Detector):
     MESSAGE = "`{loader}()` parses `{path}` again on every call of `{function}()`"
     TRIGGERS = ("json", "yaml")
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A loader call in a function (no entry point, none around it cached) whose first
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each loader call in a function (no entry point, none around it cached) whose first
         argument reads a file (`open(P)`, `P.open()`, `P.read_text()`, `open(P).read()`, or
-        a name a surrounding `with open(P) as name:` binds) at a path that may be constant."""
+        a name a surrounding `with open(P) as name:` binds) at a path that may be constant;
+        with them every call that may write a file (`written_paths` reads the whole module)."""
         if not (view.imports("json") or view.imports("yaml")):
             return False
+        sites: list[ast.AST] = []
         for call in view.calls_to(*LOADER_NAMES):
             if not call.args:
                 continue
@@ -889,7 +946,6 @@ class ConfigReloadedPerCall(Detector):
                 ast_cached(s) for s in chain if isinstance(s, FUNCTION_DEFS)
             ):
                 continue
-            params = _ast_parameters(func)
             source = call.args[0]
             if isinstance(source, ast.Name):
                 paths = [
@@ -903,9 +959,10 @@ class ConfigReloadedPerCall(Detector):
                 ]
             else:
                 paths = [*_ast_opened(source), *_ast_read(source)]
-            if any(_ast_constant(path, params) for path in paths):
-                return True
-        return False
+            scope = _ast_scope(func)
+            if any(_ast_constant(path, scope) for path in paths):
+                sites.append(call)
+        return sites and [*sites, *view.calls_to(*WRITER_CALL_NAMES)]
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module = node
@@ -1361,6 +1418,297 @@ def hoisted_name(
     return name
 
 
+SCOPE_NODES = (*SCOPE_DEFS, ast.Lambda)
+TRY_NODES = (ast.Try, getattr(ast, "TryStar", ast.Try))
+# The blocks around a call: (statement, the field of its statements that holds the call).
+BlockPath = list[tuple[ast.AST, str]]
+CallKey = tuple[object, ...]
+
+
+def _ast_root(node: ast.expr) -> str | None:
+    """`root_name` on the AST."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _ast_chain(node: ast.expr) -> bool:
+    """A name or an attribute chain on a name (no call, no subscript)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _ast_simple(node: ast.expr) -> bool:
+    """Could `_simple` hold: names, attribute chains, literals (any f-string: implicitly
+    concatenated, libcst's `ConcatenatedString` is simple) and containers of them."""
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return _ast_chain(node)
+    if isinstance(node, (ast.Constant, ast.JoinedStr)):
+        return True
+    if isinstance(node, ast.Starred):
+        return _ast_simple(node.value)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_ast_simple(element) for element in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(
+            key is not None and _ast_simple(key) and _ast_simple(value)
+            for key, value in zip(node.keys, node.values, strict=True)
+        )
+    return False
+
+
+def _ast_module_name(view: FileView, name: str, module: str) -> bool:
+    """May `name` be bound by `import <module>` / `import <module> as <name>`?"""
+    return view.imports(module) and (
+        name == module or re.search(rf"\b{module}\s+as\s+{name}\b", view.text) is not None
+    )
+
+
+def _ast_serialization(view: FileView, call: ast.Call) -> ast.expr | None:
+    """The serialized object when `serialization` may hold for `call`: a named object (no call
+    or subscript in it) and simple arguments, the callee a serializer method or a name that
+    may be `json.dumps` / `jsonpickle.encode`."""
+    func, rest = call.func, call.args
+    if isinstance(func, ast.Attribute) and func.attr in SERIALIZER_METHODS:
+        subject: ast.expr | None = func.value
+    else:
+        name = call_name(call)
+        modules = {"dumps": "json", "encode": "jsonpickle"}
+        module = modules.get(name) or modules.get(view.statements.aliases.get(name, ""))
+        if module is None or not (
+            _ast_module_name(view, func.value.id, module)
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            else isinstance(func, ast.Name) and view.imports(module)
+        ):
+            return None
+        subject, rest = (call.args[0] if call.args else None), call.args[1:]
+    if subject is None or isinstance(subject, ast.Starred) or not _ast_chain(subject):
+        return None
+    if any(isinstance(arg, ast.Starred) for arg in rest) or not all(
+        _ast_simple(value) for value in [*rest, *(k.value for k in call.keywords)]
+    ):
+        return None
+    return subject
+
+
+def _ast_key(node: ast.AST) -> CallKey:
+    """Equal for calls with equal `code_of` (which collapses whitespace even inside strings,
+    so string contents are left out)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return ("str",)
+    return (
+        type(node).__name__,
+        *(
+            tuple(_ast_key(v) if isinstance(v, ast.AST) else v for v in value)
+            if isinstance(value, list)
+            else _ast_key(value)
+            if isinstance(value, ast.AST)
+            else value
+            for _, value in ast.iter_fields(node)
+        ),
+    )
+
+
+def _ast_within(node: ast.AST, first: ast.AST, last: ast.AST) -> bool:
+    """Does `node` lie between the start of `first` and the end of `last`?"""
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return (first.lineno, first.col_offset) <= start and end <= (  # type: ignore[attr-defined]
+        last.end_lineno,  # type: ignore[attr-defined]
+        last.end_col_offset,  # type: ignore[attr-defined]
+    )
+
+
+def _ast_iteration_loop(chain: Sequence[ast.AST], call: ast.Call) -> ast.AST | None:
+    """`iteration_loop`: the innermost statement of `chain` (below the function) that runs
+    `call` once per iteration, in a loop's body or a `while` test."""
+    for statement in reversed(chain):
+        if isinstance(statement, LOOP_STATEMENTS):
+            body = statement.body
+            if _ast_within(call, body[0], body[-1]) or (
+                isinstance(statement, ast.While)
+                and _ast_within(call, statement.test, statement.test)
+            ):
+                return statement
+    return None
+
+
+def _ast_own_nodes(root: ast.AST) -> Iterator[ast.AST]:
+    """`root` and the nodes below it in its scope (in nested defs, lambdas and classes none)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, SCOPE_NODES):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _ast_bound(target: ast.AST | None) -> set[str]:
+    """`bound_names` on the AST."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return {name for element in target.elts for name in _ast_bound(element)}
+    if isinstance(target, ast.Starred):
+        return _ast_bound(target.value)
+    return set()
+
+
+def _ast_may_change(loop: ast.AST, call: ast.Call, subject: ast.expr, key: CallKey) -> bool:
+    """Does `may_change(loop, call, subject)` surely hold: the loop binds a name the call
+    reads, assigns into the object, or calls it or hands it to a call other than `call`'s
+    equals?"""
+    root = _ast_root(subject)
+    reads = {node.id for node in ast.walk(call) if isinstance(node, ast.Name)}
+    for node in _ast_own_nodes(loop):
+        targets: list[ast.expr] = []
+        bound: set[str] = set()
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete) and len(node.targets) == 1:
+            targets = node.targets
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.NamedExpr, ast.comprehension)):
+            bound = _ast_bound(node.target)
+        elif isinstance(node, ast.withitem):
+            bound = _ast_bound(node.optional_vars)
+        elif isinstance(node, (*FUNCTION_DEFS, ast.ClassDef)):
+            bound = {node.name}
+        if reads & bound.union(*map(_ast_bound, targets)):
+            return True
+        if any(
+            isinstance(t, (ast.Attribute, ast.Subscript)) and _ast_root(t) == root for t in targets
+        ):
+            return True
+        if isinstance(node, ast.Call):
+            func = node.func
+            values = [*node.args, *(k.value for k in node.keywords)]
+            if (
+                (
+                    isinstance(func, ast.Attribute)
+                    and _ast_root(func.value) == root
+                    and func.attr not in READ_ONLY_METHODS
+                )
+                or any(
+                    isinstance(value, ast.Name) and value.id == root
+                    for value in (v.value if isinstance(v, ast.Starred) else v for v in values)
+                )
+            ) and _ast_key(node) != key:
+                return True
+    return False
+
+
+def _ast_evaluates(node: ast.AST, key: CallKey) -> bool:
+    """`_evaluates` on the AST (calls compared by `_ast_key`)."""
+    if isinstance(node, ast.Call) and _ast_key(node) == key:
+        return True
+    if isinstance(node, (ast.Lambda, *COMPREHENSIONS)):
+        return False
+    if isinstance(node, ast.IfExp):
+        return _ast_evaluates(node.test, key)
+    if isinstance(node, ast.BoolOp):
+        return _ast_evaluates(node.values[0], key)
+    return any(_ast_evaluates(child, key) for child in ast.iter_child_nodes(node))
+
+
+def _ast_always_runs(statements: Sequence[ast.stmt], key: CallKey) -> bool:
+    """`always_runs` on a block of statements."""
+    return any(_ast_statement_runs(statement, key) for statement in statements)
+
+
+def _ast_statement_runs(node: ast.stmt, key: CallKey) -> bool:
+    if isinstance(node, ast.If):
+        return _ast_evaluates(node.test, key) or (
+            bool(node.orelse)
+            and _ast_always_runs(node.body, key)
+            and _ast_always_runs(node.orelse, key)
+        )
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return any(_ast_evaluates(item, key) for item in node.items) or _ast_always_runs(
+            node.body, key
+        )
+    if isinstance(node, TRY_NODES):
+        return _ast_always_runs(node.body, key) or _ast_always_runs(node.finalbody, key)
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return _ast_evaluates(node.iter, key)
+    if isinstance(node, ast.While):
+        return _ast_evaluates(node.test, key)
+    if isinstance(node, (*FUNCTION_DEFS, ast.ClassDef, ast.Match)):
+        return False
+    return _ast_evaluates(node, key)
+
+
+def _ast_block_path(chain: Sequence[ast.AST], call: ast.Call) -> BlockPath | None:
+    """The blocks around `call` below its function, outermost first, as (statement, field);
+    None inside a `match` statement."""
+    path: BlockPath = []
+    for statement in chain:
+        if isinstance(statement, (ast.Match, ast.match_case)):
+            return None
+        field = next(
+            (
+                name
+                for name in BODIES
+                if (items := getattr(statement, name, None))
+                and _ast_within(call, items[0], items[-1])
+            ),
+            None,
+        )
+        if field is None:
+            break
+        path.append((statement, field))
+    return path
+
+
+def _ast_branch(statement: ast.AST, field: str) -> bool:
+    """Do the statements in `field` of `statement` run only on some paths (the body or `else`
+    of an `if` or a loop, an `except` or `try`'s `else`)?"""
+    return isinstance(statement, (ast.If, *LOOP_STATEMENTS, ast.ExceptHandler)) or (
+        isinstance(statement, TRY_NODES) and field == "orelse"
+    )
+
+
+def _ast_conditional(statement: ast.AST, call: ast.Call) -> bool:
+    """Is `call`, in `statement`'s own expressions, in a lambda, a comprehension, a branch of
+    `... if ... else ...` or an operand after the first of `and`/`or`?"""
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        parts: list[ast.expr] = []
+        if isinstance(node, (ast.Lambda, *COMPREHENSIONS)):
+            parts = [node]
+        elif isinstance(node, ast.IfExp):
+            parts = [node.body, node.orelse]
+        elif isinstance(node, ast.BoolOp):
+            parts = node.values[1:]
+        if any(_ast_within(call, part, part) for part in parts):
+            return True
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, (ast.expr, ast.withitem)))
+    return False
+
+
+def _ast_repeats(members: Sequence[tuple[ast.Call, BlockPath | None]]) -> bool:
+    """Could `_repeat_hoist` hold for some of `members` (calls with their block paths): two
+    of them that reach their innermost common block without entering a branch."""
+    for (_, first), (_, second) in itertools.combinations(members, 2):
+        if first is None or second is None:
+            return True
+        common = 0
+        for (a, a_field), (b, b_field) in zip(first, second, strict=False):
+            if a is not b or a_field != b_field:
+                break
+            common += 1
+        if not any(_ast_branch(*entry) for entry in first[common:] + second[common:]):
+            return True
+    return False
+
+
 class RepeatedSerialization(Detector):
     """The same object is serialized again and again with the same call.
 
@@ -1428,23 +1776,48 @@ class RepeatedSerialization(Detector):
     MESSAGE = "`{call}` is evaluated {where} in `{function}()`; compute it once"
     TRIGGERS = ("to_dict", "model_dump", "dumps", "encode")
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A serializer call in a loop of a function, or the same call twice in one function."""
-        seen: set[tuple[int, str]] = set()
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each call that may be a `serialization` (`_ast_serialization`) in a function's own
+        code: on every iteration of its innermost loop, a `for` that does not visibly change
+        it (`_ast_may_change`) and whose body always runs such a call; or, outside loops, one
+        of two or more in one function, two of which run whenever their innermost common block
+        does (`_ast_repeats`)."""
+        sites: list[ast.AST] = []
+        repeats: dict[tuple[int, CallKey], list[tuple[ast.Call, BlockPath | None]]] = {}
         for call in view.calls_to(*SERIALIZER_CALL_NAMES):
-            chain = view.enclosing(call.lineno)
-            index = innermost(chain, FUNCTION_DEFS)
-            if index is None:
+            subject = _ast_serialization(view, call)
+            if subject is None:
                 continue
-            if any(isinstance(s, LOOP_STATEMENTS) for s in chain[index:]):
-                return True
-            key = (id(chain[index]), ast.dump(call))
-            if key in seen:
-                return True
-            seen.add(key)
-        return False
+            chain = view.enclosing(call.lineno)
+            index = innermost(chain)
+            func = chain[index] if index is not None else None
+            if (
+                index is None
+                or not isinstance(func, FUNCTION_DEFS)
+                or not _ast_within(call, func.body[0], func.body[-1])
+            ):
+                continue
+            below, key = chain[index + 1 :], _ast_key(call)
+            loop = _ast_iteration_loop(below, call)
+            if loop is None:
+                path = _ast_block_path(below, call)
+                statement = (
+                    below[len(path)] if path is not None and len(path) < len(below) else None
+                )
+                if statement is None or not _ast_conditional(statement, call):
+                    repeats.setdefault((id(func), key), []).append((call, path))
+            elif (
+                isinstance(loop, (ast.For, ast.AsyncFor))
+                and not _ast_may_change(loop, call, subject, key)
+                and _ast_always_runs(loop.body, key)
+            ):
+                sites.append(call)
+        return sites + [
+            call for group in repeats.values() if _ast_repeats(group) for call, _ in group
+        ]
 
     def visit_Module(self, node: cst.Module) -> None:
         self.calls: dict[cst.FunctionDef, list[cst.Call]] = {}
@@ -1525,6 +1898,31 @@ def is_memoised(reader: MetadataReader, call: cst.Call, func: cst.FunctionDef) -
     return False
 
 
+def _ast_item_names(loop: ast.AST) -> set[str]:
+    """Names that surely take a new value from the iterated item (see `loop_item_names`): a
+    `for` target and the names the body assigns from them (none for `while`)."""
+    if not isinstance(loop, (ast.For, ast.AsyncFor)):
+        return set()
+    bindings: list[tuple[set[str], ast.AST]] = []
+    for node in (n for statement in loop.body for n in _ast_own_nodes(statement)):
+        if isinstance(node, ast.Assign):
+            bindings += [(_ast_bound(target), node.value) for target in node.targets]
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)) and node.value:
+            bindings.append((_ast_bound(node.target), node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            bindings.append((_ast_bound(node.target), node.iter))
+    tainted = _ast_bound(loop.target)
+    changed = True
+    while changed:
+        changed = False
+        for names, source in bindings:
+            reads = {n.id for n in ast.walk(source) if isinstance(n, ast.Name)}
+            if names - tainted and reads & tainted:
+                tainted |= names
+                changed = True
+    return tainted
+
+
 class DynamicImportPerCall(Detector):
     """`importlib.import_module()` runs on every call or loop iteration instead of once.
 
@@ -1589,13 +1987,17 @@ class DynamicImportPerCall(Detector):
     MESSAGE = "`importlib.import_module()` runs {where} of `{function}()`; import once and reuse it"
     TRIGGERS = ("import_module",)
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """`import_module()` in a function (no init hook, entry point or cached function) and
-        in a loop there, or in a per-call method of a possible node class."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `import_module()` in a function (no init hook, entry point or cached function):
+        on every iteration of a loop there, when the function is a method of a possible node
+        class or the call reads no name the loop's item surely sets (`_ast_item_names`), or
+        in a per-call method of a possible node class."""
         if not view.imports("importlib"):
             return False
+        sites: list[ast.AST] = []
         for call in view.calls_to("import_module"):
             chain = view.enclosing(call.lineno)
             index = innermost(chain)
@@ -1606,16 +2008,15 @@ class DynamicImportPerCall(Detector):
                 ast_cached(s) for s in chain if isinstance(s, FUNCTION_DEFS)
             ):
                 continue
-            if any(isinstance(s, LOOP_STATEMENTS) for s in chain[index + 1 :]):
-                return True
             owner = chain[index - 1] if index > 0 else None
-            if (
-                isinstance(owner, ast.ClassDef)
-                and func.name in PER_CALL_METHODS
-                and ast_node_class(view, owner)
+            in_node = isinstance(owner, ast.ClassDef) and ast_node_class(view, owner)
+            loop = _ast_iteration_loop(chain[index + 1 :], call)
+            reads = {node.id for node in ast.walk(call) if isinstance(node, ast.Name)}
+            if (loop is not None and (in_node or not reads & _ast_item_names(loop))) or (
+                in_node and func.name in PER_CALL_METHODS
             ):
-                return True
-        return False
+                sites.append(call)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         if resolves_to(self, node.func, {"importlib.import_module"}) is None:

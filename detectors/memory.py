@@ -11,6 +11,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
 from flowfix.prefilter import FUNCTION_DEFS, FileView, innermost
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
@@ -384,13 +385,15 @@ class UnboundedSharedStore(Detector):
     MESSAGE = "`{store}[{key}]` grows on every run of `{function}()` and is never trimmed"
     TRIGGERS = ("append", "extend")
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """`<p>[key].append(...)` / `<p>.setdefault(key, ...).append(...)` in a `post` method
-        (4+ parameters) of a class, `<p>` being its second parameter."""
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `<p>[key].append(...)` / `<p>.setdefault(key, ...).append(...)` in a `post`
+        method (4+ parameters) of a class, `<p>` being its second parameter."""
         if view.statements.functions.isdisjoint(POST_METHODS):
             return False
+        sites: list[ast.AST] = []
         for call in view.nodes_near(sorted(GROW_METHODS), ast.Call):
             assert isinstance(call, ast.Call)
             func = call.func
@@ -399,8 +402,8 @@ class UnboundedSharedStore(Detector):
             store = _ast_store_name(func.value)
             method = _ast_post_method(view.enclosing(call.lineno))
             if store is not None and method is not None and method.args.args[1].arg == store:
-                return True
-        return False
+                sites.append(call)
+        return sites
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         store = store_parameter(self, node)
@@ -502,13 +505,15 @@ class DeepcopyOfState(Detector):
     MESSAGE = "`deepcopy({state})` copies the whole run state on every call of `{function}()`"
     TRIGGERS = ("deepcopy",)
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A `deepcopy(<state name>)` call in a function not named for copying, whose value
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `deepcopy(<state name>)` call in a function not named for copying, whose value
         is not stored under a snapshot/checkpoint name."""
         if not view.imports("copy"):
             return False
+        sites: list[ast.AST] = []
         for call in view.calls_to("deepcopy"):
             if not _ast_copies_state(call):
                 continue
@@ -531,8 +536,8 @@ class DeepcopyOfState(Detector):
                 )
             ):
                 continue
-            return True
-        return False
+            sites.append(call)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or resolves_to(self, node.func, {"copy.deepcopy"}) is None:
