@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from flowfix.detector import Detector
+from flowfix.detectors.executors import iteration_loops, statement_chain
 from flowfix.edits import code_excerpt
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
+from flowfix.reduction import Sites
 from flowfix.rules import Severity
 from flowfix.semantics import iteration_loop, loop_item_names, read_names, scope_owner
 
 FRAMEWORKS = ("dynamiq",)
 FIELD_FACTORIES = frozenset({"Field", "field"})
+MIN_LIMIT = 1  # the config accepts only positive `max-loops` limits
 
 
 def _int_value(node: cst.BaseExpression | None) -> int | None:
@@ -35,6 +40,47 @@ def _field_default(node: cst.BaseExpression | None) -> int | None:
         if index == 0 and arg.keyword is None and not arg.star:
             return _int_value(arg.value)
     return None
+
+
+def _ast_may_exceed(node: ast.AST | None) -> bool:
+    """An int literal above any limit (`_int_value`: a bool or a signed number is none)."""
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value > MIN_LIMIT
+
+
+def _ast_default_may_exceed(args: ast.arguments) -> bool:
+    """A `max_loops` parameter whose default may exceed the limit."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    pairs = [
+        *zip(positional, defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]
+    return any(arg.arg == "max_loops" and _ast_may_exceed(default) for arg, default in pairs)
+
+
+def _ast_class_attribute(view: FileView, node: ast.AST) -> bool:
+    """`max_loops = <int>` / `Field(<int>)` / `Field(default=<int>)` in a class body (when its
+    scope cannot be told, yes)."""
+    value: ast.expr | None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0], node.value
+    elif isinstance(node, ast.AnnAssign):
+        target, value = node.target, node.value
+    else:
+        return False
+    if not (isinstance(target, ast.Name) and target.id == "max_loops"):
+        return False
+    if isinstance(value, ast.Call):
+        if call_name(value) not in FIELD_FACTORIES:
+            return False
+        values = [k.value for k in value.keywords if k.arg == "default"] + value.args[:1]
+        if not any(_ast_may_exceed(v) for v in values):
+            return False
+    elif not _ast_may_exceed(value):
+        return False
+    chain = statement_chain(view, node)
+    index = innermost(chain)
+    return not chain or (index is not None and isinstance(chain[index], ast.ClassDef))
 
 
 class ExcessiveMaxLoops(Detector):
@@ -83,10 +129,25 @@ class ExcessiveMaxLoops(Detector):
     MESSAGE = "`max_loops={value}` is above the limit of {limit} agent iterations"
     TRIGGERS = ("max_loops",)
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.mentions("max_loops")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `max_loops=<int>` keyword, each def or lambda with a `max_loops` parameter
+        defaulting to an int, and each class-level `max_loops = <int>` (or `Field(<int>)`,
+        `Field(default=<int>)`), for an int above the lowest limit the config accepts."""
+        sites: list[ast.AST] = []
+        types = (ast.keyword, *FUNCTION_DEFS, ast.Lambda, ast.Assign, ast.AnnAssign)
+        for node in view.nodes_near(["max_loops"], *types):
+            if isinstance(node, ast.keyword):
+                found = node.arg == "max_loops" and _ast_may_exceed(node.value)
+            elif isinstance(node, (*FUNCTION_DEFS, ast.Lambda)):
+                found = _ast_default_may_exceed(node.args)
+            else:
+                found = _ast_class_attribute(view, node)
+            if found:
+                sites.append(node)
+        return sites
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None and node.keyword.value == "max_loops":
@@ -164,10 +225,18 @@ class TokenCountInLoop(Detector):
     MESSAGE = "`{call}` tokenizes the same prompt again on every iteration of the loop"
     TRIGGERS = ("count_tokens",)
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.calls("count_tokens")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `<expr>.count_tokens(...)` that a loop of its scope may run per iteration."""
+        sites: list[ast.AST] = []
+        for call in view.calls_to("count_tokens"):
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "count_tokens":
+                chain = statement_chain(view, call)
+                if not chain or iteration_loops(chain):
+                    sites.append(call)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -19,16 +19,22 @@ from flowfix.detectors.executors import (
     EXECUTOR_SUFFIX,
     FRAMEWORKS,
     _is_below,
+    argument_values,
     calls_result_with_timeout,
+    executor_calls,
     executor_class,
     is_shutdown_statement,
+    iteration_loops,
     local_binding,
     name_uses,
+    statement_chain,
     statement_index,
     submits_unconsumed,
     waits_for_results,
+    waits_with_timeout,
 )
-from flowfix.prefilter import FUNCTION_DEFS, LOOP_STATEMENTS, FileView, call_name, innermost
+from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     MetadataReader,
@@ -493,20 +499,52 @@ class SingleWorkerTimeoutExecutorReused(Detector):
     )
     TRIGGERS = ("Executor",)
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "class"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        single = waits = False
-        pattern = view.expand(["*PoolExecutor", "max_workers", "result"])
-        for node in view.nodes_near(pattern, ast.Call):
-            if isinstance(node, ast.Call):
-                single = single or _ast_single_worker(node)
-                waits = waits or (
-                    isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "result"
-                    and bool(node.args or node.keywords)
-                )
-        return single and waits
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each loop of a function that may run, per iteration, `<ref>.submit(...)` and a
+        `.result(timeout)`, or a call with `<ref>` among its arguments of a function (or
+        method) that waits so, where `<ref>` is a name or `self.<attr>` that a single-worker
+        executor call is bound to. The constructors may be anywhere in the class
+        (`self.<attr>` bindings are read from every method)."""
+        refs = _single_worker_refs(view)
+        if refs is None:
+            return True
+        if not refs:
+            return False
+        submitted: set[int] = set()
+        waiting: set[int] = set()
+        sites: dict[int, ast.AST] = {}
+        for call in view.nodes_near(["submit", "result"], ast.Call):
+            func = call.func  # type: ignore[attr-defined]
+            submits = (
+                isinstance(func, ast.Attribute)
+                and func.attr == "submit"
+                and _ast_ref(func.value, refs)
+            )
+            if not (submits or waits_with_timeout(call)):
+                continue
+            chain = statement_chain(view, call)
+            if not chain:
+                return True
+            loops = {id(loop): loop for loop in _function_loops(chain)}
+            (submitted if submits else waiting).update(loops)
+            sites.update(loops)
+            index = innermost(chain)
+            helper = chain[index] if index is not None and not submits else None
+            if isinstance(helper, FUNCTION_DEFS):
+                for passing in view.calls_to(helper.name):
+                    if not any(_ast_ref(value, refs) for value in argument_values(passing)):
+                        continue
+                    chain = statement_chain(view, passing)
+                    if not chain:
+                        return True
+                    loops = {id(loop): loop for loop in _function_loops(chain)}
+                    submitted.update(loops)
+                    waiting.update(loops)
+                    sites.update(loops)
+        return [sites[key] for key in submitted & waiting]
 
     def visit_Module(self, node: cst.Module) -> None:
         self._reported: set[int] = set()
@@ -536,6 +574,55 @@ class SingleWorkerTimeoutExecutorReused(Detector):
             return
         self._reported.add(id(call))
         self.report(call, executor=executor_class(self, call), function=func.name.value)
+
+
+def _function_loops(chain: list[ast.AST]) -> list[ast.AST]:
+    """The loops that may run the end of `chain` per iteration, in a function."""
+    index = innermost(chain)
+    return (
+        iteration_loops(chain)
+        if index is not None and isinstance(chain[index], FUNCTION_DEFS)
+        else []
+    )
+
+
+def _single_worker_refs(view: FileView) -> set[str] | None:
+    """The names (and `.<attr>` for attributes) that single-worker executor calls are bound
+    to by assignment or `with` (`executor_constructors`); None when it cannot be told."""
+    refs: set[str] = set()
+    for call in executor_calls(view):
+        if not _ast_single_worker(call):
+            continue
+        chain = statement_chain(view, call)
+        if not chain:
+            return None
+        statement = chain[-1]
+        if isinstance(statement, ast.Assign):
+            stack: list[ast.AST] = list(statement.targets)
+        elif isinstance(statement, ast.AnnAssign):
+            stack = [statement.target]
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            stack = [item.optional_vars for item in statement.items if item.optional_vars]
+        else:
+            continue
+        while stack:
+            target = stack.pop()
+            if isinstance(target, (ast.Tuple, ast.List)):
+                stack.extend(target.elts)
+            elif isinstance(target, ast.Starred):
+                stack.append(target.value)
+            elif isinstance(target, ast.Name):
+                refs.add(target.id)
+            elif isinstance(target, ast.Attribute):
+                refs.add("." + target.attr)
+    return refs
+
+
+def _ast_ref(node: ast.AST, refs: set[str]) -> bool:
+    """`node` is a name or `<name>.<attr>` among `refs`."""
+    if isinstance(node, ast.Name):
+        return node.id in refs
+    return isinstance(node, ast.Attribute) and "." + node.attr in refs
 
 
 def _ast_single_worker(call: ast.Call) -> bool:
@@ -604,24 +691,41 @@ class HardCodedPoolSize(Detector):
     TRIGGERS = ("max_workers", "MAX_WORKERS", EXECUTOR_SUFFIX)
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "function"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each call with `max_workers=<int above 1>`, or without that keyword an executor call
+        whose first argument is such an int; each class-level `*MAX_WORKERS*` constant set to
+        one (only class code reads it). A module-level one needs the whole module, where every
+        function may pass it on."""
+        aliases = view.statements.aliases
         pattern = view.expand(["*PoolExecutor", "max_workers", "*MAX_WORKERS*"])
-        for node in view.nodes_near(pattern, ast.keyword, ast.Assign, ast.AnnAssign, ast.Call):
-            if isinstance(node, ast.keyword) and node.arg == "max_workers":
-                if isinstance(node.value, ast.Constant):
-                    return True
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if isinstance(node.value, ast.Constant) and any(
-                    isinstance(target, ast.Name) and "MAX_WORKERS" in target.id
-                    for target in targets
-                ):
-                    return True
-            elif isinstance(node, ast.Call) and node.args:
-                if isinstance(node.args[0], ast.Constant):
-                    return True
-        return False
+        sites: list[ast.AST] = []
+        for node in view.nodes_near(pattern, ast.Assign, ast.AnnAssign, ast.Call):
+            if isinstance(node, ast.Call):
+                size = next((k.value for k in node.keywords if k.arg == "max_workers"), None)
+                names = (call_name(node), aliases.get(call_name(node), ""))
+                if size is None and any(name.endswith(EXECUTOR_SUFFIX) for name in names):
+                    size = node.args[0] if node.args else None
+                if _ast_pool_size(size):
+                    sites.append(node)
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+            if not (
+                len(targets) == 1
+                and isinstance(targets[0], ast.Name)
+                and _is_pool_constant(targets[0].id)
+                and _ast_pool_size(node.value)  # type: ignore[attr-defined]
+            ):
+                continue
+            chain = statement_chain(view, targets[0])
+            index = innermost(chain)
+            if not chain or index is None:
+                return True
+            if isinstance(chain[index], ast.ClassDef):
+                sites.append(node)
+        return sites
 
     def visit_Module(self, node: cst.Module) -> None:
         self._skip = is_test_path(self.path)
@@ -719,6 +823,11 @@ class HardCodedPoolSize(Detector):
         self.report(node, fix=fix, note=note, size=size, code=shown)
 
 
+def _ast_pool_size(node: ast.AST | None) -> bool:
+    """An int literal above 1 (`literal_int`: a bool or a signed number is none)."""
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value > 1
+
+
 def _is_pool_constant(name: str) -> bool:
     """`MAX_WORKERS`, `MAX_WORKERS_THREAD_POOL_EXECUTOR`, `DEFAULT_MAX_WORKERS`; not process
     pools."""
@@ -799,24 +908,22 @@ class ExecutorPerLoopIteration(Detector):
     TRIGGERS = ("Executor",)
     METADATA_DEPENDENCIES = DEPENDENCIES
 
+    REACH = "class"
+
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        """A `*PoolExecutor` call inside a loop (or a comprehension) of a function."""
-        if not view.statements.loops and not view.mentions("for"):
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each executor call that a loop of its function may run per iteration. The
+        timeout-executor check reads `self.<attr>` bindings from every method of the class."""
+        if not view.statements.loops:
             return False
-        aliases = view.statements.aliases
-        types = (ast.Call, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-        for node in view.nodes_near(view.expand(["*PoolExecutor"]), *types):
-            if not isinstance(node, ast.Call):
-                return True  # a comprehension beside an executor: let the detector decide
-            name = call_name(node)
-            if not aliases.get(name, name).endswith(EXECUTOR_SUFFIX):
-                continue
-            chain = view.enclosing(node.lineno)
-            index = innermost(chain, FUNCTION_DEFS)
-            if index is not None and any(isinstance(s, LOOP_STATEMENTS) for s in chain[index:]):
+        sites: list[ast.AST] = []
+        for call in executor_calls(view):
+            chain = statement_chain(view, call)
+            if not chain:
                 return True
-        return False
+            if _function_loops(chain):
+                sites.append(call)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         executor = executor_class(self, node)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ast
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,9 +18,21 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
-from flowfix.prefilter import FileView
+from flowfix.prefilter import (
+    BODIES,
+    COMPREHENSIONS,
+    FUNCTION_DEFS,
+    LOOP_STATEMENTS,
+    SCOPE_DEFS,
+    FileView,
+    call_name,
+    first_line,
+    innermost,
+)
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
+    CACHE_DECORATORS,
     INIT_METHODS,
     MetadataReader,
     conflicting_binding,
@@ -48,9 +61,285 @@ PER_MODULE_REASON = "here the pool can only be cached per module (copied node or
 DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
 
 
-def calls_executor(view: FileView) -> bool:
-    """AST prefilter: a `*PoolExecutor` is called (directly or through an alias)."""
-    return any(name.endswith(EXECUTOR_SUFFIX) for name in view.call_names("*PoolExecutor"))
+# --- AST prefilter helpers (shared with executor_sizing and agents) -----------------------------
+
+TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))  # `try`/`except*` (3.11)
+_BLOCK_ITEMS = (ast.stmt, ast.excepthandler, ast.match_case)
+_STORED = (ast.Attribute, ast.Subscript)  # assignment targets that outlive the call
+# Parents under which a read of an executor's name does not manage it (`_classify`: call,
+# read, or a star argument not followed); `ast.Attribute` is checked apart.
+_NOT_MANAGING = (ast.Compare, ast.If, ast.While, ast.Starred)
+
+
+def executor_calls(view: FileView) -> list[ast.Call]:
+    """The calls of a `*PoolExecutor` (directly or through an import alias)."""
+    aliases = view.statements.aliases
+    calls: list[ast.Call] = []
+    for call in view.nodes_near(view.expand(["*" + EXECUTOR_SUFFIX]), ast.Call):
+        assert isinstance(call, ast.Call)
+        name = call_name(call)
+        if name.endswith(EXECUTOR_SUFFIX) or aliases.get(name, "").endswith(EXECUTOR_SUFFIX):
+            calls.append(call)
+    return calls
+
+
+def header(statement: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of `statement` outside its nested blocks (lambdas included)."""
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        yield node
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list) and value and not isinstance(value[0], _BLOCK_ITEMS):
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+
+
+def statement_chain(view: FileView, node: ast.AST) -> list[ast.AST]:
+    """The statements around `node`, outermost first, ending with the one whose header holds
+    it (`;` siblings and one-line bodies included); empty when it cannot be told."""
+    line = node.lineno  # type: ignore[attr-defined]
+    chain = view.enclosing(line)
+    for depth in range(len(chain) - 1, -1, -1):
+        outer = chain[depth - 1] if depth else view.tree
+        for statement in (s for name in BODIES for s in getattr(outer, name, ())):
+            if isinstance(statement, ast.match_case):
+                continue
+            if first_line(statement) <= line <= (statement.end_lineno or 0) and any(
+                child is node for child in header(statement)
+            ):
+                return [*chain[:depth], statement]
+    return []
+
+
+def own_code(body: Sequence[ast.stmt], name: str = "") -> Iterator[tuple[ast.AST, ast.AST]]:
+    """(node, parent) for the nodes of `body` that run in its scope (a statement of `body` is
+    its own parent): nested defs, lambdas and classes are left out, and so are comprehensions
+    that rebind `name`."""
+    stack: list[tuple[ast.AST, ast.AST]] = [(node, node) for node in body]
+    while stack:
+        node, parent = stack.pop()
+        yield node, parent
+        if isinstance(node, (*SCOPE_DEFS, ast.Lambda)) or (
+            isinstance(node, COMPREHENSIONS)
+            and any(
+                isinstance(target, ast.Name) and target.id == name
+                for generator in node.generators
+                for target in ast.walk(generator.target)
+            )
+        ):
+            continue
+        stack.extend((child, node) for child in ast.iter_child_nodes(node))
+
+
+def waits_with_timeout(node: ast.AST) -> bool:
+    """`<future>.result(timeout)` / `.result(timeout=...)` (`calls_result_with_timeout`)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "result"
+        and (bool(node.args) or any(k.arg in (None, "timeout") for k in node.keywords))
+    )
+
+
+def method_call(node: ast.AST, name: str) -> str:
+    """The method called in `<name>.<method>(...)`, else ''."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = node.func.value
+        if isinstance(receiver, ast.Name) and receiver.id == name:
+            return node.func.attr
+    return ""
+
+
+def iteration_loops(chain: Sequence[ast.AST]) -> list[ast.AST]:
+    """The loops of `chain` (from `statement_chain`) that may run its last statement once per
+    iteration (`iteration_loop`): within its innermost scope, not from an `else` clause or a
+    `for` header."""
+    start = innermost(chain)
+    loops: list[ast.AST] = []
+    for index in range(0 if start is None else start + 1, len(chain)):
+        loop = chain[index]
+        if not isinstance(loop, LOOP_STATEMENTS):
+            continue
+        inner = chain[index + 1] if index + 1 < len(chain) else None
+        if inner is None and not isinstance(loop, ast.While):
+            continue
+        if inner is not None and not any(inner is s for s in loop.body):
+            continue
+        loops.append(loop)
+    return loops
+
+
+def argument_values(call: ast.Call) -> list[ast.expr]:
+    """The values passed to `call` (star arguments unwrapped), positional then keyword."""
+    values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
+    return values + [keyword.value for keyword in call.keywords]
+
+
+def _kept_values(node: ast.AST) -> list[ast.AST]:
+    """What `node` keeps beyond the call (`_is_kept`): the value of a `return`, a `yield` or an
+    assignment to an attribute or item, through `or`, `if`-`else`, tuples and lists."""
+    value: ast.AST | None = None
+    if isinstance(node, (ast.Return, ast.Yield)):
+        value = node.value
+    elif isinstance(node, ast.Assign):
+        if any(isinstance(target, _STORED) for target in node.targets):
+            value = node.value
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, _STORED):
+        value = node.value
+    found: list[ast.AST] = []
+    stack = [value] if value is not None else []
+    while stack:
+        value = stack.pop()
+        found.append(value)
+        if isinstance(value, ast.BoolOp):
+            stack.extend(value.values)
+        elif isinstance(value, ast.IfExp):
+            stack.extend((value.test, value.body, value.orelse))
+        elif isinstance(value, (ast.Tuple, ast.List)):
+            stack.extend(value.elts)
+        elif isinstance(value, ast.Starred):
+            stack.append(value.value)
+    return found
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        prefix = _dotted(node.value)
+        return f"{prefix}.{node.attr}" if prefix else ""
+    return ""
+
+
+def _is_cached(func: ast.AST) -> bool:
+    """A decorator spelled as one of `CACHE_DECORATORS` (`is_cached_function` sees it too)."""
+    return any(
+        _dotted(d.func if isinstance(d, ast.Call) else d) in CACHE_DECORATORS
+        for d in func.decorator_list  # type: ignore[attr-defined]
+    )
+
+
+def _assigned_name(statement: ast.AST, call: ast.Call) -> str | None:
+    """`name` in `name = call` / `name: T = call` (`local_binding`), else None."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target: ast.AST = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign):
+        target = statement.target
+    else:
+        return None
+    if getattr(statement, "value", None) is call and isinstance(target, ast.Name):
+        return target.id
+    return None
+
+
+def _starts_line(view: FileView, statement: ast.AST) -> bool:
+    """Nothing precedes `statement` on its line (not after `:` or `;`)."""
+    return not view.line(statement.lineno)[: statement.col_offset].strip()  # type: ignore[attr-defined]
+
+
+def _manages(node: ast.AST, owner: ast.AST, name: str, called: set[int]) -> bool:
+    """`node` is a read of `name` (under `owner`) that `_classify` calls with, delegated or
+    escape; `called` holds the ids of the `func` of every call around."""
+    if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+        return False
+    if isinstance(owner, ast.Attribute):
+        return owner.attr == "shutdown" and id(owner) not in called
+    if isinstance(owner, ast.Call):
+        return not (call_name(owner) == "run_in_executor" and node in owner.args[:1])
+    if isinstance(owner, ast.UnaryOp):
+        return not isinstance(owner.op, ast.Not)
+    if isinstance(owner, ast.AnnAssign) and owner.annotation is node:
+        return False
+    return not isinstance(owner, _NOT_MANAGING)
+
+
+def _ast_unmanaged(view: FileView, call: ast.Call) -> bool:
+    """EXE002's AST check for `call` (see `ExecutorWithoutShutdown.ast_candidate`)."""
+    chain = statement_chain(view, call)
+    if not chain:
+        return True
+    name = _assigned_name(chain[-1], call)
+    index = innermost(chain)
+    func = chain[index] if index is not None else None
+    if name is None or not isinstance(func, FUNCTION_DEFS):
+        return False
+    own = list(own_code(func.body, name))
+    called = {id(node.func) for node, _ in own if isinstance(node, ast.Call)}
+    for node, owner in own:
+        if _manages(node, owner, name, called):
+            return False
+        if isinstance(node, TRY_STATEMENTS) and any(
+            method_call(inner, name) == "shutdown" for inner, _ in own_code(node.finalbody, name)
+        ):
+            return False
+    return True
+
+
+def _ast_per_call(view: FileView, call: ast.Call) -> bool:
+    """EXE001's AST check for `call` (see `ExecutorCreatedPerCall.ast_candidate`)."""
+    chain = statement_chain(view, call)
+    if not chain:
+        return True
+    index = innermost(chain)
+    func = chain[index] if index is not None else None
+    if index is None or not isinstance(func, FUNCTION_DEFS):
+        return False
+    outermost = func
+    for scope in reversed(chain[:index]):
+        if isinstance(scope, ast.ClassDef):
+            break
+        if isinstance(scope, FUNCTION_DEFS):
+            outermost = scope
+    position = chain.index(outermost)
+    method = position > 0 and isinstance(chain[position - 1], ast.ClassDef)
+    if outermost.name in (INIT_METHODS if method else ENTRY_FUNCTIONS):
+        return False
+    if _is_cached(func) or _is_cached(outermost):
+        return False
+    statement = chain[-1]
+    if any(value is call for node in header(statement) for value in _kept_values(node)):
+        return False
+    name = _assigned_name(statement, call)
+    if name is not None and not _starts_line(view, statement):
+        return True  # in a one-line block `local_binding` does not see the name
+    if name is None and isinstance(statement, (ast.With, ast.AsyncWith)):
+        target = next((i.optional_vars for i in statement.items if i.context_expr is call), None)
+        name = target.id if isinstance(target, ast.Name) else None
+    own = [node for node, _ in own_code(func.body, name or "")]
+    if name is not None and any(
+        isinstance(value, ast.Name) and value.id == name
+        for node in own
+        for value in _kept_values(node)
+    ):
+        return False
+    submits = name is None or any(method_call(node, name) == "submit" for node in own)
+    if submits and any(waits_with_timeout(node) for node in own):
+        return False
+    cls = chain[index - 1] if index else None
+    return (
+        not isinstance(cls, ast.ClassDef)
+        or name is None
+        or not any(_hands_to_timeout_helper(cls, node, name) for node in own)
+    )
+
+
+def _hands_to_timeout_helper(cls: ast.ClassDef, node: ast.AST, name: str) -> bool:
+    """`node` is `self.<method>(..., name, ...)` and that method of `cls` waits with a timeout."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+        and node.func.attr != "run_in_executor"
+    ):
+        return False
+    if not any(isinstance(v, ast.Name) and v.id == name for v in argument_values(node)):
+        return False
+    method = node.func.attr
+    helper = next((s for s in cls.body if isinstance(s, FUNCTION_DEFS) and s.name == method), None)
+    return helper is not None and any(waits_with_timeout(n) for n, _ in own_code(helper.body))
 
 
 def executor_class(reader: MetadataReader, call: cst.Call) -> str | None:
@@ -414,11 +703,15 @@ class ExecutorWithoutShutdown(Detector):
     MESSAGE = "Executor `{name}` (`{executor}`) is not shut down on every path of `{function}()`"
     TRIGGERS = ("Executor",)
 
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return calls_executor(view)
-
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
+
+    @classmethod
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each executor call that is the whole value of `name = ...` in a function whose own
+        code neither hands `name` on (returned, passed, stored, `with name`, `name.shutdown`
+        not called) nor calls `name.shutdown()` in a `finally`."""
+        return [call for call in executor_calls(view) if _ast_unmanaged(view, call)]
 
     def visit_Call(self, node: cst.Call) -> None:
         executor = executor_class(self, node)
@@ -562,11 +855,16 @@ class ExecutorCreatedPerCall(Detector):
     MESSAGE = "`{executor}` is created on every call of `{function}()`"
     TRIGGERS = ("Executor",)
 
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return calls_executor(view)
-
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
+
+    @classmethod
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each executor call in a function that runs per call (see `_runs_per_call`), not
+        kept beyond it (returned, yielded, stored on an attribute or item, itself or through
+        its name) and not a timeout executor: the function submits to it and waits with a
+        timeout, or hands it to a method of its class that waits with one."""
+        return [call for call in executor_calls(view) if _ast_per_call(view, call)]
 
     def visit_Call(self, node: cst.Call) -> None:
         executor = executor_class(self, node)
