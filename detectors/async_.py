@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -16,10 +17,13 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
-from flowfix.prefilter import FileView
+from flowfix.prefilter import FUNCTION_DEFS, SCOPE_DEFS, FileView, call_name, innermost, matches
+from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
     PER_CALL_METHODS,
+    PLAIN_FRAMEWORK_PREFIXES,
+    PLAIN_NODE_HOOKS,
     MetadataReader,
     conflicting_binding,
     decorator_names,
@@ -33,6 +37,60 @@ from flowfix.semantics import (
     running_coroutine,
     scope_owner,
 )
+
+# --- AST prefilter helpers ------------------------------------------------------------------
+
+
+def ast_base_name(expr: ast.AST) -> str | None:
+    """The name a chain of attributes, subscripts and calls starts from (`a` in `a.b(c)[0].d`):
+    libcst qualifies the whole chain through that name's binding."""
+    while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def ast_module_names(view: FileView, *packages: str) -> set[str]:
+    """Names from which libcst may resolve a chain into one of `packages` (words: `pflow*`
+    matches `pflow_cli`): those an import of it binds, at any depth, and each package's own
+    name (any module-level binding of `time`, even `time = Clock()`, reads as `time.*`)."""
+    found = {package for package in packages if "*" not in package}
+    for statement in view.near(packages):
+        if isinstance(statement, ast.Import):
+            pairs = [(a.name, a.asname or a.name.split(".")[0]) for a in statement.names]
+        elif isinstance(statement, ast.ImportFrom) and statement.module:
+            pairs = [(statement.module, a.asname or a.name) for a in statement.names]
+        else:
+            continue
+        found.update(
+            bound
+            for module, bound in pairs
+            if any(matches(module.split(".")[0], package) for package in packages)
+        )
+    return found
+
+
+def ast_owner(view: FileView, node: ast.expr) -> tuple[list[ast.AST], int | None]:
+    """The statements around `node` (outermost first) and the index of the innermost def or
+    class among them, whose code `node` runs in (None at module level)."""
+    chain = view.enclosing(node.lineno)
+    return chain, innermost(chain)
+
+
+def ast_coroutine_statement(view: FileView, node: ast.expr) -> ast.AST | None:
+    """The innermost statement around `node` when `node` runs in the own code of an
+    `async def` (not in a nested def or class)."""
+    chain, index = ast_owner(view, node)
+    return (
+        chain[-1] if index is not None and isinstance(chain[index], ast.AsyncFunctionDef) else None
+    )
+
+
+def ast_blocks_coroutine(view: FileView, call: ast.Call) -> bool:
+    """`call` runs in the own code of an `async def` and is not awaited."""
+    statement = ast_coroutine_statement(view, call)
+    return statement is not None and not any(
+        isinstance(node, ast.Await) and node.value is call for node in ast.walk(statement)
+    )
 
 
 class BlockingSleepInAsync(Detector):
@@ -91,10 +149,20 @@ class BlockingSleepInAsync(Detector):
         QualifiedNameProvider,
         ScopeProvider,
     )
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.imports("time") and view.has_async_def
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `sleep()` call in the own code of an `async def` whose callee starts from a
+        name that may stand for `time` (`time.sleep`, `from time import sleep as nap`)."""
+        if not view.has_async_def:
+            return False
+        names = ast_module_names(view, "time")
+        return [
+            call
+            for call in view.calls_to("sleep")
+            if ast_base_name(call.func) in names and ast_coroutine_statement(view, call)
+        ]
 
     def visit_Call(self, node: cst.Call) -> None:
         if resolves_to(self, node.func, {"time.sleep"}) is None:
@@ -408,6 +476,48 @@ def sync_client(reader: MetadataReader, receiver: cst.BaseExpression) -> str | N
     )
 
 
+def _ast_client_method(view: FileView, func: ast.expr, imported: set[str]) -> bool:
+    """`<receiver>.chat.completions.create` (a client method path) on a name or `x.attr` that
+    a statement may bind to a client (see `_ast_binds_client`)."""
+    path: list[str] = []
+    while isinstance(func, ast.Attribute) and len(path) < MAX_METHOD_DEPTH:
+        path.insert(0, func.attr)
+        func = func.value
+        if ".".join(path) not in CLIENT_METHODS:
+            continue
+        if isinstance(func, ast.Name):
+            word = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            word = func.attr
+        else:
+            continue
+        if any(_ast_binds_client(s, word, imported) for s in view.near([word])):
+            return True
+    return False
+
+
+def _ast_binds_client(statement: ast.AST, word: str, imported: set[str]) -> bool:
+    """An assignment, a `with ... as word` or a def with a parameter `word` whose value,
+    annotation, item or parameter annotation starts from a name of `imported` (as a client
+    constructor or type must)."""
+    parts: list[ast.expr | None]
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+        parts = [statement.value, getattr(statement, "annotation", None)]
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        parts = [
+            item.context_expr
+            for item in statement.items
+            if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == word
+        ]
+    elif isinstance(statement, FUNCTION_DEFS):
+        args = statement.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        parts = [param.annotation for param in params if param is not None and param.arg == word]
+    else:
+        return False
+    return any(part is not None and ast_base_name(part) in imported for part in parts)
+
+
 class BlockingIoInAsync(Detector):
     """A blocking HTTP, subprocess or sync LLM-client call inside `async def` stalls the event loop.
 
@@ -478,14 +588,26 @@ class BlockingIoInAsync(Detector):
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
     TRIGGERS = BLOCKING_MODULES
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "class"  # a `self.client` receiver is bound in any method of the class
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return (
-            view.has_async_def
-            and any(view.imports(m) for m in BLOCKING_MODULES)
-            and view.calls(*BLOCKING_CALL_NAMES)
-        )
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each call to a blocking name, not awaited, in the own code of an `async def`: on a
+        chain from a name that may stand for a blocking module (`requests.get`,
+        `OpenAI().chat.completions.create`), or a client method on a name / `self` attribute
+        that a statement may bind to a client (`client = OpenAI()`, `c: Client`)."""
+        if not (view.has_async_def and view.mentions(*BLOCKING_MODULES)):
+            return False
+        imported = ast_module_names(view, *BLOCKING_MODULES)
+        return [
+            call
+            for call in view.calls_to(*BLOCKING_CALL_NAMES)
+            if (
+                ast_base_name(call.func) in imported
+                or _ast_client_method(view, call.func, imported)
+            )
+            and ast_blocks_coroutine(view, call)
+        ]
 
     def visit_Call(self, node: cst.Call) -> None:
         coroutine = running_coroutine(self, node)
@@ -556,6 +678,46 @@ def is_path(reader: MetadataReader, expr: cst.BaseExpression, depth: int = 0) ->
     return False
 
 
+def _ast_opens_devnull(view: FileView, call: ast.Call) -> bool:
+    """`open(os.devnull, ...)` where every binding of `os` is `import os`, one of them at module
+    level: libcst surely resolves the argument to `os.devnull`."""
+    first = call.args[0] if call.args else None
+    if not (
+        isinstance(first, ast.Attribute)
+        and first.attr == "devnull"
+        and isinstance(first.value, ast.Name)
+        and first.value.id == "os"
+    ):
+        return False
+    module_level = False
+    for statement in view.near(["os"]):
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if (alias.asname or alias.name.split(".")[0]) != "os":
+                        continue
+                    if isinstance(node, ast.ImportFrom) or alias.name != "os":
+                        return False
+                    module_level = module_level or innermost(view.enclosing(node.lineno)) is None
+            elif _ast_binds(node, "os"):
+                return False
+    return module_level
+
+
+def _ast_binds(node: ast.AST, name: str) -> bool:
+    """`node` binds `name` otherwise than by an import."""
+    if isinstance(node, ast.Name):
+        return node.id == name and not isinstance(node.ctx, ast.Load)
+    if isinstance(node, ast.arg):
+        return node.arg == name
+    if isinstance(node, ast.MatchMapping):
+        return node.rest == name
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return name in node.names
+    named = (*SCOPE_DEFS, ast.ExceptHandler, ast.MatchAs, ast.MatchStar)
+    return isinstance(node, named) and node.name == name
+
+
 class BlockingFileIoInAsync(Detector):
     """File I/O with `open()` or `pathlib.Path` inside `async def` blocks the event loop.
 
@@ -614,10 +776,30 @@ class BlockingFileIoInAsync(Detector):
     MESSAGE = "`{callee}()` blocks the event loop with file I/O in async `{function}()`; {advice}"
     TRIGGERS = ("open(", "read_", "write_")
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "class"  # a `self.path` receiver is bound in any method of the class
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.has_async_def and view.calls(*PATH_IO, "open")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each call, not awaited, in the own code of an `async def` to `open()` (a plain name,
+        or on a chain from a name that may stand for `io` / `builtins`) but `open(os.devnull)`,
+        or to a `Path` I/O method (only where `pathlib` is mentioned: every way to know a path
+        needs it)."""
+        if not view.has_async_def:
+            return False
+        io_names = ast_module_names(view, "io", "builtins")
+        path_io = PATH_IO if view.mentions("pathlib") else frozenset()
+        return [
+            call
+            for call in view.calls_to(*path_io, "open")
+            if (
+                (
+                    (isinstance(call.func, ast.Name) or ast_base_name(call.func) in io_names)
+                    and not _ast_opens_devnull(view, call)
+                )
+                or (isinstance(call.func, ast.Attribute) and call.func.attr in path_io)
+            )
+            and ast_blocks_coroutine(view, call)
+        ]
 
     def visit_Call(self, node: cst.Call) -> None:
         coroutine = running_coroutine(self, node)
@@ -736,6 +918,41 @@ def has_comment(node: cst.CSTNode) -> bool:
     return "#" in cst.Module([]).code_for_node(node)
 
 
+def _ast_argument(call: ast.Call, index: int) -> ast.expr | None:
+    """The `index`-th argument in source order (keywords included, as libcst lists them), None
+    when there are fewer or one of the first `index + 1` is unpacked (`*a`, `**k`)."""
+    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    args.sort(key=lambda arg: (arg.lineno, arg.col_offset))
+    if len(args) <= index or any(
+        isinstance(arg, ast.Starred) or (isinstance(arg, ast.keyword) and arg.arg is None)
+        for arg in args[: index + 1]
+    ):
+        return None
+    arg = args[index]
+    return arg.value if isinstance(arg, ast.keyword) else arg
+
+
+def _ast_kept_coroutine(node: ast.AST, name: str) -> bool:
+    """`node` is `async def name` whose decorators may all keep it a coroutine function."""
+    if not (isinstance(node, ast.AsyncFunctionDef) and node.name == name):
+        return False
+    for decorator in node.decorator_list:
+        dotted = _ast_dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+        if dotted is not None and dotted not in KEEPS_COROUTINE:
+            return False
+    return True
+
+
+def _ast_dotted(expr: ast.expr) -> str | None:
+    """`a.b.c` for a chain of names and attributes, else None."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = _ast_dotted(expr.value)
+        return f"{base}.{expr.attr}" if base is not None else None
+    return None
+
+
 class ToThreadOnCoroutineFunction(Detector):
     """`asyncio.to_thread()` / `run_in_executor()` on an `async def` never runs its body.
 
@@ -802,10 +1019,34 @@ class ToThreadOnCoroutineFunction(Detector):
     )
     TRIGGERS = ("to_thread", "run_in_executor")
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "class"  # `self.method` is an unknown value when any method assigns `self.method`
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.has_async_def and view.calls("to_thread", "run_in_executor")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `to_thread()` on a chain from a name that may stand for `asyncio`, or
+        `<x>.run_in_executor()`, whose function argument is a name or `x.name` with an
+        `async def name` in the module, decorated at most with names of `KEEPS_COROUTINE`."""
+        if not view.has_async_def:
+            return False
+        asyncio_names = ast_module_names(view, "asyncio")
+        sites: list[ast.AST] = []
+        for call in view.calls_to("to_thread", "run_in_executor"):
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == "run_in_executor":
+                target = _ast_argument(call, 1)
+            elif ast_base_name(func) in asyncio_names:
+                target = _ast_argument(call, 0)
+            else:
+                continue
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                name = target.attr
+            elif isinstance(target, ast.Name):
+                name = target.id
+            else:
+                continue
+            if any(_ast_kept_coroutine(node, name) for node in view.near([name])):
+                sites.append(call)
+        return sites
 
     def visit_Call(self, node: cst.Call) -> None:
         offloader = offloaded_function(self, node)
@@ -1023,6 +1264,96 @@ def is_truthy_constant(expr: cst.BaseExpression) -> bool:
     return value is not None and value != 0
 
 
+def _ast_others(loop: ast.While, call: ast.Call, is_async: bool) -> list[ast.stmt] | None:
+    """The other statements of `loop`'s body when `call` is one of them (awaited in a
+    coroutine, not awaited elsewhere)."""
+    for statement in loop.body:
+        value = statement.value if isinstance(statement, ast.Expr) else None
+        if is_async:
+            value = value.value if isinstance(value, ast.Await) else None
+        if value is call:
+            return [other for other in loop.body if other is not statement]
+    return None
+
+
+def _ast_small_interval(view: FileView, call: ast.Call) -> bool:
+    """One argument, not a keyword (libcst takes `*x` and `**x` for the one argument `x` too):
+    a number in (0, MAX_POLL_INTERVAL], or a name some assignment (or `with`) binds to one."""
+    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    if len(args) != 1 or (isinstance(args[0], ast.keyword) and args[0].arg is not None):
+        return False
+    value = args[0] if isinstance(args[0], ast.expr) else args[0].value
+    value = value.value if isinstance(value, ast.Starred) else value
+    if not isinstance(value, ast.Name):
+        return _ast_small_number(value)
+    for statement in view.near([value.id]):
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            parts = [statement.value]
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            parts = [item.context_expr for item in statement.items]
+        else:
+            continue
+        if any(_ast_small_number(part) for part in parts):
+            return True
+    return False
+
+
+def _ast_small_number(expr: ast.expr | None) -> bool:
+    if not isinstance(expr, ast.Constant) or isinstance(expr.value, bool):
+        return False
+    return isinstance(expr.value, (int, float)) and 0 < expr.value <= MAX_POLL_INTERVAL
+
+
+def _ast_dispatches(others: list[ast.stmt], is_async: bool) -> bool:
+    """`dispatches_before_sleeping`, assuming no `continue` skips the sleep: an `if` whose
+    branches call a `DISPATCH_CALLS` name or (in a coroutine) await anything but a sleep, or
+    a dispatch call at the top level whose arguments read a name the body assigns."""
+    polled = {
+        t.id
+        for s in others
+        if isinstance(s, ast.Assign)
+        for t in s.targets
+        if isinstance(t, ast.Name)
+    }
+    for statement in others:
+        if isinstance(statement, ast.If):
+            for node in (n for part in statement.body + statement.orelse for n in ast.walk(part)):
+                if isinstance(node, ast.Call) and call_name(node) in DISPATCH_CALLS:
+                    return True
+                if is_async and isinstance(node, ast.Await):
+                    awaited = node.value
+                    if not (isinstance(awaited, ast.Call) and call_name(awaited) == "sleep"):
+                        return True
+        value = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
+        value = value.value if isinstance(value, ast.Await) else value
+        if isinstance(value, ast.Call) and call_name(value) in DISPATCH_CALLS:
+            arguments = [*value.args, *value.keywords]
+            if any(
+                isinstance(n, ast.Name) and n.id in polled for a in arguments for n in ast.walk(a)
+            ):
+                return True
+    return False
+
+
+def _ast_busy_waits(loop: ast.While, others: list[ast.stmt]) -> bool:
+    """`_busy_waits`: the other statements are `pass` or `if ...: break` checks, and there is
+    one or the loop's test is not a truthy constant."""
+    checks = [
+        s
+        for s in others
+        if isinstance(s, ast.If)
+        and not s.orelse
+        and isinstance(s.body[-1], (ast.Break, ast.Return, ast.Raise))
+    ]
+    if len(checks) + sum(isinstance(s, ast.Pass) for s in others) < len(others):
+        return False
+    test = loop.test
+    truthy = isinstance(test, ast.Constant) and (
+        test.value is True or (type(test.value) in (int, float) and test.value != 0)
+    )
+    return bool(checks) or not truthy
+
+
 class UnconditionalPollSleep(Detector):
     """A polling loop that sleeps on every iteration, even right after dispatching work.
 
@@ -1089,10 +1420,38 @@ class UnconditionalPollSleep(Detector):
     MESSAGE = "`{sleep}({interval})` in `{function}()` {problem}; {advice}"
     TRIGGERS = ("sleep",)
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.statements.whiles and view.calls("sleep")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `sleep()` that is a statement directly in a `while` body in a function: awaited
+        `asyncio.sleep` in an `async def`, plain `time.sleep` in a `def` (on a chain from a name
+        that may stand for that module), with one argument, a name or a number in (0, 0.1],
+        in a loop whose other statements may dispatch work or only poll (sync loops)."""
+        if not view.statements.whiles:
+            return False
+        sleeps = {
+            True: ast_module_names(view, "asyncio"),
+            False: ast_module_names(view, "time"),
+        }
+        sites: list[ast.AST] = []
+        for call in view.calls_to("sleep"):
+            chain, index = ast_owner(view, call)
+            if index is None or not isinstance(chain[index], FUNCTION_DEFS):
+                continue
+            is_async = isinstance(chain[index], ast.AsyncFunctionDef)
+            if ast_base_name(call.func) not in sleeps[is_async] or not _ast_small_interval(
+                view, call
+            ):
+                continue
+            for loop in (s for s in chain[index + 1 :][-2:] if isinstance(s, ast.While)):
+                others = _ast_others(loop, call, is_async)
+                if others is not None and (
+                    _ast_dispatches(others, is_async)
+                    or (not is_async and _ast_busy_waits(loop, others))
+                ):
+                    sites.append(call)
+        return sites
 
     def visit_While(self, node: cst.While) -> None:
         owner = scope_owner(self, node)
@@ -1240,6 +1599,51 @@ def called_helpers(reader: MetadataReader, func: cst.FunctionDef) -> list[cst.Fu
     return found
 
 
+def _ast_stored(statement: ast.AST, call: ast.Call) -> bool:
+    """`self._loop = asyncio.new_event_loop()`: the call is the value of an assignment to an
+    attribute."""
+    return (
+        isinstance(statement, ast.Assign)
+        and statement.value is call
+        and any(isinstance(target, ast.Attribute) for target in statement.targets)
+    )
+
+
+def _ast_hook(view: FileView, chain: list[ast.AST], index: int | None) -> bool:
+    """The innermost def of `chain` may be a per-call hook (a `PER_CALL_HOOKS` method of a
+    class that may be a node class) or a route handler (decorated `@<name>.get(...)` where a
+    web framework is mentioned)."""
+    if index is None or not isinstance(func := chain[index], FUNCTION_DEFS):
+        return False
+    cls = chain[index - 1] if index else None
+    if func.name in PER_CALL_HOOKS and isinstance(cls, ast.ClassDef):
+        if _ast_node_class(view, chain[: index - 1], cls):
+            return True
+    return any(
+        isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr in ROUTE_DECORATORS
+        and isinstance(d.func.value, ast.Name)
+        for d in func.decorator_list
+    ) and view.mentions(*{app.split(".")[0] for app in WEB_APPS})
+
+
+def _ast_node_class(view: FileView, outer: list[ast.AST], cls: ast.ClassDef) -> bool:
+    """`framework_of` may know `cls`: a node hook among its methods, or a base that starts from
+    a framework's name or from a name imported from a framework package, or a def or class
+    around it named like one (libcst qualifies a local `Base` as `outer.<locals>.Base`)."""
+    methods = {s.name for s in cls.body if isinstance(s, FUNCTION_DEFS)}
+    if methods & ({"init_components", "ensure_client", "execute"} | PLAIN_NODE_HOOKS):
+        return True
+    if not cls.bases:
+        return False
+    words = ("dynamiq*", *(f"{prefix}*" for prefix in PLAIN_FRAMEWORK_PREFIXES))
+    names = [ast_base_name(base) or "" for base in cls.bases]
+    names += [s.name for s in outer if isinstance(s, SCOPE_DEFS)]
+    imported = ast_module_names(view, *words)
+    return any(name in imported or matches(name, word) for name in names for word in words)
+
+
 class EventLoopPerCall(Detector):
     """`asyncio.run()` or `asyncio.new_event_loop()` on every call of a node or request handler.
 
@@ -1311,10 +1715,34 @@ class EventLoopPerCall(Detector):
     )
     TRIGGERS = ("asyncio",)
     METADATA_DEPENDENCIES = DEPENDENCIES
+    REACH = "function"  # a helper's sites include the calls to it from per-call hooks
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> bool:
-        return view.imports("asyncio") and view.calls("run", "new_event_loop", "Runner")
+    def ast_candidate(cls, view: FileView) -> Sites:
+        """Each `run()` / `new_event_loop()` / `Runner()` on a chain from a name that may stand
+        for `asyncio`, not stored on an attribute, in a function that may be a per-call hook
+        or route handler; or in a sync function named by a call in the own code of one, which
+        is a site too (the rule reads the hooks that call a helper)."""
+        names = ast_module_names(view, "asyncio")
+        sites: list[ast.AST] = []
+        for call in view.calls_to("run", "new_event_loop", "Runner"):
+            chain, index = ast_owner(view, call)
+            if (
+                ast_base_name(call.func) not in names
+                or index is None
+                or not isinstance(chain[index], FUNCTION_DEFS)
+                or _ast_stored(chain[-1], call)
+            ):
+                continue
+            owner = chain[index]
+            if _ast_hook(view, chain, index):
+                sites.append(call)
+            elif isinstance(owner, ast.FunctionDef):
+                callers = [
+                    c for c in view.calls_to(owner.name) if _ast_hook(view, *ast_owner(view, c))
+                ]
+                sites += [call, *callers] if callers else []
+        return sites
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
