@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ class Options:
     cache: ResultCache | None = None
 
     def rules_for(self, display: str) -> list[Rule]:
-        ignored = self.config.ignored_for(display)
+        ignored = self.config.ignored_for(display) if self.config.per_file_ignores else ()
         rules = registry()
         return [
             rules[code]
@@ -76,11 +77,11 @@ class ParseFailure(Exception):
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
     """Path as shown to users and in patches: relative to cwd when below it, with `/`."""
-    base = cwd or Path.cwd()
-    try:
-        return path.absolute().relative_to(base.absolute()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    base = os.fspath(cwd) if cwd is not None else os.getcwd()
+    full = os.path.join(base, path)  # `path` itself when absolute
+    if full.startswith(base.rstrip(os.sep) + os.sep):
+        return Path(full[len(base.rstrip(os.sep)) + 1 :]).as_posix()
+    return path.as_posix()
 
 
 def parse(text: str) -> cst.Module:

@@ -114,6 +114,12 @@ class ProjectIndex:
             _Indexer(self, module, found[1]).run(tree)
             self._chains.clear()
 
+    def know(self, display: str, digest: str) -> None:
+        """Note the digest of a file of the run that its reader computed (not read twice)."""
+        module = self.module_of_path.get(display)
+        if module is not None:
+            self.digests.setdefault(module, digest)
+
     def digest(self, module: str) -> str | None:
         """The content digest of a file of the run (None: not one; "?": indexed from a text)."""
         if module not in self.digests and module in self.unread:

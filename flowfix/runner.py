@@ -39,7 +39,7 @@ from flowfix.engine import (
 from flowfix.project import ProjectIndex, unchanged
 from flowfix.reduction import Stub
 from flowfix.rules import registry
-from flowfix.sources import SourceError, read_source
+from flowfix.sources import SourceError, digest, from_bytes, read_bytes, read_source
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,20 +76,42 @@ def builds_call_graph(options: Options) -> bool:
 
 def scan(path: Path, options: Options) -> Scan:
     """Phase one for one file (from the cache when it holds this exact file)."""
+    found = _scan(path, options, parse=True)
+    assert found is not None
+    return found
+
+
+def cached_scan(path: Path, options: Options) -> Scan | None:
+    """Phase one for one file if it needs no parsing: the cache holds it, or it cannot be read
+    (None otherwise)."""
+    return _scan(path, options, parse=False)
+
+
+def _scan(path: Path, options: Options, parse: bool) -> Scan | None:
     display = display_path(path)
     try:
-        source = read_source(path)
+        raw = read_bytes(path)
     except SourceError as exc:
         return Scan(path, display, error=str(exc))
+    file_digest = digest(raw)
     rules = options.rules_for(display)
     cache, key, project = options.cache, None, options.project
+    if project is not None:
+        project.know(display, file_digest)
     if cache is not None:
-        key = cache.key(display, source.digest, [rule.code for rule in rules])
+        # An entry exists only for bytes that decoded: a hit needs no decoding.
+        key = cache.key(display, file_digest, [rule.code for rule in rules])
         cached = _cached_scan(cache.load(key), project)
         if cached is not None:
             return dataclasses.replace(
-                cached, path=path, display=display, digest=source.digest, key=key
+                cached, path=path, display=display, digest=file_digest, key=key
             )
+    if not parse:
+        return None
+    try:
+        source = from_bytes(path, raw)
+    except SourceError as exc:
+        return Scan(path, display, error=str(exc))
     try:
         tree = check_syntax(source.text)
     except ParseFailure as exc:
@@ -188,13 +210,18 @@ def run(
     `progress` hears ("scan", done, total) as files are scanned and ("analyse", done, total)
     as candidate files are analysed."""
     report = progress or (lambda phase, done, total: None)
-    workers = min(jobs, (len(files) + 3) // 4) if jobs > 1 else 1
-    chunk = max(1, len(files) // (workers * 8))
     if builds_call_graph(options):
         options = dataclasses.replace(options, project=_call_graph(files))
+    # Cache hits cost a read and a hash: they stay in this process, and only the files left to
+    # parse decide whether worker processes are worth starting.
+    hits = [cached_scan(path, options) if options.cache else None for path in files]
+    missing = [path for path, found in zip(files, hits, strict=True) if found is None]
+    workers = max(1, min(jobs, (len(missing) + 3) // 4))
+    chunk = max(1, len(missing) // (workers * 8))
+    parsed = _map(scan, missing, options, workers, chunk)
     scans = []
-    for found in _map(scan, files, options, workers, chunk):
-        scans.append(found)
+    for hit in hits:
+        scans.append(hit if hit is not None else next(parsed))
         report("scan", len(scans), len(files))
     if options.project is not None:  # the digests phase one read: phase two need not again
         known = options.project.module_of_path
@@ -207,7 +234,7 @@ def run(
         for found, outcome in zip(scans, settled, strict=True)
         if not isinstance(outcome, FileResult)
     ]
-    analysed = _map(analyse, tasks, options, min(workers, len(tasks)), chunk=1)
+    analysed = _map(analyse, tasks, options, min(jobs, len(tasks)), chunk=1)
     done = 0
     report("analyse", 0, len(tasks))
     for outcome in settled:

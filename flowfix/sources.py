@@ -68,20 +68,26 @@ def decode(raw: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def read_source(path: Path) -> Source:
+def read_bytes(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except IsADirectoryError as exc:
         raise SourceError("is a directory") from exc
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def read_source(path: Path) -> Source:
+    return from_bytes(path, read_bytes(path))
+
+
+def from_bytes(path: Path, raw: bytes) -> Source:
     text, encoding = decode(raw)
     return Source(path=path, raw=raw, text=text, encoding=encoding, digest=digest(raw))
 
 
 def from_stdin(raw: bytes, name: str) -> Source:
-    text, encoding = decode(raw)
-    return Source(path=Path(name), raw=raw, text=text, encoding=encoding, digest=digest(raw))
+    return from_bytes(Path(name), raw)
 
 
 # Signals that arrive while a file is being replaced are held back until the replacement is
