@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -25,6 +24,7 @@ from flowfix.detectors.connections import (
     trailing_return,
 )
 from flowfix.edits import is_docstring, module_alias
+from flowfix.parents import ParentProvider
 from flowfix.semantics import (
     find_method,
     is_bound_in_module,
@@ -55,7 +55,7 @@ class MoveClientToInit(RuleCodemod):
     DESCRIPTION = "Create per-call clients once: in the node's init hook or a cached module factory"
     METADATA_DEPENDENCIES = (
         PositionProvider,
-        ParentNodeProvider,
+        ParentProvider,
         QualifiedNameProvider,
         ScopeProvider,
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.executors import iteration_loops, statement_chain
 from flowfix.edits import code_excerpt
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import Severity
@@ -128,7 +129,7 @@ class ExcessiveMaxLoops(Detector):
     FRAMEWORKS = FRAMEWORKS
     MESSAGE = "`max_loops={value}` is above the limit of {limit} agent iterations"
     TRIGGERS = ("max_loops",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider)
     REACH = "function"
 
     @classmethod
@@ -224,7 +225,7 @@ class TokenCountInLoop(Detector):
     FRAMEWORKS = FRAMEWORKS
     MESSAGE = "`{call}` tokenizes the same prompt again on every iteration of the loop"
     TRIGGERS = ("count_tokens",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
     REACH = "function"
 
     @classmethod

@@ -9,7 +9,6 @@ from typing import cast
 
 import libcst as cst
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -17,6 +16,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, SCOPE_DEFS, FileView, call_name, innermost, matches
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
@@ -145,7 +145,7 @@ class BlockingSleepInAsync(Detector):
     TRIGGERS = ("sleep",)
     METADATA_DEPENDENCIES = (
         PositionProvider,
-        ParentNodeProvider,
+        ParentProvider,
         QualifiedNameProvider,
         ScopeProvider,
     )
@@ -176,7 +176,7 @@ class BlockingSleepInAsync(Detector):
 
 # --- shared questions for ASY002-ASY007 ---------------------------------------------------
 
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 # (assigned value, declared type) of one binding of a name; either may be missing.
 Binding = tuple[cst.BaseExpression | None, cst.BaseExpression | None]
 OFFLOADERS = frozenset({"asyncio.to_thread"})

@@ -12,7 +12,6 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import (
     ImportAssignment,
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -21,6 +20,7 @@ from libcst.metadata import (
 from flowfix.detector import Detector
 from flowfix.detectors.connections import ast_cached, ast_node_class
 from flowfix.edits import code_excerpt, snake_case
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     BODIES,
     COMPREHENSIONS,
@@ -58,7 +58,7 @@ from flowfix.semantics import (
     scope_owner,
 )
 
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 DYNAMIQ = ("dynamiq",)
 ENTRY_FUNCTIONS = frozenset({"main", "cli"})
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -15,6 +14,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.detectors.async_ import offload_fix
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView
 from flowfix.project import BLOCKING_CALLS
 from flowfix.reduction import Sites
@@ -133,7 +133,7 @@ class BlockingCallReachableFromAsync(Detector):
     REACH = "function"
     METADATA_DEPENDENCIES = (
         PositionProvider,
-        ParentNodeProvider,
+        ParentProvider,
         QualifiedNameProvider,
         ScopeProvider,
     )

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 
 import libcst as cst
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -22,6 +21,7 @@ from flowfix.detectors.connections import (
     ast_method_names,
     instance_name,
 )
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
@@ -39,7 +39,7 @@ from flowfix.semantics import (
     scope_owner,
 )
 
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 # Dynamiq's `ConnectionNode` and its subclass in the same module, whose `ensure_client()` only
 # knows how to rebuild the client the connection manager makes.
 CONNECTION_NODES = frozenset({"ConnectionNode", "VectorStoreNode"})

@@ -8,7 +8,6 @@ from typing import Literal, cast
 
 import libcst as cst
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedName,
     QualifiedNameProvider,
@@ -18,6 +17,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
@@ -917,7 +917,7 @@ class ClientCreatedPerCall(Detector):
 
     METADATA_DEPENDENCIES = (
         PositionProvider,
-        ParentNodeProvider,
+        ParentProvider,
         QualifiedNameProvider,
         ScopeProvider,
     )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import (
     Assignment,
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     Scope,
@@ -16,6 +15,7 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FileView, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import Severity
@@ -29,7 +29,7 @@ from flowfix.semantics import (
     scope_owner,
 )
 
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 NODE_SUFFIXES = ("Node", "Flow")
 DEPENDS_KEYWORDS = frozenset({"depends", "depends_on"})
@@ -600,7 +600,7 @@ class PostponedComponentInit(Detector):
     FRAMEWORKS = ("dynamiq",)
     MESSAGE = "`is_postponed_component_init=True` delays client creation to flow construction"
     TRIGGERS = (POSTPONED,)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider)
 
     REACH = "function"
 

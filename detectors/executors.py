@@ -10,7 +10,6 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import (
     FunctionScope,
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -18,6 +17,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     BODIES,
     COMPREHENSIONS,
@@ -58,7 +58,7 @@ STATIC_DECORATORS = frozenset(
 )
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 
 
 # --- AST prefilter helpers (shared with executor_sizing and agents) -----------------------------

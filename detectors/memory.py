@@ -6,10 +6,11 @@ import ast
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
@@ -384,7 +385,7 @@ class UnboundedSharedStore(Detector):
     FRAMEWORKS = PLAIN_FRAMEWORKS
     MESSAGE = "`{store}[{key}]` grows on every run of `{function}()` and is never trimmed"
     TRIGGERS = ("append", "extend")
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
     REACH = "function"
 
     @classmethod
@@ -504,7 +505,7 @@ class DeepcopyOfState(Detector):
     FRAMEWORKS = ("pocketflow", "kaygraph", "pflow", "dynamiq")
     MESSAGE = "`deepcopy({state})` copies the whole run state on every call of `{function}()`"
     TRIGGERS = ("deepcopy",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
     REACH = "function"
 
     @classmethod

@@ -11,7 +11,6 @@ from libcst.metadata import (
     ClassScope,
     GlobalScope,
     ImportAssignment,
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     Scope,
@@ -19,6 +18,7 @@ from libcst.metadata import (
 )
 
 from flowfix.detector import Detector
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     COMPREHENSIONS,
     FUNCTION_DEFS,
@@ -31,7 +31,7 @@ from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import MetadataReader, descendants, parent, resolves_to
 
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 WALL_CLOCK = frozenset({"time.time"})
 MODULE_LEVEL_NOTE = "a module-level variable may also be read by other modules"
 Key = tuple[int, str]  # (id of the scope that binds the variable, its name)

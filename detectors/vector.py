@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
@@ -16,6 +15,7 @@ from libcst.metadata import (
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
+from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     COMPREHENSIONS,
     FUNCTION_DEFS,
@@ -42,7 +42,7 @@ from flowfix.semantics import (
     single_binding_value,
 )
 
-DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 EMBEDDER_HEADS = frozenset({"embedder", "embedders", "embedding", "embeddings"})
 STORE_HEADS = frozenset({"index", "collection", "vectorstore", "vectordb", "docstore"})

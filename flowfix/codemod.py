@@ -8,10 +8,11 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
+from libcst.metadata import PositionProvider, ProviderT
 
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
+from flowfix.parents import ParentProvider
 from flowfix.rules import Span
 
 
@@ -61,7 +62,7 @@ class AwaitAsyncioCall(RuleCodemod):
     It reuses the module's `import asyncio [as alias]`, or schedules `import asyncio`.
     """
 
-    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, ParentProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.asyncio = module_alias(node, "asyncio") or "asyncio"
@@ -74,4 +75,4 @@ class AwaitAsyncioCall(RuleCodemod):
 
     def awaited(self, call: cst.Call, original: cst.Call) -> cst.Await:
         """`await call` in place of `original`, parenthesised where its context needs it."""
-        return awaited(call, original, self.get_metadata(ParentNodeProvider, original))
+        return awaited(call, original, self.get_metadata(ParentProvider, original))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import bisect
 import functools
-import re
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from flowfix.project import ProjectIndex
 
 # Statement fields that hold nested statements (bodies of compound statements).
-BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+# In source order when concatenated (a `try`'s handlers come before its `else` and `finally`).
+BODIES = ("body", "handlers", "orelse", "finalbody", "cases")
 FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 SCOPE_DEFS = (*FUNCTION_DEFS, ast.ClassDef)
 LOOP_STATEMENTS = (ast.For, ast.AsyncFor, ast.While)
@@ -122,7 +123,8 @@ class FileView:
 
     @functools.cached_property
     def _line_starts(self) -> list[int]:
-        return [0, *(match.end() for match in re.finditer("\n", self.text))]
+        lines = self.text.split("\n")[:-1]  # each but the last ends with "\n"
+        return [0, *itertools.accumulate(len(line) + 1 for line in lines)]
 
     def line_of(self, offset: int) -> int:
         """The (1-based) number of the line holding `offset`."""
@@ -185,9 +187,7 @@ class FileView:
         """The statements directly nested in `parent`, by first line, with those lines."""
         key = id(parent)
         if key not in self._blocks:
-            block = sorted(
-                (item for name in BODIES for item in getattr(parent, name, ())), key=first_line
-            )
+            block = [item for name in BODIES for item in getattr(parent, name, ())]
             self._blocks[key] = ([first_line(node) for node in block], block)
         return self._blocks[key]
 
@@ -202,7 +202,8 @@ class FileView:
                 node = stack.pop()
                 if isinstance(node, types):
                     yield node
-                for _, value in ast.iter_fields(node):
+                for name in node._fields:
+                    value = getattr(node, name, None)
                     if isinstance(value, ast.AST):
                         stack.append(value)
                     elif isinstance(value, list) and value and not _is_block(value):
@@ -246,9 +247,11 @@ def _is_block(items: list[object]) -> bool:
 
 
 def first_line(node: Any) -> int:
+    """The first line of a statement, its decorators included."""
     if isinstance(node, ast.match_case):
         return int(node.pattern.lineno)
-    return int(min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]))
+    decorators = getattr(node, "decorator_list", None)
+    return int(decorators[0].lineno if decorators else node.lineno)
 
 
 def _last_line(node: Any) -> int:

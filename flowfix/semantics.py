@@ -10,11 +10,12 @@ from libcst.metadata import (
     BuiltinScope,
     GlobalScope,
     ImportAssignment,
-    ParentNodeProvider,
     ProviderT,
     QualifiedNameProvider,
     ScopeProvider,
 )
+
+from flowfix.parents import ParentProvider
 
 # Methods that a framework calls once per request / item / run.
 PER_CALL_METHODS = frozenset({"execute", "execute_async", "exec", "exec_async", "run", "__call__"})
@@ -80,7 +81,7 @@ def callee_names(reader: MetadataReader, call: cst.Call) -> set[str]:
 
 
 def parent(reader: MetadataReader, node: cst.CSTNode) -> cst.CSTNode | None:
-    return reader.get_metadata(ParentNodeProvider, node, None)  # type: ignore[return-value]
+    return reader.get_metadata(ParentProvider, node, None)  # type: ignore[return-value]
 
 
 def scope_owner(reader: MetadataReader, node: cst.CSTNode) -> ScopeOwner:
