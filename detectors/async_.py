@@ -17,7 +17,15 @@ from libcst.metadata import (
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
 from flowfix.parents import ParentProvider
-from flowfix.prefilter import FUNCTION_DEFS, SCOPE_DEFS, FileView, call_name, innermost, matches
+from flowfix.prefilter import (
+    FUNCTION_DEFS,
+    SCOPE_DEFS,
+    FileView,
+    call_name,
+    dotted_name,
+    innermost,
+    matches,
+)
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -937,20 +945,10 @@ def _ast_kept_coroutine(node: ast.AST, name: str) -> bool:
     if not (isinstance(node, ast.AsyncFunctionDef) and node.name == name):
         return False
     for decorator in node.decorator_list:
-        dotted = _ast_dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+        dotted = dotted_name(decorator.func if isinstance(decorator, ast.Call) else decorator)
         if dotted is not None and dotted not in KEEPS_COROUTINE:
             return False
     return True
-
-
-def _ast_dotted(expr: ast.expr) -> str | None:
-    """`a.b.c` for a chain of names and attributes, else None."""
-    if isinstance(expr, ast.Name):
-        return expr.id
-    if isinstance(expr, ast.Attribute):
-        base = _ast_dotted(expr.value)
-        return f"{base}.{expr.attr}" if base is not None else None
-    return None
 
 
 class ToThreadOnCoroutineFunction(Detector):

@@ -26,6 +26,7 @@ from flowfix.prefilter import (
     SCOPE_DEFS,
     FileView,
     call_name,
+    dotted_name,
     first_line,
     innermost,
 )
@@ -204,19 +205,10 @@ def _kept_values(node: ast.AST) -> list[ast.AST]:
     return found
 
 
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        prefix = _dotted(node.value)
-        return f"{prefix}.{node.attr}" if prefix else ""
-    return ""
-
-
 def _is_cached(func: ast.AST) -> bool:
     """A decorator spelled as one of `CACHE_DECORATORS` (`is_cached_function` sees it too)."""
     return any(
-        _dotted(d.func if isinstance(d, ast.Call) else d) in CACHE_DECORATORS
+        (dotted_name(d.func if isinstance(d, ast.Call) else d) or "") in CACHE_DECORATORS
         for d in func.decorator_list  # type: ignore[attr-defined]
     )
 

@@ -11,7 +11,7 @@ from libcst.metadata import PositionProvider, QualifiedNameProvider
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
 from flowfix.parents import ParentProvider
-from flowfix.prefilter import FUNCTION_DEFS, FileView, innermost
+from flowfix.prefilter import FUNCTION_DEFS, FileView, dotted_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import (
@@ -528,7 +528,7 @@ class DeepcopyOfState(Detector):
                 isinstance(statement, (ast.Assign, ast.AnnAssign))
                 and statement.value is call
                 and any(
-                    _purpose_name(_ast_dotted(target))
+                    _purpose_name(dotted_name(target) or "")
                     for target in (
                         statement.targets
                         if isinstance(statement, ast.Assign)
@@ -603,15 +603,6 @@ def _ast_copies_state(call: ast.Call) -> bool:
     else:
         return False
     return last.strip("_") in STATE_NAMES
-
-
-def _ast_dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _ast_dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
 
 
 def _purpose_name(name: str) -> bool:

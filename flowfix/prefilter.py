@@ -269,6 +269,16 @@ def innermost(chain: Sequence[ast.AST], types: tuple[type, ...] = SCOPE_DEFS) ->
     return None
 
 
+def dotted_name(node: ast.AST) -> str | None:
+    """`a.b.c` for a chain of names and attributes, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr}" if base is not None else None
+    return None
+
+
 def call_name(call: ast.Call) -> str:
     """The last name component of what `call` calls (`a.b.C()` → `C`), or ''."""
     func = call.func

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowfix.prefilter import dotted_name
 from flowfix.sources import SourceError, read_source
 
 # Calls that block the calling thread on I/O or time.
@@ -271,15 +272,6 @@ def _package(folder: Path) -> tuple[str, ...]:
     return ()
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
 def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """Nodes of a function's own body: nested defs, lambdas and classes run elsewhere."""
     stack = list(ast.iter_child_nodes(function))
@@ -315,8 +307,8 @@ class _Indexer:
         sdk_names = {
             target
             for assign in assignments
-            if self.qualify(_dotted(assign.value.func) or "", None) in SYNC_SDK_CLIENTS  # type: ignore[attr-defined]
-            for target in filter(None, (_dotted(t) for t in assign.targets))
+            if self.qualify(dotted_name(assign.value.func) or "", None) in SYNC_SDK_CLIENTS  # type: ignore[attr-defined]
+            for target in filter(None, (dotted_name(t) for t in assign.targets))
         }
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -349,7 +341,7 @@ class _Indexer:
 
     def _class(self, node: ast.ClassDef, sdk_names: set[str]) -> None:
         key = f"{self.module}.{node.name}"
-        bases = [_dotted(base) for base in node.bases]
+        bases = [dotted_name(base) for base in node.bases]
         self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -367,7 +359,7 @@ class _Indexer:
         for inner in _own_nodes(node):
             if not isinstance(inner, ast.Call):
                 continue
-            callee = _dotted(inner.func)
+            callee = dotted_name(inner.func)
             if callee is None:
                 if self._is_sdk_call(inner.func, sdk_names, cls):
                     info.blocking.append("sync LLM SDK call")
@@ -391,9 +383,9 @@ class _Indexer:
         if not any(tuple(parts[-len(tail) :]) == tail for tail in SDK_METHOD_TAILS):
             return False
         if isinstance(func, ast.Call):
-            callee = _dotted(func.func)
+            callee = dotted_name(func.func)
             return bool(callee) and self.qualify(callee or "", cls) in SYNC_SDK_CLIENTS
-        root = _dotted(func)
+        root = dotted_name(func)
         if root is None:
             return False
         if root == "self" and parts:
