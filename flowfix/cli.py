@@ -33,7 +33,7 @@ from flowfix.engine import (
     process_source,
     with_project,
 )
-from flowfix.report import ide, json_, markdown, text
+from flowfix.report import github, ide, json_, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
 from flowfix.runner import Progress, default_jobs, run, tune_gc
 from flowfix.sources import (
@@ -58,6 +58,7 @@ app = typer.Typer(
 class OutputFormat(str, enum.Enum):
     text = "text"
     ide = "ide"
+    github = "github"
     markdown = "markdown"
     json = "json"
 
@@ -294,6 +295,7 @@ def check(
     renderers = {
         OutputFormat.text: lambda: text.render(results, options.threshold),
         OutputFormat.ide: lambda: ide.render(results),
+        OutputFormat.github: lambda: github.render(results),
         OutputFormat.markdown: lambda: markdown.render(results),
         OutputFormat.json: lambda: json_.render(results),
     }

@@ -63,6 +63,35 @@ def test_check_ide_format_is_one_line_per_finding(project: Path) -> None:
     )
 
 
+def test_check_github_format_annotates_each_finding(project: Path) -> None:
+    result = invoke("check", "--format", "github", "pkg/nodes.py")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "::error title=flowfix (ASY001 blocking-sleep-in-async),file=pkg/nodes.py,line=5,col=5,"
+        "endLine=5,endColumn=18::ASY001 `time.sleep()` blocks the event loop in async `fetch()`\n"
+    )
+
+
+def test_github_format_escapes_workflow_command_syntax() -> None:
+    from flowfix.engine import FileResult
+    from flowfix.report import github
+    from flowfix.rules import Finding, FixSafety, Span
+
+    finding = Finding(
+        "EXE004", "odd,name:100%.py", Span(2, 1, 2, 9), "size 8\nof 100%", FixSafety.UNSAFE
+    )
+    results = [
+        FileResult("odd,name:100%.py", findings=(finding,)),
+        FileResult("bad.py", errors=("syntax error at 1:2: invalid syntax",)),
+    ]
+    assert github.render(results).splitlines() == [
+        "::warning title=flowfix (EXE004 hard-coded-pool-size),file=odd%2Cname%3A100%25.py,"
+        "line=2,col=1,endLine=2,endColumn=9::EXE004 size 8%0Aof 100%25",
+        "::error title=flowfix (E999),file=bad.py,line=1,col=1::"
+        "syntax error at 1:2: invalid syntax",
+    ]
+
+
 def test_check_json_format(project: Path) -> None:
     result = invoke("check", "--format", "json", "pkg")
     document = json.loads(result.stdout)
