@@ -28,6 +28,7 @@ from flowfix.prefilter import (
     call_name,
     dotted_name,
     first_line,
+    header_nodes,
     innermost,
 )
 from flowfix.reduction import Sites
@@ -65,7 +66,6 @@ DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopePr
 # --- AST prefilter helpers (shared with executor_sizing and agents) -----------------------------
 
 TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))  # `try`/`except*` (3.11)
-_BLOCK_ITEMS = (ast.stmt, ast.excepthandler, ast.match_case)
 _STORED = (ast.Attribute, ast.Subscript)  # assignment targets that outlive the call
 # Parents under which a read of an executor's name does not manage it (`_classify`: call,
 # read, or a star argument not followed); `ast.Attribute` is checked apart.
@@ -84,19 +84,6 @@ def executor_calls(view: FileView) -> list[ast.Call]:
     return calls
 
 
-def header(statement: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of `statement` outside its nested blocks (lambdas included)."""
-    stack = [statement]
-    while stack:
-        node = stack.pop()
-        yield node
-        for _, value in ast.iter_fields(node):
-            if isinstance(value, ast.AST):
-                stack.append(value)
-            elif isinstance(value, list) and value and not isinstance(value[0], _BLOCK_ITEMS):
-                stack.extend(item for item in value if isinstance(item, ast.AST))
-
-
 def statement_chain(view: FileView, node: ast.AST) -> list[ast.AST]:
     """The statements around `node`, outermost first, ending with the one whose header holds
     it (`;` siblings and one-line bodies included); empty when it cannot be told."""
@@ -108,7 +95,7 @@ def statement_chain(view: FileView, node: ast.AST) -> list[ast.AST]:
             if isinstance(statement, ast.match_case):
                 continue
             if first_line(statement) <= line <= (statement.end_lineno or 0) and any(
-                child is node for child in header(statement)
+                child is node for child in header_nodes(statement)
             ):
                 return [*chain[:depth], statement]
     return []
@@ -291,7 +278,7 @@ def _ast_per_call(view: FileView, call: ast.Call) -> bool:
     if _is_cached(func) or _is_cached(outermost):
         return False
     statement = chain[-1]
-    if any(value is call for node in header(statement) for value in _kept_values(node)):
+    if any(value is call for node in header_nodes(statement) for value in _kept_values(node)):
         return False
     name = _assigned_name(statement, call)
     if name is not None and not _starts_line(view, statement):

@@ -197,17 +197,9 @@ class FileView:
         """Nodes of `types` in the statements with one of `words` on their lines (for a
         compound statement, in its header: nested statements are visited where words are)."""
         for statement in self.near(words, ignore_case):
-            stack = [statement]
-            while stack:
-                node = stack.pop()
+            for node in header_nodes(statement):
                 if isinstance(node, types):
                     yield node
-                for name in node._fields:
-                    value = getattr(node, name, None)
-                    if isinstance(value, ast.AST):
-                        stack.append(value)
-                    elif isinstance(value, list) and value and not _is_block(value):
-                        stack.extend(item for item in value if isinstance(item, ast.AST))
 
     def expand(self, words: Iterable[str]) -> list[str]:
         """`words`, plus the aliases under which a name they match is imported."""
@@ -242,8 +234,21 @@ class FileView:
         return not self.call_names(*names).isdisjoint(names)
 
 
-def _is_block(items: list[object]) -> bool:
-    return isinstance(items[0], (ast.stmt, ast.excepthandler, ast.match_case))
+_BLOCK_ITEMS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def header_nodes(statement: ast.AST) -> Iterator[ast.AST]:
+    """`statement` and its nodes outside its nested blocks (lambdas included)."""
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list) and value and not isinstance(value[0], _BLOCK_ITEMS):
+                stack.extend(item for item in value if isinstance(item, ast.AST))
 
 
 def first_line(node: Any) -> int:
