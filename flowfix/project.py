@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowfix.prefilter import dotted_name
-from flowfix.sources import SourceError, read_source
+from flowfix.sources import SourceError, read_bytes, read_source
+from flowfix.sources import digest as digest_of
 
 # Calls that block the calling thread on I/O or time.
 BLOCKING_CALLS = frozenset(
@@ -125,7 +126,7 @@ class ProjectIndex:
         """The content digest of a file of the run (None: not one; "?": indexed from a text)."""
         if module not in self.digests and module in self.unread:
             try:
-                self.digests[module] = read_source(self.unread[module][0]).digest
+                self.digests[module] = digest_of(read_bytes(self.unread[module][0]))
             except SourceError:
                 return None
         return self.digests.get(module, "?" if module in self.modules else None)

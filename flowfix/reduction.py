@@ -55,7 +55,7 @@ def plan(view: FileView, wanted: Iterable[tuple[Reach, Sites]]) -> tuple[Stub, .
             unit = next((s for s in view.enclosing(site.lineno) if isinstance(s, types)), None)  # type: ignore[attr-defined]
             if unit is not None:
                 units[id(unit)] = unit
-    defs = list(_outermost_functions(view.tree))
+    defs = list(_outermost_functions(view.tree.body))
     kept = _closure(defs, list(units.values()))
     globals_at = {view.line_of(offset) for offset in occurrences(view.text, "global")}
     return tuple(
@@ -67,9 +67,11 @@ def plan(view: FileView, wanted: Iterable[tuple[Reach, Sites]]) -> tuple[Stub, .
     )
 
 
-def _outermost_functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Every def not inside another def (module functions, methods), statements only."""
-    stack: list[ast.AST] = list(reversed(tree.body))
+def _outermost_functions(
+    body: Sequence[ast.stmt],
+) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every def in `body` not inside another def (module functions, methods)."""
+    stack: list[ast.AST] = list(reversed(body))
     while stack:
         node = stack.pop()
         if isinstance(node, FUNCTION_DEFS):
@@ -105,7 +107,7 @@ def _defs_in(unit: ast.AST) -> Iterator[ast.AST]:
     if isinstance(unit, FUNCTION_DEFS):
         yield unit
     elif isinstance(unit, ast.ClassDef):
-        yield from _outermost_functions(ast.Module(body=unit.body, type_ignores=[]))
+        yield from _outermost_functions(unit.body)
 
 
 def _identifiers(node: ast.AST) -> Iterator[str]:
