@@ -61,6 +61,7 @@ class OutputFormat(str, enum.Enum):
     github = "github"
     markdown = "markdown"
     json = "json"
+    sarif = "sarif"
 
 
 class UsageError(Exception):
@@ -298,6 +299,7 @@ def check(
         OutputFormat.github: lambda: github.render(results),
         OutputFormat.markdown: lambda: markdown.render(results),
         OutputFormat.json: lambda: json_.render(results),
+        OutputFormat.sarif: lambda: _sarif(results, options),
     }
     _write(output, renderers[output_format]())
     problems = any(r.findings or r.errors for r in results)
@@ -346,6 +348,17 @@ def diff(
     )
     _report_notes(results)
     _exit(1 if patch else 0)
+
+
+def _sarif(results: Sequence[FileResult], options: Options) -> str:
+    """The SARIF log, each fixable finding carrying its own fix (its codemod run alone)."""
+    from flowfix.report import sarif
+    from flowfix.suggest import suggested_fixes
+
+    fixes = {}
+    for result in results:
+        fixes.update(suggested_fixes(result, options.config, options.threshold, options.project))
+    return sarif.render(results, fixes)
 
 
 def _report_notes(results: Sequence[FileResult]) -> None:
@@ -461,6 +474,19 @@ def apply(
                 hunks = f"{outcome.hunks} hunk{'s' if outcome.hunks != 1 else ''}"
                 print(f"Applied {hunks} to {outcome.path}", flush=True)
     _exit(1 if failed else 0)
+
+
+@app.command()
+@_user_errors
+def lsp() -> None:
+    """Run the language server on stdin/stdout (needs `pip install flowfix[lsp]`)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pygls") is None:
+        raise UsageError("the language server needs pygls: `pip install 'flowfix[lsp]'`")
+    from flowfix.lsp import serve
+
+    serve()
 
 
 @app.command()

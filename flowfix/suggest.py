@@ -1,0 +1,109 @@
+"""Fixes as edits for other tools: one finding's fix on its own, and any rewrite as line edits.
+
+SARIF `fixes` and the language server's code actions both describe a rewrite as replacements
+of whole lines of the original text, computed here with libgit2's diff (as patches are).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowfix.config import Config
+from flowfix.engine import FileResult, apply_codemod, detect
+from flowfix.project import ProjectIndex
+from flowfix.rules import Finding, FixSafety, registry
+from flowfix.verify import rewrite_problem
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    """Replace the original's lines `start` up to (not including) `end`, 0-based, by `text`.
+
+    `start == end` inserts `text` before line `start`; `text` is whole lines, each with its
+    line ending (the last line of a file may have none).
+    """
+
+    start: int
+    end: int
+    text: str
+
+
+def lines_of(text: str) -> list[str]:
+    """`text` split after each `\\n`, as git splits it (a `\\r` stays in its line)."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def line_edits(old: str, new: str) -> list[LineEdit]:
+    """The smallest whole-line edits that turn `old` into `new`, in order, not overlapping."""
+    import pygit2
+
+    patch = pygit2.Patch.create_from(old.encode(), new.encode(), context_lines=0)
+    new_lines = lines_of(new)
+    edits: list[LineEdit] = []
+    for hunk in patch.hunks:
+        # A pure insertion's old_start is the line it goes after; otherwise its first line.
+        start = hunk.old_start if hunk.old_lines == 0 else hunk.old_start - 1
+        first_new = hunk.new_start - 1
+        text = "".join(new_lines[first_new : first_new + hunk.new_lines])
+        edits.append(LineEdit(start, start + hunk.old_lines, text))
+    return edits
+
+
+def apply_line_edits(old: str, edits: list[LineEdit]) -> str:
+    """`old` with `edits` applied (the inverse of `line_edits`)."""
+    lines = lines_of(old)
+    out: list[str] = []
+    cursor = 0
+    for edit in edits:
+        out.extend(lines[cursor : edit.start])
+        out.append(edit.text)
+        cursor = edit.end
+    out.extend(lines[cursor:])
+    return "".join(out)
+
+
+def fix_finding(
+    text: str,
+    display: str,
+    finding: Finding,
+    config: Config,
+    encoding: str = "utf-8",
+    project: ProjectIndex | None = None,
+) -> str | None:
+    """`text` with this one finding fixed, or None when its rule's codemod cannot fix it here.
+
+    The rewrite is checked as the fix loop checks a pass: it must pass `rewrite_problem` and
+    leave fewer findings of its rule than before.
+    """
+    rule = registry()[finding.code]
+    if not rule.fixable:
+        return None
+    try:
+        new_text, _ = apply_codemod(rule, text, display, [finding], config)
+    except Exception:  # a codemod bug: no suggestion, as the fix loop drops such a pass
+        return None
+    if new_text == text or rewrite_problem(text, new_text, display, encoding):
+        return None
+    before = detect(text, display, [rule], config, project).findings
+    after = detect(new_text, display, [rule], config, project).findings
+    return new_text if len(after) < len(before) else None
+
+
+def suggested_fixes(
+    result: FileResult, config: Config, threshold: FixSafety, project: ProjectIndex | None = None
+) -> dict[Finding, list[LineEdit]]:
+    """Each open finding of `result` whose fix applies at `threshold`, with its own edits."""
+    source = result.source
+    if source is None:
+        return {}
+    fixes: dict[Finding, list[LineEdit]] = {}
+    for finding in result.findings:
+        if finding.fixed or not finding.fix.applies(threshold):
+            continue
+        new_text = fix_finding(
+            source.text, result.display, finding, config, source.encoding, project
+        )
+        if new_text is not None:
+            fixes[finding] = line_edits(source.text, new_text)
+    return fixes
