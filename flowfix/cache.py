@@ -39,7 +39,7 @@ class Entry:
     """What detection found in one file (or why it could not), and the call graph it read."""
 
     findings: tuple[Finding, ...] = ()
-    suppressed: int = 0
+    suppressed: tuple[str, ...] = ()
     error: str | None = None
     project: dict[str, str | None] | None = None  # call-graph modules read: their digests
 
@@ -113,7 +113,7 @@ def entry_to_data(entry: Entry) -> dict[str, Any]:
             [f.code, dataclasses.astuple(f.span), f.message, f.fix.value, f.note]
             for f in entry.findings
         ],
-        "suppressed": entry.suppressed,
+        "suppressed": list(entry.suppressed),
         "error": entry.error,
         "project": entry.project,
     }
@@ -129,7 +129,8 @@ def entry_from_data(data: Any, display: str, project: ProjectIndex | None) -> En
             Finding(code, display, Span(*span), message, FixSafety(fix), note=note)
             for code, span, message, fix, note in data["findings"]
         )
-        return Entry(findings, int(data["suppressed"]), data["error"], modules)
+        suppressed = tuple(str(code) for code in data["suppressed"])
+        return Entry(findings, suppressed, data["error"], modules)
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -15,10 +15,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn, ParamSpec
+from typing import Annotated, NoReturn, ParamSpec, TextIO
 
 import typer
 
@@ -92,6 +93,12 @@ SelectOpt = Annotated[
         "--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."
     ),
 ]
+ExtendSelectOpt = Annotated[
+    str | None,  # noqa: UP007
+    typer.Option(
+        "--extend-select", help="Comma-separated rule codes or prefixes to enable on top of select."
+    ),
+]
 IgnoreOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
@@ -121,6 +128,16 @@ CacheDirOpt = Annotated[
         help="Cache folder (default: .flowfix_cache beside the pyproject.toml in use, else here).",
     ),
 ]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print findings and errors only: no summary, no progress."),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also say on stderr which config, rules, cache and workers run."
+    ),
+]
 StdinNameOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option("--stdin-filename", help="Name to report for source read from stdin ('-')."),
@@ -129,6 +146,39 @@ StdinNameOpt = Annotated[
 
 def _err(message: str) -> None:
     sys.stderr.write(message + "\n")
+
+
+@dataclasses.dataclass
+class _Verbosity:
+    quiet: bool = False
+    verbose: bool = False
+
+
+_verbosity = _Verbosity()
+
+
+def _set_verbosity(quiet: bool, verbose: bool) -> None:
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose cannot be used together")
+    _verbosity.quiet, _verbosity.verbose = quiet, verbose
+
+
+def _info(message: str) -> None:
+    """A `--verbose` line on stderr."""
+    if _verbosity.verbose:
+        _err(f"flowfix: {message}")
+
+
+def _no_color() -> bool:
+    """NO_COLOR (https://no-color.org): set to anything but the empty string, no colour."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def _colour(stream: TextIO) -> bool:
+    """Colour on a terminal (or with FORCE_COLOR), never with NO_COLOR."""
+    if _no_color():
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
 
 
 def _split(value: str | None) -> list[str]:
@@ -144,30 +194,53 @@ def _load_config(config_path: Path | None) -> Config:
         raise UsageError(str(exc)) from exc
 
 
-def _options(
-    select: str | None, ignore: str | None, config_path: Path | None, fix: bool, unsafe: bool
-) -> Options:
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The rule selection given on the command line (comma-separated codes or prefixes)."""
+
+    select: str | None = None
+    extend_select: str | None = None
+    ignore: str | None = None
+
+
+def _options(selection: Selection, config_path: Path | None, fix: bool, unsafe: bool) -> Options:
+    """The run's options: the config file, overridden by the command line.
+
+    A command-line `--select` replaces the file's `select` and `extend-select`; every
+    `extend-select` adds to the selection and every `ignore` (file and command line) removes.
+    """
     config = _load_config(config_path)
-    _check_codes(_split(select) + _split(ignore), "")
+    select, extend = _split(selection.select), _split(selection.extend_select)
+    ignore = _split(selection.ignore)
+    _check_codes(select + extend + ignore, "")
     where = f"{config.source}: [tool.flowfix] "
     _check_codes(config.select, where + "select: ")
+    _check_codes(config.extend_select, where + "extend-select: ")
     _check_codes(config.ignore, where + "ignore: ")
     for glob, codes in config.per_file_ignores:
         _check_codes(codes, f"{where}per-file-ignores.{glob}: ")
-    rules = select_rules(
-        _split(select) or list(config.select), _split(ignore) + list(config.ignore)
-    )
+    chosen = select or list(config.select)
+    if not select:
+        extend += config.extend_select
+    rules = select_rules(chosen + extend if chosen else None, ignore + list(config.ignore))
     threshold = FixSafety.UNSAFE if unsafe or config.unsafe_fixes else FixSafety.SAFE
-    return Options(codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold)
+    options = Options(
+        codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold
+    )
+    _info(f"config: {config.source or 'none found (defaults)'}")
+    _info(f"{len(options.codes)} rules: {' '.join(options.codes)}")
+    return options
 
 
 def _with_cache(options: Options, no_cache: bool, cache_dir: Path | None) -> Options:
     """Options with the result cache, unless `--no-cache`."""
     if no_cache:
+        _info("cache: off")
         return options
     if cache_dir is None:
         home = Path(options.config.source).parent if options.config.source else Path.cwd()
         cache_dir = home / CACHE_DIR_NAME
+    _info(f"cache: {cache_dir}")
     return dataclasses.replace(options, cache=ResultCache(cache_dir, options.config))
 
 
@@ -205,8 +278,19 @@ def _results(
         for path, why in bad:
             _err(f"{display_path(path)}: {why}")
             yield FileResult(display=display_path(path), errors=(why,))
-        with _progress_bar(len(files)) as progress:
-            yield from _reported(run(files, options, jobs or default_jobs(), progress))
+        jobs = jobs or default_jobs()
+        started, analysed = time.perf_counter(), 0
+        with _progress_bar(len(files)) as bar:
+
+            def progress(phase: str, done: int, total: int) -> None:
+                nonlocal analysed
+                analysed = total if phase == "analyse" else analysed
+                if bar is not None:
+                    bar(phase, done, total)
+
+            yield from _reported(run(files, options, jobs, progress))
+        elapsed = time.perf_counter() - started
+        _info(f"{len(files)} files, {analysed} analysed with libcst, {jobs} jobs, {elapsed:.2f} s")
         return
     yield from _reported(results)
 
@@ -225,14 +309,14 @@ PROGRESS_MIN_FILES = 50
 @contextlib.contextmanager
 def _progress_bar(total: int) -> Iterator[Progress | None]:
     """A progress bar on stderr for runs over many files, when stderr is a terminal."""
-    if total < PROGRESS_MIN_FILES or not _stderr_is_terminal():
+    if total < PROGRESS_MIN_FILES or _verbosity.quiet or not _stderr_is_terminal():
         yield None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    console = Console(stderr=True, force_terminal=True, no_color="NO_COLOR" in os.environ)
+    console = Console(stderr=True, force_terminal=True, no_color=_no_color())
     with Progress(*columns, console=console, transient=True) as bar:
         tasks = {
             "scan": bar.add_task("scanning ", total=total),
@@ -280,7 +364,14 @@ def check(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here.")
     ] = None,  # noqa: UP007
+    statistics: Annotated[
+        bool,
+        typer.Option(
+            "--statistics", help="Counts per rule (suppressed ones too) instead of each finding."
+        ),
+    ] = False,
     select: SelectOpt = None,
+    extend_select: ExtendSelectOpt = None,
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
     unsafe_fixes: UnsafeOpt = False,
@@ -288,13 +379,29 @@ def check(
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     stdin_filename: StdinNameOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Report findings; exit 1 when there are any."""
-    options = _options(select, ignore, config, fix=False, unsafe=unsafe_fixes)
+    _set_verbosity(quiet, verbose)
+    if statistics and output_format not in (OutputFormat.text, OutputFormat.json):
+        raise UsageError("--statistics works with --format text or json")
+    selection = Selection(select, extend_select, ignore)
+    options = _options(selection, config, fix=False, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
     results = _collect(paths, options, jobs, stdin_filename)
+    colour = output is None and _colour(sys.stdout)
+    summary = not quiet
+    if statistics:
+        table = (
+            json_.statistics(results, options.threshold)
+            if output_format is OutputFormat.json
+            else text.statistics(results, options.threshold, summary)
+        )
+        _write(output, table)
+        _exit(1 if any(r.findings or r.errors for r in results) else 0)
     renderers = {
-        OutputFormat.text: lambda: text.render(results, options.threshold),
+        OutputFormat.text: lambda: text.render(results, options.threshold, colour, summary),
         OutputFormat.ide: lambda: ide.render(results),
         OutputFormat.github: lambda: github.render(results),
         OutputFormat.markdown: lambda: markdown.render(results),
@@ -315,14 +422,19 @@ def diff(
         Path | None, typer.Option("--patch-file", help="Write the patch here instead of stdout.")  # noqa: UP007
     ] = None,
     select: SelectOpt = None,
+    extend_select: ExtendSelectOpt = None,
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
     jobs: JobsOpt = 0,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print the patch `fix` would apply (writes nothing); exit 1 when it is not empty."""
-    options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
+    _set_verbosity(quiet, verbose)
+    selection = Selection(select, extend_select, ignore)
+    options = _options(selection, config, fix=True, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
     results = _collect(paths, options, jobs, None)
     from flowfix.patches import make_patch  # pygit2: imported by the commands that diff
@@ -342,10 +454,11 @@ def diff(
         sys.stdout.flush()
     changed = sum(1 for r in results if r.changed)
     fixes = sum(1 for r in results for f in r.findings if f.fixed)
-    _err(
-        f"{fixes} fix{'es' if fixes != 1 else ''} in {changed} "
-        f"file{'s' if changed != 1 else ''} would be applied."
-    )
+    if not quiet:
+        _err(
+            f"{fixes} fix{'es' if fixes != 1 else ''} in {changed} "
+            f"file{'s' if changed != 1 else ''} would be applied."
+        )
     _report_notes(results)
     _exit(1 if patch else 0)
 
@@ -376,15 +489,20 @@ def fix(
         Path | None, typer.Option("--report", help="Write the Markdown report here.")  # noqa: UP007
     ] = None,
     select: SelectOpt = None,
+    extend_select: ExtendSelectOpt = None,
     ignore: IgnoreOpt = None,
     config: ConfigOpt = None,
     jobs: JobsOpt = 0,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     stdin_filename: StdinNameOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Apply fixes in place ('-': fixed stdin to stdout); exit 1 when findings remain."""
-    options = _options(select, ignore, config, fix=True, unsafe=unsafe_fixes)
+    _set_verbosity(quiet, verbose)
+    selection = Selection(select, extend_select, ignore)
+    options = _options(selection, config, fix=True, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
     stdin_mode = [str(p) for p in (paths or [])] == ["-"]
     if stdin_mode:
@@ -403,14 +521,15 @@ def fix(
             with hold_signals():  # a signal waits until the file is written and reported
                 result = _write_result(found)
                 results.append(result)
-                if result.changed:
+                if result.changed and not quiet:
                     count = sum(1 for f in result.findings if f.fixed)
                     print(
                         f"Fixed {count} finding{'s' if count != 1 else ''} in {result.display}",
                         flush=True,
                     )
         results.sort(key=lambda r: r.display)
-        print(text.summary(results, options.threshold))
+        if not quiet:
+            print(text.summary(results, options.threshold))
     _report_notes(results)
     if report is not None:
         _write(report, markdown.render(results))

@@ -32,6 +32,7 @@ class Config:
     """Effective settings for one run."""
 
     select: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
@@ -101,7 +102,15 @@ def load_config(path: Path | None) -> Config:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.flowfix] must be a table")
     thresholds = dict(DEFAULT_THRESHOLDS)
-    known = {"select", "ignore", "per-file-ignores", "exclude", "unsafe-fixes", *thresholds}
+    known = {
+        "select",
+        "extend-select",
+        "ignore",
+        "per-file-ignores",
+        "exclude",
+        "unsafe-fixes",
+        *thresholds,
+    }
     for key in table:
         if key not in known:
             raise ConfigError(f"{path}: [tool.flowfix] unknown key {key!r}")
@@ -122,6 +131,7 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: [tool.flowfix] unsafe-fixes must be true or false")
     return Config(
         select=_codes(table.get("select", []), "select", path),
+        extend_select=_codes(table.get("extend-select", []), "extend-select", path),
         ignore=_codes(table.get("ignore", []), "ignore", path),
         per_file_ignores=tuple(
             (glob, _codes(codes, f"per-file-ignores.{glob}", path))

@@ -53,7 +53,7 @@ class FileResult:
 
     display: str
     findings: tuple[Finding, ...] = ()
-    suppressed: int = 0
+    suppressed: tuple[str, ...] = ()  # the codes of suppressed findings, one per finding
     source: Source | None = None
     new_text: str | None = None
     errors: tuple[str, ...] = ()
@@ -110,10 +110,10 @@ def check_syntax(text: str) -> ast.Module:
 
 @dataclass(frozen=True)
 class Detection:
-    """Findings of one detection pass and how many findings were suppressed."""
+    """Findings of one detection pass and the codes of the findings suppressed by comments."""
 
     findings: list[Finding]
-    suppressed: int = 0
+    suppressed: tuple[str, ...] = ()
 
 
 def detect(
@@ -199,10 +199,13 @@ def detect_candidates(
         ),
         key=lambda f: f.sort_key,
     )
-    suppressed = sum(
-        not reduction.stubbed(finding.span.line, stubs)
-        for detector in detectors
-        for finding in detector.suppressed
+    suppressed = tuple(
+        sorted(
+            finding.code
+            for detector in detectors
+            for finding in detector.suppressed
+            if not reduction.stubbed(finding.span.line, stubs)
+        )
     )
     return Detection(findings, suppressed)
 

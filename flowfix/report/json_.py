@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 
 from flowfix.engine import FileResult
 from flowfix.report import all_errors, all_findings
-from flowfix.rules import registry
+from flowfix.report.text import rule_counts
+from flowfix.rules import FixSafety, registry
 
 
 def render(results: Sequence[FileResult]) -> str:
@@ -32,3 +34,9 @@ def render(results: Sequence[FileResult]) -> str:
     errors = [{"path": path, "message": message} for path, message in all_errors(results)]
     document = {"version": 1, "files": len(results), "findings": findings, "errors": errors}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def statistics(results: Sequence[FileResult], threshold: FixSafety) -> str:
+    """`--statistics --format json`: one object per rule with findings or suppressions."""
+    rows = [dataclasses.asdict(row) for row in rule_counts(results, threshold)]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"

@@ -2,24 +2,91 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flowfix.engine import FileResult
 from flowfix.report import all_findings
-from flowfix.rules import FixSafety
+from flowfix.rules import FixSafety, registry
+
+BOLD, RED, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[0m"
 
 
-def render(results: Sequence[FileResult], threshold: FixSafety) -> str:
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"{style}{text}{RESET}" if colour else text
+
+
+def render(
+    results: Sequence[FileResult],
+    threshold: FixSafety,
+    colour: bool = False,
+    summary_line: bool = True,
+) -> str:
+    """`path:line:col: CODE [*] message` per open finding (`[*]`: fixable at `threshold`)."""
     lines: list[str] = []
     open_findings = [f for f in all_findings(results) if not f.fixed]
     for finding in open_findings:
-        marker = " [*]" if finding.fix.applies(threshold) else ""
+        marker = " " + _paint("[*]", CYAN, colour) if finding.fix.applies(threshold) else ""
+        where = _paint(finding.path, BOLD, colour)
+        code = _paint(finding.code, BOLD + RED, colour)
         lines.append(
-            f"{finding.path}:{finding.span.line}:{finding.span.column}: "
-            f"{finding.code}{marker} {finding.message}"
+            f"{where}:{finding.span.line}:{finding.span.column}: {code}{marker} {finding.message}"
         )
-    lines.append(summary(results, threshold))
-    return "\n".join(lines) + "\n"
+    if summary_line:
+        lines.append(summary(results, threshold))
+    return "".join(line + "\n" for line in lines)
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """One rule's row of `--statistics`."""
+
+    code: str
+    name: str
+    count: int
+    suppressed: int
+    fixable: int
+
+
+def rule_counts(results: Sequence[FileResult], threshold: FixSafety) -> list[RuleCount]:
+    """Open, suppressed and fixable findings per rule: most findings first, then by code."""
+    found = [f for f in all_findings(results) if not f.fixed]
+    counts = Counter(f.code for f in found)
+    fixable = Counter(f.code for f in found if f.fix.applies(threshold))
+    suppressed = Counter(code for result in results for code in result.suppressed)
+    rules = registry()
+    rows = [
+        RuleCount(code, rules[code].name, counts[code], suppressed[code], fixable[code])
+        for code in set(counts) | set(suppressed)
+    ]
+    return sorted(rows, key=lambda row: (-row.count, -row.suppressed, row.code))
+
+
+def statistics(
+    results: Sequence[FileResult], threshold: FixSafety, summary_line: bool = True
+) -> str:
+    """A table of `rule_counts`, then the summary line."""
+    rows = [("COUNT", "SUPPRESSED", "CODE", "FIX", "NAME")] + [
+        (
+            str(row.count),
+            str(row.suppressed),
+            row.code,
+            "[*]" if row.fixable else "",
+            row.name,
+        )
+        for row in rule_counts(results, threshold)
+    ]
+    lines = []
+    if len(rows) > 1:
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            numbers = [row[0].rjust(widths[0]), row[1].rjust(widths[1])]
+            cells = [row[2].ljust(widths[2]), row[3].ljust(widths[3])]
+            lines.append("  ".join([*numbers, *cells, row[4]]))
+    if summary_line:
+        lines.append(summary(results, threshold))
+    return "".join(line + "\n" for line in lines)
 
 
 def summary(results: Sequence[FileResult], threshold: FixSafety) -> str:
