@@ -34,7 +34,7 @@ from flowfix.engine import (
     process_source,
     with_project,
 )
-from flowfix.report import github, ide, json_, markdown, text
+from flowfix.report import github, ide, json_, junit, markdown, text
 from flowfix.rules import FixSafety, registry, select_rules
 from flowfix.runner import Progress, default_jobs, run, tune_gc
 from flowfix.sources import (
@@ -63,6 +63,7 @@ class OutputFormat(str, enum.Enum):
     markdown = "markdown"
     json = "json"
     sarif = "sarif"
+    junit = "junit"
 
 
 class UsageError(Exception):
@@ -407,6 +408,7 @@ def check(
         OutputFormat.markdown: lambda: markdown.render(results),
         OutputFormat.json: lambda: json_.render(results),
         OutputFormat.sarif: lambda: _sarif(results, options),
+        OutputFormat.junit: lambda: junit.render(results),
     }
     _write(output, renderers[output_format]())
     problems = any(r.findings or r.errors for r in results)

@@ -191,3 +191,32 @@ def test_unknown_code_in_extend_select_names_file_and_key(project: Path) -> None
 
 def _codes(result) -> list[str]:  # type: ignore[no-untyped-def]
     return [finding["code"] for finding in json.loads(result.stdout)["findings"]]
+
+
+def test_junit_one_suite_per_file(project: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    (project / "pkg" / "clean.py").write_text("X = 1\n")
+    (project / "pkg" / "broken.py").write_text("def (:\n")
+    result = invoke("--format", "junit", "--select", "ASY", "pkg")
+    assert result.exit_code == 1
+    root = ET.fromstring(result.stdout)
+    assert root.attrib == {"name": "flowfix", "tests": "4", "failures": "2", "errors": "1"}
+    suites = {suite.get("name"): suite for suite in root}
+    assert sorted(suites) == ["pkg/broken.py", "pkg/clean.py", "pkg/more.py", "pkg/nodes.py"]
+    (case,) = suites["pkg/nodes.py"]
+    assert case.attrib == {
+        "name": "ASY001 blocking-sleep-in-async",
+        "classname": "pkg/nodes.py",
+        "file": "pkg/nodes.py",
+        "line": "5",
+    }
+    (failure,) = case
+    assert failure.get("type") == "ASY001"
+    assert failure.text == (
+        "pkg/nodes.py:5:5: ASY001 `time.sleep()` blocks the event loop in async `fetch()`"
+    )
+    (passed,) = suites["pkg/clean.py"]
+    assert passed.get("name") == "flowfix" and len(passed) == 0
+    (broken,) = suites["pkg/broken.py"]
+    assert broken[0].tag == "error" and broken[0].get("message", "").startswith("syntax error")
