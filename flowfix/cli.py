@@ -42,6 +42,7 @@ from flowfix.sources import (
     defer_signal,
     from_stdin,
     hold_signals,
+    write_atomic,
     write_if_unchanged,
 )
 
@@ -349,10 +350,15 @@ def _write(output: Path | None, content: str) -> None:
     if output is None:
         sys.stdout.write(content)
         return
+    _write_file(output, content.encode("utf-8"))
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write a report or patch file atomically; a usage error naming it if it cannot be."""
     try:
-        output.write_text(content, encoding="utf-8")
+        write_atomic(path, data)
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
 @app.command()
@@ -447,10 +453,7 @@ def diff(
         if r.source is not None and r.new_raw is not None
     )
     if patch_file is not None:
-        try:
-            patch_file.write_bytes(patch)
-        except OSError as exc:
-            raise UsageError(f"{patch_file}: cannot write: {exc.strerror or exc}") from exc
+        _write_file(patch_file, patch)
     else:
         sys.stdout.buffer.write(patch)
         sys.stdout.flush()

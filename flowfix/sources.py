@@ -159,21 +159,41 @@ def write_if_unchanged(source: Source, new_raw: bytes) -> None:
     if digest(current) != source.digest:
         raise SourceError("changed on disk since it was read; not written")
     info = target.stat()
+    _replace(target, new_raw, stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Create or replace `path` with `data` the way `write_if_unchanged` replaces a source:
+    readers (and an interrupted run) see the old file or the new one, never a part."""
+    target = path.resolve()
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        _replace(target, data, 0o666 & ~umask, None)
+    else:
+        _replace(target, data, stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid))
+
+
+def _replace(target: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    """Write `data` to a temp file beside `target`, fsync it, give it `mode` (and `owner` where
+    permitted), rename it over `target` and fsync the folder; on any failure, no temp file."""
     with hold_signals():
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".flowfix", dir=target.parent
         )
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(new_raw)
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            if hasattr(os, "chown") and (info.st_uid, info.st_gid) != _owner(tmp_name):
+            if owner is not None and hasattr(os, "chown") and owner != _owner(tmp_name):
                 try:
-                    os.chown(tmp_name, info.st_uid, info.st_gid)
+                    os.chown(tmp_name, *owner)
                 except OSError:
                     pass  # not permitted: the file keeps the writer's owner
-            os.chmod(tmp_name, stat.S_IMODE(info.st_mode))
+            os.chmod(tmp_name, mode)
             os.replace(tmp_name, target)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)

@@ -220,3 +220,26 @@ def test_junit_one_suite_per_file(project: Path) -> None:
     assert passed.get("name") == "flowfix" and len(passed) == 0
     (broken,) = suites["pkg/broken.py"]
     assert broken[0].tag == "error" and broken[0].get("message", "").startswith("syntax error")
+
+
+def test_output_files_are_replaced_whole_keeping_their_mode(project: Path) -> None:
+    report = project / "report.md"
+    report.write_text("old report\n")
+    report.chmod(0o640)
+    result = invoke("--format", "markdown", "--output", "report.md", "pkg")
+    assert result.exit_code == 1 and "ASY001" in report.read_text()
+    assert report.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in project.iterdir()) == ["pkg", "report.md"]
+
+
+def test_an_output_file_that_cannot_be_written_is_one_error_and_no_temp_file(
+    project: Path,
+) -> None:
+    (project / "out").mkdir()
+    for target in ("out", "missing/report.md"):
+        result = invoke("--format", "json", "--output", target, "pkg")
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"flowfix: error: {target}: cannot write: ")
+        assert result.stderr.count("\n") == 1
+    assert list((project / "out").iterdir()) == []
+    assert sorted(p.name for p in project.iterdir()) == ["out", "pkg"]
