@@ -521,10 +521,10 @@ def _written_target(reader: MetadataReader, call: cst.Call) -> cst.BaseExpressio
         return None if _read_mode(call) else receiver if method == "open" else first
     if method in WRITE_METHODS:
         return receiver
-    if method in {"replace", "rename"} and first is not None:
+    if _callee(reader, call, MOVE_FUNCTIONS):  # before `.replace`: `os.replace(src, dst)`
+        return call.args[1].value if len(call.args) >= 2 else None
+    if method in {"replace", "rename"} and first is not None:  # `Path.replace(dst)`
         return first
-    if _callee(reader, call, MOVE_FUNCTIONS) and len(call.args) >= 2:
-        return call.args[1].value
     if _callee(reader, call, frozenset({"os.remove", "os.unlink"})):
         return first
     return None
