@@ -471,12 +471,13 @@ def diff(
 def _sarif(results: Sequence[FileResult], options: Options) -> str:
     """The SARIF log, each fixable finding carrying its own fix (its codemod run alone)."""
     from flowfix.report import sarif
-    from flowfix.suggest import suggested_fixes
+    from flowfix.suggest import suggested_fixes, with_source
 
     fixes = {}
-    for result in results:
+    complete = [with_source(result, options.threshold) for result in results]
+    for result in complete:
         fixes.update(suggested_fixes(result, options.config, options.threshold, options.project))
-    return sarif.render(results, fixes)
+    return sarif.render(complete, fixes)
 
 
 def _report_notes(results: Sequence[FileResult]) -> None:

@@ -6,12 +6,16 @@ of whole lines of the original text, computed here with libgit2's diff (as patch
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from flowfix.config import Config
 from flowfix.engine import FileResult, apply_codemod, detect
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, registry
+from flowfix.sources import SourceError, read_source
 from flowfix.verify import rewrite_problem
 
 
@@ -70,11 +74,12 @@ def fix_finding(
     config: Config,
     encoding: str = "utf-8",
     project: ProjectIndex | None = None,
+    before: int | None = None,
 ) -> str | None:
     """`text` with this one finding fixed, or None when its rule's codemod cannot fix it here.
 
     The rewrite is checked as the fix loop checks a pass: it must pass `rewrite_problem` and
-    leave fewer findings of its rule than before.
+    leave fewer findings of its rule than `before` (the count in `text`, when known).
     """
     rule = registry()[finding.code]
     if not rule.fixable:
@@ -85,24 +90,55 @@ def fix_finding(
         return None
     if new_text == text or rewrite_problem(text, new_text, display, encoding):
         return None
-    before = detect(text, display, [rule], config, project).findings
+    if before is None:
+        before = len(detect(text, display, [rule], config, project).findings)
     after = detect(new_text, display, [rule], config, project).findings
-    return new_text if len(after) < len(before) else None
+    return new_text if len(after) < before else None
+
+
+def _fixable(result: FileResult, threshold: FixSafety) -> list[Finding]:
+    rules = registry()
+    return [
+        f
+        for f in result.findings
+        if not f.fixed and f.fix.applies(threshold) and rules[f.code].fixable
+    ]
+
+
+def with_source(result: FileResult, threshold: FixSafety) -> FileResult:
+    """`result` with its file's source when it has a finding to fix at `threshold`.
+
+    A check run keeps no file contents once a file is done; the file is read again from its
+    display path (relative to the current folder, or absolute).
+    """
+    if result.source is not None or not _fixable(result, threshold):
+        return result
+    try:
+        return dataclasses.replace(result, source=read_source(Path(result.display)))
+    except SourceError:
+        return result
 
 
 def suggested_fixes(
     result: FileResult, config: Config, threshold: FixSafety, project: ProjectIndex | None = None
 ) -> dict[Finding, list[LineEdit]]:
-    """Each open finding of `result` whose fix applies at `threshold`, with its own edits."""
+    """Each open finding of `result` whose fix applies at `threshold`, with its own edits
+    (none when `result` carries no source: see `with_source`)."""
+    wanted = _fixable(result, threshold)
     source = result.source
-    if source is None:
+    if not wanted or source is None:
         return {}
+    counts = Counter(f.code for f in result.findings if not f.fixed)
     fixes: dict[Finding, list[LineEdit]] = {}
-    for finding in result.findings:
-        if finding.fixed or not finding.fix.applies(threshold):
-            continue
+    for finding in wanted:
         new_text = fix_finding(
-            source.text, result.display, finding, config, source.encoding, project
+            source.text,
+            result.display,
+            finding,
+            config,
+            source.encoding,
+            project,
+            counts[finding.code],
         )
         if new_text is not None:
             fixes[finding] = line_edits(source.text, new_text)
