@@ -27,8 +27,13 @@ FLOWFIX = [sys.executable, "-m", "flowfix"]
 def section(heading: str) -> str:
     """README's text under `heading` (a whole heading line), up to the next heading."""
     start = README.index(f"\n{heading}\n") + len(heading) + 2
-    following = re.search(r"^#{1,4} ", README[start:], re.MULTILINE)
-    return README[start : start + following.start()] if following else README[start:]
+    lines = README[start:].splitlines(keepends=True)
+    fenced = False
+    for number, line in enumerate(lines):
+        fenced = fenced != line.startswith("```")
+        if not fenced and re.match(r"#{1,4} ", line):
+            return "".join(lines[:number])
+    return "".join(lines)
 
 
 def blocks(text: str, language: str) -> list[str]:
