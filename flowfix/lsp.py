@@ -172,52 +172,76 @@ def workspace_edit(analysis: Analysis, edits: Sequence[LineEdit]) -> types.Works
 
 
 def quick_fixes(
-    analysis: Analysis, wanted: types.Range, codec: PositionCodec
+    analysis: Analysis, wanted: types.Range, codec: PositionCodec, lazy: bool
 ) -> list[types.CodeAction]:
-    """A quick fix for each finding in `wanted` whose fix applies at the config's threshold."""
+    """A quick fix for each finding in `wanted` whose fix applies at the config's threshold.
+
+    `lazy`: the client resolves actions, so each carries `data` naming its finding and gets
+    its edit from `resolve`; otherwise the edit is computed now, and a finding whose codemod
+    cannot fix it gets no action.
+    """
+    rules = registry()
     actions: list[types.CodeAction] = []
-    for finding in analysis.findings:
+    for index, finding in enumerate(analysis.findings):
         found = diagnostic(finding, analysis.lines, codec)
         if not _overlaps(found.range, wanted):
             continue
-        if not finding.fix.applies(analysis.options.threshold):
+        if not finding.fix.applies(analysis.options.threshold) or not rules[finding.code].fixable:
             continue
-        new_text = analysis.fixed(finding)
-        if new_text is None:
-            continue
-        actions.append(
-            types.CodeAction(
-                title=f"Fix {finding.code}: {finding.message}",
-                kind=types.CodeActionKind.QuickFix,
-                diagnostics=[found],
-                edit=workspace_edit(analysis, line_edits(analysis.source.text, new_text)),
-                is_preferred=True,
-            )
+        action = types.CodeAction(
+            title=f"Fix {finding.code}: {finding.message}",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[found],
+            is_preferred=True,
+            data=_data(analysis, index),
         )
+        if lazy or resolve(analysis, action):
+            actions.append(action)
     return actions
 
 
-def fix_all(analysis: Analysis) -> list[types.CodeAction]:
-    """The file's safe fixes as one `source.fixAll.flowfix` action, when they change something."""
-    new_text = analysis.all_fixed
+def fix_all(analysis: Analysis, lazy: bool) -> list[types.CodeAction]:
+    """The file's safe fixes as one `source.fixAll.flowfix` action, when they change something
+    (when `lazy`, when a safe fix may apply: the edit comes from `resolve`)."""
+    action = types.CodeAction(title=FIX_ALL_TITLE, kind=FIX_ALL, data=_data(analysis, None))
+    if lazy:
+        rules = registry()
+        fixable = [f for f in analysis.findings if f.fix.applies(FixSafety.SAFE)]
+        return [action] if any(rules[f.code].fixable for f in fixable) else []
+    return [action] if resolve(analysis, action) else []
+
+
+def _data(analysis: Analysis, finding: int | None) -> dict[str, object]:
+    """What `resolve` needs to find an action's fix again: the document version and finding."""
+    return {"uri": analysis.uri, "version": analysis.version, "finding": finding}
+
+
+def resolve(analysis: Analysis, action: types.CodeAction) -> bool:
+    """Give `action` (made by `quick_fixes` or `fix_all` for `analysis`) its edit; False when
+    there is none (the codemod cannot fix the finding, or nothing changes)."""
+    index = action.data["finding"] if isinstance(action.data, dict) else None
+    if isinstance(index, int) and 0 <= index < len(analysis.findings):
+        new_text = analysis.fixed(analysis.findings[index])
+    elif index is None:
+        new_text = analysis.all_fixed
+    else:
+        return False
     if new_text is None:
-        return []
-    edits = line_edits(analysis.source.text, new_text)
-    return [
-        types.CodeAction(title=FIX_ALL_TITLE, kind=FIX_ALL, edit=workspace_edit(analysis, edits))
-    ]
+        return False
+    action.edit = workspace_edit(analysis, line_edits(analysis.source.text, new_text))
+    return True
 
 
 def code_actions(
-    analysis: Analysis, params: types.CodeActionParams, codec: PositionCodec
+    analysis: Analysis, params: types.CodeActionParams, codec: PositionCodec, lazy: bool
 ) -> list[types.CodeAction]:
     """The actions the request asks for (`context.only`), for the analysed version."""
     only = params.context.only
     actions: list[types.CodeAction] = []
     if _wanted(types.CodeActionKind.QuickFix, only):
-        actions += quick_fixes(analysis, params.range, codec)
+        actions += quick_fixes(analysis, params.range, codec, lazy)
     if _wanted(FIX_ALL, only):
-        actions += fix_all(analysis)
+        actions += fix_all(analysis, lazy)
     return actions
 
 
@@ -242,8 +266,9 @@ class FlowfixServer(LanguageServer):
         self.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
         self.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
         kinds: list[types.CodeActionKind | str] = [types.CodeActionKind.QuickFix, FIX_ALL]
-        options = types.CodeActionOptions(code_action_kinds=kinds)
+        options = types.CodeActionOptions(code_action_kinds=kinds, resolve_provider=True)
         self.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)(code_action)
+        self.feature(types.CODE_ACTION_RESOLVE)(code_action_resolve)
 
     def schedule(self, uri: str) -> None:
         """Analyse the document's current text; it becomes the version to publish."""
@@ -306,9 +331,24 @@ class FlowfixServer(LanguageServer):
         self, analysis: Analysis, params: types.CodeActionParams, codec: PositionCodec
     ) -> list[types.CodeAction]:
         """`code_actions` on the fixer thread; none once the document has a newer version."""
-        if self.runs.get(analysis.uri, (None, None))[0] != analysis.version:
+        if not self.current(analysis):
             return []
-        return code_actions(analysis, params, codec)
+        return code_actions(analysis, params, codec, self.resolves_edits())
+
+    def resolve_if_current(self, analysis: Analysis, action: types.CodeAction) -> None:
+        """`resolve` on the fixer thread, unless the document has a newer version."""
+        if self.current(analysis):
+            resolve(analysis, action)
+
+    def current(self, analysis: Analysis) -> bool:
+        return self.runs.get(analysis.uri, (None, None))[0] == analysis.version
+
+    def resolves_edits(self) -> bool:
+        """Whether the client asks for an action's edit with `codeAction/resolve`."""
+        document = self.client_capabilities.text_document
+        action = document.code_action if document is not None else None
+        support = action.resolve_support if action is not None else None
+        return support is not None and "edit" in support.properties
 
     def roots(self) -> list[Path]:
         """Workspace folders, deepest first, then the root: the fallback bases of display paths."""
@@ -373,6 +413,21 @@ async def code_action(ls: FlowfixServer, params: types.CodeActionParams) -> list
     except Exception:
         ls.log_error(f"flowfix failed on a code action for {params.text_document.uri}")
         return []
+
+
+async def code_action_resolve(ls: FlowfixServer, action: types.CodeAction) -> types.CodeAction:
+    """The edit of an action `code_action` returned without one (none if the document changed
+    since, or its fix turns out not to apply)."""
+    try:
+        data = action.data if isinstance(action.data, dict) else {}
+        analysis = await ls.analysis(str(data.get("uri", "")))
+        if analysis is None or analysis.error or analysis.version != data.get("version"):
+            return action
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(ls.fixer, ls.resolve_if_current, analysis, action)
+    except Exception:
+        ls.log_error("flowfix failed to resolve a code action")
+    return action
 
 
 def serve() -> None:

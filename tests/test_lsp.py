@@ -126,13 +126,15 @@ async def poll(find: Callable[[], T | None]) -> T:
 
 
 @asynccontextmanager
-async def session(root: Path, shutdown: bool = True) -> AsyncIterator[Session]:
+async def session(
+    root: Path, shutdown: bool = True, capabilities: types.ClientCapabilities | None = None
+) -> AsyncIterator[Session]:
     """Start the server, initialize it on `root`; (shut it down and) exit it, wait for it."""
     lsp = Session()
     await lsp.client.start_io(sys.executable, "-m", "flowfix", "lsp")
     try:
         params = types.InitializeParams(
-            capabilities=types.ClientCapabilities(), root_uri=root.as_uri()
+            capabilities=capabilities or types.ClientCapabilities(), root_uri=root.as_uri()
         )
         result = await within(lsp.client.initialize_async(params))
         assert result.server_info == types.ServerInfo(name="flowfix", version=flowfix.__version__)
@@ -211,6 +213,35 @@ def test_diagnostics_quick_fix_and_fix_all(tmp_path: Path) -> None:
             assert [a.title for a in only_fix_all] == [FIX_ALL_TITLE]
             version = lsp.change(uri, SLEEP_FIXED)
             assert await lsp.diagnostics(uri, version) == []
+
+    asyncio.run(scenario())
+
+
+RESOLVING = types.ClientCapabilities(
+    text_document=types.TextDocumentClientCapabilities(
+        code_action=types.CodeActionClientCapabilities(
+            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
+        )
+    )
+)
+
+
+def test_a_client_that_resolves_gets_actions_at_once_and_edits_on_resolve(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with session(tmp_path, capabilities=RESOLVING) as lsp:
+            provider = lsp.capabilities.code_action_provider
+            assert isinstance(provider, types.CodeActionOptions) and provider.resolve_provider
+            uri = lsp.open(tmp_path / "app.py", SLEEP)
+            (found,) = await lsp.diagnostics(uri)
+            quick, fix_all = await lsp.actions(uri, found.range)
+            assert (quick.title, fix_all.title) == (f"Fix ASY001: {SLEEP_MESSAGE}", FIX_ALL_TITLE)
+            assert quick.edit is None and fix_all.edit is None
+            for action in (quick, fix_all):
+                resolved = await within(lsp.client.code_action_resolve_async(action))
+                assert apply_edits(SLEEP, edits_of(resolved, uri, 1)) == SLEEP_FIXED
+            # an action resolved after the document changed gets no edit
+            lsp.change(uri, SLEEP + "\n")
+            assert (await within(lsp.client.code_action_resolve_async(quick))).edit is None
 
     asyncio.run(scenario())
 
