@@ -103,7 +103,10 @@ def check_syntax(text: str) -> ast.Module:
     try:
         return ast.parse(text)
     except SyntaxError as exc:
-        raise ParseFailure(f"syntax error at {exc.lineno}:{exc.offset}: {exc.msg}") from exc
+        where = f" at {exc.lineno}:{exc.offset}" if exc.lineno is not None else ""
+        raise ParseFailure(f"syntax error{where}: {exc.msg}") from exc
+    except ValueError as exc:  # e.g. a null byte, on Pythons that do not make it a SyntaxError
+        raise ParseFailure(f"syntax error: {exc}") from exc
     except (RecursionError, MemoryError) as exc:
         raise ParseFailure("too deeply nested to parse") from exc
 

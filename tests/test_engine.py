@@ -236,3 +236,18 @@ def test_discovery_outside_git_keeps_interpreter_healthy(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr[-300:]
     assert done.stdout.strip() == "15000"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x = 1\x00\n", "syntax error: source code string cannot contain null bytes"),
+        ("def (:\n", "syntax error at 1:5: invalid syntax"),
+    ],
+)
+def test_text_that_does_not_parse_gets_a_located_or_plain_message(text: str, message: str) -> None:
+    from flowfix.engine import ParseFailure, check_syntax
+
+    with pytest.raises(ParseFailure) as caught:
+        check_syntax(text)
+    assert str(caught.value) == message
