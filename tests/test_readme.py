@@ -200,3 +200,27 @@ def test_github_actions_workflow_fails_annotates_and_uploads_sarif(workspace: Pa
     log = json.loads((workspace / upload["with"]["sarif_file"]).read_text())
     jsonschema.validate(log, SCHEMA)
     assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["ASY001"]
+
+
+def test_configuration_example_is_a_valid_config(tmp_path: Path) -> None:
+    from flowfix.config import load_config
+
+    (toml,) = blocks(section("## Configuration"), "toml")
+    (tmp_path / "pyproject.toml").write_text(toml)
+    config = load_config(tmp_path / "pyproject.toml")
+    assert config.select == ("ASY", "CON", "EXE") and config.extend_select == ("TIM001",)
+    assert config.per_file_ignores == (("tests/*", ("ASY001",)),)
+    (tmp_path / "app.py").write_text(BLOCKING)
+    done = run(["flowfix", "check", "--no-cache", "app.py"], tmp_path)
+    assert done.returncode == 1 and "ASY001" in done.stdout
+
+
+def test_each_suppression_comment_shown_silences_the_finding(tmp_path: Path) -> None:
+    text = " ".join(section("### Suppressing a finding").split())
+    comments = re.findall(r"`(# [^`]*)`", text)
+    assert comments == ["# noqa: ASY001", "# noqa", "# flowfix: ignore[ASY001]"]
+    for number, comment in enumerate(comments):
+        (tmp_path / f"s{number}.py").write_text(BLOCKING.rstrip("\n") + f"  {comment}\n")
+    done = run(["flowfix", "check", "--no-cache", "--statistics", "."], tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[1].split() == ["0", "3", "ASY001", "blocking-sleep-in-async"]
