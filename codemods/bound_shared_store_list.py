@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from flowfix.codemod import RuleCodemod
 from flowfix.detectors.memory import store_appends, store_parameter, trim_plan
@@ -14,7 +14,7 @@ from flowfix.semantics import scope_owner
 class BoundSharedStoreList(RuleCodemod):
     CODE = "MEM001"
     DESCRIPTION = "Trim a shared-store list to its last N items after `post()` appends to it"
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.bound = self.config.threshold("shared-store-bound")

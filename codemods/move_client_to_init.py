@@ -10,7 +10,6 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -56,7 +55,6 @@ class MoveClientToInit(RuleCodemod):
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentProvider,
-        QualifiedNameProvider,
         ScopeProvider,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.executors import iteration_loops, statement_chain
@@ -225,7 +225,7 @@ class TokenCountInLoop(Detector):
     FRAMEWORKS = FRAMEWORKS
     MESSAGE = "`{call}` tokenizes the same prompt again on every iteration of the loop"
     TRIGGERS = ("count_tokens",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
     REACH = "function"
 
     @classmethod

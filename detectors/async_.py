@@ -10,7 +10,6 @@ from typing import cast
 import libcst as cst
 from libcst.metadata import (
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -154,7 +153,6 @@ class BlockingSleepInAsync(Detector):
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentProvider,
-        QualifiedNameProvider,
         ScopeProvider,
     )
     REACH = "function"
@@ -184,7 +182,7 @@ class BlockingSleepInAsync(Detector):
 
 # --- shared questions for ASY002-ASY007 ---------------------------------------------------
 
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 # (assigned value, declared type) of one binding of a name; either may be missing.
 Binding = tuple[cst.BaseExpression | None, cst.BaseExpression | None]
 OFFLOADERS = frozenset({"asyncio.to_thread"})

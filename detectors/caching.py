@@ -13,7 +13,6 @@ import libcst as cst
 from libcst.metadata import (
     ImportAssignment,
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -58,7 +57,7 @@ from flowfix.semantics import (
     scope_owner,
 )
 
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 DYNAMIQ = ("dynamiq",)
 ENTRY_FUNCTIONS = frozenset({"main", "cli"})
 
@@ -138,7 +137,7 @@ class CachingDisabled(Detector):
     FRAMEWORKS = DYNAMIQ
     MESSAGE = "`{code}` disables the node's output cache; enable it if the output is deterministic"
     TRIGGERS = ("CachingConfig", ".caching")
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
     REACH = "function"
 
     @classmethod

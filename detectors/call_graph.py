@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import (
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -134,7 +133,6 @@ class BlockingCallReachableFromAsync(Detector):
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentProvider,
-        QualifiedNameProvider,
         ScopeProvider,
     )
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 from libcst.metadata import (
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -39,7 +38,7 @@ from flowfix.semantics import (
     scope_owner,
 )
 
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 # Dynamiq's `ConnectionNode` and its subclass in the same module, whose `ensure_client()` only
 # knows how to rebuild the client the connection manager makes.
 CONNECTION_NODES = frozenset({"ConnectionNode", "VectorStoreNode"})

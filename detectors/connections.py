@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from typing import Literal, cast
+from typing import Literal
 
 import libcst as cst
 from libcst.metadata import (
     PositionProvider,
-    QualifiedName,
-    QualifiedNameProvider,
     QualifiedNameSource,
     ScopeProvider,
 )
@@ -37,6 +35,7 @@ from flowfix.semantics import (
     is_module_level_name,
     method_class,
     parent,
+    qualified_name_objects,
     qualified_names,
     scope_owner,
 )
@@ -292,7 +291,7 @@ def _ast_depends_on_inputs(func: ast.AST, call: ast.Call, method: bool) -> bool:
 
 def client_constructor(reader: MetadataReader, call: cst.Call) -> str | None:
     """The qualified name of the client class or factory `call` constructs, if it is one."""
-    names = cast("set[QualifiedName]", reader.get_metadata(QualifiedNameProvider, call.func, set()))
+    names = qualified_name_objects(reader, call.func)
     found = sorted(names, key=lambda q: q.name)
     if not found or not all(_is_client(reader, call.func, q.name, q.source) for q in found):
         return None
@@ -918,7 +917,6 @@ class ClientCreatedPerCall(Detector):
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentProvider,
-        QualifiedNameProvider,
         ScopeProvider,
     )
 

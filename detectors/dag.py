@@ -9,7 +9,6 @@ import libcst as cst
 from libcst.metadata import (
     Assignment,
     PositionProvider,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
@@ -29,7 +28,7 @@ from flowfix.semantics import (
     scope_owner,
 )
 
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 NODE_SUFFIXES = ("Node", "Flow")
 DEPENDS_KEYWORDS = frozenset({"depends", "depends_on"})

@@ -11,7 +11,6 @@ import libcst as cst
 from libcst.metadata import (
     FunctionScope,
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -60,7 +59,7 @@ STATIC_DECORATORS = frozenset(
 )
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 
 
 # --- AST prefilter helpers (shared with executor_sizing and agents) -----------------------------

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
@@ -385,7 +385,7 @@ class UnboundedSharedStore(Detector):
     FRAMEWORKS = PLAIN_FRAMEWORKS
     MESSAGE = "`{store}[{key}]` grows on every run of `{function}()` and is never trimmed"
     TRIGGERS = ("append", "extend")
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
     REACH = "function"
 
     @classmethod
@@ -505,7 +505,7 @@ class DeepcopyOfState(Detector):
     FRAMEWORKS = ("pocketflow", "kaygraph", "pflow", "dynamiq")
     MESSAGE = "`deepcopy({state})` copies the whole run state on every call of `{function}()`"
     TRIGGERS = ("deepcopy",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
     REACH = "function"
 
     @classmethod

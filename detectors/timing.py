@@ -12,7 +12,6 @@ from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
     PositionProvider,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
@@ -31,7 +30,7 @@ from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.semantics import MetadataReader, descendants, parent, resolves_to
 
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 WALL_CLOCK = frozenset({"time.time"})
 MODULE_LEVEL_NOTE = "a module-level variable may also be read by other modules"
 Key = tuple[int, str]  # (id of the scope that binds the variable, its name)

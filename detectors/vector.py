@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import (
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -42,7 +41,7 @@ from flowfix.semantics import (
     single_binding_value,
 )
 
-DEPENDENCIES = (PositionProvider, ParentProvider, QualifiedNameProvider, ScopeProvider)
+DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 EMBEDDER_HEADS = frozenset({"embedder", "embedders", "embedding", "embeddings"})
 STORE_HEADS = frozenset({"index", "collection", "vectorstore", "vectordb", "docstore"})

@@ -11,7 +11,7 @@ from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
     ProviderT,
-    QualifiedNameProvider,
+    QualifiedName,
     ScopeProvider,
 )
 
@@ -60,10 +60,21 @@ class MetadataReader(Protocol):
     def get_metadata(self, key: ProviderT, node: cst.CSTNode, default: object = ...) -> object: ...
 
 
+def qualified_name_objects(reader: MetadataReader, node: cst.CSTNode) -> set[QualifiedName]:
+    """What libcst's QualifiedNameProvider gives for `node`, asked of its scope on demand.
+
+    The provider visits every node of the module to attach a lazy value to each; a detector
+    asks about a few calls and names, so asking the scope (ScopeProvider) directly gives the
+    same answer without that walk.
+    """
+    scope = reader.get_metadata(ScopeProvider, node, None)
+    return set(scope.get_qualified_names_for(node)) if scope else set()  # type: ignore[attr-defined]
+
+
 def qualified_names(reader: MetadataReader, node: cst.CSTNode) -> set[str]:
-    """Fully qualified names `node` may refer to, resolved through imports (aliases included)."""
-    names = reader.get_metadata(QualifiedNameProvider, node, set())
-    return {name.name for name in names}  # type: ignore[attr-defined]
+    """Fully qualified names `node` may refer to, resolved through imports (aliases included).
+    The reader must declare ScopeProvider among its metadata dependencies."""
+    return {name.name for name in qualified_name_objects(reader, node)}
 
 
 PYDANTIC_PREFIXES = ("dynamiq.", "pydantic.")
