@@ -243,3 +243,17 @@ def test_an_output_file_that_cannot_be_written_is_one_error_and_no_temp_file(
         assert result.stderr.count("\n") == 1
     assert list((project / "out").iterdir()) == []
     assert sorted(p.name for p in project.iterdir()) == ["out", "pkg"]
+
+
+def test_lsp_without_pygls_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pygls" else real(name, *a)
+    )
+    result = CliRunner().invoke(app, ["lsp"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "flowfix: error: the language server needs pygls: `pip install 'flowfix[lsp]'`\n"
+    )
