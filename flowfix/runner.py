@@ -234,7 +234,7 @@ def run(
         for found, outcome in zip(scans, settled, strict=True)
         if not isinstance(outcome, FileResult)
     ]
-    analysed = _map(analyse, tasks, options, min(jobs, len(tasks)), chunk=1)
+    analysed = _analyse_in_order(tasks, options, min(jobs, len(tasks)))
     done = 0
     report("analyse", 0, len(tasks))
     for outcome in settled:
@@ -245,6 +245,36 @@ def run(
             report("analyse", done, len(tasks))
         # A check keeps no file contents once a file is done: memory stays flat.
         yield result if options.fix else dataclasses.replace(result, source=None)
+
+
+def _analyse_in_order(
+    tasks: Sequence[tuple[Scan, Entry | None]], options: Options, workers: int
+) -> Iterator[FileResult]:
+    """`analyse` of each task, yielded in task order.
+
+    Over several workers the largest files start first, so that a big file picked up last does
+    not keep one worker busy while the others wait; results that come early wait here (without
+    their source, in a check) until their turn.
+    """
+    if workers <= 1:
+        yield from _map(analyse, tasks, options, workers, chunk=1)
+        return
+    order = sorted(range(len(tasks)), key=lambda index: -_size(tasks[index][0].path))
+    ordered = [tasks[index] for index in order]
+    results = zip(order, _map(analyse, ordered, options, workers, chunk=1), strict=True)
+    early: dict[int, FileResult] = {}
+    for wanted in range(len(tasks)):
+        while wanted not in early:
+            index, result = next(results)
+            early[index] = result if options.fix else dataclasses.replace(result, source=None)
+        yield early.pop(wanted)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _map(
