@@ -152,7 +152,8 @@ def test_file_libcst_cannot_round_trip_is_reported_not_rewritten(tmp_path: Path)
 
 def test_parallel_equals_sequential(tmp_path: Path) -> None:
     for index in range(12):
-        body = BLOCKING if index % 3 else "x = 1\n"
+        # sizes grow with the name: over workers, the largest start first, out of file order
+        body = BLOCKING + "# padding\n" * index if index % 3 else "x = 1\n"
         (tmp_path / f"m{index:02d}.py").write_text(body)
     files, _ = discover([tmp_path])
     sequential = [(r.display, r.findings, r.new_text) for r in run(files, options(), jobs=1)]
