@@ -41,27 +41,27 @@ class _GitIgnore:
     a small project takes)."""
 
     def __init__(self) -> None:
-        # folder: its repository and that repository's resolved work tree, or None
-        self._repos: dict[str, tuple[pygit2.Repository, Path] | None] = {}
+        # folder: its repository and the resolved work tree with a trailing separator, or None
+        self._repos: dict[str, tuple[pygit2.Repository, str] | None] = {}
 
-    def _repo_for(self, folder: Path) -> tuple[pygit2.Repository, Path] | None:
-        key = str(folder)
-        if key not in self._repos:
-            repo = _repository(folder) if _has_git_above(folder) else None
+    def _repo_for(self, folder: str) -> tuple[pygit2.Repository, str] | None:
+        if folder not in self._repos:
+            repo = _repository(Path(folder)) if _has_git_above(Path(folder)) else None
             workdir = repo.workdir if repo is not None else None
-            self._repos[key] = (repo, Path(workdir).resolve()) if repo and workdir else None
-        return self._repos[key]
+            self._repos[folder] = (
+                (repo, os.path.join(os.path.realpath(workdir), "")) if repo and workdir else None
+            )
+        return self._repos[folder]
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def ignored(self, path: str, is_dir: bool) -> bool:
         """`path` is resolved (symbolic links followed), or its folder is."""
-        found = self._repo_for(path.parent)
+        found = self._repo_for(os.path.dirname(path))
         if found is None:
             return False
         repo, workdir = found
-        try:
-            relative = path.relative_to(workdir).as_posix()
-        except ValueError:
+        if not path.startswith(workdir):
             return False
+        relative = path[len(workdir) :].replace(os.sep, "/")
         return bool(repo.path_is_ignored(relative + ("/" if is_dir else "")))
 
 
@@ -84,9 +84,11 @@ def _repository(folder: Path) -> pygit2.Repository | None:
     return None if repo.is_bare else repo
 
 
-def _excluded(path: Path, patterns: Sequence[str]) -> bool:
-    posix = path.as_posix()
-    return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch(path.name, p) for p in patterns)
+def _excluded(path: str, patterns: Sequence[str]) -> bool:
+    if not patterns:
+        return False
+    posix, name = Path(path).as_posix(), os.path.basename(path)
+    return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
 def discover(
@@ -127,36 +129,32 @@ def _walk(
     def on_error(exc: OSError) -> None:
         errors.append((Path(exc.filename or root), f"cannot list directory: {exc.strerror}"))
 
+    # Plain strings, not Path objects: on a large tree pathlib's joins cost more than the walk.
+    join = os.path.join
     for folder, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
-        here = Path(folder)
-        resolved = here.resolve()
-        info = here.stat()
+        info = os.stat(folder)
         if (info.st_dev, info.st_ino) in seen:  # a symlink loop
             dirnames[:] = []
             continue
         seen.add((info.st_dev, info.st_ino))
+        resolved = os.path.realpath(folder)
         dirnames[:] = sorted(
             name
             for name in dirnames
             if name not in SKIPPED_DIRS
-            and not (here / name / "pyvenv.cfg").exists()
-            and not _excluded(here / name, exclude)
-            and not gitignore.ignored((here / name).resolve(), is_dir=True)
+            and not os.path.exists(join(folder, name, "pyvenv.cfg"))
+            and not _excluded(join(folder, name), exclude)
+            and not gitignore.ignored(os.path.realpath(join(folder, name)), is_dir=True)
         )
         for name in filenames:
-            path = here / name
-            if name.endswith(".py") and path.is_symlink() and not path.exists():
-                # A `*.py` that cannot be opened is reported, as a file that cannot be read is.
-                if not _excluded(path, exclude) and not gitignore.ignored(
-                    resolved / name, is_dir=False
-                ):
-                    errors.append((path, _dangling(path)))
+            if not name.endswith(".py"):
                 continue
-            if (
-                name.endswith(".py")
-                and path.is_file()
-                and not _excluded(path, exclude)
-                and not gitignore.ignored(resolved / name, is_dir=False)
-            ):
-                found.append(path)
+            path = join(folder, name)
+            if _excluded(path, exclude) or gitignore.ignored(join(resolved, name), is_dir=False):
+                continue
+            if os.path.isfile(path):
+                found.append(Path(path))
+            elif os.path.islink(path) and not os.path.exists(path):
+                # A `*.py` that cannot be opened is reported, as a file that cannot be read is.
+                errors.append((Path(path), _dangling(Path(path))))
     return found

@@ -56,6 +56,31 @@ def test_discover_honours_gitignore(tmp_path: Path) -> None:
     assert [p.name for p in explicit] == ["secret.py"]
 
 
+def test_discover_applies_exclude_to_folders_and_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for rel in ["migrations/m1.py", "app/models_pb2.py", "app/models.py", "app/migrations.py"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    monkeypatch.chdir(tmp_path)
+    files, errors = discover([Path(".")], ["migrations", "*_pb2.py"])
+    assert [p.as_posix() for p in files] == ["app/migrations.py", "app/models.py"]
+    assert errors == []
+    files, _ = discover([Path(".")], ["app/*"])
+    assert [p.as_posix() for p in files] == ["migrations/m1.py"]
+
+
+def test_discover_reports_a_broken_link_unless_excluded_or_ignored(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("ignored.py\n")
+    for name in ("gone.py", "ignored.py", "skipped.py", "notes.txt"):
+        os.symlink(tmp_path / "missing", tmp_path / name)
+    (tmp_path / "kept.py").write_text("x = 1\n")
+    files, errors = discover([tmp_path], ["skipped.py"])
+    assert [p.name for p in files] == ["kept.py"]
+    assert [(p.name, why) for p, why in errors] == [("gone.py", "broken symbolic link")]
+
+
 def test_discover_survives_symlink_loop(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "m.py").write_text("x = 1\n")
