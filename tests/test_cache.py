@@ -224,3 +224,19 @@ def test_salt_ignores_where_the_config_came_from(tmp_path: Path) -> None:
     one = ResultCache(tmp_path, Config(source="a/pyproject.toml"))
     other = ResultCache(tmp_path, dataclasses.replace(Config(), source="b/pyproject.toml"))
     assert one.salt == other.salt
+
+
+def test_the_libcst_build_is_part_of_the_code_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.machinery
+    from importlib.metadata import version
+
+    spec = importlib.machinery.ModuleSpec("libcst", None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path)]
+    monkeypatch.setattr(cache_module.importlib.util, "find_spec", lambda name: spec)
+    assert cache_module._libcst_version() == version("libcst")  # no _version.py: metadata
+    (tmp_path / "_version.py").write_text("__version__ = '1.0'\n")
+    first = cache_module._libcst_version()
+    (tmp_path / "_version.py").write_text("__version__ = '1.1'\n")
+    assert cache_module._libcst_version() != first
