@@ -25,7 +25,7 @@ import typer
 
 from flowfix import __version__
 from flowfix.cache import CACHE_DIR_NAME, ResultCache
-from flowfix.config import Config, ConfigError, find_config_file, load_config
+from flowfix.config import Config, ConfigError, find_config_file, load_config, rule_codes
 from flowfix.discovery import discover
 from flowfix.engine import (
     FileResult,
@@ -35,7 +35,7 @@ from flowfix.engine import (
     with_project,
 )
 from flowfix.report import github, ide, json_, junit, markdown, text
-from flowfix.rules import FixSafety, registry, select_rules
+from flowfix.rules import FixSafety, registry
 from flowfix.runner import Progress, default_jobs, run, tune_gc
 from flowfix.sources import (
     SourceError,
@@ -206,29 +206,19 @@ class Selection:
 
 
 def _options(selection: Selection, config_path: Path | None, fix: bool, unsafe: bool) -> Options:
-    """The run's options: the config file, overridden by the command line.
-
-    A command-line `--select` replaces the file's `select` and `extend-select`; every
-    `extend-select` adds to the selection and every `ignore` (file and command line) removes.
-    """
+    """The run's options: the config file, overridden by the command line (`rule_codes`)."""
     config = _load_config(config_path)
-    select, extend = _split(selection.select), _split(selection.extend_select)
-    ignore = _split(selection.ignore)
-    _check_codes(select + extend + ignore, "")
-    where = f"{config.source}: [tool.flowfix] "
-    _check_codes(config.select, where + "select: ")
-    _check_codes(config.extend_select, where + "extend-select: ")
-    _check_codes(config.ignore, where + "ignore: ")
-    for glob, codes in config.per_file_ignores:
-        _check_codes(codes, f"{where}per-file-ignores.{glob}: ")
-    chosen = select or list(config.select)
-    if not select:
-        extend += config.extend_select
-    rules = select_rules(chosen + extend if chosen else None, ignore + list(config.ignore))
+    try:
+        codes = rule_codes(
+            config,
+            _split(selection.select),
+            _split(selection.extend_select),
+            _split(selection.ignore),
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
     threshold = FixSafety.UNSAFE if unsafe or config.unsafe_fixes else FixSafety.SAFE
-    options = Options(
-        codes=tuple(r.code for r in rules), config=config, fix=fix, threshold=threshold
-    )
+    options = Options(codes=codes, config=config, fix=fix, threshold=threshold)
     _info(f"config: {config.source or 'none found (defaults)'}")
     _info(f"{len(options.codes)} rules: {' '.join(options.codes)}")
     return options
@@ -244,17 +234,6 @@ def _with_cache(options: Options, no_cache: bool, cache_dir: Path | None) -> Opt
         cache_dir = home / CACHE_DIR_NAME
     _info(f"cache: {cache_dir}")
     return dataclasses.replace(options, cache=ResultCache(cache_dir, options.config))
-
-
-def _check_codes(codes: Sequence[str], where: str) -> None:
-    """UsageError naming `where` (e.g. the config file and key) for an unknown code or prefix."""
-    for code in codes:
-        try:
-            select_rules([code], None)
-        except KeyError as exc:
-            raise UsageError(
-                f"{where}unknown rule code or prefix {code!r} (see `flowfix rules`)"
-            ) from exc
 
 
 def _results(

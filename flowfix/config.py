@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,3 +142,38 @@ def load_config(path: Path | None) -> Config:
         thresholds=thresholds,
         source=str(path),
     )
+
+
+def rule_codes(
+    config: Config,
+    select: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """The codes a run enables: `config`, overridden by command-line lists.
+
+    A command-line `select` replaces the file's `select` and `extend-select`; every
+    `extend-select` adds to the selection and every `ignore` (file and command line) removes.
+    An unknown code or prefix is a ConfigError naming where it was given.
+    """
+    from flowfix.rules import select_rules
+
+    where = f"{config.source}: [tool.flowfix] "
+    for codes, place in [
+        ([*select, *extend_select, *ignore], ""),
+        (config.select, where + "select: "),
+        (config.extend_select, where + "extend-select: "),
+        (config.ignore, where + "ignore: "),
+        *((codes, f"{where}per-file-ignores.{glob}: ") for glob, codes in config.per_file_ignores),
+    ]:
+        for code in codes:
+            try:
+                select_rules([code], None)
+            except KeyError:
+                raise ConfigError(
+                    f"{place}unknown rule code or prefix {code!r} (see `flowfix rules`)"
+                ) from None
+    chosen = list(select) or list(config.select)
+    extend = list(extend_select) + ([] if select else list(config.extend_select))
+    rules = select_rules(chosen + extend if chosen else None, [*ignore, *config.ignore])
+    return tuple(rule.code for rule in rules)

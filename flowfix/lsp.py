@@ -24,9 +24,9 @@ from pygls.uris import to_fs_path
 from pygls.workspace.position_codec import PositionCodec
 
 import flowfix
-from flowfix.config import Config, ConfigError, find_config_file, load_config
+from flowfix.config import ConfigError, find_config_file, load_config, rule_codes
 from flowfix.engine import Options, process_source, with_project
-from flowfix.rules import Finding, FixSafety, Severity, Span, registry, select_rules
+from flowfix.rules import Finding, FixSafety, Severity, Span, registry
 from flowfix.sources import Source, digest
 from flowfix.suggest import LineEdit, fix_finding, line_edits
 
@@ -108,20 +108,6 @@ def display_name(path: Path, bases: Sequence[Path]) -> str:
     return path.name
 
 
-def _rule_codes(config: Config) -> tuple[str, ...]:
-    """The codes `config` enables; ConfigError naming the key for an unknown code."""
-    for key, codes in (("select", config.select), ("ignore", config.ignore)):
-        for code in codes:
-            try:
-                select_rules([code], None)
-            except KeyError:
-                raise ConfigError(
-                    f"{config.source}: [tool.flowfix] {key}: unknown rule code or prefix {code!r}"
-                ) from None
-    rules = select_rules(list(config.select) or None, list(config.ignore))
-    return tuple(rule.code for rule in rules)
-
-
 def analyse(
     uri: str, version: int | None, path: Path, text: str, roots: Sequence[Path]
 ) -> Analysis:
@@ -130,7 +116,7 @@ def analyse(
     config = load_config(config_file)
     display = display_name(path, [config_file.parent] if config_file else roots)
     threshold = FixSafety.UNSAFE if config.unsafe_fixes else FixSafety.SAFE
-    options = Options(codes=_rule_codes(config), config=config, threshold=threshold)
+    options = Options(codes=rule_codes(config), config=config, threshold=threshold)
     options = with_project(options, [(path, display, text)])
     raw = text.encode("utf-8")
     source = Source(path, raw=raw, text=text, encoding="utf-8", digest=digest(raw))

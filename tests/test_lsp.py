@@ -367,3 +367,14 @@ def test_display_name_is_relative_to_the_first_base_holding_the_file() -> None:
     file = Path("/work/project/pkg/mod.py")
     assert display_name(file, [Path("/elsewhere"), Path("/work/project")]) == "pkg/mod.py"
     assert display_name(file, [Path("/elsewhere")]) == "mod.py"
+
+
+def test_the_editor_selects_rules_as_the_command_line_does(tmp_path: Path) -> None:
+    from flowfix.lsp import analyse
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.flowfix]\nselect = ["TIM"]\nextend-select = ["ASY001"]\n'
+    )
+    path = tmp_path / "app.py"
+    found = analyse(path.as_uri(), 1, path, SLEEP, [tmp_path])
+    assert [f.code for f in found.findings] == ["ASY001"]
