@@ -12,6 +12,7 @@ from libcst.metadata import (
     ImportAssignment,
     ProviderT,
     QualifiedName,
+    QualifiedNameSource,
     ScopeProvider,
 )
 
@@ -228,8 +229,15 @@ def is_env_lookup(reader: MetadataReader, node: cst.BaseExpression) -> bool:
 def resolves_to(
     reader: MetadataReader, node: cst.CSTNode, targets: frozenset[str] | set[str]
 ) -> str | None:
-    """The target `node` refers to when every binding it may have is one of `targets`."""
-    names = qualified_names(reader, node)
+    """The target `node` refers to when every binding it may have is one of `targets`.
+
+    Targets are library names: a binding made in the module itself (`time = Clock()` at module
+    level makes `time.sleep` a local name) is not one of them.
+    """
+    found = qualified_name_objects(reader, node)
+    if any(name.source is QualifiedNameSource.LOCAL for name in found):
+        return None
+    names = {name.name for name in found}
     if names and names <= targets:
         return sorted(names)[0]
     return None
