@@ -55,6 +55,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# Help texts are rich markup: a literal `[` is escaped with a backslash ("\\[" in source).
 
 
 class OutputFormat(str, enum.Enum):
@@ -107,7 +108,9 @@ IgnoreOpt = Annotated[
 ]
 ConfigOpt = Annotated[
     Path | None,  # noqa: UP007
-    typer.Option("--config", help="pyproject.toml to read [tool.flowfix] from (default: nearest)."),
+    typer.Option(
+        "--config", help="pyproject.toml to read \\[tool.flowfix] from (default: nearest)."
+    ),
 ]
 UnsafeOpt = Annotated[
     bool,
@@ -583,7 +586,7 @@ def apply(
 @app.command()
 @_user_errors
 def lsp() -> None:
-    """Run the language server on stdin/stdout (needs `pip install flowfix[lsp]`)."""
+    """Run the language server on stdin/stdout (needs `pip install 'flowfix\\[lsp]'`)."""
     import importlib.util
 
     if importlib.util.find_spec("pygls") is None:

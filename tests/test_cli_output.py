@@ -257,3 +257,11 @@ def test_lsp_without_pygls_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
     assert result.stderr == (
         "flowfix: error: the language server needs pygls: `pip install 'flowfix[lsp]'`\n"
     )
+
+
+def test_help_shows_brackets_literally() -> None:
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert "pip install 'flowfix[lsp]'" in top.stdout
+    check_help = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
+    assert "pyproject.toml to read [tool.flowfix] from" in check_help.stdout
