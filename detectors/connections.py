@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 import libcst as cst
 from libcst.metadata import (
@@ -254,6 +254,27 @@ def _ast_references(node: ast.AST) -> set[str]:
     return {name for child in ast.walk(node) if (name := ast_dotted(child))}
 
 
+N = TypeVar("N", ast.AST, cst.CSTNode)
+
+
+def _spread_taint(
+    tainted: set[str],
+    bindings: Sequence[tuple[set[str], N]],
+    references: Callable[[N], set[str]],
+) -> set[str]:
+    """`tainted` plus every name bound from a tainted one, transitively (for the AST mirror
+    and for libcst alike: `references` reads the names a binding's source uses)."""
+    tainted = set(tainted)
+    changed = True
+    while changed:
+        changed = False
+        for targets, source in bindings:
+            if targets - tainted and references(source) & tainted:
+                tainted |= targets
+                changed = True
+    return tainted
+
+
 def _ast_depends_on_inputs(func: ast.AST, call: ast.Call, method: bool) -> bool:
     """`depends_on_inputs` surely holds: an argument reads a parameter (not a method's first
     one) or a name bound from one, by the bindings `_bindings` sees but method calls."""
@@ -275,13 +296,7 @@ def _ast_depends_on_inputs(func: ast.AST, call: ast.Call, method: bool) -> bool:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             bindings.append((_ast_targets(node.optional_vars), node.context_expr))
         stack.extend(ast.iter_child_nodes(node))
-    changed = True
-    while changed:
-        changed = False
-        for targets, source in bindings:
-            if targets - tainted and _ast_references(source) & tainted:
-                tainted |= targets
-                changed = True
+    tainted = _spread_taint(tainted, bindings, _ast_references)
     values = [*call.args, *(keyword.value for keyword in call.keywords)]
     return any(_ast_references(value) & tainted for value in values)
 
@@ -727,15 +742,7 @@ def input_names(reader: MetadataReader, func: cst.FunctionDef) -> set[str]:
             tainted.add(star.name.value)
     this = instance_name(reader, func) if method_class(reader, func) is not None else None
     tainted.discard(this or "")
-    bindings = _bindings(func)
-    changed = True
-    while changed:
-        changed = False
-        for targets, source in bindings:
-            if targets - tainted and _references(source) & tainted:
-                tainted |= targets
-                changed = True
-    return tainted
+    return _spread_taint(tainted, _bindings(func), _references)
 
 
 def depends_on_inputs(reader: MetadataReader, func: cst.FunctionDef, call: cst.Call) -> bool:
