@@ -25,7 +25,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 import flowfix
 from flowfix.config import ConfigError, find_config_file, load_config, rule_codes
-from flowfix.engine import Options, process_source, with_project
+from flowfix.engine import Options, fixable, process_source, with_project
 from flowfix.rules import Finding, FixSafety, Severity, Span, registry
 from flowfix.sources import Source, digest
 from flowfix.suggest import LineEdit, fix_finding, line_edits
@@ -166,13 +166,12 @@ def quick_fixes(
     its edit from `resolve`; otherwise the edit is computed now, and a finding whose codemod
     cannot fix it gets no action.
     """
-    rules = registry()
     actions: list[types.CodeAction] = []
     for index, finding in enumerate(analysis.findings):
         found = diagnostic(finding, analysis.lines, codec)
         if not _overlaps(found.range, wanted):
             continue
-        if not finding.fix.applies(analysis.options.threshold) or not rules[finding.code].fixable:
+        if not fixable([finding], analysis.options.threshold, set()):
             continue
         action = types.CodeAction(
             title=f"Fix {finding.code}: {finding.message}",
@@ -191,9 +190,7 @@ def fix_all(analysis: Analysis, lazy: bool) -> list[types.CodeAction]:
     (when `lazy`, when a safe fix may apply: the edit comes from `resolve`)."""
     action = types.CodeAction(title=FIX_ALL_TITLE, kind=FIX_ALL, data=_data(analysis, None))
     if lazy:
-        rules = registry()
-        fixable = [f for f in analysis.findings if f.fix.applies(FixSafety.SAFE)]
-        return [action] if any(rules[f.code].fixable for f in fixable) else []
+        return [action] if fixable(analysis.findings, FixSafety.SAFE, set()) else []
     return [action] if resolve(analysis, action) else []
 
 

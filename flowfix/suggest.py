@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowfix.config import Config
-from flowfix.engine import FileResult, apply_codemod, detect
+from flowfix.engine import FileResult, apply_codemod, detect, fixable
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, registry
 from flowfix.sources import SourceError, read_source
@@ -97,12 +97,8 @@ def fix_finding(
 
 
 def _fixable(result: FileResult, threshold: FixSafety) -> list[Finding]:
-    rules = registry()
-    return [
-        f
-        for f in result.findings
-        if not f.fixed and f.fix.applies(threshold) and rules[f.code].fixable
-    ]
+    """The open findings of `result` its codemods may fix at `threshold`."""
+    return fixable([f for f in result.findings if not f.fixed], threshold, set())
 
 
 def with_source(result: FileResult, threshold: FixSafety) -> FileResult:
