@@ -380,17 +380,8 @@ def check(
     options = _with_cache(options, no_cache, cache_dir)
     results = _collect(paths, options, jobs, stdin_filename)
     colour = output is None and _colour(sys.stdout)
-    summary = not quiet
-    if statistics:
-        table = (
-            json_.statistics(results, options.threshold)
-            if output_format is OutputFormat.json
-            else text.statistics(results, options.threshold, summary)
-        )
-        _write(output, table)
-        _exit(1 if any(r.findings or r.errors for r in results) else 0)
     renderers = {
-        OutputFormat.text: lambda: text.render(results, options.threshold, colour, summary),
+        OutputFormat.text: lambda: text.render(results, options.threshold, colour, not quiet),
         OutputFormat.ide: lambda: ide.render(results),
         OutputFormat.github: lambda: github.render(results),
         OutputFormat.markdown: lambda: markdown.render(results),
@@ -398,6 +389,11 @@ def check(
         OutputFormat.sarif: lambda: _sarif(results, options),
         OutputFormat.junit: lambda: junit.render(results),
     }
+    if statistics:
+        renderers = {
+            OutputFormat.text: lambda: text.statistics(results, options.threshold, not quiet),
+            OutputFormat.json: lambda: json_.statistics(results, options.threshold),
+        }
     _write(output, renderers[output_format]())
     problems = any(r.findings or r.errors for r in results)
     _exit(1 if problems else 0)
