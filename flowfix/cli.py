@@ -34,7 +34,7 @@ from flowfix.engine import (
     process_source,
     with_project,
 )
-from flowfix.report import github, ide, json_, junit, markdown, text
+from flowfix.report import github, ide, json_, junit, markdown, table, text
 from flowfix.rules import FixSafety, registry
 from flowfix.runner import Progress, default_jobs, run, tune_gc
 from flowfix.sources import (
@@ -599,10 +599,8 @@ def rules() -> None:
     rows += [
         (r.code, r.name, r.severity.value, r.fix.value, r.summary) for r in registry().values()
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
-        print("  ".join([*cells, row[4]]))
+    for line in table(rows):
+        print(line)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flowfix.engine import FileResult
-from flowfix.report import all_errors, all_findings
+from flowfix.report import all_errors, open_findings
 from flowfix.rules import Severity, registry
 
 
@@ -26,9 +26,7 @@ def _property(text: str) -> str:
 def render(results: Sequence[FileResult]) -> str:
     rules = registry()
     lines: list[str] = []
-    for f in all_findings(results):
-        if f.fixed:
-            continue
+    for f in open_findings(results):
         rule = rules[f.code]
         level = "error" if rule.severity is Severity.CRITICAL else "warning"
         where = (

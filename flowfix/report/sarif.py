@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from flowfix import __version__
 from flowfix.engine import FileResult
-from flowfix.report import all_errors, all_findings
+from flowfix.report import all_errors, open_findings
 from flowfix.rules import Finding, Rule, Severity, registry
 from flowfix.suggest import LineEdit, lines_of
 
@@ -99,9 +99,7 @@ def render(results: Sequence[FileResult], fixes: Mapping[Finding, Sequence[LineE
     index = {code: i for i, code in enumerate(rules)}
     texts = {r.display: r.source.text for r in results if r.source is not None}
     sarif_results: list[Json] = []
-    for f in all_findings(results):
-        if f.fixed:
-            continue
+    for f in open_findings(results):
         region = {
             "startLine": f.span.line,
             "startColumn": f.span.column,

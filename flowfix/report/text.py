@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flowfix.engine import FileResult
-from flowfix.report import all_findings
+from flowfix.report import all_findings, open_findings, table
 from flowfix.rules import FixSafety, registry
 
 BOLD, RED, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[0m"
@@ -25,8 +25,7 @@ def render(
 ) -> str:
     """`path:line:col: CODE [*] message` per open finding (`[*]`: fixable at `threshold`)."""
     lines: list[str] = []
-    open_findings = [f for f in all_findings(results) if not f.fixed]
-    for finding in open_findings:
+    for finding in open_findings(results):
         marker = " " + _paint("[*]", CYAN, colour) if finding.fix.applies(threshold) else ""
         where = _paint(finding.path, BOLD, colour)
         code = _paint(finding.code, BOLD + RED, colour)
@@ -51,7 +50,7 @@ class RuleCount:
 
 def rule_counts(results: Sequence[FileResult], threshold: FixSafety) -> list[RuleCount]:
     """Open, suppressed and fixable findings per rule: most findings first, then by code."""
-    found = [f for f in all_findings(results) if not f.fixed]
+    found = list(open_findings(results))
     counts = Counter(f.code for f in found)
     fixable = Counter(f.code for f in found if f.fix.applies(threshold))
     suppressed = Counter(code for result in results for code in result.suppressed)
@@ -77,20 +76,14 @@ def statistics(
         )
         for row in rule_counts(results, threshold)
     ]
-    lines = []
-    if len(rows) > 1:
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        for row in rows:
-            numbers = [row[0].rjust(widths[0]), row[1].rjust(widths[1])]
-            cells = [row[2].ljust(widths[2]), row[3].ljust(widths[3])]
-            lines.append("  ".join([*numbers, *cells, row[4]]))
+    lines = table(rows, right_aligned=2) if len(rows) > 1 else []
     if summary_line:
         lines.append(summary(results, threshold))
     return "".join(line + "\n" for line in lines)
 
 
 def summary(results: Sequence[FileResult], threshold: FixSafety) -> str:
-    findings = [f for f in all_findings(results) if not f.fixed]
+    findings = list(open_findings(results))
     fixed = sum(1 for f in all_findings(results) if f.fixed)
     failed = sum(1 for r in results if r.errors)
     unchecked = f"; {_files(failed)} could not be checked" if failed else ""
