@@ -166,13 +166,12 @@ def rule_codes(
         (config.ignore, where + "ignore: "),
         *((codes, f"{where}per-file-ignores.{glob}: ") for glob, codes in config.per_file_ignores),
     ]:
-        for code in codes:
-            try:
-                select_rules([code], None)
-            except KeyError:
-                raise ConfigError(
-                    f"{place}unknown rule code or prefix {code!r} (see `flowfix rules`)"
-                ) from None
+        try:
+            select_rules(list(codes), None)  # KeyError: the first unknown one
+        except KeyError as exc:
+            raise ConfigError(
+                f"{place}unknown rule code or prefix {exc.args[0]!r} (see `flowfix rules`)"
+            ) from None
     chosen = list(select) or list(config.select)
     extend = list(extend_select) + ([] if select else list(config.extend_select))
     rules = select_rules(chosen + extend if chosen else None, [*ignore, *config.ignore])
