@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
 from flowfix.detectors.memory import store_appends, store_parameter, trim_plan
 from flowfix.parents import ParentProvider
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import scope_owner
 
 

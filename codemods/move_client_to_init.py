@@ -8,10 +8,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import (
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
 from flowfix.detectors.connections import (
@@ -24,6 +21,7 @@ from flowfix.detectors.connections import (
 )
 from flowfix.edits import is_docstring, module_alias
 from flowfix.parents import ParentProvider
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     find_method,
     is_bound_in_module,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.executors import iteration_loops, statement_chain
@@ -14,6 +14,7 @@ from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import iteration_loop, loop_item_names, read_names, scope_owner
 
 FRAMEWORKS = ("dynamiq",)

@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
-from libcst.metadata import (
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
@@ -27,6 +24,7 @@ from flowfix.prefilter import (
 )
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     PER_CALL_METHODS,
     PLAIN_FRAMEWORK_PREFIXES,

@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata import (
-    ImportAssignment,
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import ImportAssignment, PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import ast_cached, ast_node_class
@@ -32,6 +28,7 @@ from flowfix.prefilter import (
 )
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     INIT_METHODS,
     PER_CALL_METHODS,

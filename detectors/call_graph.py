@@ -6,10 +6,7 @@ import ast
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import (
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.async_ import offload_fix
@@ -18,6 +15,7 @@ from flowfix.prefilter import FUNCTION_DEFS, FileView
 from flowfix.project import BLOCKING_CALLS
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     is_module_level_name,
     method_class,

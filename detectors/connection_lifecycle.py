@@ -6,10 +6,7 @@ import ast
 from collections.abc import Iterable, Iterator
 
 import libcst as cst
-from libcst.metadata import (
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import (
@@ -24,6 +21,7 @@ from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     INIT_METHODS,
     PER_CALL_METHODS,

@@ -7,11 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, TypeVar
 
 import libcst as cst
-from libcst.metadata import (
-    PositionProvider,
-    QualifiedNameSource,
-    ScopeProvider,
-)
+from libcst.metadata import PositionProvider, QualifiedNameSource
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
@@ -19,6 +15,7 @@ from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     CACHE_DECORATORS,
     INIT_METHODS,

@@ -6,18 +6,14 @@ import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import (
-    Assignment,
-    PositionProvider,
-    Scope,
-    ScopeProvider,
-)
+from libcst.metadata import Assignment, PositionProvider, Scope
 
 from flowfix.detector import Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FileView, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
     MetadataReader,

@@ -10,7 +10,6 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from flowfix.detector import Detector
 from flowfix.detectors.connections import instance_name
@@ -36,6 +35,7 @@ from flowfix.detectors.executors import (
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     MetadataReader,
     assigned_value,

@@ -8,11 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata import (
-    FunctionScope,
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import FunctionScope, PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.edits import snake_case
@@ -32,6 +28,7 @@ from flowfix.prefilter import (
 )
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     CACHE_DECORATORS,
     INIT_METHODS,

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
@@ -14,6 +14,7 @@ from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, dotted_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
     PLAIN_NODE_HOOKS,

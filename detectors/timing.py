@@ -13,7 +13,6 @@ from libcst.metadata import (
     ImportAssignment,
     PositionProvider,
     Scope,
-    ScopeProvider,
 )
 
 from flowfix.detector import Detector
@@ -28,6 +27,7 @@ from flowfix.prefilter import (
 )
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import MetadataReader, descendants, parent, resolves_to
 
 DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)

@@ -7,10 +7,7 @@ import re
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import (
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import PositionProvider
 
 from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
@@ -27,6 +24,7 @@ from flowfix.prefilter import (
 )
 from flowfix.reduction import Sites
 from flowfix.rules import Severity
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     MetadataReader,
     bound_names,

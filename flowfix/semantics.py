@@ -13,10 +13,10 @@ from libcst.metadata import (
     ProviderT,
     QualifiedName,
     QualifiedNameSource,
-    ScopeProvider,
 )
 
 from flowfix.parents import ParentProvider
+from flowfix.scope import ScopeProvider
 
 # Methods that a framework calls once per request / item / run.
 PER_CALL_METHODS = frozenset({"execute", "execute_async", "exec", "exec_async", "run", "__call__"})
