@@ -179,7 +179,9 @@ def detect_candidates(
         return Detection([])
     lines = text.splitlines()
     detectors = [rule.detector(display, lines, config, project) for rule in candidates.rules]
-    from libcst.metadata import MetadataWrapper
+    from libcst import visit_batched
+
+    from flowfix.metadata import LazyMetadata
 
     stubs = candidates.stubs
     try:
@@ -188,9 +190,11 @@ def detect_candidates(
         if not stubs:
             raise
         module, stubs = parse(text), ()  # the full text's own error, or its analysis
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    metadata = LazyMetadata(module)
+    for detector in detectors:
+        detector.metadata = metadata
     try:
-        wrapper.visit_batched(detectors)
+        visit_batched(module, detectors)
     except RecursionError as exc:
         raise ParseFailure("too deeply nested to analyse") from exc
     findings = sorted(

@@ -1,18 +1,23 @@
-"""Scope metadata: libcst's ScopeProvider, told which names are assigned by a direct walk.
+"""Scope metadata: libcst's scope analysis, told which names are assigned by a direct walk.
 
 libcst's scope analysis asks ExpressionContextProvider, for each `Name`, whether it is an
 assignment target (a store) or a read; it never asks anything else of it. That provider walks
 the tree with a fresh visitor per target, which costs about as much as the scope analysis
-itself. `StoredNames` finds the same stores in one walk over dataclass fields (same answers:
-tested against libcst's), and `ScopeProvider` here is libcst's with that walk behind the one
-question it asks. Every flowfix rule and codemod asks scopes of this provider.
+itself. `stored_names` finds the same stores in one walk over dataclass fields (same answers:
+tested against libcst's), and `ScopeProvider` here runs libcst's scope visitor with that walk
+behind the one question it asks. Every flowfix rule and codemod asks scopes of this provider.
 """
 
 from __future__ import annotations
 
 import libcst as cst
-import libcst.metadata as metadata
-from libcst.metadata import BaseMetadataProvider, ExpressionContext, ExpressionContextProvider
+from libcst.metadata import (
+    BaseMetadataProvider,
+    ExpressionContext,
+    ExpressionContextProvider,
+    Scope,
+)
+from libcst.metadata.scope_provider import ScopeVisitor
 
 from flowfix.parents import NODE, SEQUENCE, fields_of, kind_of
 
@@ -82,23 +87,18 @@ def _visited(node: cst.CSTNode) -> tuple[tuple[str, bool | None], ...]:
     return fields
 
 
-class StoredNames(BaseMetadataProvider[ExpressionContext]):
-    """STORE for each assigned `Name` (no entry for the others)."""
+class ScopeProvider(BaseMetadataProvider[Scope | None]):
+    """libcst's scope analysis (its ScopeVisitor, as in libcst's ScopeProvider), with the
+    assignment targets found by `stored_names`. Not a batchable provider: resolving it needs
+    no batched traversal of the module besides the scope visitor's own."""
 
     def _gen_impl(self, module: cst.Module) -> None:
-        self._computed = dict.fromkeys(stored_names(module), STORE)
-
-
-class ScopeProvider(metadata.ScopeProvider):
-    """libcst's scope analysis on StoredNames instead of ExpressionContextProvider."""
-
-    METADATA_DEPENDENCIES = (StoredNames,)  # type: ignore[assignment]
-
-    @classmethod
-    def get_inherited_dependencies(cls) -> frozenset[type[BaseMetadataProvider[object]]]:
-        return frozenset(cls.METADATA_DEPENDENCIES)  # not libcst's ExpressionContextProvider
+        self._stored = stored_names(module)
+        visitor = ScopeVisitor(self)  # type: ignore[arg-type]
+        module.visit(visitor)
+        visitor.infer_accesses()
 
     def get_metadata(self, key, node, *default):  # type: ignore[no-untyped-def]
-        if key is ExpressionContextProvider:
-            key = StoredNames
+        if key is ExpressionContextProvider:  # the one question ScopeVisitor asks of it
+            return STORE if node in self._stored else None
         return super().get_metadata(key, node, *default)
