@@ -179,18 +179,19 @@ def detect_candidates(
         return Detection([])
     lines = text.splitlines()
     detectors = [rule.detector(display, lines, config, project) for rule in candidates.rules]
-    from libcst import visit_batched
-
     from flowfix.metadata import LazyMetadata
+    from flowfix.traversal import visit_batched
 
     stubs = candidates.stubs
+    code = reduction.apply(text, stubs)
     try:
-        module = parse(reduction.apply(text, stubs))
+        module = parse(code)
     except ParseFailure:
         if not stubs:
             raise
-        module, stubs = parse(text), ()  # the full text's own error, or its analysis
-    metadata = LazyMetadata(module)
+        code, stubs = text, ()
+        module = parse(text)  # the full text's own error, or its analysis
+    metadata = LazyMetadata(module, code)
     for detector in detectors:
         detector.metadata = metadata
     try:
