@@ -1,0 +1,85 @@
+"""The detectors' batched visit of a module: libcst's `visit_batched`, about four times faster.
+
+libcst visits a node by rebuilding it from its visited children (`_visit_and_replace_children`
+creates and validates a new node even for a read-only visitor) and asks every visitor about
+every field it enters. Here the same `visit_<Node>` and `leave_<Node>` methods are called on
+the same nodes in the same order, by an explicit stack over the fields each node type visits.
+Which fields those are, and in which order, is read once per node type from the source of its
+`_visit_and_replace_children` (tested event for event against libcst's visit). Visitors with
+attribute hooks (`visit_<Node>_<field>`) are handed to libcst as they are.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+
+from flowfix.parents import NODE, SEQUENCE, kind_of
+
+Handlers = dict[str, list[Callable[[cst.CSTNode], object]]]
+_ORDER: dict[type, tuple[str, ...]] = {}
+
+
+def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    """Call each visitor's `visit_<Node>` before and `leave_<Node>` after a node's children."""
+    visits: Handlers = {}
+    leaves: Handlers = {}
+    for visitor in visitors:
+        for name, method in visitor.get_visitors().items():
+            kind, _, node_type = name.partition("_")
+            if "_" in node_type:  # an attribute hook
+                cst.visit_batched(module, visitors)
+                return
+            (visits if kind == "visit" else leaves).setdefault(node_type, []).append(method)
+    stack: list[tuple[cst.CSTNode, bool]] = [(module, False)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, leaving = pop()
+        name = type(node).__name__
+        if leaving:
+            for method in leaves.get(name, ()):
+                method(node)
+            continue
+        for method in visits.get(name, ()):
+            method(node)
+        push((node, True))
+        children: list[cst.CSTNode] = []
+        for field in _fields(type(node)):
+            value = getattr(node, field)
+            kind = kind_of(value)
+            if kind == NODE:
+                children.append(value)
+            elif kind == SEQUENCE:
+                children.extend(item for item in value if kind_of(item) == NODE)
+        for child in reversed(children):
+            push((child, False))
+
+
+def _fields(node_type: type) -> tuple[str, ...]:
+    """The fields libcst visits on a node of `node_type`, in its order."""
+    order = _ORDER.get(node_type)
+    if order is None:
+        order = _ORDER[node_type] = visited_fields(node_type)
+    return order
+
+
+def visited_fields(node_type: type) -> tuple[str, ...]:
+    """The field names passed to the `visit_*` helpers in `_visit_and_replace_children`, in
+    source order."""
+    source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
+    calls = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.startswith("visit_")
+        and len(node.args) > 1
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ]
+    calls.sort(key=lambda call: (call.lineno, call.col_offset))
+    return tuple(dict.fromkeys(call.args[1].value for call in calls))  # type: ignore[attr-defined]
