@@ -30,22 +30,22 @@ def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor
     leaves: Handlers = {}
     for visitor in visitors:
         for name, method in visitor.get_visitors().items():
-            kind, _, node_type = name.partition("_")
+            when, _, node_type = name.partition("_")
             if "_" in node_type:  # an attribute hook
                 cst.visit_batched(module, visitors)
                 return
-            (visits if kind == "visit" else leaves).setdefault(node_type, []).append(method)
+            (visits if when == "visit" else leaves).setdefault(node_type, []).append(method)
     stack: list[tuple[cst.CSTNode, bool]] = [(module, False)]
     pop, push = stack.pop, stack.append
     while stack:
         node, leaving = pop()
         name = type(node).__name__
         if leaving:
-            for method in leaves.get(name, ()):
-                method(node)
+            for leave in leaves.get(name, ()):
+                leave(node)
             continue
-        for method in visits.get(name, ()):
-            method(node)
+        for visit in visits.get(name, ()):
+            visit(node)
         push((node, True))
         children: list[cst.CSTNode] = []
         for field in _fields(type(node)):
@@ -70,7 +70,8 @@ def _fields(node_type: type) -> tuple[str, ...]:
 def visited_fields(node_type: type) -> tuple[str, ...]:
     """The field names passed to the `visit_*` helpers in `_visit_and_replace_children`, in
     source order."""
-    source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
+    method = node_type._visit_and_replace_children  # type: ignore[attr-defined]
+    source = textwrap.dedent(inspect.getsource(method))
     calls = [
         node
         for node in ast.walk(ast.parse(source))
