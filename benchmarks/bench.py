@@ -5,10 +5,13 @@
     python benchmarks/bench.py --runs 5 --skip-libcst
 
 Times (medians over --runs): CPython's `ast.parse` of every file (the floor for a Python tool),
-`libcst.parse_module` of every file, `flowfix check` cold (no cache) with 1 and 2 workers and
-warm (cache filled by the previous run), `ruff check --select ASYNC,PERF` (no cache) and
-`fixit lint` when installed. flowfix, ruff and Fixit run as command lines, as users run them;
-the parsers run in this process. Peak RSS of `flowfix check -j1` on half and on all of the
+`libcst.parse_module` of every file, the exact floor (`ast.parse` of every file plus libcst's
+parse and scope analysis of each file flowfix's prefilters keep, reduced as flowfix reduces
+it: what a run whose findings all come from libcst's scope analysis pays before any rule
+runs), `flowfix check` cold (no cache) with 1 and 2 workers and warm (cache filled by the
+previous run), `ruff check --select ASYNC,PERF` (no cache) and `fixit lint` when installed.
+flowfix, ruff and Fixit run as command lines, as users run them; the parsers run in this
+process. Peak RSS of `flowfix check -j1` on half and on all of the
 corpus shows whether memory stays flat in corpus size.
 """
 
@@ -84,6 +87,35 @@ def parse_all(files: Sequence[Path], parser: Callable[[bytes], object]) -> None:
             pass
 
 
+def candidate_texts(files: Sequence[Path]) -> list[str]:
+    """The text flowfix's analysis parses for each candidate file: the file reduced to what
+    its candidate rules need (found by flowfix's own first phase, not timed)."""
+    from flowfix import reduction, runner
+    from flowfix.engine import Options
+    from flowfix.rules import registry
+    from flowfix.sources import read_source
+
+    options = Options(codes=tuple(sorted(registry())), project=runner._call_graph(files))
+    texts = []
+    for path in files:
+        found = runner.scan(path, options)
+        if found.candidates:
+            texts.append(reduction.apply(read_source(path).text, found.stubs))
+    return texts
+
+
+def exact_floor(files: Sequence[Path], texts: Sequence[str]) -> None:
+    """What exact findings cannot do without: CPython's parse of every file, then libcst's
+    parse and scope analysis of each candidate file as reduced."""
+    import libcst
+
+    from flowfix.scope import ScopeProvider
+
+    parse_all(files, ast.parse)
+    for text in texts:
+        ScopeProvider()._gen_impl(libcst.parse_module(text))
+
+
 def run_command(args: Sequence[str], cwd: Path | None = None) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of one command line."""
     start = time.perf_counter()
@@ -146,6 +178,10 @@ def main() -> None:
         import libcst
 
         rows["libcst.parse_module"] = median_time(lambda: parse_all(files, libcst.parse_module), 1)
+    texts = candidate_texts(files)
+    rows[f"exact floor ({len(texts)} candidates)"] = median_time(
+        lambda: exact_floor(files, texts), options.runs
+    )
     cache_dir = Path(tempfile.mkdtemp(prefix="flowfix-bench-"))
     try:
 
@@ -190,7 +226,9 @@ def main() -> None:
 
     floor = rows["ast.parse (floor)"]
     print("\nratios (goal):")
+    exact = next(seconds for what, seconds in rows.items() if what.startswith("exact floor"))
     print(f"  cold 1 worker / ast floor   {rows['flowfix cold, 1 worker'] / floor:5.2f}  (<= 2)")
+    print(f"  exact floor / ast floor     {exact / floor:5.2f}  (what libcst analysis starts at)")
     speedup = rows["flowfix cold, 1 worker"] / rows["flowfix cold, 2 workers"]
     print(f"  1 worker / 2 workers        {speedup:5.2f}  (>= 1.7)")
     if ruff:
