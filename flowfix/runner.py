@@ -218,37 +218,38 @@ def run(
     missing = [path for path, found in zip(files, hits, strict=True) if found is None]
     workers = max(1, min(jobs, (len(missing) + 3) // 4))
     chunk = max(1, len(missing) // (workers * 8))
-    parsed = _map(scan, missing, options, workers, chunk)
-    scans = []
-    for hit in hits:
-        scans.append(hit if hit is not None else next(parsed))
-        report("scan", len(scans), len(files))
-    if options.project is not None:  # the digests phase one read: phase two need not again
-        known = options.project.module_of_path
-        options.project.digests.update(
-            {known[found.display]: found.digest for found in scans if found.digest}
-        )
-    settled = [settle(found, options) for found in scans]
-    tasks = [
-        (found, outcome if isinstance(outcome, Entry) else None)
-        for found, outcome in zip(scans, settled, strict=True)
-        if not isinstance(outcome, FileResult)
-    ]
-    analysed = _analyse_in_order(tasks, options, min(jobs, len(tasks)))
-    done = 0
-    report("analyse", 0, len(tasks))
-    for outcome in settled:
-        if isinstance(outcome, FileResult):
-            result = outcome
-        else:
-            result, done = next(analysed), done + 1
-            report("analyse", done, len(tasks))
-        # A check keeps no file contents once a file is done: memory stays flat.
-        yield result if options.fix else dataclasses.replace(result, source=None)
+    with _Workers(options) as pool:
+        parsed = pool.map(scan, missing, workers, chunk)
+        scans = []
+        for hit in hits:
+            scans.append(hit if hit is not None else next(parsed))
+            report("scan", len(scans), len(files))
+        if options.project is not None:  # the digests phase one read: phase two need not again
+            known = options.project.module_of_path
+            options.project.digests.update(
+                {known[found.display]: found.digest for found in scans if found.digest}
+            )
+        settled = [settle(found, options) for found in scans]
+        tasks = [
+            (found, outcome if isinstance(outcome, Entry) else None)
+            for found, outcome in zip(scans, settled, strict=True)
+            if not isinstance(outcome, FileResult)
+        ]
+        analysed = _analyse_in_order(tasks, options, pool, min(jobs, len(tasks)))
+        done = 0
+        report("analyse", 0, len(tasks))
+        for outcome in settled:
+            if isinstance(outcome, FileResult):
+                result = outcome
+            else:
+                result, done = next(analysed), done + 1
+                report("analyse", done, len(tasks))
+            # A check keeps no file contents once a file is done: memory stays flat.
+            yield result if options.fix else dataclasses.replace(result, source=None)
 
 
 def _analyse_in_order(
-    tasks: Sequence[tuple[Scan, Entry | None]], options: Options, workers: int
+    tasks: Sequence[tuple[Scan, Entry | None]], options: Options, pool: _Workers, workers: int
 ) -> Iterator[FileResult]:
     """`analyse` of each task, yielded in task order.
 
@@ -257,11 +258,11 @@ def _analyse_in_order(
     their source, in a check) until their turn.
     """
     if workers <= 1:
-        yield from _map(analyse, tasks, options, workers, chunk=1)
+        yield from pool.map(analyse, tasks, workers, chunk=1)
         return
     order = sorted(range(len(tasks)), key=lambda index: -_size(tasks[index][0].path))
     ordered = [tasks[index] for index in order]
-    results = zip(order, _map(analyse, ordered, options, workers, chunk=1), strict=True)
+    results = zip(order, pool.map(analyse, ordered, workers, chunk=1), strict=True)
     early: dict[int, FileResult] = {}
     for wanted in range(len(tasks)):
         while wanted not in early:
@@ -277,22 +278,35 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _map(
-    function: Callable[[T, Options], R],
-    items: Sequence[T],
-    options: Options,
-    workers: int,
-    chunk: int,
-) -> Iterator[R]:
-    """`function(item, options)` for each item, in order; over processes when workers > 1."""
-    if workers <= 1 or len(items) < 2:
-        yield from (function(item, options) for item in items)
-        return
-    # Options (with the call graph) reach each worker once, not once per item.
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_set_worker_options, initargs=(options,)
-    ) as pool:
-        yield from pool.map(functools.partial(_in_worker, function), items, chunksize=chunk)
+class _Workers:
+    """The worker processes of a run, started when a phase first has work for several, then
+    kept for the next phase: each worker imports libcst and fills its call graph once."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.__exit__(*exc_info)  # type: ignore[arg-type]
+
+    def map(
+        self, function: Callable[[T, Options], R], items: Sequence[T], workers: int, chunk: int
+    ) -> Iterator[R]:
+        """`function(item, options)` for each item, in order; over processes when `workers`
+        > 1 (a pool already started keeps its size)."""
+        if workers <= 1 or len(items) < 2:
+            yield from (function(item, self.options) for item in items)
+            return
+        if self.pool is None:
+            # Options (with the call graph) reach each worker once, not once per item.
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers, initializer=_set_worker_options, initargs=(self.options,)
+            )
+        yield from self.pool.map(functools.partial(_in_worker, function), items, chunksize=chunk)
 
 
 _worker_options: Options | None = None
