@@ -106,14 +106,23 @@ def candidate_texts(files: Sequence[Path]) -> list[str]:
 
 def exact_floor(files: Sequence[Path], texts: Sequence[str]) -> None:
     """What exact findings cannot do without: CPython's parse of every file, then libcst's
-    parse and scope analysis of each candidate file as reduced."""
+    parse and scope analysis of each candidate file as reduced (with flowfix's GC settings)."""
+    import gc
+
     import libcst
 
+    from flowfix.runner import tune_gc
     from flowfix.scope import ScopeProvider
 
-    parse_all(files, ast.parse)
-    for text in texts:
-        ScopeProvider()._gen_impl(libcst.parse_module(text))
+    thresholds = gc.get_threshold()
+    tune_gc()  # the garbage collector settings flowfix runs with
+    try:
+        parse_all(files, ast.parse)
+        for text in texts:
+            ScopeProvider()._gen_impl(libcst.parse_module(text))
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def run_command(args: Sequence[str], cwd: Path | None = None) -> tuple[float, int]:
