@@ -9,17 +9,10 @@ import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from flowfix.parents import ParentProvider
-
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted(
-    path
-    for pattern in ("fixtures/[A-Z]*/*.py", "flowfix/*.py", "examples/**/*.py")
-    for path in ROOT.glob(pattern)
-    if path.stat().st_size
-)
+from helpers import PARITY_SOURCES, source_id
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("path", PARITY_SOURCES, ids=source_id)
 def test_same_parents_as_libcst(path: Path) -> None:
     wrapper = MetadataWrapper(cst.parse_module(path.read_bytes()), unsafe_skip_copy=True)
     expected = dict(wrapper.resolve(ParentNodeProvider))

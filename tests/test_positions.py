@@ -11,14 +11,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from flowfix.parents import ParentProvider
 from flowfix.positions import StatementPositions
+from helpers import PARITY_SOURCES, source_id
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted(
-    path
-    for pattern in ("fixtures/[A-Z]*/*.py", "flowfix/*.py")
-    for path in ROOT.glob(pattern)
-    if path.stat().st_size
-)
 TRICKY = [
     "# header comment\n\nimport os; import sys\n\n\n# leading comment\n@dec  # trailing\n"
     "# between decorators\n@other(\n    1,\n)\nclass A(B):\n    x = 1; y = 2\n\n"
@@ -50,7 +44,7 @@ def _check(code: str) -> None:
     assert {node: positions[node] for node in expected} == expected
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("path", PARITY_SOURCES, ids=source_id)
 def test_same_positions_as_libcst(path: Path) -> None:
     _check(path.read_text(encoding="utf-8"))
 

@@ -13,14 +13,8 @@ from libcst.metadata import ExpressionContext, ExpressionContextProvider, Metada
 
 from flowfix.parents import ParentProvider
 from flowfix.scope import ScopeProvider, stored_names
+from helpers import PARITY_SOURCES, source_id
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted(
-    path
-    for pattern in ("fixtures/[A-Z]*/*.py", "flowfix/*.py", "detectors/executors.py")
-    for path in ROOT.glob(pattern)
-    if path.stat().st_size
-)
 TRICKY = """\
 import a.b as c, d
 from e import (f as g)
@@ -102,7 +96,7 @@ def _scope_summary(module: cst.Module, provider: type) -> list[object]:
     return summary
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("path", PARITY_SOURCES, ids=source_id)
 def test_same_stores_and_scopes_as_libcst(path: Path) -> None:
     module = cst.parse_module(path.read_bytes())
     assert stored_names(module) == _libcst_stores(module)

@@ -11,14 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesmith import from_grammar
 
 from flowfix.traversal import visit_batched, visited_fields
-
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted(
-    path
-    for pattern in ("fixtures/[A-Z]*/*.py", "flowfix/*.py", "detectors/executors.py")
-    for path in ROOT.glob(pattern)
-    if path.stat().st_size
-)
+from helpers import PARITY_SOURCES, source_id
 
 
 def _recorder_class() -> type[cst.BatchableCSTVisitor]:
@@ -58,7 +51,7 @@ def _same_as_libcst(code: str) -> None:
     assert _events(module, visit_batched) == expected
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("path", PARITY_SOURCES, ids=source_id)
 def test_same_events_as_libcst(path: Path) -> None:
     _same_as_libcst(path.read_text(encoding="utf-8"))
 
