@@ -5,27 +5,34 @@ creates and validates a new node even for a read-only visitor) and asks every vi
 every field it enters. Here the same `visit_<Node>` and `leave_<Node>` methods are called on
 the same nodes in the same order, by an explicit stack over the fields each node type visits.
 Which fields those are, and in which order, is read once per node type from the source of its
-`_visit_and_replace_children` (tested event for event against libcst's visit). Visitors with
-attribute hooks (`visit_<Node>_<field>`) are handed to libcst as they are.
+`_visit_and_replace_children` (tested event for event against libcst's visit), for every
+node type at once, before the first visit. Visitors with attribute hooks
+(`visit_<Node>_<field>`) are handed to libcst as they are, and so is every visit when that
+source cannot be read (a libcst installed without it) or names a field the type lacks.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import libcst as cst
 
 from flowfix.parents import NODE, SEQUENCE, kind_of
 
 Handlers = dict[str, list[Callable[[cst.CSTNode], object]]]
-_ORDER: dict[type, tuple[str, ...]] = {}
+_ORDERS: dict[type, tuple[str, ...]] | None = None  # {} when libcst's source is unreadable
 
 
 def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
     """Call each visitor's `visit_<Node>` before and `leave_<Node>` after a node's children."""
+    orders = _orders()
+    if not orders:
+        cst.visit_batched(module, visitors)
+        return
     visits: Handlers = {}
     leaves: Handlers = {}
     for visitor in visitors:
@@ -48,7 +55,7 @@ def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor
             visit(node)
         push((node, True))
         children: list[cst.CSTNode] = []
-        for field in _fields(type(node)):
+        for field in orders[type(node)]:
             value = getattr(node, field)
             kind = kind_of(value)
             if kind == NODE:
@@ -59,12 +66,33 @@ def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor
             push((child, False))
 
 
-def _fields(node_type: type) -> tuple[str, ...]:
-    """The fields libcst visits on a node of `node_type`, in its order."""
-    order = _ORDER.get(node_type)
-    if order is None:
-        order = _ORDER[node_type] = visited_fields(node_type)
-    return order
+def _orders() -> dict[type, tuple[str, ...]]:
+    """The visited fields of every concrete libcst node type, read once per process."""
+    global _ORDERS
+    if _ORDERS is None:
+        try:
+            by_method: dict[object, tuple[str, ...]] = {}
+            orders = {}
+            for node_type in _node_types(cst.CSTNode):
+                method = node_type._visit_and_replace_children  # type: ignore[attr-defined]
+                if method not in by_method:
+                    by_method[method] = visited_fields(node_type)
+                known = {field.name for field in dataclasses.fields(node_type)}
+                if not known.issuperset(by_method[method]):
+                    raise ValueError(f"{node_type.__name__} visits a field it does not have")
+                orders[node_type] = by_method[method]
+            _ORDERS = orders
+        except (OSError, TypeError, SyntaxError, ValueError):
+            _ORDERS = {}
+    return _ORDERS
+
+
+def _node_types(base: type) -> Iterator[type]:
+    node_type: type
+    for node_type in base.__subclasses__():
+        if not inspect.isabstract(node_type):
+            yield node_type
+        yield from _node_types(node_type)
 
 
 def visited_fields(node_type: type) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesmith import from_grammar
 
+from flowfix import traversal
 from flowfix.traversal import visit_batched, visited_fields
 from helpers import PARITY_SOURCES, source_id
 
@@ -73,6 +74,18 @@ def test_attribute_hooks_go_to_libcst() -> None:
     hooked = Hooked()
     visit_batched(cst.parse_module("f(g(1))\n"), [hooked])
     assert hooked.seen == ["f", "g"]
+
+
+def test_without_libcst_source_the_visit_is_libcst_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(_: object) -> str:
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(traversal, "_ORDERS", None)
+    monkeypatch.setattr(traversal.inspect, "getsource", unreadable)
+    module = cst.parse_module("def f(x):\n    return [y for y in x]\n")
+    expected = _events(module, cst.visit_batched)
+    assert _events(module, visit_batched) == expected
+    assert traversal._ORDERS == {}
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
