@@ -10,12 +10,13 @@ them, or neither) is decided once per value type and looked up after that.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
-NODE, SEQUENCE, OTHER = 1, 2, 0
+_NODE, _SEQUENCE, _OTHER = 1, 2, 0
 _KINDS: dict[type, int] = {}
 
 
@@ -27,18 +28,28 @@ def fields_of(node: cst.CSTNode) -> tuple[str, ...]:
     return names
 
 
-def kind_of(value: object) -> int:
-    """NODE for a libcst node, SEQUENCE for a tuple or list (of nodes), else OTHER."""
+def _kind_of(value: object) -> int:
+    """_NODE for a libcst node, _SEQUENCE for a tuple or list (of nodes), else _OTHER."""
     kind = _KINDS.get(type(value))
     if kind is None:
         kind = _KINDS[type(value)] = (
-            NODE
+            _NODE
             if isinstance(value, cst.CSTNode)
-            else SEQUENCE
+            else _SEQUENCE
             if isinstance(value, (tuple, list))
-            else OTHER
+            else _OTHER
         )
     return kind
+
+
+def nodes_in(value: object) -> Sequence[cst.CSTNode]:
+    """The nodes a field's value holds: itself, the nodes of a sequence, or none."""
+    kind = _kind_of(value)
+    if kind == _NODE:
+        return (value,)  # type: ignore[return-value]
+    if kind == _SEQUENCE:
+        return [item for item in value if _kind_of(item) == _NODE]  # type: ignore[attr-defined]
+    return ()
 
 
 class ParentProvider(BaseMetadataProvider[cst.CSTNode]):
@@ -51,13 +62,6 @@ class ParentProvider(BaseMetadataProvider[cst.CSTNode]):
         while stack:
             node = pop()
             for name in fields_of(node):
-                value = getattr(node, name)
-                kind = kind_of(value)
-                if kind == NODE:
-                    parents[value] = node
-                    push(value)
-                elif kind == SEQUENCE:
-                    for item in value:
-                        if kind_of(item) == NODE:
-                            parents[item] = node
-                            push(item)
+                for child in nodes_in(getattr(node, name)):
+                    parents[child] = node
+                    push(child)

@@ -19,7 +19,7 @@ from libcst.metadata import (
 )
 from libcst.metadata.scope_provider import ScopeVisitor
 
-from flowfix.parents import NODE, SEQUENCE, fields_of, kind_of
+from flowfix.parents import fields_of, nodes_in
 
 STORE = ExpressionContext.STORE
 
@@ -68,15 +68,9 @@ def stored_names(module: cst.Module) -> set[cst.Name]:
                 stored.add(node)
             continue
         for name, context in _visited(node):
-            value = getattr(node, name)
             inner = store if context is None else context
-            kind = kind_of(value)
-            if kind == NODE:
-                push((value, inner))
-            elif kind == SEQUENCE:
-                for item in value:
-                    if kind_of(item) == NODE:
-                        push((item, inner))
+            for child in nodes_in(getattr(node, name)):
+                push((child, inner))
     return stored
 
 

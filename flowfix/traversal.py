@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import libcst as cst
 
-from flowfix.parents import NODE, SEQUENCE, kind_of
+from flowfix.parents import nodes_in
 
 Handlers = dict[str, list[Callable[[cst.CSTNode], object]]]
 _ORDERS: dict[type, tuple[str, ...]] | None = None  # {} when libcst's source is unreadable
@@ -54,14 +54,9 @@ def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor
         for visit in visits.get(name, ()):
             visit(node)
         push((node, True))
-        children: list[cst.CSTNode] = []
-        for field in orders[type(node)]:
-            value = getattr(node, field)
-            kind = kind_of(value)
-            if kind == NODE:
-                children.append(value)
-            elif kind == SEQUENCE:
-                children.extend(item for item in value if kind_of(item) == NODE)
+        children = [
+            child for field in orders[type(node)] for child in nodes_in(getattr(node, field))
+        ]
         for child in reversed(children):
             push((child, False))
 
