@@ -34,8 +34,7 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         self.module = module
         self.text = text
         self.parents = parents
-        self._provider = PositionProvider()
-        self._computed: dict[cst.CSTNode, CodeRange] = self._provider._computed  # type: ignore[assignment]
+        self._computed: dict[cst.CSTNode, CodeRange] = {}
         self._generated: set[int] = set()  # ids of the statements generated so far
         self._starts: dict[int, int] | None = None  # statement id → first line of its code
         self._whole = False
@@ -99,15 +98,15 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
     def _generate_statement(
         self, statement: cst.BaseStatement, indent: list[str], line: int
     ) -> bool:
-        """Generate `statement`'s code from `line`; False (nothing kept) if it is not the text
-        there."""
+        """Generate `statement`'s code from `line`, keeping its positions only if that code is
+        the text there."""
         line -= len(getattr(statement, "leading_lines", ()))
         offset = self._line_offset(line)
-        before = dict(self._computed)
+        provider = PositionProvider()
         state = PositionProvidingCodegenState(
             default_indent=self.module.default_indent,
             default_newline=self.module.default_newline,
-            provider=self._provider,
+            provider=provider,
             indent_tokens=list(indent),
             line=line,
         )
@@ -117,11 +116,9 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         if not same and offset is not None and not self.module.has_trailing_newline:
             # the file's last statement: libcst drops its final newline from the module's code
             same = self.text[offset:] == code[: -len(state.tokens[-1])]
-        if not same:
-            self._computed.clear()
-            self._computed.update(before)
-            return False
-        return True
+        if same:
+            self._computed.update(provider._computed)  # type: ignore[arg-type]
+        return same
 
     def _line_offset(self, line: int) -> int | None:
         """The offset where (1-based) `line` starts, counting lines as libcst does."""
@@ -131,8 +128,9 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
 
     def _generate_module(self) -> None:
         if not self._whole:
-            self._computed.clear()
-            self._provider._gen_impl(self.module)
+            provider = PositionProvider()
+            provider._gen_impl(self.module)
+            self._computed = provider._computed  # type: ignore[assignment]
             self._whole = True
 
 
