@@ -6,7 +6,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.memory import store_appends, store_parameter, trim_plan
+from flowfix.detectors.legacy.memory import store_appends, store_parameter, trim_plan
 from flowfix.parents import ParentProvider
 from flowfix.scope import ScopeProvider
 from flowfix.semantics import scope_owner

@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.caching import (
+from flowfix.detectors.legacy.caching import (
     DEPENDENCIES,
     ConfigLoad,
     LoaderPlan,

@@ -9,7 +9,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.executors import DEPENDENCIES, CacheForm, cache_form
+from flowfix.detectors.legacy.executors import DEPENDENCIES, CacheForm, cache_form
 from flowfix.edits import is_docstring, module_alias, split_before_comment, statement_leading_lines
 from flowfix.semantics import is_bound_in_module, is_pydantic_model, method_names, scope_owner
 

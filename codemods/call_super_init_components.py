@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.connection_lifecycle import DEPENDENCIES, super_arguments
+from flowfix.detectors.legacy.connection_lifecycle import DEPENDENCIES, super_arguments
 from flowfix.edits import is_docstring, split_before_comment, statement_leading_lines
 
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import libcst as cst
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.executor_sizing import HoistPlan, Loop, hoist_plan
-from flowfix.detectors.executors import DEPENDENCIES
+from flowfix.detectors.legacy.executor_sizing import HoistPlan, Loop, hoist_plan
+from flowfix.detectors.legacy.executors import DEPENDENCIES
 from flowfix.edits import split_before_comment
 from flowfix.semantics import scope_owner
 

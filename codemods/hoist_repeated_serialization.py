@@ -7,7 +7,7 @@ from collections import defaultdict
 import libcst as cst
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.caching import DEPENDENCIES, Hoist, hoisted_name, serialization_hoists
+from flowfix.detectors.legacy.caching import DEPENDENCIES, Hoist, hoisted_name, serialization_hoists
 from flowfix.edits import split_before_comment, statement_leading_lines
 from flowfix.semantics import scope_owner
 

@@ -11,7 +11,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.connections import (
+from flowfix.detectors.legacy.connections import (
     Route,
     assigned_local,
     hoist_route,

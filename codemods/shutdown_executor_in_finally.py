@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.executors import DEPENDENCIES, ShutdownPlan, name_uses, shutdown_plan
+from flowfix.detectors.legacy.executors import DEPENDENCIES, ShutdownPlan, name_uses, shutdown_plan
 from flowfix.edits import split_before_comment, statement_leading_lines
 from flowfix.rules import Span
 from flowfix.semantics import scope_owner

@@ -10,7 +10,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.executors import DEPENDENCIES
+from flowfix.detectors.legacy.executors import DEPENDENCIES
 from flowfix.edits import module_alias
 from flowfix.project import module_name
 

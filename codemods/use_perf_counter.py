@@ -6,7 +6,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.timing import DEPENDENCIES, wall_clock_durations
+from flowfix.detectors.legacy.timing import DEPENDENCIES, wall_clock_durations
 from flowfix.edits import from_import_alias
 from flowfix.rules import FixSafety
 

@@ -122,7 +122,7 @@ class ResultCache:
 def entry_to_data(entry: Entry) -> dict[str, Any]:
     return {
         "findings": [
-            [f.code, dataclasses.astuple(f.span), f.message, f.fix.value, f.note]
+            [f.code, dataclasses.astuple(f.span), f.message, f.fix.value, f.note, dict(f.data)]
             for f in entry.findings
         ],
         "suppressed": list(entry.suppressed),
@@ -138,8 +138,8 @@ def entry_from_data(data: Any, display: str, project: ProjectIndex | None) -> En
         if modules is not None and (project is None or not unchanged(project, modules)):
             return None
         findings = tuple(
-            Finding(code, display, Span(*span), message, FixSafety(fix), note=note)
-            for code, span, message, fix, note in data["findings"]
+            Finding(code, display, Span(*span), message, FixSafety(fix), note=note, data=extra)
+            for code, span, message, fix, note, extra in data["findings"]
         )
         suppressed = tuple(str(code) for code in data["suppressed"])
         return Entry(findings, suppressed, data["error"], modules)

@@ -14,7 +14,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.agents:ExcessiveMaxLoops",
+        "flowfix.detectors.legacy.agents:ExcessiveMaxLoops",
         None,
     ),
     "AGT002": (
@@ -24,7 +24,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.agents:TokenCountInLoop",
+        "flowfix.detectors.legacy.agents:TokenCountInLoop",
         None,
     ),
     "ASY001": (
@@ -34,7 +34,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.async_:BlockingSleepInAsync",
+        "flowfix.detectors.async_.blocking_sleep:BlockingSleepInAsync",
         "flowfix.codemods.use_asyncio_sleep:UseAsyncioSleep",
     ),
     "ASY002": (
@@ -44,7 +44,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.async_:BlockingIoInAsync",
+        "flowfix.detectors.legacy.async_:BlockingIoInAsync",
         "flowfix.codemods.offload_blocking_io_to_thread:OffloadBlockingIoToThread",
     ),
     "ASY003": (
@@ -54,7 +54,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.async_:BlockingFileIoInAsync",
+        "flowfix.detectors.legacy.async_:BlockingFileIoInAsync",
         "flowfix.codemods.offload_file_io_to_thread:OffloadFileIoToThread",
     ),
     "ASY004": (
@@ -64,7 +64,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.async_:ToThreadOnCoroutineFunction",
+        "flowfix.detectors.legacy.async_:ToThreadOnCoroutineFunction",
         "flowfix.codemods.await_coroutine_function:AwaitCoroutineFunction",
     ),
     "ASY005": (
@@ -74,7 +74,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.async_:UnconditionalPollSleep",
+        "flowfix.detectors.legacy.async_:UnconditionalPollSleep",
         None,
     ),
     "ASY006": (
@@ -84,7 +84,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         True,
-        "flowfix.detectors.call_graph:BlockingCallReachableFromAsync",
+        "flowfix.detectors.legacy.call_graph:BlockingCallReachableFromAsync",
         "flowfix.codemods.offload_helper_to_thread:OffloadHelperToThread",
     ),
     "ASY007": (
@@ -94,7 +94,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.async_:EventLoopPerCall",
+        "flowfix.detectors.legacy.async_:EventLoopPerCall",
         None,
     ),
     "CAC001": (
@@ -104,7 +104,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.caching:CachingDisabled",
+        "flowfix.detectors.legacy.caching:CachingDisabled",
         None,
     ),
     "CAC002": (
@@ -114,7 +114,7 @@ RULES = {
         "unsafe",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
         False,
-        "flowfix.detectors.caching:ConfigReloadedPerCall",
+        "flowfix.detectors.legacy.caching:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
     ),
     "CAC003": (
@@ -124,7 +124,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.caching:RepeatedSerialization",
+        "flowfix.detectors.legacy.caching:RepeatedSerialization",
         "flowfix.codemods.hoist_repeated_serialization:HoistRepeatedSerialization",
     ),
     "CAC004": (
@@ -134,7 +134,7 @@ RULES = {
         "none",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
         False,
-        "flowfix.detectors.caching:DynamicImportPerCall",
+        "flowfix.detectors.legacy.caching:DynamicImportPerCall",
         None,
     ),
     "CON001": (
@@ -144,7 +144,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.connections:ClientCreatedPerCall",
+        "flowfix.detectors.legacy.connections:ClientCreatedPerCall",
         "flowfix.codemods.move_client_to_init:MoveClientToInit",
     ),
     "CON002": (
@@ -154,7 +154,7 @@ RULES = {
         "safe",
         ("dynamiq",),
         False,
-        "flowfix.detectors.connection_lifecycle:ConnectionManagerNotStored",
+        "flowfix.detectors.legacy.connection_lifecycle:ConnectionManagerNotStored",
         "flowfix.codemods.call_super_init_components:CallSuperInitComponents",
     ),
     "CON003": (
@@ -164,7 +164,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.connection_lifecycle:CustomClientWithoutEnsureClient",
+        "flowfix.detectors.legacy.connection_lifecycle:CustomClientWithoutEnsureClient",
         None,
     ),
     "CON004": (
@@ -174,7 +174,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.connection_lifecycle:ConnectionManagerPerInstance",
+        "flowfix.detectors.legacy.connection_lifecycle:ConnectionManagerPerInstance",
         None,
     ),
     "DAG001": (
@@ -184,7 +184,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.dag:SequentialChain",
+        "flowfix.detectors.legacy.dag:SequentialChain",
         None,
     ),
     "DAG002": (
@@ -194,7 +194,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.dag:PostponedComponentInit",
+        "flowfix.detectors.legacy.dag:PostponedComponentInit",
         None,
     ),
     "EXE001": (
@@ -204,7 +204,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.executors:ExecutorCreatedPerCall",
+        "flowfix.detectors.legacy.executors:ExecutorCreatedPerCall",
         "flowfix.codemods.cache_executor:CacheExecutor",
     ),
     "EXE002": (
@@ -214,7 +214,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.executors:ExecutorWithoutShutdown",
+        "flowfix.detectors.legacy.executors:ExecutorWithoutShutdown",
         "flowfix.codemods.shutdown_executor_in_finally:ShutdownExecutorInFinally",
     ),
     "EXE003": (
@@ -224,7 +224,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.executor_sizing:SingleWorkerTimeoutExecutorReused",
+        "flowfix.detectors.legacy.executor_sizing:SingleWorkerTimeoutExecutorReused",
         None,
     ),
     "EXE004": (
@@ -234,7 +234,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.executor_sizing:HardCodedPoolSize",
+        "flowfix.detectors.legacy.executor_sizing:HardCodedPoolSize",
         "flowfix.codemods.size_pool_from_environment:SizePoolFromEnvironment",
     ),
     "EXE005": (
@@ -244,7 +244,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.executor_sizing:ExecutorPerLoopIteration",
+        "flowfix.detectors.legacy.executor_sizing:ExecutorPerLoopIteration",
         "flowfix.codemods.hoist_executor_out_of_loop:HoistExecutorOutOfLoop",
     ),
     "MEM001": (
@@ -254,7 +254,7 @@ RULES = {
         "unsafe",
         ("pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.memory:UnboundedSharedStore",
+        "flowfix.detectors.legacy.memory:UnboundedSharedStore",
         "flowfix.codemods.bound_shared_store_list:BoundSharedStoreList",
     ),
     "MEM002": (
@@ -264,7 +264,7 @@ RULES = {
         "none",
         ("pocketflow", "kaygraph", "pflow", "dynamiq"),
         False,
-        "flowfix.detectors.memory:DeepcopyOfState",
+        "flowfix.detectors.legacy.memory:DeepcopyOfState",
         None,
     ),
     "TIM001": (
@@ -274,7 +274,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.timing:WallClockDuration",
+        "flowfix.detectors.legacy.timing:WallClockDuration",
         "flowfix.codemods.use_perf_counter:UsePerfCounter",
     ),
     "VEC001": (
@@ -284,7 +284,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.vector:PerItemEmbedding",
+        "flowfix.detectors.legacy.vector:PerItemEmbedding",
         None,
     ),
     "VEC002": (
@@ -294,7 +294,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.vector:ExcessiveTopK",
+        "flowfix.detectors.legacy.vector:ExcessiveTopK",
         None,
     ),
 }

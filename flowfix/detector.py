@@ -1,19 +1,23 @@
-"""Detector base class: a libcst batchable visitor that reports findings, never changes code."""
+"""Detector base: one rule's analysis over the file's semantic model; reports findings.
+
+A detector never changes code and never parses with libcst. It reads the model
+(`flowfix.analysis.Model`) and reports nodes of CPython's `ast` tree; what its codemod needs
+beyond the finding's span travels as the finding's `data`.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT
-
+from flowfix.analysis import Model
 from flowfix.config import Config
-from flowfix.prefilter import FileView
-from flowfix.project import ProjectIndex
-from flowfix.reduction import Reach, Sites
 from flowfix.rules import Finding, FixSafety, Severity, Span
+
+if TYPE_CHECKING:
+    from flowfix.project import ProjectIndex
 
 _NOQA = re.compile(
     r"#\s*(?:noqa(?::\s*(?P<noqa>[A-Z]{3}\d{3}(?:[\s,]+[A-Z]{3}\d{3})*))?"
@@ -31,11 +35,12 @@ def suppressed_codes(line: str) -> set[str] | None:
     return {code.upper() for code in re.split(r"[\s,]+", codes) if code}
 
 
-class Detector(cst.BatchableCSTVisitor):
-    """Base of every rule's detector. Subclasses set the metadata below and call `report()`.
+class Detector:
+    """Base of every rule's detector.
 
-    The class docstring is the rule's documentation (Markdown, fixed headings), shown by
-    `flowfix explain`.
+    Subclasses set the metadata below and either define `visit_<AstType>(node)` methods, called
+    for every node of that type in source order, or override `run()`. The class docstring is
+    the rule's documentation (Markdown, fixed headings), shown by `flowfix explain`.
     """
 
     CODE: ClassVar[str] = ""
@@ -45,51 +50,57 @@ class Detector(cst.BatchableCSTVisitor):
     FIX: ClassVar[FixSafety] = FixSafety.NONE
     FRAMEWORKS: ClassVar[Sequence[str]] = ()
     MESSAGE: ClassVar[str] = ""
-    # Text prefilter: the rule runs on a file only if one of these substrings occurs in it.
+    # Text trigger: the rule runs on a file only if one of these substrings occurs in it.
     TRIGGERS: ClassVar[Sequence[str]] = ()
     # Rules that need the call graph of the whole run (flowfix.project) set this.
     NEEDS_PROJECT: ClassVar[bool] = False
-    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
-    # What the libcst analysis reads besides the sites `ast_candidate` names (flowfix.reduction).
-    REACH: ClassVar[Reach] = "module"
+    # The ast node types this rule visits, read from its visit_<Type> methods.
+    VISITS: ClassVar[tuple[type[ast.AST], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.VISITS = tuple(
+            getattr(ast, name.removeprefix("visit_"))
+            for name in sorted(dir(cls))
+            if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)
+        )
 
     def __init__(
         self,
+        model: Model,
         path: str,
-        lines: Sequence[str],
         config: Config,
         project: ProjectIndex | None = None,
     ) -> None:
-        super().__init__()
+        self.model = model
         self.path = path
-        self.lines = lines
         self.config = config
         self.project = project
         self.findings: list[Finding] = []
         self.suppressed: list[Finding] = []
 
     @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Second prefilter, on the text and CPython's AST (see flowfix.prefilter): False only
-        when the rule cannot match. It must not walk the whole tree. A rule whose REACH is not
-        "module" returns the nodes a finding may start in (and nothing when there are none)."""
-        return True
-
-    @classmethod
     def wants(cls, text: str) -> bool:
-        """Cheap prefilter on the file's text; exactness comes from the visit itself."""
+        """The text trigger: False only when the rule cannot match `text`."""
         return not cls.TRIGGERS or any(token in text for token in cls.TRIGGERS)
+
+    def run(self) -> None:
+        """The analysis: by default, each `visit_<Type>` method on its nodes in source order."""
+        for kind in self.VISITS:
+            visit = getattr(self, f"visit_{kind.__name__}")
+            for node in self.model.nodes(kind):
+                visit(node)
 
     def report(
         self,
-        node: cst.CSTNode,
+        node: ast.AST,
         fix: FixSafety | None = None,
         note: str = "",
+        data: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> None:
         """Record a finding at `node`. `fix` may lower (never raise) the rule's fix safety."""
-        rng = self.get_metadata(PositionProvider, node)
-        span = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        span = self.model.span(node)
         safety = self.FIX if fix is None or fix.rank > self.FIX.rank else fix
         finding = Finding(
             code=self.CODE,
@@ -98,6 +109,7 @@ class Detector(cst.BatchableCSTVisitor):
             message=self.MESSAGE.format(**fields),
             fix=safety,
             note=note,
+            data=dict(data or {}),
         )
         if self._is_suppressed(span):
             self.suppressed.append(finding)
@@ -105,9 +117,31 @@ class Detector(cst.BatchableCSTVisitor):
             self.findings.append(finding)
 
     def _is_suppressed(self, span: Span) -> bool:
+        lines = self.model.lines
         for number in {span.line, span.end_line}:
-            if 0 < number <= len(self.lines):
-                codes = suppressed_codes(self.lines[number - 1])
+            if 0 < number <= len(lines):
+                codes = suppressed_codes(lines[number - 1])
                 if codes is not None and (not codes or self.CODE in codes):
                     return True
         return False
+
+
+def run_detectors(
+    tree: ast.Module,
+    text: str,
+    path: str,
+    detectors: Sequence[type[Detector]],
+    config: Config,
+    project: ProjectIndex | None = None,
+) -> tuple[list[Finding], list[Finding]]:
+    """(findings, suppressed findings) of `detectors` on one module, over one model."""
+    if not detectors:
+        return [], []
+    kinds = {kind for detector in detectors for kind in detector.VISITS}
+    model = Model(tree, text, kinds)
+    running = [detector(model, path, config, project) for detector in detectors]
+    for detector in running:
+        detector.run()
+    findings = [finding for detector in running for finding in detector.findings]
+    suppressed = [finding for detector in running for finding in detector.suppressed]
+    return findings, suppressed

@@ -9,11 +9,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from flowfix import reduction
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
+from flowfix.detector import run_detectors
 from flowfix.prefilter import FileView
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
@@ -22,6 +23,8 @@ from flowfix.verify import compiles, rewrite_problem
 
 if TYPE_CHECKING:
     import libcst as cst
+
+    from flowfix.libcst_detector import LibcstDetector
 
 # libcst is imported where it is used: it takes longer to import than a warm run takes.
 
@@ -155,15 +158,18 @@ def candidate_rules(
     """The rules whose text and AST prefilters say they may match, and the reduction plan."""
     module = project.module_for(display) if project is not None else None
     view = FileView(text, tree, project, module, digest)
+    analysed = [rule for rule in rules if rule.analyses_ast and rule.detector.wants(text)]
     found = [
         (rule, sites)
         for rule in rules
-        if rule.detector.wants(text) and (sites := rule.detector.ast_candidate(view))
+        if not rule.analyses_ast
+        and rule.detector.wants(text)
+        and (sites := rule.detector.ast_candidate(view))  # type: ignore[union-attr]
     ]
     if not found:
-        return Candidates([])
-    stubs = reduction.plan(view, [(rule.detector.REACH, sites) for rule, sites in found])
-    return Candidates([rule for rule, _ in found], stubs)
+        return Candidates(analysed)
+    stubs = reduction.plan(view, [(rule.detector.REACH, sites) for rule, sites in found])  # type: ignore[union-attr]
+    return Candidates(analysed + [rule for rule, _ in found], stubs)
 
 
 def detect_candidates(
@@ -177,8 +183,21 @@ def detect_candidates(
     text reduced to what they need."""
     if not candidates.rules:
         return Detection([])
+    ported = [rule.detector for rule in candidates.rules if rule.analyses_ast]
+    try:
+        found, hidden = run_detectors(check_syntax(text), text, display, ported, config, project)  # type: ignore[arg-type]
+    except RecursionError as exc:
+        raise ParseFailure("too deeply nested to analyse") from exc
+    legacy = [rule for rule in candidates.rules if not rule.analyses_ast]
+    if not legacy:
+        return Detection(
+            sorted(found, key=lambda f: f.sort_key), tuple(sorted(f.code for f in hidden))
+        )
     lines = text.splitlines()
-    detectors = [rule.detector(display, lines, config, project) for rule in candidates.rules]
+    detectors = [
+        cast("type[LibcstDetector]", rule.detector)(display, lines, config, project)
+        for rule in legacy
+    ]
     from flowfix.metadata import LazyMetadata
     from flowfix.traversal import visit_batched
 
@@ -199,20 +218,24 @@ def detect_candidates(
     except RecursionError as exc:
         raise ParseFailure("too deeply nested to analyse") from exc
     findings = sorted(
-        (
+        [
             finding
             for detector in detectors
             for finding in detector.findings
             if not reduction.stubbed(finding.span.line, stubs)
-        ),
+        ]
+        + found,
         key=lambda f: f.sort_key,
     )
     suppressed = tuple(
         sorted(
-            finding.code
-            for detector in detectors
-            for finding in detector.suppressed
-            if not reduction.stubbed(finding.span.line, stubs)
+            [
+                finding.code
+                for detector in detectors
+                for finding in detector.suppressed
+                if not reduction.stubbed(finding.span.line, stubs)
+            ]
+            + [finding.code for finding in hidden]
         )
     )
     return Detection(findings, suppressed)
@@ -226,7 +249,7 @@ def apply_codemod(
     from libcst.codemod import CodemodContext, SkipFile
 
     context = CodemodContext(filename=display)
-    codemod = rule.codemod(context, [finding.span for finding in findings], config)
+    codemod = rule.codemod(context, findings, config)
     try:
         new_module = codemod.transform_module(parse(text))
     except SkipFile as exc:
@@ -346,11 +369,7 @@ def _mark_fixed(
         if left[key]:
             left[key] -= 1
         elif finding.fix.applies(threshold):
-            fixed.append(
-                Finding(
-                    finding.code, finding.path, finding.span, finding.message, finding.fix, True
-                )
-            )
+            fixed.append(dataclasses.replace(finding, fixed=True, note=""))
     return fixed
 
 
@@ -458,9 +477,7 @@ def _order(finding: Finding) -> tuple[object, ...]:
 def _with_note(finding: Finding, note: str, threshold: FixSafety) -> Finding:
     if not note or not finding.fix.applies(threshold):
         return finding
-    return Finding(
-        finding.code, finding.path, finding.span, finding.message, finding.fix, False, note
-    )
+    return dataclasses.replace(finding, fixed=False, note=note)
 
 
 def process_path(path: Path, options: Options) -> FileResult:

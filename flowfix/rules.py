@@ -6,13 +6,15 @@ import enum
 import importlib
 import json
 import pkgutil
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
+    from flowfix.libcst_detector import LibcstDetector
 
 
 class Severity(str, enum.Enum):
@@ -53,7 +55,8 @@ class Span:
 
 @dataclass(frozen=True)
 class Finding:
-    """One reported problem. `fix` is this finding's own fix safety (never above its rule's)."""
+    """One reported problem. `fix` is this finding's own fix safety (never above its rule's);
+    `data` is what its codemod needs beyond the span (names and positions, JSON values)."""
 
     code: str
     path: str
@@ -62,6 +65,7 @@ class Finding:
     fix: FixSafety
     fixed: bool = False
     note: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def sort_key(self) -> tuple[str, Span, str]:
@@ -84,12 +88,17 @@ class Rule:
     codemod_class: str | None
 
     @property
-    def detector(self) -> type[Detector]:
+    def detector(self) -> type[Detector] | type[LibcstDetector]:
         return _import_class(self.detector_class)
 
     @property
     def codemod(self) -> type[RuleCodemod] | None:
         return _import_class(self.codemod_class) if self.codemod_class else None
+
+    @property
+    def analyses_ast(self) -> bool:
+        """Whether the rule's detector is written on flowfix.analysis (not yet on libcst)."""
+        return not self.detector_class.startswith("flowfix.detectors.legacy.")
 
     @property
     def fixable(self) -> bool:
@@ -114,19 +123,21 @@ class RegistryError(Exception):
     """The rule packages contradict each other (a bug in flowfix, not user input)."""
 
 
-T = TypeVar("T")
 
 
-def _load_subclasses(package: str, base: type[T]) -> list[type[T]]:
+def _load_subclasses(package: str, *bases: type) -> list[Any]:
+    """Rule classes (subclasses of `bases` with a CODE) defined in `package`'s modules and
+    subpackages, in module order."""
     pkg = importlib.import_module(package)
-    found: list[type[T]] = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package}.{info.name}")
+    found: list[Any] = []
+    infos = pkgutil.walk_packages(pkg.__path__, prefix=f"{package}.")
+    for info in sorted(infos, key=lambda i: i.name):
+        module = importlib.import_module(info.name)
         for value in vars(module).values():
             if (
                 isinstance(value, type)
-                and issubclass(value, base)
-                and value is not base
+                and issubclass(value, bases)
+                and value not in bases
                 and value.__module__ == module.__name__
                 and getattr(value, "CODE", None)
             ):
@@ -138,6 +149,7 @@ def scan_rules() -> dict[str, Rule]:
     """All rules read from the rule classes themselves (imports every detector and codemod)."""
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
+    from flowfix.libcst_detector import LibcstDetector
 
     codemods: dict[str, type[RuleCodemod]] = {}
     for codemod in _load_subclasses("flowfix.codemods", RuleCodemod):
@@ -145,7 +157,10 @@ def scan_rules() -> dict[str, Rule]:
             raise RegistryError(f"two codemods fix {codemod.CODE}")
         codemods[codemod.CODE] = codemod
     rules: dict[str, Rule] = {}
-    for detector in _load_subclasses("flowfix.detectors", Detector):
+    detectors: list[type[Detector] | type[LibcstDetector]] = _load_subclasses(
+        "flowfix.detectors", Detector, LibcstDetector
+    )
+    for detector in detectors:
         if detector.CODE in rules:
             raise RegistryError(f"two detectors report {detector.CODE}")
         codemod_cls = codemods.pop(detector.CODE, None)

@@ -18,7 +18,7 @@ PARITY_SOURCES = sorted(
     for pattern in (
         "fixtures/[A-Z]*/*.py",
         "flowfix/*.py",
-        "detectors/executors.py",
+        "detectors/legacy/executors.py",
         "examples/**/*.py",
     )
     for path in ROOT.glob(pattern)

@@ -31,7 +31,8 @@ def test_wheel_imports_rule_packages(tmp_path: Path) -> None:
     wheel = next((tmp_path / "dist").glob("flowfix-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert (
-        "flowfix/detectors/async_.py" in names and "flowfix/codemods/use_asyncio_sleep.py" in names
+        "flowfix/detectors/async_/blocking_sleep.py" in names
+        and "flowfix/codemods/use_asyncio_sleep.py" in names
     )
     assert not any(
         name.startswith(("detectors/", "codemods/", "tests/", "fixtures/")) for name in names

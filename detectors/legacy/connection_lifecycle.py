@@ -8,8 +8,7 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from flowfix.detector import Detector
-from flowfix.detectors.connections import (
+from flowfix.detectors.legacy.connections import (
     SKIPPED_FUNCTIONS,
     ast_cached,
     ast_decorators,
@@ -17,6 +16,7 @@ from flowfix.detectors.connections import (
     ast_method_names,
     instance_name,
 )
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites

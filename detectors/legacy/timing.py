@@ -15,7 +15,7 @@ from libcst.metadata import (
     Scope,
 )
 
-from flowfix.detector import Detector
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     COMPREHENSIONS,

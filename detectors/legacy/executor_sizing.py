@@ -11,9 +11,8 @@ from typing import Literal
 
 import libcst as cst
 
-from flowfix.detector import Detector
-from flowfix.detectors.connections import instance_name
-from flowfix.detectors.executors import (
+from flowfix.detectors.legacy.connections import instance_name
+from flowfix.detectors.legacy.executors import (
     DEPENDENCIES,
     EXECUTOR_SUFFIX,
     FRAMEWORKS,
@@ -32,6 +31,7 @@ from flowfix.detectors.executors import (
     waits_for_results,
     waits_with_timeout,
 )
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity

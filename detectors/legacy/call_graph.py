@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from flowfix.detector import Detector
-from flowfix.detectors.async_ import offload_fix
+from flowfix.detectors.legacy.async_ import offload_fix
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView
 from flowfix.project import BLOCKING_CALLS

@@ -12,9 +12,9 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import ImportAssignment, PositionProvider
 
-from flowfix.detector import Detector
-from flowfix.detectors.connections import ast_cached, ast_node_class
+from flowfix.detectors.legacy.connections import ast_cached, ast_node_class
 from flowfix.edits import code_excerpt, snake_case
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     BODIES,

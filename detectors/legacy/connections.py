@@ -9,8 +9,8 @@ from typing import Literal, TypeVar
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameSource
 
-from flowfix.detector import Detector
 from flowfix.edits import snake_case
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites

@@ -10,8 +10,8 @@ from typing import cast
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from flowfix.detector import Detector
-from flowfix.detectors.connections import instance_name
+from flowfix.detectors.legacy.connections import instance_name
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     FUNCTION_DEFS,
@@ -96,86 +96,6 @@ def ast_blocks_coroutine(view: FileView, call: ast.Call) -> bool:
     return statement is not None and not any(
         isinstance(node, ast.Await) and node.value is call for node in ast.walk(statement)
     )
-
-
-class BlockingSleepInAsync(Detector):
-    """`time.sleep()` inside `async def` blocks the event loop.
-
-    ## Why is this bad?
-    A coroutine runs on the event loop thread. `time.sleep()` suspends that whole thread, so
-    every other task of the loop (other nodes of an `AsyncFlow`, concurrent requests of a
-    Dynamiq `execute_async`, streaming callbacks) stalls for the full duration. Ten
-    concurrent coroutines that each sleep one second take ten seconds instead of one.
-
-    ## Example
-    ```python
-    import time
-
-
-    async def poll_status(client):
-        while not await client.ready():
-            time.sleep(0.5)
-    ```
-
-    ## Use instead
-    ```python
-    import asyncio
-
-
-    async def poll_status(client):
-        while not await client.ready():
-            await asyncio.sleep(0.5)
-    ```
-
-    ## Fix safety
-    Safe: `await asyncio.sleep(x)` waits as long as `time.sleep(x)` while letting other
-    tasks run; the arguments and their comments are kept. `asyncio` is imported (an existing
-    `import asyncio as aio` is reused) and a `time` import that became unused is removed.
-    No fix is offered inside a generator expression (an `await` there would turn it into an
-    async generator) or where the name `asyncio` is bound to something else. Calls in a
-    nested `def`, `lambda` or `class` are not reported: they do not run on this coroutine.
-
-    ## Metric to monitor
-    Event-loop lag (for example `loop.slow_callback_duration` warnings in debug mode, or the
-    delay of a periodic `asyncio.sleep(0.1)` probe) and p95 latency of concurrent requests.
-    """
-
-    CODE = "ASY001"
-    NAME = "blocking-sleep-in-async"
-    SEVERITY = Severity.CRITICAL
-    CATEGORY = "async"
-    FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
-    MESSAGE = "`time.sleep()` blocks the event loop in async `{function}()`"
-    TRIGGERS = ("sleep",)
-    METADATA_DEPENDENCIES = (
-        PositionProvider,
-        ParentProvider,
-        ScopeProvider,
-    )
-    REACH = "function"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each `sleep()` call in the own code of an `async def` whose callee starts from a
-        name that may stand for `time` (`time.sleep`, `from time import sleep as nap`)."""
-        if not view.has_async_def:
-            return False
-        names = ast_module_names(view, "time")
-        return [
-            call
-            for call in view.calls_to("sleep")
-            if ast_base_name(call.func) in names and ast_coroutine_statement(view, call)
-        ]
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if resolves_to(self, node.func, {"time.sleep"}) is None:
-            return
-        coroutine = running_coroutine(self, node)
-        if coroutine is None:
-            return
-        blocked, note = offload_fix(self, node, coroutine)
-        self.report(node, fix=blocked, note=note, function=coroutine.name.value)
 
 
 # --- shared questions for ASY002-ASY007 ---------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import Assignment, PositionProvider, Scope
 
-from flowfix.detector import Detector
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FileView, innermost
 from flowfix.reduction import Sites

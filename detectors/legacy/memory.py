@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, dotted_name, innermost
 from flowfix.reduction import Sites

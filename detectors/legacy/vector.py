@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from flowfix.detector import Detector
 from flowfix.edits import code_excerpt
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     COMPREHENSIONS,

@@ -10,8 +10,8 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import FunctionScope, PositionProvider
 
-from flowfix.detector import Detector
 from flowfix.edits import snake_case
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import (
     BODIES,

@@ -7,9 +7,9 @@ import ast
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from flowfix.detector import Detector
-from flowfix.detectors.executors import iteration_loops, statement_chain
+from flowfix.detectors.legacy.executors import iteration_loops, statement_chain
 from flowfix.edits import code_excerpt
+from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
 from flowfix.reduction import Sites

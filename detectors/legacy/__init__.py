@@ -1,0 +1,1 @@
+"""Detectors still written on libcst, each to be replaced by its port in a family folder."""
