@@ -6,7 +6,7 @@ import ast
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -15,15 +15,14 @@ from flowfix import reduction
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.detector import run_detectors
+from flowfix.fixes import fix_loop, fixable
 from flowfix.prefilter import FileView
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
-from flowfix.sources import Source, SourceError, read_source
-from flowfix.verify import compiles, rewrite_problem
+from flowfix.sources import ParseFailure, Source, SourceError, read_source
+from flowfix.verify import compiles, parse
 
 if TYPE_CHECKING:
-    import libcst as cst
-
     from flowfix.libcst_detector import LibcstDetector
 
 # libcst is imported where it is used: it takes longer to import than a warm run takes.
@@ -74,10 +73,6 @@ class FileResult:
         return self.source.encode(self.new_text)
 
 
-class ParseFailure(Exception):
-    """The file is not valid Python (for libcst or for the running interpreter)."""
-
-
 def display_path(path: Path, cwd: Path | None = None) -> str:
     """Path as shown to users and in patches: relative to cwd when below it, with `/`."""
     base = os.fspath(cwd) if cwd is not None else os.getcwd()
@@ -85,20 +80,6 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
     if full.startswith(base.rstrip(os.sep) + os.sep):
         return Path(full[len(base.rstrip(os.sep)) + 1 :]).as_posix()
     return path.as_posix()
-
-
-def parse(text: str) -> cst.Module:
-    import libcst as cst
-
-    try:
-        return cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        message = str(exc).strip().splitlines()[0]
-        raise ParseFailure(
-            f"syntax error at {exc.raw_line}:{exc.raw_column + 1}: {message}"
-        ) from exc
-    except RecursionError as exc:
-        raise ParseFailure("too deeply nested to parse") from exc
 
 
 def check_syntax(text: str) -> ast.Module:
@@ -241,123 +222,6 @@ def detect_candidates(
     return Detection(findings, suppressed)
 
 
-def apply_codemod(
-    rule: Rule, text: str, display: str, findings: Sequence[Finding], config: Config
-) -> tuple[str, str]:
-    """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
-    assert rule.codemod is not None
-    from libcst.codemod import CodemodContext, SkipFile
-
-    context = CodemodContext(filename=display)
-    codemod = rule.codemod(context, findings, config)
-    try:
-        new_module = codemod.transform_module(parse(text))
-    except SkipFile as exc:
-        return text, str(exc) or "codemod skipped the file"
-    reason = "; ".join(context.warnings) or "the fix changed nothing"
-    return new_module.code, reason
-
-
-@dataclass
-class _FixState:
-    text: str
-    findings: list[Finding]
-    stuck: dict[str, str] = field(default_factory=dict)
-    stuck_at: dict[str, str] = field(default_factory=dict)
-    passes: int = 0
-    notes: list[str] = field(default_factory=list)
-    converged: bool = True
-
-    def drop(self, code: str, reason: str) -> None:
-        """Record that `code`'s fix failed on this text; it is retried once the text changes."""
-        self.stuck[code] = reason
-        self.stuck_at[code] = self.text
-
-    def fixable(self, threshold: FixSafety) -> list[Finding]:
-        blocked = {code for code, text in self.stuck_at.items() if text == self.text}
-        return fixable(self.findings, threshold, blocked)
-
-
-def fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]) -> list[Finding]:
-    rules = registry()
-    return [
-        f
-        for f in findings
-        if f.fix.applies(threshold) and f.code not in blocked and rules[f.code].fixable
-    ]
-
-
-def fix_loop(
-    text: str,
-    display: str,
-    rules: Sequence[Rule],
-    config: Config,
-    threshold: FixSafety,
-    findings: list[Finding],
-    project: ProjectIndex | None = None,
-    encoding: str = "utf-8",
-) -> _FixState:
-    """Apply codemods rule by rule, re-detecting after each, until nothing fixable is left.
-
-    Each pass is verified (`verify.rewrite_problem`, then it must remove findings of its rule);
-    a failed pass is dropped with its reason and that rule is retried only once the text changes.
-    """
-    state = _FixState(text=text, findings=findings)
-    limit = config.threshold("max-fix-passes")
-    by_code = {rule.code: rule for rule in rules}
-    while True:
-        pending = state.fixable(threshold)
-        if not pending:
-            return state
-        if state.passes >= limit:
-            state.notes.append(f"stopped after {limit} fix passes with fixable findings left")
-            state.converged = False
-            return state
-        code = pending[0].code
-        targets = [f for f in pending if f.code == code]
-        try:
-            new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
-        except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
-            state.drop(code, f"internal error in the {code} fix: {type(exc).__name__}: {exc}")
-            continue
-        if new_text == state.text:
-            state.drop(code, reason)
-            continue
-        problem = rewrite_problem(state.text, new_text, display, encoding)
-        if problem:
-            state.drop(code, f"{problem}; the {code} fix was dropped")
-            continue
-        try:
-            new_findings = detect(new_text, display, rules, config, project).findings
-        except ParseFailure as exc:
-            state.drop(
-                code, f"the {code} fix produced code flowfix cannot analyse ({exc}); dropped"
-            )
-            continue
-        before = len(targets)
-        after = sum(1 for f in fixable(new_findings, threshold, set()) if f.code == code)
-        if after >= before:
-            state.drop(code, f"the {code} fix did not remove its findings; dropped")
-            continue
-        state.text, state.findings = new_text, new_findings
-        state.stuck.pop(code, None)
-        state.stuck_at.pop(code, None)
-        state.passes += 1
-
-
-def _fixed_point_problem(
-    state: _FixState, original: str, run_again: Callable[[], _FixState]
-) -> str:
-    """Why the fix loop's result must not be written ('' if it may): it must be a fixed point."""
-    if state.text == original:
-        return ""
-    if not state.converged:
-        return "the fixes did not converge (raise max-fix-passes); not rewritten"
-    if run_again().text != state.text:
-        return "a second fix run changes the file again (not a fixed point); not rewritten"
-    return ""
-
-
 def _mark_fixed(
     original: list[Finding], remaining: list[Finding], threshold: FixSafety
 ) -> list[Finding]:
@@ -405,22 +269,23 @@ def process_source(
     if refusal:
         return not_rewritten(refusal)
 
-    def run_fix_loop(start: str, start_findings: list[Finding]) -> _FixState:
-        return fix_loop(
-            start,
-            display,
-            rules,
-            options.config,
-            options.threshold,
-            start_findings,
-            options.project,
-            source.encoding,
-        )
+    def redetect(new_text: str) -> list[Finding]:
+        return detect(new_text, display, rules, options.config, options.project).findings
 
-    state = run_fix_loop(text, findings)
-    problem = _fixed_point_problem(state, text, lambda: run_fix_loop(state.text, state.findings))
-    if problem:
-        return not_rewritten(problem, state.notes)
+    state = fix_loop(
+        text,
+        display,
+        rules,
+        options.config,
+        options.threshold,
+        findings,
+        redetect,
+        source.encoding,
+    )
+    if not state.converged and state.text != text:
+        return not_rewritten(
+            "the fixes did not converge (raise max-fix-passes); not rewritten", state.notes
+        )
     notes = list(state.notes) + [f"{code}: {why}" for code, why in sorted(state.stuck.items())]
     remaining = [
         _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings

@@ -123,8 +123,6 @@ class RegistryError(Exception):
     """The rule packages contradict each other (a bug in flowfix, not user input)."""
 
 
-
-
 def _load_subclasses(package: str, *bases: type) -> list[Any]:
     """Rule classes (subclasses of `bases` with a CODE) defined in `package`'s modules and
     subpackages, in module order."""

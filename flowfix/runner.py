@@ -28,18 +28,17 @@ from flowfix.engine import (
     Candidates,
     FileResult,
     Options,
-    ParseFailure,
     candidate_rules,
     check_syntax,
     detection_entry,
     display_path,
-    fixable,
     process_source,
 )
+from flowfix.fixes import fixable
 from flowfix.project import ProjectIndex, unchanged
 from flowfix.reduction import Stub
 from flowfix.rules import registry
-from flowfix.sources import SourceError, digest, from_bytes, read_bytes, read_source
+from flowfix.sources import ParseFailure, SourceError, digest, from_bytes, read_bytes, read_source
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -18,6 +18,10 @@ from pathlib import Path
 UTF8_BOM = codecs.BOM_UTF8
 
 
+class ParseFailure(Exception):
+    """The file is not valid Python (for libcst or for the running interpreter)."""
+
+
 class SourceError(Exception):
     """A file cannot be read, decoded or written; the message is one line naming the cause."""
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import TYPE_CHECKING
+
+from flowfix.sources import ParseFailure
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
@@ -16,6 +23,23 @@ def compiles(text: str, display: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=2)
+def parse(text: str) -> cst.Module:
+    """libcst's tree of `text`. Only fixes need libcst. The last trees are kept: the check of a
+    rewrite and the next fix pass parse the same text, and libcst trees are immutable."""
+    import libcst as cst
+
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise ParseFailure(
+            f"syntax error at {exc.raw_line}:{exc.raw_column + 1}: {message}"
+        ) from exc
+    except RecursionError as exc:
+        raise ParseFailure("too deeply nested to parse") from exc
+
+
 def newline_styles(text: str) -> set[str]:
     return set(_NEWLINES.findall(text))
 
@@ -26,12 +50,10 @@ def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str
     `new` must parse with libcst and print back byte for byte, compile, be encodable in the
     file's encoding, and use no line ending the original does not use.
     """
-    import libcst as cst  # only fixes need it (see flowfix.engine)
-
     try:
-        if cst.parse_module(new).code != new:
+        if parse(new).code != new:
             return "libcst does not reproduce the fixed code byte for byte"
-    except (cst.ParserSyntaxError, RecursionError):
+    except ParseFailure:
         return "the fixed code does not parse"
     if not compiles(new, display):
         return "the fixed code does not compile"

@@ -203,10 +203,10 @@ def test_bad_fix_is_dropped_and_reported(
     produce,
     note: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    import flowfix.engine as engine
+    import flowfix.fixes as fixes
 
     monkeypatch.setattr(
-        engine, "apply_codemod", lambda rule, text, display, findings, config: produce(text)
+        fixes, "apply_codemod", lambda rule, text, display, findings, config: produce(text)
     )
     path = tmp_path / "m.py"
     path.write_text(BLOCKING)
@@ -218,12 +218,12 @@ def test_bad_fix_is_dropped_and_reported(
 
 
 def test_codemod_crash_is_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import flowfix.engine as engine
+    import flowfix.fixes as fixes
 
     def explode(*args: object) -> tuple[str, str]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine, "apply_codemod", explode)
+    monkeypatch.setattr(fixes, "apply_codemod", explode)
     path = tmp_path / "m.py"
     path.write_text(BLOCKING)
     result = process_path(path, options())

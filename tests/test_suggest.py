@@ -7,13 +7,8 @@ from hypothesis import strategies as st
 
 from flowfix.config import Config
 from flowfix.rules import FixSafety
-from flowfix.suggest import (
-    LineEdit,
-    apply_line_edits,
-    fix_finding,
-    line_edits,
-    suggested_fixes,
-)
+from flowfix.fixes import LineEdit, apply_line_edits, line_edits
+from flowfix.suggest import fix_finding, suggested_fixes
 from helpers import run_text
 
 TWO_SLEEPS = (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import flowfix.engine as engine
+import flowfix.fixes as fixes
 from flowfix.engine import Options, process_path
 from flowfix.rules import FixSafety, registry
 from flowfix.verify import rewrite_problem
@@ -45,7 +45,7 @@ def test_unencodable_fix_leaves_latin1_file_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        engine,
+        fixes,
         "apply_codemod",
         lambda rule, text, display, findings, config: (
             text.replace("time.sleep(1)", "pass  # \u2603"),
@@ -70,7 +70,7 @@ TWO_RULES = (
 
 def _asy001_declines(times: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make the ASY001 fix decline its first `times` runs; returns the codes of all fix runs."""
-    real = engine.apply_codemod
+    real = fixes.apply_codemod
     seen: list[str] = []
 
     def picky(rule, text, display, findings, config):  # type: ignore[no-untyped-def]
@@ -79,23 +79,36 @@ def _asy001_declines(times: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             return text, "declined"
         return real(rule, text, display, findings, config)
 
-    monkeypatch.setattr(engine, "apply_codemod", picky)
+    monkeypatch.setattr(fixes, "apply_codemod", picky)
     return seen
 
 
-def test_result_that_is_not_a_fixed_point_is_not_written(
+def test_fix_that_fails_on_the_final_text_leaves_its_finding_and_the_rest_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # ASY001 declines on the original and on the text after the executor fix, so the loop stops
-    # there; the verifying second run then succeeds with ASY001 and changes the file again.
-    _asy001_declines(2, monkeypatch)
+    # ASY001 declines on the original and again on the text after the executor fix: the loop
+    # ends there (a fix that failed on the final text would fail again: no second run), writes
+    # the executor fix and reports ASY001 unfixed with the codemod's reason.
+    seen = _asy001_declines(2, monkeypatch)
     path = tmp_path / "m.py"
     path.write_text(TWO_RULES)
     result = process_path(path, options())
-    assert not result.changed
-    assert "not a fixed point" in result.notes[-1]
-    assert all(not f.fixed for f in result.findings)
-    assert path.read_text() == TWO_RULES
+    assert result.changed and "finally:" in (result.new_text or "")
+    fixed = {f.code: f for f in result.findings}
+    assert fixed["EXE002"].fixed and not fixed["ASY001"].fixed
+    assert fixed["ASY001"].note == "declined"
+    assert seen.count("ASY001") == 2
+
+
+def test_fixes_that_do_not_overlap_are_applied_in_one_pass(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(TWO_RULES)
+    result = process_path(path, options())
+    assert result.passes == 1
+    assert "await asyncio.sleep(1)" in (result.new_text or "")
+    assert "pool.shutdown(wait=True)" in (result.new_text or "")
+    fixed = {f.code: f.fixed for f in result.findings}
+    assert fixed["ASY001"] and fixed["EXE002"]
 
 
 def test_rule_stuck_on_one_text_is_retried_after_another_fix(
@@ -123,9 +136,13 @@ def test_file_the_interpreter_cannot_compile_is_never_rewritten(tmp_path: Path) 
     assert [f.code for f in result.findings] == ["ASY001"]
 
 
-def test_pass_limit_hit_mid_way_is_not_written(tmp_path: Path) -> None:
+def test_pass_limit_hit_mid_way_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flowfix.config import Config
 
+    # ASY001 declines in the first pass and waits for the second, which the limit forbids.
+    _asy001_declines(1, monkeypatch)
     path = tmp_path / "m.py"
     path.write_text(TWO_RULES)
     limited = Options(

@@ -1,0 +1,258 @@
+"""The semantic model: scopes, bindings, qualified names, enclosing code, spans."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from flowfix.analysis import Model
+from flowfix.rules import Span
+
+
+def model_of(source: str) -> Model:
+    text = textwrap.dedent(source)
+    return Model(ast.parse(text), text, (ast.Call, ast.Name))
+
+
+def call(model: Model, code: str) -> ast.Call:
+    """The first call whose source is `code`."""
+    for node in model.nodes(ast.Call):
+        if ast.unparse(node) == code:
+            return node  # type: ignore[return-value]
+    raise AssertionError(f"no call {code}")
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "expected"),
+    [
+        ("import time\ntime.sleep(1)\n", "time.sleep(1)", {"time.sleep"}),
+        ("import time as t\nt.sleep(1)\n", "t.sleep(1)", {"time.sleep"}),
+        ("from time import sleep as nap\nnap(1)\n", "nap(1)", {"time.sleep"}),
+        ("import os.path\nos.path.join('a')\n", "os.path.join('a')", {"os.path.join"}),
+        ("import os.path as p\np.join('a')\n", "p.join('a')", {"os.path.join"}),
+        ("from . import utils\nutils.call_llm()\n", "utils.call_llm()", {".utils.call_llm"}),
+        ("from .utils import call_llm\ncall_llm()\n", "call_llm()", {".utils.call_llm"}),
+        ("open('f')\n", "open('f')", {"builtins.open"}),
+        ("undefined_name()\n", "undefined_name()", set()),
+        ("def helper(): pass\nhelper()\n", "helper()", {"helper"}),
+        ("x = 1\nfrom time import sleep as x\nx()\n", "x()", {"x", "time.sleep"}),
+        ("def f(time):\n    time.sleep(1)\n", "time.sleep(1)", {"f.<locals>.time.sleep"}),
+        (
+            "class C:\n    def m(self):\n        self.run()\n",
+            "self.run()",
+            {"C.m.<locals>.self.run"},
+        ),
+        ("from time import *\nsleep(1)\n", "sleep(1)", set()),
+    ],
+)
+def test_qualified_names_follow_imports_and_bindings(
+    source: str, code: str, expected: set[str]
+) -> None:
+    model = model_of(source)
+    assert model.qualified_names(call(model, code).func) == expected
+
+
+def test_a_name_bound_in_the_module_is_not_a_library_target() -> None:
+    model = model_of(
+        """
+        import time
+        time = Clock()
+        time.sleep(1)
+        """
+    )
+    assert model.resolves_to(call(model, "time.sleep(1)").func, {"time.sleep"}) is None
+
+
+def test_resolves_to_needs_every_binding_to_be_a_target() -> None:
+    model = model_of(
+        """
+        try:
+            from time import sleep
+        except ImportError:
+            from asyncio import sleep
+        sleep(1)
+        """
+    )
+    func = call(model, "sleep(1)").func
+    assert model.resolves_to(func, {"time.sleep"}) is None
+    assert model.resolves_to(func, {"time.sleep", "asyncio.sleep"}) == "asyncio.sleep"
+
+
+def test_class_scope_is_invisible_to_methods_and_comprehension_bodies() -> None:
+    model = model_of(
+        """
+        import time
+        class C:
+            time = None
+            first = [t for t in time.values()]
+            def m(self):
+                time.sleep(1)
+        """
+    )
+    assert model.qualified_names(call(model, "time.sleep(1)").func) == {"time.sleep"}
+    # The first iterable of a comprehension runs in the class body: it sees the class's name.
+    assert model.qualified_names(call(model, "time.values()").func) == {"C.time.values"}
+
+
+def test_comprehension_targets_are_local_to_the_comprehension() -> None:
+    model = model_of(
+        """
+        import time
+        def f(items):
+            [time(x) for time in items]
+            time.sleep(1)
+        """
+    )
+    assert model.qualified_names(call(model, "time.sleep(1)").func) == {"time.sleep"}
+    comprehension_call = call(model, "time(x)")
+    assert model.scope_of(comprehension_call).kind == "comprehension"
+    assert model.resolves_to(comprehension_call.func, {"time"}) is None
+
+
+def test_global_and_nonlocal_bind_in_the_declared_scope() -> None:
+    model = model_of(
+        """
+        def setup():
+            global client
+            client = make()
+        def outer():
+            handle = None
+            def inner():
+                nonlocal handle
+                handle = open_it()
+            return inner
+        client.get()
+        """
+    )
+    [binding] = model.module_scope.bindings["client"]
+    assert binding.scope is model.module_scope
+    assert model.qualified_names(call(model, "client.get()").func) == {"client.get"}
+    outer = model.scopes[model.tree.body[1]]
+    assert len(outer.bindings["handle"]) == 2
+
+
+def test_walrus_in_a_comprehension_binds_in_the_function() -> None:
+    model = model_of(
+        """
+        def f(items):
+            [y := g(x) for x in items]
+            return y
+        """
+    )
+    function = model.scopes[model.tree.body[0]]
+    assert "y" in function.bindings and "x" not in function.bindings
+
+
+def test_defaults_and_decorators_run_outside_the_function() -> None:
+    model = model_of(
+        """
+        import time
+        @decorate(time.time())
+        def f(time=time.monotonic()):
+            return time
+        """
+    )
+    assert model.qualified_names(call(model, "time.time()").func) == {"time.time"}
+    assert model.qualified_names(call(model, "time.monotonic()").func) == {"time.monotonic"}
+
+
+def test_coroutine_of_is_the_async_def_whose_own_body_runs_the_node() -> None:
+    model = model_of(
+        """
+        async def run():
+            direct()
+            [in_list() for _ in range(2)]
+            (in_generator() for _ in range(2))
+            lambda: in_lambda()
+            def nested():
+                in_nested()
+            class Inner:
+                in_class()
+        def plain():
+            in_plain()
+        """
+    )
+    coroutine = model.tree.body[0]
+    for code in ("direct()", "in_list()", "in_generator()"):
+        assert model.coroutine_of(call(model, code)) is coroutine, code
+    for code in ("in_lambda()", "in_nested()", "in_class()", "in_plain()"):
+        assert model.coroutine_of(call(model, code)) is None, code
+    assert model.in_generator_expression(call(model, "in_generator()"), coroutine)
+    assert not model.in_generator_expression(call(model, "in_list()"), coroutine)
+
+
+def test_iteration_loop_is_the_loop_that_runs_the_node_per_iteration() -> None:
+    model = model_of(
+        """
+        def f(items):
+            for item in source():
+                per_item()
+                [in_comprehension() for _ in item]
+            else:
+                after()
+            while polling():
+                pass
+        """
+    )
+    loop = model.tree.body[0].body[0]  # type: ignore[attr-defined]
+    assert model.iteration_loop(call(model, "per_item()")) is loop
+    assert model.iteration_loop(call(model, "in_comprehension()")) is loop
+    assert model.iteration_loop(call(model, "source()")) is None
+    assert model.iteration_loop(call(model, "after()")) is None
+    assert model.enclosing_loop(call(model, "after()")) is loop
+    assert model.iteration_loop(call(model, "polling()")) is not None
+
+
+def test_class_of_and_function_of() -> None:
+    model = model_of(
+        """
+        class Node:
+            def exec(self):
+                work()
+        """
+    )
+    cls = model.tree.body[0]
+    method = cls.body[0]  # type: ignore[attr-defined]
+    assert model.class_of(method) is cls
+    assert model.function_of(call(model, "work()")) is method
+    assert model.class_of(cls) is None
+
+
+def test_bound_otherwise_sees_non_import_bindings() -> None:
+    model = model_of(
+        """
+        import asyncio
+        async def f():
+            g()
+        async def h(asyncio):
+            g2()
+        """
+    )
+    assert not model.bound_otherwise(call(model, "g()"), "asyncio")
+    assert model.bound_otherwise(call(model, "g2()"), "asyncio")
+
+
+def test_spans_count_code_points_and_leave_parentheses_outside() -> None:
+    text = 'é = "ünïcode"; (sleep(1))\nx = [\n    f(a,\n      b)]\n'
+    model = Model(ast.parse(text), text, (ast.Call,))
+    sleep, f = model.nodes(ast.Call)
+    assert model.span(sleep) == Span(1, 17, 1, 25)
+    assert text.splitlines()[0][16:24] == "sleep(1)"
+    assert model.span(f) == Span(3, 5, 4, 9)
+
+
+def test_spans_count_lines_as_cpython_does() -> None:
+    text = "a = 1\r\nb = 2\rsleep(1)\n"
+    model = Model(ast.parse(text), text, (ast.Call,))
+    [sleep] = model.nodes(ast.Call)
+    assert model.span(sleep) == Span(3, 1, 3, 9)
+
+
+def test_deeply_nested_code_is_modelled_without_recursion() -> None:
+    text = "x = " + " + ".join(["a"] * 900) + "\n"
+    model = Model(ast.parse(text), text, (ast.Name,))
+    assert len(model.nodes(ast.Name)) == 901
+    name = model.nodes(ast.Name)[-1]
+    assert model.scope_of(name) is model.module_scope
