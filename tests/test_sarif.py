@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from flowfix import __version__
 from flowfix.cli import app
+from flowfix.fixes import LineEdit, line_edits
 from flowfix.report.sarif import artifact_location, deleted_region, render
 from flowfix.rules import registry
-from flowfix.fixes import LineEdit, line_edits
 from helpers import run_text
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "sarif-2.1.0-rtm.5.json").read_text())
