@@ -1,18 +1,21 @@
 """flowfix against the parser floor and its peers, on a real corpus, in one run.
 
-    python benchmarks/bench.py                 # fetch dynamiq, pflow-cli, pocketflow (cached)
+    python benchmarks/bench.py                 # the pinned dynamiq, pflow-cli, pocketflow
     python benchmarks/bench.py path/to/code    # or any folder
     python benchmarks/bench.py --runs 5 --skip-libcst
 
-Times (medians over --runs): CPython's `ast.parse` of every file (the floor for a Python tool),
-`libcst.parse_module` of every file, the exact floor (`ast.parse` of every file plus libcst's
-parse and scope analysis of each file flowfix's prefilters keep, reduced as flowfix reduces
-it: what a run whose findings all come from libcst's scope analysis pays before any rule
-runs), `flowfix check` cold (no cache) with 1 and 2 workers and warm (cache filled by the
+Times (medians over --runs): CPython's `ast.parse` of every file (the floor for a Python
+tool), `flowfix check` cold (no cache) with 1 and 2 workers, `flowfix diff --unsafe-fixes`
+with 1 worker, `libcst.parse_module` of every file, `flowfix check` warm (cache filled by the
 previous run), `ruff check --select ASYNC,PERF` (no cache) and `fixit lint` when installed.
 flowfix, ruff and Fixit run as command lines, as users run them; the parsers run in this
-process. Peak RSS of `flowfix check -j1` on half and on all of the
-corpus shows whether memory stays flat in corpus size.
+process. The rows a ratio compares are timed in turn within each round.
+
+Then, in this process: the language server's analysis of a change to the corpus file nearest
+2,300 lines against `ast.parse` of it, and a quick fix on it against libcst's parse of it; and
+a generated 5 MB module with one finding: `check` against its `ast.parse`, `fix` against its
+libcst parse. Peak RSS of `flowfix check -j1` on half and on all of the corpus shows whether
+memory stays flat in corpus size.
 """
 
 from __future__ import annotations
@@ -25,45 +28,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".corpus"
-PACKAGES = [
-    ("dynamiq", ["--only-binary", ":all:"]),
-    ("pflow-cli", ["--only-binary", ":all:"]),
-    ("pocketflow", ["--no-binary", ":all:"]),
-]
+sys.path.insert(0, str(ROOT / "tests"))
 
-
-def fetch_corpus(cache: Path) -> Path:
-    """Download (once) and unpack the three frameworks; returns the folder holding them."""
-    downloads, src = cache / "downloads", cache / "src"
-    downloads.mkdir(parents=True, exist_ok=True)
-    for name, flags in PACKAGES:
-        stem = name.replace("-", "_")
-        if not any(p.name.lower().startswith((stem, name)) for p in downloads.iterdir()):
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", *flags, name]
-                + ["--dest", str(downloads), "--quiet"],
-                check=True,
-            )
-    for archive in sorted(downloads.iterdir()):
-        target = src / archive.name.split("-")[0].lower().replace("-", "_")
-        if target.exists():
-            continue
-        if archive.suffix == ".whl":
-            with zipfile.ZipFile(archive) as whl:
-                whl.extractall(target)
-        elif archive.name.endswith(".tar.gz"):
-            with tarfile.open(archive) as tar:
-                tar.extractall(target, filter="data")
-    return src
+from corpus import pinned  # noqa: E402 (tests/corpus.py: the pinned packages)
 
 
 def python_files(root: Path) -> list[Path]:
@@ -85,44 +58,6 @@ def parse_all(files: Sequence[Path], parser: Callable[[bytes], object]) -> None:
             parser(path.read_bytes())
         except Exception:  # noqa: BLE001 (a file the parser rejects still costs its time)
             pass
-
-
-def candidate_texts(files: Sequence[Path]) -> list[str]:
-    """The text flowfix's analysis parses for each candidate file: the file reduced to what
-    its candidate rules need (found by flowfix's own first phase, not timed)."""
-    from flowfix import reduction, runner
-    from flowfix.engine import Options
-    from flowfix.rules import registry
-    from flowfix.sources import read_source
-
-    options = Options(codes=tuple(sorted(registry())), project=runner._call_graph(files))
-    texts = []
-    for path in files:
-        found = runner.scan(path, options)
-        if found.candidates:
-            texts.append(reduction.apply(read_source(path).text, found.stubs))
-    return texts
-
-
-def exact_floor(files: Sequence[Path], texts: Sequence[str]) -> None:
-    """What exact findings cannot do without: CPython's parse of every file, then libcst's
-    parse and scope analysis of each candidate file as reduced (with flowfix's GC settings)."""
-    import gc
-
-    import libcst
-
-    from flowfix.runner import tune_gc
-    from flowfix.scope import ScopeProvider
-
-    thresholds = gc.get_threshold()
-    tune_gc()  # the garbage collector settings flowfix runs with
-    try:
-        parse_all(files, ast.parse)
-        for text in texts:
-            ScopeProvider()._gen_impl(libcst.parse_module(text))
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 def run_command(args: Sequence[str], cwd: Path | None = None) -> tuple[float, int]:
@@ -153,8 +88,10 @@ def _tool(name: str) -> str | None:
     return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
 
 
-def flowfix(*args: str) -> list[str]:
-    return [sys.executable, "-m", "flowfix", "check", "--format", "json", *args]
+def flowfix(*args: str, command: str = "check") -> list[str]:
+    if command == "check":
+        args = ("--format", "json", *args)
+    return [sys.executable, "-m", "flowfix", command, *args]
 
 
 def machine() -> str:
@@ -175,23 +112,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-libcst", action="store_true", help="skip libcst's parse")
     options = parser.parse_args()
-    corpus = (options.corpus or fetch_corpus(CACHE)).resolve()
+    corpus = (options.corpus or pinned()).resolve()
     files = python_files(corpus)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     print(f"corpus: {corpus} ({len(files)} files, {lines:,} lines)")
     print(f"machine: {machine()}; {options.runs} runs each, medians\n")
 
-    texts = candidate_texts(files)
-    exact_row = f"exact floor ({len(texts)} candidates)"
     # The rows a ratio compares are timed in turn within each round, so that a machine whose
     # speed drifts over minutes slows both sides of a ratio alike.
     rounds: dict[str, list[float]] = {}
     for _ in range(options.runs):
         for row, action in (
             ("ast.parse (floor)", lambda: parse_all(files, ast.parse)),
-            (exact_row, lambda: exact_floor(files, texts)),
             ("flowfix cold, 1 worker", flowfix("-j1", "--no-cache", str(corpus))),
             ("flowfix cold, 2 workers", flowfix("-j2", "--no-cache", str(corpus))),
+            (
+                "flowfix diff --unsafe-fixes, 1 worker",
+                flowfix("--unsafe-fixes", "-j1", "--no-cache", str(corpus), command="diff"),
+            ),
         ):
             rounds.setdefault(row, []).append(
                 median_time(action, 1) if callable(action) else run_command(action)[0]
@@ -238,15 +176,17 @@ def main() -> None:
         print(f"| {what:<{width}} | {seconds:8.2f} |")
 
     floor = rows["ast.parse (floor)"]
+    cold = rows["flowfix cold, 1 worker"]
     print("\nratios (goal):")
-    exact = rows[exact_row]
-    print(f"  cold 1 worker / ast floor   {rows['flowfix cold, 1 worker'] / floor:5.2f}  (<= 2)")
-    print(f"  exact floor / ast floor     {exact / floor:5.2f}  (what libcst analysis starts at)")
-    speedup = rows["flowfix cold, 1 worker"] / rows["flowfix cold, 2 workers"]
-    print(f"  1 worker / 2 workers        {speedup:5.2f}  (>= 1.7)")
+    print(f"  cold 1 worker / ast floor   {cold / floor:5.2f}  (<= 2)")
+    print(f"  1 worker / 2 workers        {cold / rows['flowfix cold, 2 workers']:5.2f}  (>= 1.7)")
+    diff = rows["flowfix diff --unsafe-fixes, 1 worker"]
+    print(f"  diff --unsafe-fixes / cold  {diff / cold:5.2f}  (<= 1.5)")
     if ruff:
         warm = rows["flowfix warm"] / rows["ruff --select ASYNC,PERF"]
         print(f"  warm / ruff cold            {warm:5.2f}  (<= 3)")
+    editor(files, corpus, options.runs)
+    large_file(options.runs)
 
     half = files[: len(files) // 2]
     with tempfile.TemporaryDirectory() as tmp:
@@ -259,6 +199,88 @@ def main() -> None:
     print(
         f"\npeak RSS, flowfix -j1: {rss_half / 1024:.0f} MiB on {len(half)} files, "
         f"{rss_all / 1024:.0f} MiB on {len(files)} files"
+    )
+
+
+def editor(files: Sequence[Path], corpus: Path, runs: int) -> None:
+    """The language server on the corpus file nearest 2,300 lines: diagnostics after a change,
+    and the quick fix of its first fixable finding."""
+    import libcst
+
+    from flowfix import lsp
+
+    path = min(files, key=lambda p: abs(p.read_bytes().count(b"\n") - 2300))
+    text = path.read_text(encoding="utf-8")
+    edited = text + "\n# an edit\n"
+    diagnostics = median_time(lambda: lsp.analyse("file:///x", 2, path, edited, [corpus]), runs)
+    parse = median_time(lambda: ast.parse(edited), runs)
+    print(f"\nlanguage server, {path.relative_to(corpus)} ({text.count(chr(10))} lines):")
+    print(
+        f"  change to diagnostics {diagnostics * 1000:6.0f} ms, ast.parse {parse * 1000:4.0f} ms"
+        f"  ratio {diagnostics / parse:5.2f}  (<= 2)"
+    )
+    analysis = lsp.analyse("file:///x", 2, path, edited, [corpus])
+    fixable = [f for f in analysis.findings if f.fix.applies(analysis.options.threshold)]
+    if not fixable:
+        print("  (no fixable finding in this file: quick fix not timed)")
+        return
+    finding = fixable[0]
+
+    def quick_fix() -> None:
+        fresh = lsp.analyse("file:///x", 2, path, edited, [corpus])
+        fresh.fixed(finding)
+
+    fix = median_time(quick_fix, runs)
+    cst_parse = median_time(lambda: libcst.parse_module(edited), runs)
+    print(
+        f"  quick fix ({finding.code}) {fix * 1000:6.0f} ms, libcst parse {cst_parse * 1000:4.0f} ms"
+        f"  ratio {fix / cst_parse:5.2f}  (<= 2)"
+    )
+
+
+def generated_module(size: int) -> str:
+    """A module of about `size` bytes of ordinary code, with one ASY001 finding at its end."""
+    block = (
+        "def handler_{n}(request, store):\n"
+        "    items = [item.strip() for item in request.items if item]\n"
+        "    total = sum(len(item) for item in items)\n"
+        "    if total > {n}:\n"
+        "        store['handler_{n}'] = {{'items': items, 'total': total}}\n"
+        "    return total\n\n\n"
+    )
+    parts = ["import time\n\n\n"]
+    written, n = 0, 0
+    while written < size:
+        parts.append(block.format(n=n))
+        written += len(parts[-1])
+        n += 1
+    parts.append("async def poll():\n    time.sleep(1)\n")
+    return "".join(parts)
+
+
+def large_file(runs: int) -> None:
+    """A generated 5 MB module: check and fix against the parsers."""
+    import libcst
+
+    text = generated_module(5 * 1024 * 1024)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "generated.py"
+        path.write_text(text, encoding="utf-8")
+        check = median_command(flowfix("-j1", "--no-cache", str(path)), runs)
+        parse = median_time(lambda: ast.parse(text), runs)
+
+        def restore() -> None:
+            path.write_text(text, encoding="utf-8")
+
+        fix = median_command(
+            [sys.executable, "-m", "flowfix", "fix", "--no-cache", "-q", str(path)], runs, restore
+        )
+    cst_parse = median_time(lambda: libcst.parse_module(text), 1)
+    print(f"\ngenerated module, {len(text) / 1e6:.1f} MB:")
+    print(f"  check {check:6.2f} s, ast.parse {parse:5.2f} s  ratio {check / parse:5.2f}  (<= 1.5)")
+    print(
+        f"  fix   {fix:6.2f} s, libcst parse {cst_parse:5.2f} s  ratio {fix / cst_parse:5.2f}"
+        "  (<= 3)"
     )
 
 

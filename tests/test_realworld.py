@@ -1,60 +1,31 @@
 """PocketFlow's own test suite passes the same before and after flowfix fixes PocketFlow.
 
-The sdist is downloaded once into `.corpus/downloads/` (git-ignored) and unpacked per run. The
-test skips only when the package registry cannot be reached.
+The sdist is downloaded once (tests/corpus.py) and unpacked per run. The test skips only when
+the package registry cannot be reached.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
+from corpus import Offline, archive, unpack
 from suites import flowfix, run_suite, snapshot
 
 pytestmark = pytest.mark.realworld
 
-ROOT = Path(__file__).resolve().parent.parent
-DOWNLOADS = ROOT / ".corpus" / "downloads"
 POCKETFLOW = "pocketflow==0.0.3"
-OFFLINE = re.compile(
-    r"NewConnectionError|ConnectTimeout|Temporary failure in name resolution|"
-    r"Network is unreachable|Max retries exceeded|ProxyError|No matching distribution"
-)
-
-
-def _sdist(requirement: str) -> Path:
-    name = requirement.split("==")[0]
-    cached = sorted(DOWNLOADS.glob(f"{name}-*.tar.gz"))
-    if cached:
-        return cached[-1]
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-        + ["--timeout", "30", "--retries", "1", "--dest", str(DOWNLOADS), requirement],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if OFFLINE.search(done.stderr):
-            pytest.skip(f"cannot reach the package registry to download {requirement}")
-        pytest.fail(f"pip download {requirement} failed:\n{done.stderr[-2000:]}")
-    return sorted(DOWNLOADS.glob(f"{name}-*.tar.gz"))[-1]
-
-
-def _unpack(archive: Path, into: Path) -> Path:
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    (project,) = into.iterdir()
-    return project
 
 
 def test_pocketflow_suite_unchanged_by_fixes(tmp_path: Path) -> None:
-    project = _unpack(_sdist(POCKETFLOW), tmp_path)
+    try:
+        sdist = archive(POCKETFLOW, "--no-binary")
+    except Offline:
+        pytest.skip(f"cannot reach the package registry to download {POCKETFLOW}")
+    (project,) = unpack(sdist, tmp_path).iterdir()
     imported = subprocess.run(
         [sys.executable, "-c", "import pocketflow; print(pocketflow.__file__)"],
         cwd=project,
