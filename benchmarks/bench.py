@@ -233,8 +233,8 @@ def editor(files: Sequence[Path], corpus: Path, runs: int) -> None:
     fix = median_time(quick_fix, runs)
     cst_parse = median_time(lambda: libcst.parse_module(edited), runs)
     print(
-        f"  quick fix ({finding.code}) {fix * 1000:6.0f} ms, libcst parse {cst_parse * 1000:4.0f} ms"
-        f"  ratio {fix / cst_parse:5.2f}  (<= 2)"
+        f"  quick fix ({finding.code}) {fix * 1000:6.0f} ms, "
+        f"libcst parse {cst_parse * 1000:4.0f} ms  ratio {fix / cst_parse:5.2f}  (<= 2)"
     )
 
 
