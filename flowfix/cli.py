@@ -263,18 +263,11 @@ def _results(
             _err(f"{display_path(path)}: {why}")
             yield FileResult(display=display_path(path), errors=(why,))
         jobs = jobs or default_jobs()
-        started, analysed = time.perf_counter(), 0
+        started = time.perf_counter()
         with _progress_bar(len(files)) as bar:
-
-            def progress(phase: str, done: int, total: int) -> None:
-                nonlocal analysed
-                analysed = total if phase == "analyse" else analysed
-                if bar is not None:
-                    bar(phase, done, total)
-
-            yield from _reported(run(files, options, jobs, progress))
+            yield from _reported(run(files, options, jobs, bar))
         elapsed = time.perf_counter() - started
-        _info(f"{len(files)} files, {analysed} analysed with libcst, {jobs} jobs, {elapsed:.2f} s")
+        _info(f"{len(files)} files, {jobs} jobs, {elapsed:.2f} s")
         return
     yield from _reported(results)
 
@@ -302,13 +295,10 @@ def _progress_bar(total: int) -> Iterator[Progress | None]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     console = Console(stderr=True, force_terminal=True, no_color=_no_color())
     with Progress(*columns, console=console, transient=True) as bar:
-        tasks = {
-            "scan": bar.add_task("scanning ", total=total),
-            "analyse": bar.add_task("analysing", total=None),
-        }
+        task = bar.add_task("checking", total=total)
 
-        def update(phase: str, done: int, size: int) -> None:
-            bar.update(tasks[phase], completed=done, total=size)
+        def update(done: int, size: int) -> None:
+            bar.update(task, completed=done, total=size)
 
         yield update
 

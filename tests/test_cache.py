@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import shutil
@@ -41,30 +40,21 @@ def _run(root: Path, cache: ResultCache | None, jobs: int = 1, **config: object)
 
 
 class Analyses:
-    """Records the runner's parses: phase one (`ast`) by text, phase two (libcst) by file."""
+    """Records the files the runner analyses (reads and detects again), by name."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-        self.root = root
-        self.parsed: list[str] = []
         self.analysed: list[str] = []
-        parse, analyse = runner.check_syntax, runner.detection_entry
-
-        def parsing(text: str) -> ast.Module:
-            self.parsed.append(text)
-            return parse(text)
+        analyse = runner.detection_entry
 
         def analysing(text: str, display: str, *args: Any, **kwargs: Any) -> Entry:
             self.analysed.append(Path(display).name)
             return analyse(text, display, *args, **kwargs)
 
-        monkeypatch.setattr(runner, "check_syntax", parsing)
         monkeypatch.setattr(runner, "detection_entry", analysing)
 
     @property
     def seen(self) -> list[str]:
-        """Files parsed or analysed again, by name."""
-        names = {p.read_text(): p.name for p in self.root.rglob("*.py")}
-        return sorted({names[text] for text in self.parsed} | set(self.analysed))
+        return sorted(set(self.analysed))
 
 
 @pytest.fixture
@@ -174,11 +164,11 @@ def test_cross_file_findings_follow_the_call_graph(
     assert second == _run(project, None)
 
 
-def test_a_file_passed_over_by_a_call_graph_prefilter_is_scanned_again(
+def test_a_clean_file_whose_callee_starts_blocking_is_analysed_again(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ASY006's prefilter asks the call graph: caller.py is no candidate while wait() is
-    harmless, and must be scanned again once helpers.py makes it block."""
+    """caller.py has no finding while wait() is harmless, and must be analysed again once
+    helpers.py makes it block."""
     (project / "helpers.py").write_text(HELPER_HARMLESS)
     cache = _cache(tmp_path)
     assert not any("ASY006" in line for line in _run(project, cache))

@@ -109,7 +109,7 @@ def test_verbose_says_what_runs_on_stderr(project: Path) -> None:
         "flowfix: 1 rules: TIM001",
         "flowfix: cache: cc",
     ]
-    assert lines[3].startswith("flowfix: 2 files, 2 analysed with libcst, 1 jobs, ")
+    assert lines[3].startswith("flowfix: 2 files, 1 jobs, ")
     assert len(lines) == 4
 
 

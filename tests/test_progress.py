@@ -32,7 +32,7 @@ def test_bar_on_a_terminal_goes_to_stderr_only(many: Path, monkeypatch: pytest.M
     assert plain[0] == barred[0] == 1
     assert barred[1] == plain[1] and plain[1].count("ASY001") == 3
     assert plain[2] == ""
-    assert "scanning" in barred[2]
+    assert "checking" in barred[2]
 
 
 def test_no_bar_for_a_few_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
