@@ -154,7 +154,7 @@ RULES = {
         "safe",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.connection_lifecycle:ConnectionManagerNotStored",
+        "flowfix.detectors.connections.manager_not_stored:ConnectionManagerNotStored",
         "flowfix.codemods.call_super_init_components:CallSuperInitComponents",
     ),
     "CON003": (

@@ -26,7 +26,6 @@ from flowfix.semantics import (
     INIT_METHODS,
     PER_CALL_METHODS,
     MetadataReader,
-    decorator_names,
     find_method,
     is_cached_function,
     method_class,
@@ -40,8 +39,6 @@ DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 # Dynamiq's `ConnectionNode` and its subclass in the same module, whose `ensure_client()` only
 # knows how to rebuild the client the connection manager makes.
 CONNECTION_NODES = frozenset({"ConnectionNode", "VectorStoreNode"})
-# Recognised by name when an import cannot be resolved (relative imports, star imports).
-NODE_NAMES = frozenset({"Node", *CONNECTION_NODES})
 MANAGER_CLIENT_CALLS = frozenset({"get_connection_client", "get_async_connection_client"})
 FLOW_MODULES = ("dynamiq.flows.", "dynamiq.workflow.")
 FLOW_SUFFIXES = ("Flow", "Workflow")
@@ -98,25 +95,9 @@ def _unresolved(name: str) -> bool:
     return name.startswith(".") or "." not in name
 
 
-def is_dynamiq_node_name(name: str) -> bool:
-    """A Dynamiq node class (every one of them has `init_components`), mixins excluded."""
-    last = name.rsplit(".", 1)[-1]
-    if name.startswith("dynamiq.nodes."):
-        return not last.endswith("Mixin")
-    return _unresolved(name) and last in NODE_NAMES
-
-
 def is_connection_node_name(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
     return last in CONNECTION_NODES and (name.startswith("dynamiq.") or _unresolved(name))
-
-
-def is_dynamiq_node_class(reader: MetadataReader, cls: cst.ClassDef) -> bool:
-    """`cls` derives, directly or through classes of this module, from a Dynamiq node."""
-    return any(
-        isinstance(ancestor, str) and is_dynamiq_node_name(ancestor)
-        for ancestor in lineage(reader, cls)
-    )
 
 
 def inherits_generic_ensure_client(reader: MetadataReader, cls: cst.ClassDef) -> bool:
@@ -177,37 +158,6 @@ def stores_attribute(func: cst.FunctionDef, this: str, attr: str) -> bool:
     """`<this>.<attr> = ...` somewhere in `func`'s own body."""
     return any(
         _is_self_attribute(target, this, attr)
-        for node in own_nodes(func.body)
-        for target in _assigned_targets(node)
-    )
-
-
-def calls_base_init_components(func: cst.FunctionDef, this: str | None) -> bool:
-    """`super().init_components(...)`, `super(C, self).init_components(...)` or an explicit
-    `SomeBase.init_components(self, ...)` in `func`'s own body."""
-    for node in own_nodes(func.body):
-        if not (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value == "init_components"
-        ):
-            continue
-        receiver = node.func.value
-        if (
-            isinstance(receiver, cst.Call)
-            and cst.helpers.get_full_name_for_node(receiver.func) == "super"
-        ):
-            return True
-        first = node.args[0].value if node.args else None
-        if isinstance(first, cst.Name) and first.value == this:
-            return True
-    return False
-
-
-def rebinds(func: cst.FunctionDef, name: str) -> bool:
-    """`name` is assigned to in `func`'s own body."""
-    return any(
-        isinstance(target, cst.Name) and target.value == name
         for node in own_nodes(func.body)
         for target in _assigned_targets(node)
     )
@@ -320,20 +270,6 @@ def ast_self_attribute(target: ast.AST, this: str | None, attr: str) -> bool:
     )
 
 
-def ast_calls_base(call: ast.Call, this: str | None) -> bool:
-    """`calls_base_init_components` surely sees `call` as a call of the base class's hook."""
-    func = call.func
-    if not (isinstance(func, ast.Attribute) and func.attr == "init_components"):
-        return False
-    receiver = func.value
-    if isinstance(receiver, ast.Call) and ast_dotted(receiver.func) == "super":
-        return True
-    if not call.args or not isinstance(call.args[0], ast.Name) or call.args[0].id != this:
-        return False
-    first = (call.args[0].lineno, call.args[0].col_offset)
-    return this is not None and all((k.lineno, k.col_offset) > first for k in call.keywords)
-
-
 def ast_may_be_node_class(view: FileView, cls: ast.ClassDef, names: frozenset[str]) -> bool:
     """Could `cls`'s lineage reach a class named in `names` (resolved from Dynamiq, or only
     spelled so): it has a base, and Dynamiq is imported or some class's base is so named."""
@@ -347,46 +283,6 @@ def ast_may_be_node_class(view: FileView, cls: ast.ClassDef, names: frozenset[st
             last = ast_dotted(base).rsplit(".", 1)[-1]
             if last in names or aliases.get(last) in names:
                 return True
-    return False
-
-
-def _ast_base_names(view: FileView, base: ast.expr) -> set[str] | None:
-    """The names `_base_names` may give `base` (a superset), None when it is not a plain
-    name or attribute chain: as written, or through each import that binds its root."""
-    dotted = ast_dotted(base)
-    if not dotted:
-        return None
-    root, _, rest = dotted.partition(".")
-    rest = "." + rest if rest else ""
-    names = {dotted}
-    for node in view.nodes_near([root], ast.Import, ast.ImportFrom):
-        assert isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names:
-            if (alias.asname or alias.name.split(".")[0]) != root:
-                continue
-            if isinstance(node, ast.Import):
-                names.add(alias.name + rest if alias.asname else dotted)
-            else:
-                module = "." * node.level + (node.module or "")
-                separator = "." if node.module else ""
-                names.add(f"{module}{separator}{alias.name}{rest}")
-    return names
-
-
-def _ast_may_be_dynamiq_node(view: FileView, cls: ast.ClassDef, seen: set[int]) -> bool:
-    """Could `is_dynamiq_node_class(cls)` hold: a base may be named as a Dynamiq node (see
-    `_ast_base_names`), or is a name of a class of this module that may be one."""
-    seen.add(id(cls))
-    for base in cls.bases:
-        names = _ast_base_names(view, base)
-        if names is None or any(is_dynamiq_node_name(name) for name in names):
-            return True
-        if isinstance(base, ast.Name):
-            for node in view.nodes_near([base.id], ast.ClassDef):
-                assert isinstance(node, ast.ClassDef)
-                if node.name == base.id and id(node) not in seen:
-                    if _ast_may_be_dynamiq_node(view, node, seen):
-                        return True
     return False
 
 
@@ -513,164 +409,6 @@ def _ast_manager_call_reported(view: FileView, call: ast.Call, flow_names: set[s
 
 
 # --- the rules ----------------------------------------------------------------------------------
-
-
-class ConnectionManagerNotStored(Detector):
-    """A Dynamiq node's `init_components()` override drops the connection manager.
-
-    ## Why is this bad?
-    `ConnectionNode.init_components()` stores the flow's `ConnectionManager` in
-    `self._connection_manager` and gets the node's client from it; `Node.init_components()`
-    marks the node initialised. An override that neither calls `super().init_components(...)`
-    nor stores the manager itself skips both: the client is not taken from the flow's shared
-    manager (one more connection pool per node), and `ensure_client()` has no manager to
-    reconnect with after the client closes, so it builds a fresh `ConnectionManager` on every
-    reconnect. Dynamiq's review checklist lists "missing `_connection_manager` storage
-    preventing reconnection".
-
-    ## Example
-    ```python
-    from dynamiq.nodes.node import ConnectionNode
-
-
-    class Search(ConnectionNode):
-        def init_components(self, connection_manager=None):
-            self.index = self.connection.index_name
-    ```
-
-    ## Use instead
-    ```python
-    from dynamiq.nodes.node import ConnectionNode
-
-
-    class Search(ConnectionNode):
-        def init_components(self, connection_manager=None):
-            super().init_components(connection_manager)
-            self.index = self.connection.index_name
-    ```
-
-    ## Fix safety
-    Safe: `super().init_components(<parameter>)` becomes the first statement (after a
-    docstring), passing the override's own parameter (`*args, **kwargs` when that is what it
-    takes), so the base class stores the manager and builds the client before the override
-    runs. The fix is unsafe when the override rebinds that parameter (the base class sees the
-    value passed in, not the override's replacement) or assigns `self.client` itself (the base
-    class first builds the manager's client, which the override then replaces). No fix is
-    offered when the override takes no parameter for the manager, or is a static or class
-    method. Overrides that call the base class (`super().init_components(...)`,
-    `Base.init_components(self, ...)`) or store `self._connection_manager` are not reported.
-
-    ## Metric to monitor
-    Open connections per node and reconnects after `ensure_client()` (client instances
-    created per flow run).
-
-    ## Limitations
-    A node class is recognised by a base imported from `dynamiq.nodes` (or named `Node`,
-    `ConnectionNode`, `VectorStoreNode` when the import cannot be resolved) or by a class of
-    the same module with `init_components()`; a call to the base class made through a helper
-    method is not seen.
-    """
-
-    CODE = "CON002"
-    NAME = "connection-manager-not-stored"
-    SEVERITY = Severity.CRITICAL
-    CATEGORY = "connections"
-    FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq",)
-    MESSAGE = (
-        "`{cls}.init_components()` neither calls `super().init_components()` nor stores "
-        "`self._connection_manager`"
-    )
-    TRIGGERS = ("init_components",)
-    METADATA_DEPENDENCIES = DEPENDENCIES
-
-    REACH = "function"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each sync `def init_components` directly in a class whose lineage may reach a
-        Dynamiq node (see `_ast_may_be_dynamiq_node`), whose own body surely neither calls
-        the base class's hook nor stores `self._connection_manager`."""
-        if "init_components" not in view.statements.functions:
-            return False
-        covered: set[int] = set()
-        sites: list[ast.AST] = []
-        words = ("init_components", "_connection_manager")
-        types = (ast.Call, ast.Assign, ast.AnnAssign, ast.AugAssign)
-        for node, statement in ast_own_nodes(view, words, *types):
-            found = ast_function_of(view, statement)
-            if found is None:
-                continue
-            chain, index = found
-            this, certain = ast_instance(chain[index])
-            if not certain:
-                this = None
-            if isinstance(node, ast.Call):
-                proof = ast_calls_base(node, this)
-            else:
-                proof = any(
-                    ast_self_attribute(target, this, "_connection_manager")
-                    for target in ast_targets(node)
-                )
-            if proof:
-                covered.add(id(chain[index]))
-        for func in view.nodes_near(["init_components"], ast.FunctionDef):
-            if not isinstance(func, ast.FunctionDef) or func.name != "init_components":
-                continue
-            if id(func) in covered:
-                continue
-            chain = view.enclosing(func.lineno)
-            index = next((i for i, s in enumerate(chain) if s is func), 0)
-            owner = chain[index - 1] if index > 0 else None
-            if isinstance(owner, ast.ClassDef) and _ast_may_be_dynamiq_node(view, owner, set()):
-                sites.append(func)
-        return sites
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.name.value != "init_components" or node.asynchronous is not None:
-            return
-        cls = method_class(self, node)
-        if cls is None or not is_dynamiq_node_class(self, cls):
-            return
-        this = instance_name(self, node)
-        if calls_base_init_components(node, this) or (
-            this is not None and stores_attribute(node, this, "_connection_manager")
-        ):
-            return
-        fix, note = self._fix_safety(node, this)
-        self.report(node.name, fix=fix, note=note, cls=cls.name.value)
-
-    def _fix_safety(self, func: cst.FunctionDef, this: str | None) -> tuple[FixSafety, str]:
-        if this is None or decorator_names(self, func) & STATIC_DECORATORS:
-            return FixSafety.NONE, "a static or class method cannot call `super()` this way"
-        arguments = super_arguments(func)
-        if arguments is None:
-            return FixSafety.NONE, "the override takes no connection manager to pass on"
-        params = func.params.params
-        if len(params) > 1 and rebinds(func, params[1].name.value):
-            return (
-                FixSafety.UNSAFE,
-                f"`{params[1].name.value}` is rebound in the override; the base class gets the "
-                "value passed in",
-            )
-        if stores_attribute(func, this, "client"):
-            return (
-                FixSafety.UNSAFE,
-                "the override sets `self.client`; the base class builds a client first",
-            )
-        return FixSafety.SAFE, ""
-
-
-def super_arguments(func: cst.FunctionDef) -> str | None:
-    """What the inserted `super().init_components(...)` passes on, None when nothing fits."""
-    params = func.params
-    if len(params.params) > 1:
-        return params.params[1].name.value
-    star = params.star_arg
-    if isinstance(star, cst.Param):
-        kwargs = params.star_kwarg
-        return f"*{star.name.value}" + (f", **{kwargs.name.value}" if kwargs else "")
-    return None
 
 
 class CustomClientWithoutEnsureClient(Detector):
