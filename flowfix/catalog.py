@@ -164,7 +164,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.connection_lifecycle:CustomClientWithoutEnsureClient",
+        "flowfix.detectors.connections.custom_client:CustomClientWithoutEnsureClient",
         None,
     ),
     "CON004": (

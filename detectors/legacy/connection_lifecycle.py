@@ -11,10 +11,7 @@ from libcst.metadata import PositionProvider
 from flowfix.detectors.legacy.connections import (
     SKIPPED_FUNCTIONS,
     ast_cached,
-    ast_decorators,
     ast_dotted,
-    ast_method_names,
-    instance_name,
 )
 from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
@@ -26,7 +23,6 @@ from flowfix.semantics import (
     INIT_METHODS,
     PER_CALL_METHODS,
     MetadataReader,
-    find_method,
     is_cached_function,
     method_class,
     own_nodes,
@@ -90,28 +86,6 @@ def lineage(
             yield from sorted(_base_names(reader, base))
 
 
-def _unresolved(name: str) -> bool:
-    """A relative import or a name bound nowhere in the module: only its spelling is known."""
-    return name.startswith(".") or "." not in name
-
-
-def is_connection_node_name(name: str) -> bool:
-    last = name.rsplit(".", 1)[-1]
-    return last in CONNECTION_NODES and (name.startswith("dynamiq.") or _unresolved(name))
-
-
-def inherits_generic_ensure_client(reader: MetadataReader, cls: cst.ClassDef) -> bool:
-    """A `ConnectionNode` subclass that neither it nor a class of this module in between
-    gives its own `ensure_client()`."""
-    for ancestor in lineage(reader, cls):
-        if isinstance(ancestor, str):
-            if is_connection_node_name(ancestor):
-                return True
-        elif find_method(ancestor, "ensure_client") is not None:
-            return False
-    return False
-
-
 def is_flow_class(reader: MetadataReader, cls: cst.ClassDef) -> bool:
     """A Dynamiq `Flow`/`Workflow` (resolved through its bases) or a class named like one."""
     if cls.name.value.endswith(FLOW_SUFFIXES):
@@ -143,54 +117,6 @@ def _assigned_targets(statement: cst.CSTNode | None) -> list[cst.BaseExpression]
         else:
             flat.append(target)
     return flat
-
-
-def _is_self_attribute(target: cst.BaseExpression, this: str, attr: str) -> bool:
-    return (
-        isinstance(target, cst.Attribute)
-        and isinstance(target.value, cst.Name)
-        and target.value.value == this
-        and target.attr.value == attr
-    )
-
-
-def stores_attribute(func: cst.FunctionDef, this: str, attr: str) -> bool:
-    """`<this>.<attr> = ...` somewhere in `func`'s own body."""
-    return any(
-        _is_self_attribute(target, this, attr)
-        for node in own_nodes(func.body)
-        for target in _assigned_targets(node)
-    )
-
-
-def _is_none(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def _from_connection_manager(value: cst.BaseExpression | None) -> bool:
-    """`<manager>.get_connection_client(...)`: the client `ensure_client()` itself rebuilds."""
-    return (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Attribute)
-        and value.func.attr.value in MANAGER_CLIENT_CALLS
-    )
-
-
-def custom_client_method(reader: MetadataReader, cls: cst.ClassDef) -> str | None:
-    """The first method of `cls` that sets `self.client` to a client it builds itself."""
-    for statement in cls.body.body:
-        if not isinstance(statement, cst.FunctionDef):
-            continue
-        this = instance_name(reader, statement)
-        if this is None:
-            continue
-        for node in own_nodes(statement.body):
-            value = getattr(node, "value", None)
-            if _is_none(value) or _from_connection_manager(value):
-                continue
-            if any(_is_self_attribute(t, this, "client") for t in _assigned_targets(node)):
-                return statement.name.value
-    return None
 
 
 # --- the AST prefilters' view (over-approximations) ---------------------------------------------
@@ -246,44 +172,6 @@ def ast_targets(statement: ast.AST) -> list[ast.expr]:
         else:
             flat.append(target)
     return flat
-
-
-def ast_instance(func: ast.AST) -> tuple[str | None, bool]:
-    """(`instance_name`, whether that is certain): a decorator may be an alias of
-    `staticmethod`/`classmethod`."""
-    assert isinstance(func, FUNCTION_DEFS)
-    params = [*func.args.posonlyargs, *func.args.args]
-    first = params[0].arg if params else None
-    decorators = ast_decorators(func)
-    if decorators & STATIC_DECORATORS:
-        return None, True
-    return first, not decorators or first is None
-
-
-def ast_self_attribute(target: ast.AST, this: str | None, attr: str) -> bool:
-    return (
-        this is not None
-        and isinstance(target, ast.Attribute)
-        and target.attr == attr
-        and isinstance(target.value, ast.Name)
-        and target.value.id == this
-    )
-
-
-def ast_may_be_node_class(view: FileView, cls: ast.ClassDef, names: frozenset[str]) -> bool:
-    """Could `cls`'s lineage reach a class named in `names` (resolved from Dynamiq, or only
-    spelled so): it has a base, and Dynamiq is imported or some class's base is so named."""
-    if not cls.bases:
-        return False
-    if view.imports("dynamiq"):
-        return True
-    aliases = view.statements.aliases
-    for node in view.nodes_near(view.expand(names), ast.ClassDef):
-        for base in node.bases:  # type: ignore[attr-defined]
-            last = ast_dotted(base).rsplit(".", 1)[-1]
-            if last in names or aliases.get(last) in names:
-                return True
-    return False
 
 
 def _ast_dynamiq_flow_names(view: FileView) -> set[str]:
@@ -409,110 +297,6 @@ def _ast_manager_call_reported(view: FileView, call: ast.Call, flow_names: set[s
 
 
 # --- the rules ----------------------------------------------------------------------------------
-
-
-class CustomClientWithoutEnsureClient(Detector):
-    """A Dynamiq `ConnectionNode` builds its own client but keeps the generic `ensure_client()`.
-
-    ## Why is this bad?
-    Before every attempt Dynamiq calls `node.ensure_client()`. The inherited
-    `ConnectionNode.ensure_client()` checks `self.client` for a `closed` flag and, when it is
-    closed, replaces it with `connection_manager.get_connection_client(self.connection)`: the
-    client the connection manager builds, not the one the node built itself. A node that sets
-    `self.client` to its own client (another SDK, a wrapped or pre-configured client) either
-    never reconnects (the check does not know its client) or is silently switched to a
-    different client type after the first reconnect. Dynamiq's review checklist lists
-    "missing `ensure_client()` override for custom clients".
-
-    ## Example
-    ```python
-    from dynamiq.nodes.node import ConnectionNode
-    from vendor_sdk import SearchClient
-
-
-    class VendorSearch(ConnectionNode):
-        def init_components(self, connection_manager=None):
-            super().init_components(connection_manager)
-            self.client = SearchClient(api_key=self.connection.api_key)
-    ```
-
-    ## Use instead
-    ```python
-    from dynamiq.nodes.node import ConnectionNode
-    from vendor_sdk import SearchClient
-
-
-    class VendorSearch(ConnectionNode):
-        def init_components(self, connection_manager=None):
-            super().init_components(connection_manager)
-            self.client = SearchClient(api_key=self.connection.api_key)
-
-        def ensure_client(self):
-            if self.client is None or self.client.is_closed():
-                self.client = SearchClient(api_key=self.connection.api_key)
-    ```
-
-    ## Metric to monitor
-    Node failures after idle periods ("client is closed" errors) and reconnects per node.
-
-    ## Limitations
-    The subclass is recognised through `ConnectionNode`/`VectorStoreNode` imported from
-    Dynamiq (or so named) and classes of the same module between them; a class deriving from
-    another module's `ConnectionNode` subclass is not recognised. Setting `self.client` to
-    `None` or to `<manager>.get_connection_client(...)` is the generic behaviour and is not
-    reported.
-    """
-
-    CODE = "CON003"
-    NAME = "custom-client-without-ensure-client"
-    SEVERITY = Severity.OPTIMIZATION
-    CATEGORY = "connections"
-    FIX = FixSafety.NONE
-    FRAMEWORKS = ("dynamiq",)
-    MESSAGE = "`{cls}` sets `self.client` in `{method}()` but does not override `ensure_client()`"
-    TRIGGERS = ("ConnectionNode", "VectorStoreNode")
-    METADATA_DEPENDENCIES = DEPENDENCIES
-
-    REACH = "function"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each assignment in a method of a class with a base and no `ensure_client()` of a
-        value that is not `None` nor the connection manager's client to `<self>.client`: all
-        of them, since the first such method of the class is reported."""
-        sites: list[ast.AST] = []
-        types = (ast.Assign, ast.AnnAssign, ast.AugAssign)
-        for node, statement in ast_own_nodes(view, ["client"], *types):
-            value = node.value  # type: ignore[attr-defined]
-            if isinstance(value, ast.Constant) and value.value is None:
-                continue
-            if (
-                isinstance(value, ast.Call)
-                and isinstance(value.func, ast.Attribute)
-                and value.func.attr in MANAGER_CLIENT_CALLS
-            ):
-                continue
-            found = ast_function_of(view, statement)
-            if found is None:
-                continue
-            chain, index = found
-            this, _ = ast_instance(chain[index])
-            owner = chain[index - 1] if index > 0 else None
-            if (
-                isinstance(owner, ast.ClassDef)
-                and "ensure_client" not in ast_method_names(owner)
-                and any(ast_self_attribute(t, this, "client") for t in ast_targets(node))
-                and ast_may_be_node_class(view, owner, CONNECTION_NODES)
-            ):
-                sites.append(node)
-        return sites
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if not inherits_generic_ensure_client(self, node):
-            return
-        method = custom_client_method(self, node)
-        if method is not None:
-            self.report(node.name, cls=node.name.value, method=method)
 
 
 class ConnectionManagerPerInstance(Detector):
