@@ -174,7 +174,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.connection_lifecycle:ConnectionManagerPerInstance",
+        "flowfix.detectors.connections.manager_per_instance:ConnectionManagerPerInstance",
         None,
     ),
     "DAG001": (

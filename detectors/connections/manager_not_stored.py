@@ -145,13 +145,16 @@ def calls_base_init_components(func: ast.FunctionDef, this: str | None) -> bool:
 def _first_argument(call: ast.Call) -> ast.expr | None:
     """The value of the call's first argument in source order (positional, starred or
     keyword)."""
-    firsts = [*call.args[:1], *call.keywords[:1]]
-    if not firsts:
-        return None
-    first = min(firsts, key=lambda node: (node.lineno, node.col_offset))
-    if isinstance(first, ast.keyword):
-        return first.value
-    return first.value if isinstance(first, ast.Starred) else first
+    positional = call.args[0] if call.args else None
+    keyword = call.keywords[0] if call.keywords else None
+    if keyword is not None and (
+        positional is None
+        or (keyword.lineno, keyword.col_offset) < (positional.lineno, positional.col_offset)
+    ):
+        return keyword.value
+    if isinstance(positional, ast.Starred):
+        return positional.value
+    return positional
 
 
 def super_arguments(func: ast.FunctionDef) -> str | None:

@@ -33,7 +33,7 @@ def instance_name(model: Model, function: FunctionNode) -> str | None:
     return params[0].arg if params else None
 
 
-def assigned_targets(statement: ast.AST) -> list[ast.expr]:
+def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
     """Targets of an assignment (tuples, lists and starred targets unpacked), else []."""
     if isinstance(statement, ast.Assign):
         targets = list(statement.targets)
