@@ -14,7 +14,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.agents:ExcessiveMaxLoops",
+        "flowfix.detectors.agents.max_loops:ExcessiveMaxLoops",
         None,
     ),
     "AGT002": (
