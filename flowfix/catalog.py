@@ -24,7 +24,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.agents:TokenCountInLoop",
+        "flowfix.detectors.agents.token_count_in_loop:TokenCountInLoop",
         None,
     ),
     "ASY001": (

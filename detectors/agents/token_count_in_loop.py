@@ -1,23 +1,13 @@
-"""Agent rules: loop limits and per-iteration work of agent loops."""
+"""AGT002: the same prompt's tokens counted again on every loop iteration."""
 
 from __future__ import annotations
 
 import ast
 
-import libcst as cst
-from libcst.metadata import PositionProvider
-
-from flowfix.detectors.legacy.executors import iteration_loops, statement_chain
-from flowfix.edits import code_excerpt
-from flowfix.libcst_detector import LibcstDetector as Detector
-from flowfix.parents import ParentProvider
-from flowfix.prefilter import FileView
-from flowfix.reduction import Sites
+from flowfix.analysis.values import loop_item_names, read_names
+from flowfix.detector import Detector
+from flowfix.detectors.agents.excerpts import code_excerpt
 from flowfix.rules import Severity
-from flowfix.scope import ScopeProvider
-from flowfix.semantics import iteration_loop, loop_item_names, read_names
-
-FRAMEWORKS = ("dynamiq",)
 
 
 class TokenCountInLoop(Detector):
@@ -63,28 +53,16 @@ class TokenCountInLoop(Detector):
     NAME = "token-count-in-loop"
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "agents"
-    FRAMEWORKS = FRAMEWORKS
+    FRAMEWORKS = ("dynamiq",)
     MESSAGE = "`{call}` tokenizes the same prompt again on every iteration of the loop"
     TRIGGERS = ("count_tokens",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
-    REACH = "function"
 
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each `<expr>.count_tokens(...)` that a loop of its scope may run per iteration."""
-        sites: list[ast.AST] = []
-        for call in view.calls_to("count_tokens"):
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "count_tokens":
-                chain = statement_chain(view, call)
-                if not chain or iteration_loops(chain):
-                    sites.append(call)
-        return sites
-
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value != "count_tokens":
+        if not isinstance(func, ast.Attribute) or func.attr != "count_tokens":
             return
-        loop = iteration_loop(self, node)
+        loop = self.model.iteration_loop(node)
         if loop is None or read_names(node) & loop_item_names(loop):
             return
-        self.report(node, call=f"{code_excerpt(func.value)}.count_tokens()")
+        receiver = code_excerpt(self.model, func, cut_attribute=True)
+        self.report(node, call=f"{receiver}.count_tokens()")
