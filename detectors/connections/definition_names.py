@@ -8,26 +8,29 @@ import re
 
 from flowfix.analysis import Model
 
-_HEADER = re.compile(rb"(?:async\s+)?(?:def|class)\s+")
+# The keywords before the name; a backslash continuation may put the name on a later line.
+_HEADER = re.compile(rb"(?:async(?:\s|\\\n)+)?(?:def|class)(?:\s|\\\n)+")
+_MAX_LINES = 8
 
 
 def name_node(
     model: Model, definition: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 ) -> ast.AST:
-    """A positioned node spanning the name of `definition` (after `def`/`async def`/`class`
-    on its first line), for `Detector.report`; the whole header keyword line when the name
-    is not on that line (a backslash continuation)."""
-    line = definition.lineno
-    text = model.lines[line - 1].encode("utf-8")
-    match = _HEADER.match(text, definition.col_offset)
-    start = match.end() if match else definition.col_offset
+    """A positioned node spanning the name of `definition` (after `def`/`async def`/`class`),
+    for `Detector.report`; the header's first line when the name cannot be found."""
+    first = definition.lineno
+    lines = model.lines[first - 1 : first - 1 + _MAX_LINES]
+    text = "\n".join(lines).encode("utf-8")
     name = definition.name.encode("utf-8")
-    if text[start : start + len(name)] != name:
-        start = definition.col_offset
-        end = len(text.rstrip())
-    else:
-        end = start + len(name)
+    match = _HEADER.match(text, definition.col_offset)
     node = ast.Name(id=definition.name, ctx=ast.Load())
-    node.lineno = node.end_lineno = line
-    node.col_offset, node.end_col_offset = start, end
+    if match is None or text[match.end() : match.end() + len(name)] != name:
+        node.lineno = node.end_lineno = first
+        node.col_offset = definition.col_offset
+        node.end_col_offset = len(lines[0].encode("utf-8").rstrip())
+        return node
+    before = text[: match.end()]
+    node.lineno = node.end_lineno = first + before.count(b"\n")
+    node.col_offset = len(before) - (before.rfind(b"\n") + 1)
+    node.end_col_offset = node.col_offset + len(name)
     return node
