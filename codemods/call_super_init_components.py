@@ -5,14 +5,12 @@ from __future__ import annotations
 import libcst as cst
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.connection_lifecycle import DEPENDENCIES, super_arguments
 from flowfix.edits import is_docstring, split_before_comment, statement_leading_lines
 
 
 class CallSuperInitComponents(RuleCodemod):
     CODE = "CON002"
     DESCRIPTION = "Call `super().init_components(...)` first in `init_components()` overrides"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -20,8 +18,8 @@ class CallSuperInitComponents(RuleCodemod):
         span = self.target(original_node.name)
         if span is None:
             return updated_node
-        arguments = super_arguments(original_node)
-        if arguments is None:
+        arguments = self.data[span].get("arguments")
+        if not isinstance(arguments, str):
             self.warn(f"{span.line}:{span.column}: no connection manager parameter to pass on")
             return updated_node
         call = cst.parse_statement(

@@ -14,7 +14,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.agents:ExcessiveMaxLoops",
+        "flowfix.detectors.agents.max_loops:ExcessiveMaxLoops",
         None,
     ),
     "AGT002": (
@@ -24,7 +24,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.agents:TokenCountInLoop",
+        "flowfix.detectors.agents.token_count_in_loop:TokenCountInLoop",
         None,
     ),
     "ASY001": (
@@ -154,7 +154,7 @@ RULES = {
         "safe",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.connection_lifecycle:ConnectionManagerNotStored",
+        "flowfix.detectors.connections.manager_not_stored:ConnectionManagerNotStored",
         "flowfix.codemods.call_super_init_components:CallSuperInitComponents",
     ),
     "CON003": (
@@ -164,7 +164,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.connection_lifecycle:CustomClientWithoutEnsureClient",
+        "flowfix.detectors.connections.custom_client:CustomClientWithoutEnsureClient",
         None,
     ),
     "CON004": (
@@ -174,7 +174,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.connection_lifecycle:ConnectionManagerPerInstance",
+        "flowfix.detectors.connections.manager_per_instance:ConnectionManagerPerInstance",
         None,
     ),
     "DAG001": (

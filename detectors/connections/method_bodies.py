@@ -1,0 +1,81 @@
+"""Statements in a method's own body: its instance parameter, what it assigns, what it
+stores on the instance."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from flowfix.analysis import Model
+from flowfix.analysis.frameworks import decorator_names
+from flowfix.analysis.values import own_nodes
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+STATIC_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
+)
+
+
+def body_nodes(function: FunctionNode) -> Iterator[ast.AST]:
+    """Nodes of `function`'s body that run in it: not its decorators, defaults or
+    annotations, nor the bodies of nested def, lambda and class."""
+    for statement in function.body:
+        yield statement
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield from own_nodes(statement)
+
+
+def instance_name(model: Model, function: FunctionNode) -> str | None:
+    """The name of a method's instance parameter (`self`), None for static/class methods."""
+    if decorator_names(model, function) & STATIC_DECORATORS:
+        return None
+    params = [*function.args.posonlyargs, *function.args.args]
+    return params[0].arg if params else None
+
+
+def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
+    """Targets of an assignment (tuples, lists and starred targets unpacked), else []."""
+    if isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    else:
+        return []
+    flat: list[ast.expr] = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+        else:
+            flat.append(target)
+    return flat
+
+
+def is_self_attribute(target: ast.AST, this: str, attr: str) -> bool:
+    """`<this>.<attr>`."""
+    return (
+        isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == this
+        and target.attr == attr
+    )
+
+
+def stores_attribute(function: FunctionNode, this: str, attr: str) -> bool:
+    """`<this>.<attr> = ...` somewhere in `function`'s own body."""
+    return any(
+        is_self_attribute(target, this, attr)
+        for node in body_nodes(function)
+        for target in assigned_targets(node)
+    )
+
+
+def rebinds(function: FunctionNode, name: str) -> bool:
+    """`name` is assigned to in `function`'s own body."""
+    return any(
+        isinstance(target, ast.Name) and target.id == name
+        for node in body_nodes(function)
+        for target in assigned_targets(node)
+    )
