@@ -64,7 +64,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:ToThreadOnCoroutineFunction",
+        "flowfix.detectors.async_.coroutine_to_thread:ToThreadOnCoroutineFunction",
         "flowfix.codemods.await_coroutine_function:AwaitCoroutineFunction",
     ),
     "ASY005": (

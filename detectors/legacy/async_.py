@@ -18,7 +18,6 @@ from flowfix.prefilter import (
     SCOPE_DEFS,
     FileView,
     call_name,
-    dotted_name,
     innermost,
     matches,
 )
@@ -31,7 +30,6 @@ from flowfix.semantics import (
     PLAIN_NODE_HOOKS,
     MetadataReader,
     conflicting_binding,
-    decorator_names,
     find_method,
     framework_of,
     inside_generator_expression,
@@ -765,38 +763,6 @@ class BlockingFileIoInAsync(Detector):
         )
 
 
-# --- ASY004: to_thread on a coroutine function ----------------------------------------------
-
-LOOP_GETTERS = frozenset(
-    {"asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.events.get_running_loop"}
-)
-# Decorators that return the function itself (or an equivalent descriptor).
-KEEPS_COROUTINE = frozenset(
-    {
-        "staticmethod",
-        "classmethod",
-        "builtins.staticmethod",
-        "builtins.classmethod",
-        "abstractmethod",
-        "abc.abstractmethod",
-        "override",
-        "typing.override",
-        "typing_extensions.override",
-    }
-)
-
-
-def offloaded_function(reader: MetadataReader, call: cst.Call) -> tuple[str, int] | None:
-    """(`asyncio.to_thread` / `run_in_executor`, index of the function argument) for a call
-    that hands a function to a thread."""
-    if resolves_name(reader, call.func, OFFLOADERS) is not None:
-        return "asyncio.to_thread", 0
-    func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor":
-        return "run_in_executor", 1
-    return None
-
-
 def defined_functions(reader: MetadataReader, name: cst.Name) -> list[cst.FunctionDef]:
     """The `def`s that `name` refers to; empty when any binding of it is something else."""
     scope = reader.get_metadata(ScopeProvider, name, None)
@@ -806,223 +772,6 @@ def defined_functions(reader: MetadataReader, name: cst.Name) -> list[cst.Functi
     if not all(isinstance(node, cst.FunctionDef) for node in nodes):
         return []
     return cast("list[cst.FunctionDef]", nodes)
-
-
-def coroutine_function(reader: MetadataReader, expr: cst.BaseExpression) -> cst.FunctionDef | None:
-    """The `async def` that `expr` names: a function of this module, or `self.method` of the
-    enclosing class, when every definition of that name is an undecorated `async def`."""
-    definitions: list[cst.FunctionDef]
-    if isinstance(expr, cst.Name):
-        definitions = defined_functions(reader, expr)
-    else:
-        owner = self_attribute_class(reader, expr)
-        if owner is None:
-            return None
-        cls, attr = owner
-        definitions = [
-            statement
-            for statement in cls.body.body
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == attr
-        ]
-        if attribute_bindings(reader, cls, attr):
-            return None
-    if not definitions or not all(
-        func.asynchronous is not None and decorator_names(reader, func) <= KEEPS_COROUTINE
-        for func in definitions
-    ):
-        return None
-    return definitions[-1]
-
-
-def is_async_generator(func: cst.FunctionDef) -> bool:
-    return any(isinstance(node, cst.Yield) for node in own_nodes(func.body))
-
-
-def has_comment(node: cst.CSTNode) -> bool:
-    return "#" in cst.Module([]).code_for_node(node)
-
-
-def _ast_argument(call: ast.Call, index: int) -> ast.expr | None:
-    """The `index`-th argument in source order (keywords included, as libcst lists them), None
-    when there are fewer or one of the first `index + 1` is unpacked (`*a`, `**k`)."""
-    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    args.sort(key=lambda arg: (arg.lineno, arg.col_offset))
-    if len(args) <= index or any(
-        isinstance(arg, ast.Starred) or (isinstance(arg, ast.keyword) and arg.arg is None)
-        for arg in args[: index + 1]
-    ):
-        return None
-    arg = args[index]
-    return arg.value if isinstance(arg, ast.keyword) else arg
-
-
-def _ast_kept_coroutine(node: ast.AST, name: str) -> bool:
-    """`node` is `async def name` whose decorators may all keep it a coroutine function."""
-    if not (isinstance(node, ast.AsyncFunctionDef) and node.name == name):
-        return False
-    for decorator in node.decorator_list:
-        dotted = dotted_name(decorator.func if isinstance(decorator, ast.Call) else decorator)
-        if dotted is not None and dotted not in KEEPS_COROUTINE:
-            return False
-    return True
-
-
-class ToThreadOnCoroutineFunction(Detector):
-    """`asyncio.to_thread()` / `run_in_executor()` on an `async def` never runs its body.
-
-    ## Why is this bad?
-    `asyncio.to_thread(f, x)` calls `f(x)` in a worker thread and returns what it returns.
-    When `f` is an `async def`, that is a coroutine object that nobody awaits: the work
-    silently never happens (Python only warns "coroutine was never awaited" at garbage
-    collection), a thread-pool slot is spent for nothing, and the caller gets a coroutine
-    instead of a result. The Dynamiq review checklist flags "`asyncio.to_thread()` wrapping
-    already async-capable operations".
-
-    ## Example
-    ```python
-    import asyncio
-
-
-    class Summarizer:
-        async def summarize(self, text):
-            return text[:100]
-
-        async def run(self, texts):
-            return await asyncio.gather(*(asyncio.to_thread(self.summarize, t) for t in texts))
-    ```
-
-    ## Use instead
-    ```python
-    import asyncio
-
-
-    class Summarizer:
-        async def summarize(self, text):
-            return text[:100]
-
-        async def run(self, texts):
-            return await asyncio.gather(*(self.summarize(t) for t in texts))
-    ```
-
-    ## Fix safety
-    Safe: `asyncio.to_thread(f, *args, **kwargs)` and `loop.run_in_executor(executor, f,
-    *args)` become `f(*args, **kwargs)`, an awaitable in the same place, which now runs the
-    coroutine instead of returning it. An `asyncio` import that became unused is removed.
-    The fix is unsafe when a comment or an expression with possible side effects (the
-    executor or loop argument) would be dropped, and not offered when `f` is an async
-    generator or the result is awaited a second time (the code already works around the
-    bug). Only functions of the same module and methods of the enclosing class (through
-    `self`) are resolved, and only when every definition of that name is an `async def`
-    without decorators other than `staticmethod`, `classmethod`, `abstractmethod` and
-    `override` (another decorator may turn it into a sync function).
-
-    ## Metric to monitor
-    "coroutine ... was never awaited" `RuntimeWarning`s, and results that are coroutine
-    objects; after the fix, the offloaded work shows up in traces.
-    """
-
-    CODE = "ASY004"
-    NAME = "to-thread-on-coroutine-function"
-    SEVERITY = Severity.CRITICAL
-    CATEGORY = "async"
-    FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
-    MESSAGE = (
-        "`{wrapper}()` on async `{callee}()` returns {result} that never runs;"
-        " call `{callee}()` directly"
-    )
-    TRIGGERS = ("to_thread", "run_in_executor")
-    METADATA_DEPENDENCIES = DEPENDENCIES
-    REACH = "class"  # `self.method` is an unknown value when any method assigns `self.method`
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each `to_thread()` on a chain from a name that may stand for `asyncio`, or
-        `<x>.run_in_executor()`, whose function argument is a name or `x.name` with an
-        `async def name` in the module, decorated at most with names of `KEEPS_COROUTINE`."""
-        if not view.has_async_def:
-            return False
-        asyncio_names = ast_module_names(view, "asyncio")
-        sites: list[ast.AST] = []
-        for call in view.calls_to("to_thread", "run_in_executor"):
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr == "run_in_executor":
-                target = _ast_argument(call, 1)
-            elif ast_base_name(func) in asyncio_names:
-                target = _ast_argument(call, 0)
-            else:
-                continue
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                name = target.attr
-            elif isinstance(target, ast.Name):
-                name = target.id
-            else:
-                continue
-            if any(_ast_kept_coroutine(node, name) for node in view.near([name])):
-                sites.append(call)
-        return sites
-
-    def visit_Call(self, node: cst.Call) -> None:
-        offloader = offloaded_function(self, node)
-        if offloader is None:
-            return
-        wrapper, index = offloader
-        if len(node.args) <= index or any(arg.star for arg in node.args[: index + 1]):
-            return
-        target = node.args[index].value
-        func = coroutine_function(self, target)
-        if func is None:
-            return
-        fix, note = self._fix_safety(node, index, func)
-        result = "an async generator" if is_async_generator(func) else "a coroutine"
-        callee = shown_callee(target)
-        self.report(node, fix=fix, note=note, wrapper=wrapper, callee=callee, result=result)
-
-    def _fix_safety(
-        self, node: cst.Call, index: int, func: cst.FunctionDef
-    ) -> tuple[FixSafety, str]:
-        if is_async_generator(func):
-            return FixSafety.NONE, f"`{func.name.value}()` is an async generator; iterate it"
-        if self._awaited_twice(node):
-            return FixSafety.NONE, "the returned coroutine is awaited later; remove both by hand"
-        kept_value = node.args[index].with_changes(value=cst.Name("f"))
-        dropped: list[cst.CSTNode] = [*node.args[:index], kept_value, node.func]
-        if any(has_comment(piece) for piece in dropped):
-            return FixSafety.UNSAFE, "a comment in the dropped arguments would be lost"
-        if any(not self._is_pure(arg.value) for arg in node.args[:index]) or (
-            isinstance(node.func, cst.Attribute) and not self._is_pure(node.func.value)
-        ):
-            return FixSafety.UNSAFE, "the dropped loop or executor expression may have effects"
-        return FixSafety.SAFE, ""
-
-    def _is_pure(self, expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, (cst.Name, cst.Attribute)):
-            return all(self._is_pure(part) for part in _attribute_bases(expr))
-        if isinstance(expr, cst.Call):
-            return not expr.args and resolves_name(self, expr.func, LOOP_GETTERS) is not None
-        return False
-
-    def _awaited_twice(self, node: cst.Call) -> bool:
-        """`coro = await asyncio.to_thread(f)` ... `await coro`."""
-        owner = parent(self, node)
-        statement = parent(self, owner) if isinstance(owner, cst.Await) else None
-        if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
-            return False
-        target = statement.targets[0].target
-        if not isinstance(target, cst.Name):
-            return False
-        function = scope_owner(self, node)
-        return any(
-            isinstance(inner, cst.Await) and _is_name(inner.expression, target.value)
-            for inner in own_nodes(function)
-        )
-
-
-def _attribute_bases(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
-    """`a.b.c` → [] when it is names all the way down, else the innermost non-name base."""
-    while isinstance(expr, cst.Attribute):
-        expr = expr.value
-    return [] if isinstance(expr, cst.Name) else [expr]
 
 
 # --- ASY005: unconditional sleep in polling loops -------------------------------------------
