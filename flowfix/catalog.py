@@ -74,7 +74,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:UnconditionalPollSleep",
+        "flowfix.detectors.async_.poll_sleep:UnconditionalPollSleep",
         None,
     ),
     "ASY006": (

@@ -88,9 +88,8 @@ def attribute_bindings(model: Model, cls: ast.ClassDef, attr: str) -> list[Bound
             this = instance_name(model, statement)
             if this is not None:
                 on_self = _attribute_of(this, attr)
-                for stmt in statement.body:
-                    for node in (stmt, *own_nodes(stmt)):
-                        found += _assigned(node, on_self)
+                for node in own_nodes(ast.Module(body=statement.body, type_ignores=[])):
+                    found += _assigned(node, on_self)
         else:  # a compound statement (`if`, `class`, ...) at class level is not looked into
             found += _assigned(statement, lambda t: isinstance(t, ast.Name) and t.id == attr)
     return found

@@ -250,11 +250,8 @@ def coroutine_function(model: Model, expr: ast.expr) -> FunctionNode | None:
 
 
 def _is_async_generator(func: FunctionNode) -> bool:
-    return any(
-        isinstance(node, (ast.Yield, ast.YieldFrom))
-        for statement in func.body
-        for node in (statement, *own_nodes(statement))
-    )
+    body = ast.Module(body=func.body, type_ignores=[])
+    return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in own_nodes(body))
 
 
 def _comments(model: Model, node: ast.AST) -> list[Position]:
