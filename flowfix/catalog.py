@@ -94,7 +94,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:EventLoopPerCall",
+        "flowfix.detectors.async_.loop_per_call:EventLoopPerCall",
         None,
     ),
     "CAC001": (
