@@ -64,7 +64,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:ToThreadOnCoroutineFunction",
+        "flowfix.detectors.async_.coroutine_to_thread:ToThreadOnCoroutineFunction",
         "flowfix.codemods.await_coroutine_function:AwaitCoroutineFunction",
     ),
     "ASY005": (
@@ -74,7 +74,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:UnconditionalPollSleep",
+        "flowfix.detectors.async_.poll_sleep:UnconditionalPollSleep",
         None,
     ),
     "ASY006": (
@@ -94,7 +94,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:EventLoopPerCall",
+        "flowfix.detectors.async_.loop_per_call:EventLoopPerCall",
         None,
     ),
     "CAC001": (
