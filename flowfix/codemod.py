@@ -48,8 +48,10 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         """`node`'s range, parentheses around it excluded (as a finding's span has it)."""
         rng = self.get_metadata(PositionProvider, node)
         start, end = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
-        lpar: Sequence[cst.CSTNode] = getattr(node, "lpar", ())
-        rpar: Sequence[cst.CSTNode] = getattr(node, "rpar", ())
+        lpar: Sequence[cst.CSTNode] = ()
+        rpar: Sequence[cst.CSTNode] = ()
+        if isinstance(node, cst.BaseExpression):
+            lpar, rpar = node.lpar, node.rpar
         if lpar:
             start = self._moved(start, sum(len(self.module.code_for_node(p)) for p in lpar))
         if rpar:

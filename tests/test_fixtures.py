@@ -11,8 +11,11 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.codemod import CodemodContext
 
 import flowfix.engine as engine
+from flowfix.codemod import RuleCodemod
+from flowfix.rules import Span
 from helpers import UNSAFE_HEADER, expected_markers, run_file, run_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -78,3 +81,33 @@ def test_prefilters_never_hide_a_finding(case: Path, monkeypatch: pytest.MonkeyP
         engine, "candidate_rules", lambda text, tree, rules, *_: engine.Candidates(rules)
     )
     assert run_file(case).findings == filtered
+
+
+class _SpanProbe(RuleCodemod):
+    """A codemod that changes nothing and records every node by its span as codemods see it
+    (parentheses outside)."""
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context, [])
+        self.found: dict[Span, list[cst.CSTNode]] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.found.setdefault(self.span_of(node), []).append(node)
+        return True
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_every_fixable_finding_names_a_node_codemods_can_find(case: Path) -> None:
+    """A codemod finds its nodes by the finding's span: each span must be some node's own
+    (a statement holding just an expression shares the expression's)."""
+    from flowfix.rules import registry
+
+    result = run_file(case)
+    rules = registry()
+    fixable = [f for f in result.findings if rules[f.code].fixable and rules[f.code].analyses_ast]
+    if not fixable:
+        return
+    probe = _SpanProbe(CodemodContext())
+    probe.transform_module(cst.parse_module(case.read_text(encoding="utf-8")))
+    for finding in fixable:
+        assert finding.span in probe.found, f"{finding.code} at {finding.span}: no node"
