@@ -184,7 +184,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.dag:SequentialChain",
+        "flowfix.detectors.dag.sequential_chain:SequentialChain",
         None,
     ),
     "DAG002": (
