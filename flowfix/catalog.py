@@ -194,7 +194,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.dag:PostponedComponentInit",
+        "flowfix.detectors.dag.postponed_component_init:PostponedComponentInit",
         None,
     ),
     "EXE001": (
