@@ -294,7 +294,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.vector:ExcessiveTopK",
+        "flowfix.detectors.vector.excessive_top_k:ExcessiveTopK",
         None,
     ),
 }
