@@ -284,7 +284,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.vector:PerItemEmbedding",
+        "flowfix.detectors.vector.per_item_embedding:PerItemEmbedding",
         None,
     ),
     "VEC002": (
