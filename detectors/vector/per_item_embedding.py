@@ -32,13 +32,13 @@ OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.M
 @dataclass
 class Loop:
     """A loop that runs a node once per item: its target and iterable, and the code that
-    runs per item (`roots`: the `for` body's statements, the comprehension's clauses from
-    this one inward, or the whole comprehension)."""
+    runs per item: `roots` hold it (the `for` body's statements, the comprehension's clauses
+    from this one inward, or the whole comprehension), `inner` holds it without the loop's
+    own clause or comprehension node (where the body may iterate over the item)."""
 
     target: ast.expr
     iterable: ast.expr
     roots: list[ast.AST]
-    # The nodes below which the body's own nodes are (`roots` themselves excluded when set).
     inner: list[ast.AST]
 
     def bindings(self) -> Bindings:
@@ -50,8 +50,9 @@ class Loop:
 
 
 def names_in(node: ast.AST) -> set[str]:
-    """Every name below `node`, read or bound (a comprehension's or a lambda's own names
-    included): the loop item reaches a call when one of them is the item."""
+    """Every name below `node`, read or bound (a comprehension's targets and a lambda's
+    parameters included, as the libcst analysis counted them): the loop item reaches a call
+    when one of them is the item."""
     found: set[str] = set()
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
@@ -62,8 +63,8 @@ def names_in(node: ast.AST) -> set[str]:
 
 
 def derived_names(seeds: set[str], bindings: Bindings) -> set[str]:
-    """`seeds` plus every name bound from an expression that mentions one of them (to a
-    fixpoint)."""
+    """`seeds` plus every name bound from an expression that mentions one of them
+    (`names_in`), to a fixpoint."""
     tainted = set(seeds)
     changed = True
     while changed:
