@@ -184,7 +184,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.dag:SequentialChain",
+        "flowfix.detectors.dag.sequential_chain:SequentialChain",
         None,
     ),
     "DAG002": (
@@ -194,7 +194,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.dag:PostponedComponentInit",
+        "flowfix.detectors.dag.postponed_component_init:PostponedComponentInit",
         None,
     ),
     "EXE001": (
@@ -284,7 +284,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.vector:PerItemEmbedding",
+        "flowfix.detectors.vector.per_item_embedding:PerItemEmbedding",
         None,
     ),
     "VEC002": (
@@ -294,7 +294,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.vector:ExcessiveTopK",
+        "flowfix.detectors.vector.excessive_top_k:ExcessiveTopK",
         None,
     ),
 }

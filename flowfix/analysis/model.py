@@ -105,7 +105,8 @@ class Model:
             if wanted is not None:
                 wanted.append(node)
             if kind is ast.Name:
-                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                # `del x` reads no value and gives none: not a binding (as in libcst's model).
+                if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
                     scope.bind(Binding(node.id, "assignment", node, scope))  # type: ignore[attr-defined]
                 continue
             fields = fields_of.get(kind)
