@@ -256,3 +256,23 @@ def test_deeply_nested_code_is_modelled_without_recursion() -> None:
     assert len(model.nodes(ast.Name)) == 901
     name = model.nodes(ast.Name)[-1]
     assert model.scope_of(name) is model.module_scope
+
+
+def test_del_gives_no_binding_but_makes_the_name_local() -> None:
+    model = model_of(
+        """
+        POLL = 0.05
+        def f():
+            del POLL
+            wait(POLL)
+        node = make()
+        del node
+        use(node)
+        """
+    )
+    function_read = call(model, "wait(POLL)").args[0]
+    assert isinstance(function_read, ast.Name)
+    assert model.bindings_of(function_read) == [] and not model.is_module_level_name(function_read)
+    module_read = call(model, "use(node)").args[0]
+    assert isinstance(module_read, ast.Name)
+    assert [b.kind for b in model.bindings_of(module_read)] == ["assignment"]

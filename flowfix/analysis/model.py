@@ -56,6 +56,7 @@ class Scope:
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     globals: set[str] = field(default_factory=set)
     nonlocals: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)  # names `del` makes local, bound or not
     qualname: str = ""
 
     def bind(self, binding: Binding) -> None:
@@ -105,9 +106,12 @@ class Model:
             if wanted is not None:
                 wanted.append(node)
             if kind is ast.Name:
-                # `del x` reads no value and gives none: not a binding (as in libcst's model).
-                if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                context = type(node.ctx)  # type: ignore[attr-defined]
+                if context is ast.Store:
                     scope.bind(Binding(node.id, "assignment", node, scope))  # type: ignore[attr-defined]
+                elif context is ast.Del:
+                    # `del x` gives no value (no binding) but makes `x` local to the scope.
+                    scope.deleted.add(node.id)  # type: ignore[attr-defined]
                 continue
             fields = fields_of.get(kind)
             if fields is None:
@@ -244,17 +248,20 @@ class Model:
         for scope in list(self.scopes.values()):
             for name in scope.globals | scope.nonlocals:
                 moved = scope.bindings.pop(name, [])
-                if not moved:
+                deleted = name in scope.deleted
+                scope.deleted.discard(name)
+                if not moved and not deleted:
                     continue
-                target = (
-                    self.module_scope
-                    if name in scope.globals
-                    else self._nonlocal_owner(scope, name)
-                )
+                if name in scope.globals:
+                    target: Scope | None = self.module_scope
+                else:
+                    target = self._nonlocal_owner(scope, name)
                 if target is not None:
                     for binding in moved:
                         binding.scope = target
                         target.bind(binding)
+                    if deleted:
+                        target.deleted.add(name)
 
     @staticmethod
     def _nonlocal_owner(scope: Scope, name: str) -> Scope | None:
@@ -363,7 +370,8 @@ class Model:
     # --- names --------------------------------------------------------------------------
 
     def lookup(self, name: str, scope: Scope) -> list[Binding]:
-        """The bindings `name` may refer to when read in `scope` (empty: builtin or unbound)."""
+        """The bindings `name` may refer to when read in `scope` (empty: builtin, unbound, or
+        only deleted in the scope that owns it)."""
         if name in scope.globals:
             return self.module_scope.bindings.get(name, [])
         current: Scope | None = scope
@@ -373,6 +381,8 @@ class Model:
                 found = current.bindings.get(name)
                 if found:
                     return found
+                if name in current.deleted:
+                    return []
             first = False
             current = current.parent
         return []
