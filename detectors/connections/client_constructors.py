@@ -7,6 +7,7 @@ import ast
 import re
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import base_class
 from flowfix.analysis.model import BUILTINS
 
 KNOWN_CLIENTS = frozenset(
@@ -163,7 +164,7 @@ def is_data_class(model: Model, cls: ast.ClassDef) -> bool:
     """Dataclass, attrs class, pydantic model, NamedTuple, TypedDict or Enum."""
     if any(names & DATA_DECORATORS for names, _ in _class_decorators(model, cls)):
         return True
-    return any(model.qualified_names(base) & DATA_BASES for base in cls.bases)
+    return any(model.qualified_names(base_class(base)) & DATA_BASES for base in cls.bases)
 
 
 def is_slotted(model: Model, cls: ast.ClassDef) -> bool:

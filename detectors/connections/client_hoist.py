@@ -10,6 +10,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
     INIT_METHODS,
     PER_CALL_METHODS,
+    base_class,
     find_method,
     framework_of,
     is_cached_function,
@@ -78,7 +79,9 @@ def returns_early(model: Model, function: FunctionNode) -> bool:
 
 def has_dynamiq_base(model: Model, cls: ast.ClassDef) -> bool:
     return any(
-        name.startswith("dynamiq.") for base in cls.bases for name in model.qualified_names(base)
+        name.startswith("dynamiq.")
+        for base in cls.bases
+        for name in model.qualified_names(base_class(base))
     )
 
 
