@@ -15,7 +15,7 @@ from flowfix.codemod import RuleCodemod
 from flowfix.edits import is_docstring, module_alias
 from flowfix.parents import ParentProvider
 from flowfix.scope import ScopeProvider
-from flowfix.semantics import find_method, is_bound_in_module, method_class, scope_owner
+from flowfix.semantics import find_method, is_bound_in_module, method_class, parent
 
 # Where a construction moves (the finding's `data["route"]`).
 Route = Literal["init_components", "__init__", "cached_property", "factory"]
@@ -70,8 +70,8 @@ class MoveClientToInit(RuleCodemod):
         if route is None:
             self.warn(f"{span.line}:{span.column}: the construction cannot move")
             return updated_node
-        func = scope_owner(self, original_node)
-        assert isinstance(func, cst.FunctionDef)
+        func = self._running_function(original_node)
+        assert func is not None
         stem = str(data["stem"])
         self.fixed.add(span)
         if route == "factory":
@@ -159,6 +159,17 @@ class MoveClientToInit(RuleCodemod):
         for index in sorted(inserts, reverse=True):
             body[index:index] = _spaced(inserts[index], body, index)
         return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    def _running_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The `def` whose body runs `node`: a decorator, default or base is evaluated where
+        its `def` or `class` stands, not in it."""
+        child, current = node, parent(self, node)
+        while current is not None:
+            if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                if child is current.body:
+                    return current if isinstance(current, cst.FunctionDef) else None
+            child, current = current, parent(self, current)
+        return None
 
     # --- building blocks ---------------------------------------------------------------------
 
