@@ -5,30 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.connections import (
-    Route,
-    assigned_local,
-    hoist_route,
-    instance_name,
-    snake_name,
-    trailing_return,
-)
 from flowfix.edits import is_docstring, module_alias
 from flowfix.parents import ParentProvider
 from flowfix.scope import ScopeProvider
-from flowfix.semantics import (
-    find_method,
-    is_bound_in_module,
-    is_pydantic_model,
-    method_class,
-    scope_owner,
-)
+from flowfix.semantics import find_method, is_bound_in_module, method_class, parent
+
+# Where a construction moves (the finding's `data["route"]`).
+Route = Literal["init_components", "__init__", "cached_property", "factory"]
 
 
 @dataclass
@@ -37,6 +27,8 @@ class _Hoist:
     call: cst.Call
     route: Route
     this: str
+    hook_this: str
+    private_attr: bool
 
 
 @dataclass
@@ -44,10 +36,16 @@ class _ClassPlan:
     taken: set[str]
     hoists: list[_Hoist] = field(default_factory=list)
     methods: list[cst.FunctionDef] = field(default_factory=list)
-    by_code: dict[tuple[Route, str], str] = field(default_factory=dict)
+    by_construction: dict[tuple[Route, str], str] = field(default_factory=dict)
 
 
 class MoveClientToInit(RuleCodemod):
+    """Each finding's data says where its construction goes (`route`), the name stem of the
+    new attribute or factory (`stem`); for methods, the instance parameter's name of the
+    method (`self`) and of the hook it extends (`hook_self`), whether the class needs a
+    pydantic `PrivateAttr` (`private_attr`), and the construction's structure
+    (`construction`: equal ones in a class share one attribute)."""
+
     CODE = "CON001"
     DESCRIPTION = "Create per-call clients once: in the node's init hook or a cached module factory"
     METADATA_DEPENDENCIES = (
@@ -67,13 +65,14 @@ class MoveClientToInit(RuleCodemod):
         span = self.target(original_node)
         if span is None:
             return updated_node
-        func = scope_owner(self, original_node)
-        assert isinstance(func, cst.FunctionDef)
-        route, why = hoist_route(self, func, original_node)
+        data = self.data[span]
+        route: Route | None = data.get("route")
         if route is None:
-            self.warn(f"{span.line}:{span.column}: {why}")
+            self.warn(f"{span.line}:{span.column}: the construction cannot move")
             return updated_node
-        stem = (assigned_local(self, original_node) or snake_name(original_node)).lstrip("_")
+        func = self._running_function(original_node)
+        assert func is not None
+        stem = str(data["stem"])
         self.fixed.add(span)
         if route == "factory":
             name = self._factory_name(f"_{func.name.value.lstrip('_')}_{stem}")
@@ -83,13 +82,20 @@ class MoveClientToInit(RuleCodemod):
         cls = method_class(self, func)
         assert cls is not None
         plan = self.plans.setdefault(cls, _ClassPlan(taken=_class_names(cls)))
-        this = instance_name(self, func) or "self"
-        key = (route, self.module.code_for_node(updated_node.with_changes(lpar=(), rpar=())))
-        attr = plan.by_code.get(key)
+        this = str(data["self"])
+        key = (route, str(data["construction"]))
+        attr = plan.by_construction.get(key)
         if attr is None:
-            attr = plan.by_code[key] = _fresh(f"_{stem}", plan.taken)
+            attr = plan.by_construction[key] = _fresh(f"_{stem}", plan.taken)
             plan.hoists.append(
-                _Hoist(attr, updated_node.with_changes(lpar=(), rpar=()), route, this)
+                _Hoist(
+                    attr,
+                    updated_node.with_changes(lpar=(), rpar=()),
+                    route,
+                    this,
+                    str(data.get("hook_self", this)),
+                    bool(data.get("private_attr")),
+                )
             )
         plan.methods.append(func)
         return cst.Attribute(
@@ -133,7 +139,7 @@ class MoveClientToInit(RuleCodemod):
             hoists = [h for h in plan.hoists if h.route == route]
             if not hoists:
                 continue
-            if route == "init_components" and is_pydantic_model(self, original_node):
+            if route == "init_components" and any(h.private_attr for h in hoists):
                 declare_at = _declarations_index(originals)
                 after_docstring = declare_at == 1 and is_docstring(originals[0])
                 inserts[declare_at].extend(self._private_attrs(hoists, after_docstring))
@@ -142,7 +148,7 @@ class MoveClientToInit(RuleCodemod):
                 index = _index(originals, existing)
                 init = body[index]
                 assert isinstance(init, cst.FunctionDef)
-                this = instance_name(self, existing) or "self"
+                this = hoists[0].hook_this
                 body[index] = _append(init, [_assignment(this, h) for h in hoists])
             else:
                 inserts[at].append(self._new_init(route, original_node, hoists))
@@ -153,6 +159,17 @@ class MoveClientToInit(RuleCodemod):
         for index in sorted(inserts, reverse=True):
             body[index:index] = _spaced(inserts[index], body, index)
         return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    def _running_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The `def` whose body runs `node`: a decorator, default or base is evaluated where
+        its `def` or `class` stands, not in it."""
+        child, current = node, parent(self, node)
+        while current is not None:
+            if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                if child is current.body:
+                    return current if isinstance(current, cst.FunctionDef) else None
+            child, current = current, parent(self, current)
+        return None
 
     # --- building blocks ---------------------------------------------------------------------
 
@@ -289,9 +306,22 @@ def _append(func: cst.FunctionDef, statements: list[cst.SimpleStatementLine]) ->
         )
         return func.with_changes(body=cst.IndentedBlock(body=[first, *statements]))
     lines = list(body.body)
-    at = len(lines) - 1 if trailing_return(func) is not None else len(lines)
+    at = len(lines) - 1 if _trailing_return(func) is not None else len(lines)
     lines[at:at] = statements
     return func.with_changes(body=body.with_changes(body=lines))
+
+
+def _trailing_return(func: cst.FunctionDef) -> cst.Return | None:
+    """The body's last statement when it is a bare `return` (alone on its line)."""
+    body = func.body
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    last = body.body[-1]
+    if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1:
+        small = last.body[0]
+        if isinstance(small, cst.Return) and small.value is None:
+            return small
+    return None
 
 
 def _split_leading(

@@ -144,7 +144,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.connections:ClientCreatedPerCall",
+        "flowfix.detectors.connections.client_per_call:ClientCreatedPerCall",
         "flowfix.codemods.move_client_to_init:MoveClientToInit",
     ),
     "CON002": (

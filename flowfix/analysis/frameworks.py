@@ -59,10 +59,18 @@ def find_method(cls: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFunc
     return None
 
 
+def base_class(base: ast.expr) -> ast.expr:
+    """The class a base expression names: `Node` for a generic alias `Node[T]` too (as
+    libcst's names for a base did)."""
+    while isinstance(base, ast.Subscript):
+        base = base.value
+    return base
+
+
 def base_names(model: Model, cls: ast.ClassDef) -> set[str]:
     """The bases of `cls`, resolved through imports, plus their dotted spelling."""
     names: set[str] = set()
-    for base in cls.bases:
+    for base in map(base_class, cls.bases):
         names |= model.qualified_names(base)
         dotted = dotted_name(base)
         if dotted:
@@ -90,7 +98,7 @@ def is_pydantic_model(model: Model, cls: ast.ClassDef) -> bool:
     models)."""
     bases: set[str] = set()
     for base in cls.bases:
-        bases |= model.qualified_names(base)
+        bases |= model.qualified_names(base_class(base))
     return any(name.startswith(PYDANTIC_PREFIXES) for name in bases)
 
 

@@ -1,0 +1,122 @@
+"""What depends on a call's inputs: the parameters of a function and every name or attribute
+chain (`self.url`) its body binds or mutates from them."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+
+from flowfix.detectors.connections.client_constructors import spelled_name
+
+FUNCTION_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# (names bound or mutated, the expressions they come from)
+Flows = list[tuple[set[str], Sequence[ast.AST]]]
+
+
+def references(node: ast.AST) -> set[str]:
+    """Variable names and dotted attribute chains read in `node` (`self`, `self.params`, ...):
+    every name, every attribute chain and its prefixes, parameter names of lambdas; not the
+    names of keyword arguments."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Attribute):
+            dotted = spelled_name(current)
+            if dotted:
+                found.add(dotted)
+            stack.append(current.value)
+            continue
+        if isinstance(current, ast.Name):
+            found.add(current.id)
+            continue
+        if isinstance(current, ast.keyword):
+            stack.append(current.value)
+            continue
+        if isinstance(current, ast.arg):
+            found.add(current.arg)
+        stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+def _references_of(sources: Iterable[ast.AST]) -> set[str]:
+    found: set[str] = set()
+    for source in sources:
+        found |= references(source)
+    return found
+
+
+def target_names(target: ast.AST) -> set[str]:
+    """Names and attribute chains an assignment target binds or changes (`a, b`, `self.x`,
+    `self.cache[k]` → `self.cache`)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return {name for element in target.elts for name in target_names(element)}
+    if isinstance(target, (ast.Starred, ast.Subscript)):
+        return target_names(target.value)
+    dotted = spelled_name(target)
+    return {dotted} if dotted else set()
+
+
+def argument_values(call: ast.Call) -> list[ast.expr]:
+    """The expressions passed to `call`, in source order (`*a` and `**k` give `a` and `k`)."""
+    values = [arg.value if isinstance(arg, ast.Starred) else arg for arg in call.args]
+    values += [keyword.value for keyword in call.keywords]
+    return sorted(values, key=lambda value: (value.lineno, value.col_offset))
+
+
+def flows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
+    """What the function's own code binds or mutates, and from what: assignments, walrus,
+    `for`/comprehension/`with` targets, and the receiver of every method call (`a.add(x)` may
+    store `x` in `a`). Nested `def` and `class` are not entered; lambdas are."""
+    found: Flows = []
+    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*FUNCTION_DEFINITIONS, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign):
+            found.extend((target_names(target), [node.value]) for target in node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            if node.value is not None:
+                found.append((target_names(node.target), [node.value]))
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            found.append((target_names(node.target), [node.iter]))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            found.append((target_names(node.optional_vars), [node.context_expr]))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            found.append((target_names(node.func.value), argument_values(node)))
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def spread(tainted: set[str], bindings: Flows) -> set[str]:
+    """`tainted` plus every name bound from a tainted one, transitively."""
+    tainted = set(tainted)
+    changed = True
+    while changed:
+        changed = False
+        for targets, sources in bindings:
+            if targets - tainted and _references_of(sources) & tainted:
+                tainted |= targets
+                changed = True
+    return tainted
+
+
+def input_names(function: ast.FunctionDef | ast.AsyncFunctionDef, this: str | None) -> set[str]:
+    """Parameters (but the instance `this`) and everything derived from them in `function`."""
+    arguments = function.args
+    params = [
+        *arguments.posonlyargs,
+        *arguments.args,
+        *arguments.kwonlyargs,
+        *([arguments.vararg] if arguments.vararg else []),
+        *([arguments.kwarg] if arguments.kwarg else []),
+    ]
+    tainted = {param.arg for param in params}
+    tainted.discard(this or "")
+    return spread(tainted, flows(function))
+
+
+def depends_on(call: ast.Call, inputs: set[str]) -> bool:
+    """Some argument of `call` reads one of `inputs`."""
+    return any(references(value) & inputs for value in argument_values(call))

@@ -1,0 +1,287 @@
+"""CON001: a client or connection constructed on every call of a node's per-call method or of
+a module-level helper."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from flowfix.analysis.frameworks import find_method, is_pydantic_model
+from flowfix.analysis.values import is_call_invariant
+from flowfix.detector import Detector
+from flowfix.detectors.connections.call_inputs import (
+    argument_values,
+    depends_on,
+    input_names,
+    references,
+)
+from flowfix.detectors.connections.client_constructors import (
+    NOT_THREAD_SAFE,
+    THREAD_BOUND,
+    client_constructor,
+    is_loop_bound,
+    shown_name,
+    snake_name,
+)
+from flowfix.detectors.connections.client_hoist import (
+    HOOKS,
+    Route,
+    default_hook,
+    hoist_route,
+    runs_per_call,
+)
+from flowfix.detectors.connections.client_usage import (
+    Usage,
+    assigned_local,
+    construction_usage,
+    is_conditional,
+)
+from flowfix.detectors.connections.instance_parameter import instance_name
+from flowfix.rules import FixSafety, Severity
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+SHOWN_LIMIT = 40
+
+
+class ClientCreatedPerCall(Detector):
+    """A client or connection is constructed on every call instead of once.
+
+    ## Why is this bad?
+    Constructing an SDK or HTTP client (`OpenAI()`, `httpx.Client()`, `boto3.client()`,
+    `QdrantClient()`, ...) builds a new connection pool. A client built inside a node's
+    `execute()`/`exec()` or inside a helper such as `call_llm()` pays for a fresh TCP and TLS
+    handshake on every item and throws away keep-alive connections, which adds tens to hundreds
+    of milliseconds per call and leaves sockets in `TIME_WAIT` under load. Dynamiq's guide lists
+    "nodes creating clients in `execute()` instead of `init_components()`" as a connection
+    management problem.
+
+    ## Example
+    ```python
+    from openai import OpenAI
+    from pocketflow import Node
+
+
+    class Summarize(Node):
+        def exec(self, text):
+            client = OpenAI()
+            response = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
+            )
+            return response.choices[0].message.content
+    ```
+
+    ## Use instead
+    ```python
+    from openai import OpenAI
+    from pocketflow import Node
+
+
+    class Summarize(Node):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._client = OpenAI()
+
+        def exec(self, text):
+            client = self._client
+            response = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
+            )
+            return response.choices[0].message.content
+    ```
+
+    ## Fix safety
+    Safe when every constructor argument is a literal, `self.*`, a module-level name or an
+    environment lookup: the client is then built once with the same arguments. In a Dynamiq
+    node the construction moves to `init_components()` (created, calling
+    `super().init_components(connection_manager)`, when missing) and, when the node's base
+    comes from pydantic or Dynamiq, a pydantic `PrivateAttr` is declared; in a
+    PocketFlow/KayGraph/pflow or plain class it moves to `__init__()`, or to
+    a `functools.cached_property` when an argument reads `self` (PocketFlow sets `self.params`
+    after construction), the class is a dataclass/attrs class, or `__init__` returns early; a
+    module-level helper gets a `functools.cache` factory. The per-call code keeps its local
+    (`client = self._client`).
+
+    Unsafe: async clients (bound to the event loop they first run on), `boto3.resource()` (not
+    thread-safe), a construction that is conditional or inside `try` and would become eager,
+    and arguments that read `self.params` in a plain class (they can change between runs).
+    No fix: a client used as a context manager or closed in the function, sqlite3/psycopg
+    connections (bound to their thread), arguments computed per call, a constructor imported
+    inside the function, static methods and slotted classes. Constructions whose arguments
+    depend on the call's inputs, that are returned or stored, or that run in init hooks are
+    not reported.
+
+    ## Metric to monitor
+    Open connections and new TLS handshakes per minute (for example `ss -tan state
+    time-wait | wc -l`), and per-node latency p50/p95.
+
+    ## Limitations
+    Only the per-call methods of recognised node classes (`execute`, `execute_async`, `exec`,
+    `exec_async`, `run`, `__call__`) and module-level functions are checked, not helper methods
+    they call. A class of the same module named `*Client`/`*Session`/... counts unless it is a
+    dataclass, attrs class, pydantic model, NamedTuple, TypedDict or Enum; an imported one
+    counts by name alone. PocketFlow flows run shallow copies of each node, so a
+    `cached_property` filled on a copy is reused within that run (every item of a `BatchNode`)
+    but not across runs.
+    """
+
+    CODE = "CON001"
+    NAME = "client-created-per-call"
+    SEVERITY = Severity.CRITICAL
+    CATEGORY = "connections"
+    FIX = FixSafety.SAFE
+    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    MESSAGE = (
+        "`{client}()` is constructed on every call of `{function}()`; create it once in {hook}"
+    )
+    TRIGGERS = (
+        "Client",
+        "Session",
+        "session",
+        "Connection",
+        "connect",
+        "Pool",
+        "Engine",
+        "OpenAI",
+        "Anthropic",
+        "Redis",
+        "boto3",
+        "Elasticsearch",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inputs_of: dict[FunctionNode, set[str]] = {}
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = client_constructor(self.model, node)
+        if name is None:
+            return
+        function = self.model.function_of(node)
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        if not runs_per_call(self.model, function):
+            return
+        usage = construction_usage(self.model, node, function)
+        if usage is None:
+            return
+        cls = self.model.class_of(function)
+        this = instance_name(self.model, function) if cls is not None else None
+        if depends_on(node, self._inputs(function, this)):
+            return
+        route, why = hoist_route(self.model, function, node)
+        fix, note = self._fix_safety(node, name, function, this, usage, route, why)
+        self.report(
+            node,
+            fix=fix,
+            note=note,
+            data=self._codemod_data(node, function, this, route) if route else None,
+            client=shown_name(node),
+            function=function.name,
+            hook=HOOKS[route or default_hook(self.model, function)],
+        )
+
+    def _inputs(self, function: FunctionNode, this: str | None) -> set[str]:
+        """The function's parameters but `this`, and what its body derives from them (once per
+        function)."""
+        if function not in self._inputs_of:
+            self._inputs_of[function] = input_names(function, this)
+        return self._inputs_of[function]
+
+    def _codemod_data(
+        self, node: ast.Call, function: FunctionNode, this: str | None, route: Route
+    ) -> dict[str, Any]:
+        """What the codemod needs: the route, the attribute or factory stem, the instance names
+        of the method and of the hook it extends, whether a pydantic `PrivateAttr` is needed,
+        and the construction's structure (equal constructions of a class share one
+        attribute)."""
+        stem = (assigned_local(self.model, node) or snake_name(node)).lstrip("_")
+        data: dict[str, Any] = {"route": route, "stem": stem}
+        cls = self.model.class_of(function)
+        if cls is None:
+            return data
+        data["self"] = this or "self"
+        data["construction"] = ast.dump(node)
+        if route in ("init_components", "__init__"):
+            hook = find_method(cls, route)
+            if hook is not None:
+                data["hook_self"] = instance_name(self.model, hook) or "self"
+        if route == "init_components":
+            data["private_attr"] = is_pydantic_model(self.model, cls)
+        return data
+
+    def _fix_safety(
+        self,
+        node: ast.Call,
+        name: str,
+        function: FunctionNode,
+        this: str | None,
+        usage: Usage,
+        route: Route | None,
+        why: str,
+    ) -> tuple[FixSafety, str]:
+        unstable = self._unstable_argument(node, this)
+        blockers = [
+            (usage == "context", "used as a context manager, so it is closed after every call"),
+            (
+                usage == "closed",
+                "closed at the end of the call; drop the `close()` when reusing it",
+            ),
+            (name in THREAD_BOUND, "database connections are bound to their thread; use a pool"),
+            (route is None, why),
+            (
+                not self._callee_is_global(node),
+                "the constructor is not imported at module level",
+            ),
+            (
+                unstable is not None,
+                f"argument `{self._shown(unstable)}` is computed per call"
+                if unstable is not None
+                else "",
+            ),
+        ]
+        notes = [text for hit, text in blockers if hit]
+        if notes:
+            return FixSafety.NONE, "; ".join(notes)
+        risks = [
+            (is_loop_bound(name), "async clients are bound to the event loop they first run on"),
+            (name in NOT_THREAD_SAFE, "the client is not thread-safe once shared"),
+            (
+                route in ("init_components", "__init__")
+                and is_conditional(self.model, node, function),
+                "the construction is conditional or inside `try` and would become eager",
+            ),
+            (
+                route == "cached_property"
+                and this is not None
+                and f"{this}.params" in references(node),
+                "`self.params` can change between runs; the cached client keeps the first value",
+            ),
+        ]
+        notes = [text for hit, text in risks if hit]
+        return (FixSafety.UNSAFE, "; ".join(notes)) if notes else (FixSafety.SAFE, "")
+
+    def _unstable_argument(self, call: ast.Call, this: str | None) -> ast.expr | None:
+        """The first argument that is not a literal, `self.*`, module-level name or environment
+        lookup (`*args` and `**kwargs` never are)."""
+        starred = {id(arg.value) for arg in call.args if isinstance(arg, ast.Starred)}
+        starred |= {id(keyword.value) for keyword in call.keywords if keyword.arg is None}
+        for value in argument_values(call):
+            if id(value) in starred or not is_call_invariant(self.model, value, this):
+                return value
+        return None
+
+    def _callee_is_global(self, call: ast.Call) -> bool:
+        """The constructor's root name is bound at module level (so the code can move)."""
+        root: ast.expr = call.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(root, ast.Name) and self.model.is_module_level_name(root)
+
+    def _shown(self, node: ast.AST) -> str:
+        """`node`'s source on one line, cut to SHOWN_LIMIT characters."""
+        span = self.model.span(node)
+        lines = self.model.lines[span.line - 1 : span.end_line]
+        lines[-1] = lines[-1][: span.end_column - 1]
+        lines[0] = lines[0][span.column - 1 :]
+        text = " ".join(" ".join(lines).split())
+        return text if len(text) <= SHOWN_LIMIT else text[: SHOWN_LIMIT - 1] + "…"
