@@ -84,7 +84,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         True,
-        "flowfix.detectors.legacy.call_graph:BlockingCallReachableFromAsync",
+        "flowfix.detectors.async_.blocking_call_reachable:BlockingCallReachableFromAsync",
         "flowfix.codemods.offload_helper_to_thread:OffloadHelperToThread",
     ),
     "ASY007": (

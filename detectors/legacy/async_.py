@@ -29,11 +29,9 @@ from flowfix.semantics import (
     PLAIN_FRAMEWORK_PREFIXES,
     PLAIN_NODE_HOOKS,
     MetadataReader,
-    conflicting_binding,
     decorator_names,
     find_method,
     framework_of,
-    inside_generator_expression,
     method_class,
     own_nodes,
     parent,
@@ -236,17 +234,6 @@ def shown_callee(func: cst.BaseExpression) -> str:
     if dotted and not dotted.startswith("None"):
         return dotted
     return func.attr.value if isinstance(func, cst.Attribute) else "call"
-
-
-def offload_fix(
-    reader: MetadataReader, call: cst.Call, coroutine: cst.FunctionDef
-) -> tuple[FixSafety | None, str]:
-    """Whether `call` can become `await asyncio.to_thread(...)` here: (None, "") when it can."""
-    if inside_generator_expression(reader, call, coroutine):
-        return FixSafety.NONE, "inside a generator expression, `await` would change its type"
-    if conflicting_binding(reader, call, "asyncio"):
-        return FixSafety.NONE, "the name `asyncio` is bound to something else here"
-    return None, ""
 
 
 # --- ASY004: to_thread on a coroutine function ----------------------------------------------
