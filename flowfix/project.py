@@ -342,18 +342,16 @@ class _Indexer:
             if not isinstance(inner, ast.Call):
                 continue
             callee = dotted_name(inner.func)
-            if callee is None:
-                client = self._client_call(inner.func, sdk_names, cls)
-                if client is not None:
-                    llm = SYNC_CLIENTS[client].methods is LLM_METHODS
-                    info.blocking.append("sync LLM SDK call" if llm else "sync HTTP client call")
-                continue
-            target = self.qualify(callee, cls)
+            target = self.qualify(callee, cls) if callee is not None else ""
             if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
-            elif self._client_call(inner.func, sdk_names, cls) is not None:
-                info.blocking.append(f"{callee}() on a sync SDK client")
-            else:
+                continue
+            client = self._client_call(inner.func, sdk_names, cls)
+            if client is not None:
+                kind = "LLM SDK" if SYNC_CLIENTS[client].methods is LLM_METHODS else "HTTP"
+                shown = callee or _spelled(inner.func)
+                info.blocking.append(f"{shown}() (sync {kind} client)")
+            elif callee is not None:
                 info.calls.append(target)
         self.index.functions[key] = info
 
@@ -377,6 +375,15 @@ class _Indexer:
         if root == "self" and parts:
             return _blocking_method(sdk_names.get(f"self.{parts[0]}", set()), parts[1:])
         return _blocking_method(sdk_names.get(root, set()), parts)
+
+
+def _spelled(func: ast.expr) -> str:
+    """`OpenAI().chat.completions.create` for a call chain (arguments left out)."""
+    if isinstance(func, ast.Attribute):
+        return f"{_spelled(func.value)}.{func.attr}"
+    if isinstance(func, ast.Call):
+        return f"{_spelled(func.func)}()"
+    return dotted_name(func) or "…"
 
 
 def _blocking_method(clients: set[str], path: list[str]) -> str | None:

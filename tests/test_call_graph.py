@@ -158,6 +158,6 @@ def test_the_index_reads_the_one_blocking_table(tmp_path: Path) -> None:
     path = tmp_path / "helpers.py"
     index = ProjectIndex.build([(path, "helpers.py", text)])
     assert index.blocking_chain("helpers.status") == ("status", "subprocess.getoutput")
-    assert index.blocking_chain("helpers.page") == ("page", "session.get() on a sync SDK client")
+    assert index.blocking_chain("helpers.page") == ("page", "session.get() (sync HTTP client)")
     assert index.blocking_chain("helpers.parsed") is not None
     assert index.blocking_chain("helpers.header") is None
