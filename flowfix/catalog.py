@@ -44,7 +44,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:BlockingIoInAsync",
+        "flowfix.detectors.async_.blocking_io:BlockingIoInAsync",
         "flowfix.codemods.offload_blocking_io_to_thread:OffloadBlockingIoToThread",
     ),
     "ASY003": (
@@ -54,7 +54,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.async_:BlockingFileIoInAsync",
+        "flowfix.detectors.async_.blocking_file_io:BlockingFileIoInAsync",
         "flowfix.codemods.offload_file_io_to_thread:OffloadFileIoToThread",
     ),
     "ASY004": (
@@ -84,7 +84,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         True,
-        "flowfix.detectors.legacy.call_graph:BlockingCallReachableFromAsync",
+        "flowfix.detectors.async_.blocking_call_reachable:BlockingCallReachableFromAsync",
         "flowfix.codemods.offload_helper_to_thread:OffloadHelperToThread",
     ),
     "ASY007": (

@@ -1,8 +1,9 @@
 """A call graph over the files of one run, built from CPython's AST, for cross-file rules.
 
 The index answers one question for ASY006: does calling this project function block (sleep,
-sync HTTP, subprocess, a sync LLM SDK call), directly or through the sync functions it calls,
-and through which chain? It holds only strings, so it crosses process boundaries cheaply.
+sync HTTP, subprocess, a call on a sync LLM SDK or HTTP client: the table of
+flowfix.analysis.blocking), directly or through the sync functions it calls, and through which
+chain? It holds only strings, so it crosses process boundaries cheaply.
 """
 
 from __future__ import annotations
@@ -14,36 +15,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowfix.prefilter import dotted_name
+from flowfix.analysis.blocking import (
+    BLOCKING_FUNCTIONS,
+    LLM_METHODS,
+    SYNC_CLIENT_NAMES,
+    SYNC_CLIENTS,
+)
+from flowfix.analysis.values import dotted_name
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
 
-# Calls that block the calling thread on I/O or time.
-BLOCKING_CALLS = frozenset(
-    {
-        "time.sleep",
-        "urllib.request.urlopen",
-        "subprocess.run",
-        "subprocess.call",
-        "subprocess.check_call",
-        "subprocess.check_output",
-        "litellm.completion",
-        "litellm.embedding",
-        *(
-            f"{module}.{verb}"
-            for module in ("requests", "httpx")
-            for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")
-        ),
-    }
-)
-SYNC_SDK_CLIENTS = frozenset({"openai.OpenAI", "openai.AzureOpenAI", "anthropic.Anthropic"})
-SDK_METHOD_TAILS = (
-    ("chat", "completions", "create"),
-    ("completions", "create"),
-    ("embeddings", "create"),
-    ("messages", "create"),
-    ("responses", "create"),
-)
 SYNC_NODE_BASES = frozenset(
     {"pocketflow.Node", "pocketflow.BatchNode", "kaygraph.Node", "kaygraph.BatchNode"}
 )
@@ -304,13 +285,13 @@ class _Indexer:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.info.bindings.setdefault(node.name, f"{self.module}.{node.name}")
-        # Names and `self.x` attributes bound to a sync SDK client anywhere in the module.
-        sdk_names = {
-            target
-            for assign in assignments
-            if self.qualify(dotted_name(assign.value.func) or "", None) in SYNC_SDK_CLIENTS  # type: ignore[attr-defined]
-            for target in filter(None, (dotted_name(t) for t in assign.targets))
-        }
+        # Names and `self.x` attributes bound to a sync client anywhere in the module.
+        sdk_names: dict[str, set[str]] = {}
+        for assign in assignments:
+            client = self.qualify(dotted_name(assign.value.func) or "", None)  # type: ignore[attr-defined]
+            if client in SYNC_CLIENT_NAMES:
+                for target in filter(None, (dotted_name(t) for t in assign.targets)):
+                    sdk_names.setdefault(target, set()).add(client)
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(node, f"{self.module}.{node.name}", None, sdk_names)
@@ -340,7 +321,7 @@ class _Indexer:
     def qualify(self, dotted: str, cls: str | None) -> str:
         return self.index.qualify(self.module, dotted, cls)
 
-    def _class(self, node: ast.ClassDef, sdk_names: set[str]) -> None:
+    def _class(self, node: ast.ClassDef, sdk_names: dict[str, set[str]]) -> None:
         key = f"{self.module}.{node.name}"
         bases = [dotted_name(base) for base in node.bases]
         self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
@@ -353,7 +334,7 @@ class _Indexer:
         node: ast.FunctionDef | ast.AsyncFunctionDef,
         key: str,
         cls: str | None,
-        sdk_names: set[str],
+        sdk_names: dict[str, set[str]],
     ) -> None:
         short = key.rsplit(".", 2)[-2:] if cls else [node.name]
         info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
@@ -361,37 +342,66 @@ class _Indexer:
             if not isinstance(inner, ast.Call):
                 continue
             callee = dotted_name(inner.func)
-            if callee is None:
-                if self._is_sdk_call(inner.func, sdk_names, cls):
-                    info.blocking.append("sync LLM SDK call")
-                continue
-            target = self.qualify(callee, cls)
-            if target in BLOCKING_CALLS:
+            target = self.qualify(callee, cls) if callee is not None else ""
+            if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
-            elif self._is_sdk_call(inner.func, sdk_names, cls):
-                info.blocking.append(f"{callee}() on a sync SDK client")
-            else:
+                continue
+            client = self._client_call(inner.func, sdk_names, cls)
+            if client is not None:
+                kind = "LLM SDK" if SYNC_CLIENTS[client].methods is LLM_METHODS else "HTTP"
+                shown = callee or _spelled(inner.func)
+                info.blocking.append(f"{shown}() (sync {kind} client)")
+            elif callee is not None:
                 info.calls.append(target)
         self.index.functions[key] = info
 
-    def _is_sdk_call(self, func: ast.expr, sdk_names: set[str], cls: str | None) -> bool:
-        """`client.chat.completions.create` on a name bound to a sync SDK client, or inline."""
+    def _client_call(
+        self, func: ast.expr, sdk_names: dict[str, set[str]], cls: str | None
+    ) -> str | None:
+        """The sync client whose blocking method `func` calls (`client.chat.completions.create`,
+        `session.get`), on a name bound to one or on one built inline (`OpenAI().x.create`)."""
         parts: list[str] = []
         while isinstance(func, ast.Attribute):
             parts.append(func.attr)
             func = func.value
         parts.reverse()
-        if not any(tuple(parts[-len(tail) :]) == tail for tail in SDK_METHOD_TAILS):
-            return False
         if isinstance(func, ast.Call):
             callee = dotted_name(func.func)
-            return bool(callee) and self.qualify(callee or "", cls) in SYNC_SDK_CLIENTS
+            client = self.qualify(callee, cls) if callee else ""
+            return _blocking_method({client}, parts)
         root = dotted_name(func)
         if root is None:
-            return False
+            return None
         if root == "self" and parts:
-            return f"self.{parts[0]}" in sdk_names
-        return root in sdk_names
+            return _blocking_method(sdk_names.get(f"self.{parts[0]}", set()), parts[1:])
+        return _blocking_method(sdk_names.get(root, set()), parts)
+
+
+def _spelled(func: ast.expr) -> str:
+    """`OpenAI().chat.completions.create` for a call chain (arguments left out)."""
+    if isinstance(func, ast.Attribute):
+        return f"{_spelled(func.value)}.{func.attr}"
+    if isinstance(func, ast.Call):
+        return f"{_spelled(func.func)}()"
+    return dotted_name(func) or "…"
+
+
+def _blocking_method(clients: set[str], path: list[str]) -> str | None:
+    """The client of `clients` of which `path` (the attributes after the client) calls a
+    blocking method: exactly one of its methods, or for an LLM client a path ending in one
+    (`client.beta.chat.completions.create`)."""
+    joined = ".".join(path)
+    for name in sorted(clients):
+        client = SYNC_CLIENTS.get(name)
+        if client is None:
+            continue
+        if joined in client.methods:
+            return name
+        if client.methods is LLM_METHODS and any(
+            joined.endswith(f".{method}") for method in LLM_METHODS
+        ):
+            return name
+    return None
 
 
 def unchanged(index: ProjectIndex, modules: dict[str, str | None]) -> bool:

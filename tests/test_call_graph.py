@@ -135,3 +135,29 @@ def test_files_claiming_one_module_name_are_told_apart(
         assert [line.split(":")[0] for line in result.stdout.splitlines() if "ASY006" in line] == [
             "a/main.py"
         ]
+
+
+def test_the_index_reads_the_one_blocking_table(tmp_path: Path) -> None:
+    """flowfix.project follows helpers down to every entry of flowfix.analysis.blocking: the
+    functions ASY002 knows and the blocking methods of each sync client, and only those."""
+    text = (
+        "import subprocess\n"
+        "import requests\n"
+        "from openai import Client\n\n"
+        "session = requests.Session()\n"
+        "llm = Client()\n\n\n"
+        "def status():\n"
+        "    return subprocess.getoutput('git status')\n\n\n"
+        "def page(url):\n"
+        "    return session.get(url)\n\n\n"
+        "def parsed(q):\n"
+        "    return llm.beta.chat.completions.parse(messages=[q])\n\n\n"
+        "def header(name):\n"
+        "    return session.headers.get(name)\n"
+    )
+    path = tmp_path / "helpers.py"
+    index = ProjectIndex.build([(path, "helpers.py", text)])
+    assert index.blocking_chain("helpers.status") == ("status", "subprocess.getoutput")
+    assert index.blocking_chain("helpers.page") == ("page", "session.get() (sync HTTP client)")
+    assert index.blocking_chain("helpers.parsed") is not None
+    assert index.blocking_chain("helpers.header") is None

@@ -1,0 +1,247 @@
+"""ASY006: a coroutine calls project code that blocks (a sync helper, or a sync node wired
+into an async flow), found through the run's call graph (flowfix.project)."""
+
+from __future__ import annotations
+
+import ast
+
+from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
+from flowfix.analysis.model import DEFINITIONS
+from flowfix.analysis.values import dotted_name
+from flowfix.detector import Detector
+from flowfix.detectors.async_.offload import offload_fix
+from flowfix.detectors.async_.receivers import full_name
+from flowfix.rules import FixSafety, Severity
+from flowfix.sources import digest
+
+ASYNC_FLOWS = frozenset(
+    {
+        "pocketflow.AsyncFlow",
+        "pocketflow.AsyncBatchFlow",
+        "pocketflow.AsyncParallelBatchFlow",
+        "kaygraph.AsyncGraph",
+        "kaygraph.AsyncBatchGraph",
+        "kaygraph.AsyncParallelBatchGraph",
+    }
+)
+# (the def, lambda, class or module whose code runs a node, a name bound or read there)
+Owned = tuple[ast.AST, str]
+
+
+def describe_chain(chain: tuple[str, ...]) -> str:
+    """`call_llm() → requests.post()` from ("call_llm", "requests.post")."""
+    return " → ".join(step if step.endswith(")") else f"{step}()" for step in chain)
+
+
+class BlockingCallReachableFromAsync(Detector):
+    """A coroutine calls project code that blocks: a sync helper, or a sync node in an async flow.
+
+    ## Why is this bad?
+    The blocking call is not in the coroutine itself, so per-function checks (ASY001, ASY002)
+    miss it, but it still runs on the event loop thread. The common real case is PocketFlow's
+    `exec_async` calling a small `utils.call_llm()` helper that uses the sync OpenAI client:
+    every LLM round trip (often seconds) freezes all other tasks of the loop. The same happens
+    when a sync `Node` whose `exec()` blocks is wired into an `AsyncFlow` / `AsyncGraph`, which
+    runs sync nodes inline on the loop. flowfix follows calls across the files of the run and
+    shows the chain.
+
+    ## Example
+    ```python
+    import requests
+
+
+    def fetch_page(url):
+        return requests.get(url, timeout=10).text
+
+
+    async def crawl(urls):
+        return [fetch_page(url) for url in urls]
+    ```
+
+    ## Use instead
+    ```python
+    import asyncio
+
+    import requests
+
+
+    def fetch_page(url):
+        return requests.get(url, timeout=10).text
+
+
+    async def crawl(urls):
+        return [await asyncio.to_thread(fetch_page, url) for url in urls]
+    ```
+
+    ## Fix safety
+    Unsafe: `await asyncio.to_thread(helper, ...)` runs the helper on a worker thread, so it
+    must be thread-safe and it now runs concurrently with other tasks of the loop. Only a
+    direct call of a project function from the coroutine's own body is rewritten; a sync node
+    inside an async flow is reported only (use the framework's async node type). No fix inside
+    a generator expression or where the name `asyncio` is bound to something else.
+
+    ## Metric to monitor
+    Event-loop lag while the flow runs (delay of a periodic `asyncio.sleep(0.1)` probe) and
+    the p95 latency of concurrent flow runs.
+
+    ## Limitations
+    Only functions of the files given to the run are followed (install-time libraries are
+    not), through imports, `self.method()` calls and re-exports, up to 8 calls deep. In editor
+    mode (stdin) only the file itself is indexed.
+    """
+
+    CODE = "ASY006"
+    NAME = "blocking-call-reachable-from-async"
+    SEVERITY = Severity.CRITICAL
+    CATEGORY = "async"
+    FIX = FixSafety.UNSAFE
+    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    MESSAGE = "`{callee}` blocks the event loop {where}: {chain}"
+    TRIGGERS = ("async def", "Async")
+    NEEDS_PROJECT = True
+
+    def run(self) -> None:
+        self.module = self.project.module_for(self.path) if self.project else None
+        if self.module is None:
+            return
+        self._index_own_tree()
+        # The last `name = <call>` of each name in each def / class / module, and the `a >> b`
+        # edges written there, for the nodes an async flow's start node leads to.
+        self.constructed: dict[Owned, ast.Call] = {}
+        self.edges: dict[Owned, set[str]] = {}
+        self.flows: list[tuple[ast.Call, str]] = []
+        super().run()
+        for flow, start in self.flows:
+            owner = self._owner(flow)
+            for name in self._reachable(owner, start):
+                call = self.constructed.get((owner, name))
+                if call is not None:
+                    self._check_flow_node(call, flow)
+
+    def _index_own_tree(self) -> None:
+        """Index this module from the tree at hand rather than reading and parsing the file
+        again, when the text is exactly the file the run read."""
+        assert self.project is not None and self.module is not None
+        known = self.project.digests.get(self.module)
+        if self.module in self.project.unread and known is not None:
+            if known == digest(self.model.text.encode("utf-8")):
+                self.project.index_tree(self.module, self.model.tree, known)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self.model.qualified_names(node.func) & ASYNC_FLOWS:
+            start = _flow_start(node)
+            if start is not None:
+                self.flows.append((node, start))
+        coroutine = self.model.coroutine_of(node)
+        if coroutine is not None and not isinstance(self.model.parent(node), ast.Await):
+            self._check_call(node, coroutine)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if (
+            len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+        ):
+            self.constructed[(self._owner(node), node.targets[0].id)] = node.value
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if not isinstance(node.op, ast.RShift):
+            return
+        before, after = _last_node_name(node.left), _last_node_name(node.right)
+        if before and after:
+            self.edges.setdefault((self._owner(node), before), set()).add(after)
+
+    def _owner(self, node: ast.AST) -> ast.AST:
+        """The nearest def, lambda or class around `node` (its header included), else the
+        module: where the names of flow wiring are looked up."""
+        for current in self.model.ancestors(node):
+            if isinstance(current, DEFINITIONS):
+                return current
+        return self.model.tree
+
+    def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
+        assert self.project is not None and self.module is not None
+        dotted = dotted_name(node.func)
+        root = node.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if dotted is None or not isinstance(root, ast.Name):
+            return
+        cls_key = None
+        if root.id == "self":
+            cls = self.model.class_of(coroutine)
+            if cls is None or self.model.parent(cls) is not self.model.tree:
+                return
+            cls_key = f"{self.module}.{cls.name}"
+        elif not self.model.is_module_level_name(root):
+            return
+        target = self.project.qualify(self.module, dotted, cls_key)
+        if target in BLOCKING_FUNCTIONS:
+            return  # a direct blocking call: ASY001 / ASY002
+        chain = self.project.blocking_chain(target)
+        if chain is None:
+            return
+        blocked, note = offload_fix(self.model, node, coroutine)
+        self.report(
+            node,
+            fix=blocked,
+            note=note,
+            callee=f"{dotted}()",
+            where=f"in async `{coroutine.name}()`",
+            chain=describe_chain(chain),
+        )
+
+    def _check_flow_node(self, call: ast.Call, flow: ast.Call) -> None:
+        assert self.project is not None and self.module is not None
+        dotted = full_name(call.func)
+        if not dotted:
+            return
+        target = self.project.qualify(self.module, dotted, None)
+        if not self.project.is_sync_node_class(target):
+            return
+        found = self.project.blocking_hook(target)
+        if found is None:
+            return
+        hook, chain = found
+        flow_name = full_name(flow.func) or "the async flow"
+        self.report(
+            call,
+            fix=FixSafety.NONE,
+            note=f"use an async node type so `{hook}` can be awaited",
+            callee=f"{dotted}.{hook}()",
+            where=f"of `{flow_name}` (sync nodes run inline on the loop)",
+            chain=describe_chain(chain),
+        )
+
+    def _reachable(self, owner: ast.AST, start: str) -> list[str]:
+        seen, queue = [start], [start]
+        while queue:
+            for successor in sorted(self.edges.get((owner, queue.pop()), ())):
+                if successor not in seen:
+                    seen.append(successor)
+                    queue.append(successor)
+        return seen
+
+
+def _flow_start(call: ast.Call) -> str | None:
+    """The name of the start node: the first argument in source order that is positional or
+    `start=` (or unpacked), when it is a plain name."""
+    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    args.sort(key=lambda arg: (arg.lineno, arg.col_offset))
+    for arg in args:
+        if isinstance(arg, ast.keyword) and arg.arg is not None and arg.arg != "start":
+            continue
+        value = arg.value if isinstance(arg, (ast.keyword, ast.Starred)) else arg
+        return value.id if isinstance(value, ast.Name) else None
+    return None
+
+
+def _last_node_name(expression: ast.expr) -> str | None:
+    """The successor a `>>` chain ends with: `a >> b` → b, `a - "x" >> b` → b."""
+    if isinstance(expression, ast.Name):
+        return expression.id
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Sub):
+        return _last_node_name(expression.left)
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.RShift):
+        return _last_node_name(expression.right)
+    return None
