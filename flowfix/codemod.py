@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -16,8 +14,6 @@ from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
 from flowfix.parents import ParentProvider
 from flowfix.rules import Finding, Span
-
-_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class RuleCodemod(VisitorBasedCodemodCommand):
@@ -42,40 +38,17 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self.data: dict[Span, Mapping[str, Any]] = {f.span: f.data for f in found}
         self.config = config or Config()
         self.fixed: set[Span] = set()
-        self._line_starts: list[int] | None = None
 
     def span_of(self, node: cst.CSTNode) -> Span:
-        """`node`'s range, parentheses around it excluded (as a finding's span has it)."""
+        """`node`'s range as a finding's span has it: libcst's positions, like `ast`'s, leave
+        the parentheses around an expression outside."""
         rng = self.get_metadata(PositionProvider, node)
-        start, end = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
-        lpar: Sequence[cst.CSTNode] = ()
-        rpar: Sequence[cst.CSTNode] = ()
-        if isinstance(node, cst.BaseExpression):
-            lpar, rpar = node.lpar, node.rpar
-        if lpar:
-            start = self._moved(start, sum(len(self.module.code_for_node(p)) for p in lpar))
-        if rpar:
-            end = self._moved(end, -sum(len(self.module.code_for_node(p)) for p in rpar))
-        return Span(start[0], start[1] + 1, end[0], end[1] + 1)
-
-    def _moved(self, position: tuple[int, int], chars: int) -> tuple[int, int]:
-        """The (line, column) `chars` code points after (or, negative, before) `position`."""
-        if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in _LINE_END.finditer(self.module.code)]
-        starts = self._line_starts
-        offset = starts[position[0] - 1] + position[1] + chars
-        line = bisect.bisect_right(starts, offset) - 1
-        return (line + 1, offset - starts[line])
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
     def target(self, node: cst.CSTNode) -> Span | None:
         """The finding span at `node`, if `node` is one this codemod was asked to fix."""
         span = self.span_of(node)
-        if span in self.spans:
-            return span
-        # A finding of a libcst detector (not yet ported) spans the parentheses too.
-        rng = self.get_metadata(PositionProvider, node)
-        outer = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
-        return outer if outer in self.spans else None
+        return span if span in self.spans else None
 
     def contains_target(self, node: cst.CSTNode) -> list[Span]:
         """Finding spans that lie inside `node`."""
