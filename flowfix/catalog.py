@@ -104,7 +104,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.caching:CachingDisabled",
+        "flowfix.detectors.caching.caching_disabled:CachingDisabled",
         None,
     ),
     "CAC002": (
@@ -134,7 +134,7 @@ RULES = {
         "none",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
         False,
-        "flowfix.detectors.legacy.caching:DynamicImportPerCall",
+        "flowfix.detectors.caching.dynamic_import:DynamicImportPerCall",
         None,
     ),
     "CON001": (
