@@ -114,7 +114,7 @@ RULES = {
         "unsafe",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
         False,
-        "flowfix.detectors.legacy.caching:ConfigReloadedPerCall",
+        "flowfix.detectors.caching.config_reload:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
     ),
     "CAC003": (
