@@ -124,7 +124,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.caching:RepeatedSerialization",
+        "flowfix.detectors.caching.repeated_serialization:RepeatedSerialization",
         "flowfix.codemods.hoist_repeated_serialization:HoistRepeatedSerialization",
     ),
     "CAC004": (

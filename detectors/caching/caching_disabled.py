@@ -59,9 +59,9 @@ class CachingDisabled(Detector):
     TRIGGERS = ("CachingConfig", ".caching")
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self._is_caching_config(node.func) and any(
+        if any(
             keyword.arg == "enabled" and _is_false(keyword.value) for keyword in node.keywords
-        ):
+        ) and self._is_caching_config(node.func):
             self.report(node, code=excerpt(self.model, node))
 
     def visit_Assign(self, node: ast.Assign) -> None:

@@ -26,10 +26,17 @@ from flowfix.detectors.caching.expressions import (
     span_data,
     substituted,
 )
-from flowfix.detectors.caching.functions import function_nodes, result_name, runs_in_function
+from flowfix.detectors.caching.functions import (
+    function_nodes,
+    imported_names,
+    may_call,
+    result_name,
+    runs_in_function,
+)
 from flowfix.rules import FixSafety, Severity
 
 LOADERS = frozenset({"json.load", "json.loads", "yaml.safe_load", "yaml.load"})
+LOADER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in LOADERS)
 OPEN_FUNCTIONS = frozenset({"builtins.open", "io.open"})
 PATH_FUNCTIONS = frozenset(
     {
@@ -486,10 +493,9 @@ def _words(node: ast.AST) -> Iterator[str | ast.Constant]:
         return
     if isinstance(node, ast.Call):
         yield from _words(node.func)
-        for child in sorted(
-            [*node.args, *node.keywords], key=lambda part: (part.lineno, part.col_offset)
-        ):
-            yield from _words(child)
+        parts: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
+        for argument in sorted(parts, key=lambda part: (part.lineno, part.col_offset)):
+            yield from _words(argument)
         return
     if isinstance(node, ast.Lambda):
         return
@@ -497,7 +503,7 @@ def _words(node: ast.AST) -> Iterator[str | ast.Constant]:
         yield from _words(child)
 
 
-def path_stem(path: ast.expr) -> str:
+def path_stem(path: ast.AST) -> str:
     """A loader name stem: the file name without extension, or the path constant's name."""
     words = list(_words(path))
     for string in reversed([w for w in words if isinstance(w, ast.Constant)]):
@@ -538,7 +544,7 @@ def loader_plan(model: Model, load: ConfigLoad) -> dict[str, object] | str:
         "anchor": span_data(model, anchor),
         "with": span_data(model, load.opener) if load.opener is not None else None,
         "locals": {name: source(model, value) for name, value in load.local_paths.items()},
-        "stem": path_stem(substituted(load.path, load.local_paths)),  # type: ignore[arg-type]
+        "stem": path_stem(substituted(load.path, load.local_paths)),
         "key": "|".join(identity(substituted(part, load.local_paths)) for part in body),
     }
 
@@ -619,7 +625,13 @@ class ConfigReloadedPerCall(Detector):
     # Identities of the paths the module writes, read once, when a first load is found.
     writes: set[str] | None = None
 
+    imported: frozenset[str] | None = None
+
     def visit_Call(self, node: ast.Call) -> None:
+        if self.imported is None:
+            self.imported = imported_names(self.model)
+        if not may_call(node.func, LOADER_NAMES, self.imported):
+            return
         found = config_load(self.model, node)
         if found is None:
             return

@@ -32,7 +32,8 @@ def substituted(node: ast.AST, values: Mapping[str, ast.AST]) -> ast.AST:
             rest = {key: expr for key, expr in values.items() if key != name.id}
             return substituted(copy.deepcopy(value), rest)
 
-    return _Substitute().visit(copy.deepcopy(node))
+    result: ast.AST = _Substitute().visit(copy.deepcopy(node))
+    return result
 
 
 def source(model: Model, node: ast.AST) -> str:

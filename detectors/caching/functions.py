@@ -33,7 +33,7 @@ def function_nodes(func: FunctionNode) -> Iterator[ast.AST]:
         yield from own_nodes(statement)
 
 
-def names_bound_by(node: ast.AST) -> set[str]:
+def names_bound_by(node: ast.stmt) -> set[str]:
     """Every name `node` (a statement) and the code below it bind in its scope: its own target
     too (a `for` loop's), see `local_bindings`."""
     return {
@@ -57,3 +57,23 @@ def result_name(model: Model, value: ast.AST) -> str | None:
 def within(model: Model, node: ast.AST, ancestor: ast.AST) -> bool:
     """`node` lies below `ancestor`."""
     return any(current is ancestor for current in model.ancestors(node))
+
+
+def imported_names(model: Model) -> frozenset[str]:
+    """Every name an import binds somewhere in the module."""
+    return frozenset(
+        binding.name
+        for scope in model.scopes.values()
+        for bindings in scope.bindings.values()
+        for binding in bindings
+        if binding.is_import
+    )
+
+
+def may_call(func: ast.expr, last_names: frozenset[str], imported: frozenset[str]) -> bool:
+    """A cheap test before `model.resolves_to(func, targets)`: `func` is an attribute named
+    like the last part of a target (`last_names`: `loads` for `j.loads`), or a name an import
+    binds (`imported`: `from json import loads as parse`)."""
+    if isinstance(func, ast.Attribute):
+        return func.attr in last_names
+    return isinstance(func, ast.Name) and func.id in imported
