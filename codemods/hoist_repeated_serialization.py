@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import split_before_comment, statement_leading_lines
@@ -46,7 +47,12 @@ class HoistRepeatedSerialization(RuleCodemod):
         self.fixed.add(span)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        name = self.replacements.get(self.span_of(original_node)) if self.replacements else None
+        if not self.replacements:
+            return updated_node
+        # The position libcst gives (parentheses outside, as in `ast`), or `span_of`'s reading.
+        rng = self.get_metadata(PositionProvider, original_node)
+        own = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        name = self.replacements.get(own) or self.replacements.get(self.span_of(original_node))
         if name is None:
             return updated_node
         return cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
@@ -59,8 +65,10 @@ class HoistRepeatedSerialization(RuleCodemod):
             original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
         ):
             return result
-        start = self.span_of(original_node)
-        inserts = self.inserts.pop((start.line, start.column), None)
+        # Not `span_of`: it reads a class's or a `with`'s own `lpar` as one around the
+        # statement. Statements start where the detector's spans say.
+        start = self.get_metadata(PositionProvider, original_node).start
+        inserts = self.inserts.pop((start.line, start.column + 1), None)
         if not inserts or not isinstance(
             result, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
         ):

@@ -520,6 +520,15 @@ def path_stem(path: ast.AST) -> str:
     return "config"
 
 
+def _local_source(model: Model, value: ast.expr) -> str:
+    """A local's value as written, its continuation lines relative to the indentation of the
+    statement that assigns it (as libcst keeps them, so that they follow the loader's)."""
+    lines = source(model, value).split("\n")
+    first = model.lines[value.lineno - 1]
+    indent = first[: len(first) - len(first.lstrip())]
+    return "\n".join([lines[0], *(line.removeprefix(indent) for line in lines[1:])])
+
+
 def loader_plan(model: Model, load: ConfigLoad) -> dict[str, object] | str:
     """What the codemod needs to move the load into a cached loader, or why it cannot."""
     if model.bound_otherwise(load.call, "functools"):
@@ -543,7 +552,7 @@ def loader_plan(model: Model, load: ConfigLoad) -> dict[str, object] | str:
     return {
         "anchor": span_data(model, anchor),
         "with": span_data(model, load.opener) if load.opener is not None else None,
-        "locals": {name: source(model, value) for name, value in load.local_paths.items()},
+        "locals": {name: _local_source(model, value) for name, value in load.local_paths.items()},
         "stem": path_stem(substituted(load.path, load.local_paths)),
         "key": "|".join(identity(substituted(part, load.local_paths)) for part in body),
     }
