@@ -173,6 +173,7 @@ class FunctionAnalysis:
     def __init__(self, model: Model, func: FunctionNode) -> None:
         self.model, self.func = model, func
         self.keys: dict[ast.AST, str] = {}
+        self.used: set[str] | None = None
 
     def key(self, call: ast.AST) -> str:
         found = self.keys.get(call)
@@ -521,7 +522,9 @@ class FunctionAnalysis:
             cls = self.model.class_of(self.func)
             stem = snake_case(cls.name) if cls is not None else "value"
         base = f"{stem}_{SUFFIXES[hoist.serializer]}"
-        used = set(_identifiers(self.func))
+        if self.used is None:
+            self.used = set(_identifiers(self.func))
+        used = self.used
         found: list[str] = []
         name, counter = base, 2
         while len(found) < count:
