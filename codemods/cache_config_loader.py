@@ -6,25 +6,20 @@ from collections import defaultdict
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.caching import (
-    DEPENDENCIES,
-    ConfigLoad,
-    LoaderPlan,
-    code_of,
-    config_load,
-    loader_plan,
-    substitute,
-)
 from flowfix.edits import from_import_alias, module_alias, split_before_comment
+from flowfix.parents import ParentProvider
+from flowfix.rules import Span
+from flowfix.scope import ScopeProvider
 from flowfix.semantics import is_bound_in_module, parent
 
 
 class CacheConfigLoader(RuleCodemod):
     CODE = "CAC002"
     DESCRIPTION = "Load a constant-path config file once, through a `functools.cache` loader"
-    METADATA_DEPENDENCIES = DEPENDENCIES
+    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.root = node
@@ -32,32 +27,46 @@ class CacheConfigLoader(RuleCodemod):
         self.decorator = cache or f"{module_alias(node, 'functools') or 'functools'}.cache"
         self.loaders: dict[str, str] = {}
         self.names: set[str] = set()
-        self.pending: dict[cst.CSTNode, list[cst.FunctionDef]] = defaultdict(list)
+        self.pending: dict[tuple[int, int], list[cst.FunctionDef]] = defaultdict(list)
         self.replacements: dict[cst.CSTNode, cst.CSTNode] = {}
+        # The `with` statements findings name, by span (each is visited before its load).
+        self.openers = {
+            Span(*data["with"]) for data in self.data.values() if data.get("with") is not None
+        }
+        self.withs: dict[Span, cst.With] = {}
+
+    def visit_With(self, node: cst.With) -> None:
+        if self.openers:
+            rng = self.get_metadata(PositionProvider, node)
+            span = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+            if span in self.openers:
+                self.withs[span] = node
 
     def visit_Call(self, node: cst.Call) -> None:
         span = self.target(node)
-        found = config_load(self, node) if span is not None else None
-        if span is None or found is None:
+        if span is None:
             return
-        load = found[0]
-        plan = loader_plan(self, load)
-        if isinstance(plan, str):
-            self.warn(f"{span.line}:{span.column}: {plan}")
+        plan = self.data[span]
+        opener = self.withs.get(Span(*plan["with"])) if plan.get("with") is not None else None
+        if "anchor" not in plan or (plan.get("with") is not None and opener is None):
+            self.warn(f"{span.line}:{span.column}: the finding carries no loader plan")
             return
-        body = self._loader_body(load, plan)
-        key = code_of(body)
-        name = self.loaders.get(key)
+        local_paths = {
+            name: _expression(text, self.module) for name, text in plan["locals"].items()
+        }
+        body = self._loader_body(node, opener, local_paths)
+        name = self.loaders.get(plan["key"])
         if name is None:
-            name = self.loaders[key] = self._fresh(f"_load_{plan.stem}")
-            self.pending[plan.anchor].append(self._loader(name, body))
+            name = self.loaders[plan["key"]] = self._fresh(f"_load_{plan['stem']}")
+            line, column = plan["anchor"][:2]
+            self.pending[(line, column)].append(self._loader(name, body))
             if self.decorator == "functools.cache":
                 AddImportsVisitor.add_needed_import(self.context, "functools")
         loaded = cst.Call(func=cst.Name(name))
-        if plan.statement is None:
+        if opener is None:
             self.replacements[node] = loaded
         else:
-            self.replacements[load.replaced] = _replace_with(load, plan.statement, loaded)
+            self.replacements[opener] = _replace_with(opener, loaded)
         self.fixed.add(span)
 
     # --- rewriting ----------------------------------------------------------------------------
@@ -87,7 +96,7 @@ class CacheConfigLoader(RuleCodemod):
         original: cst.FunctionDef | cst.ClassDef,
         updated: cst.FunctionDef | cst.ClassDef,
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        loaders = self.pending.pop(original, None)
+        loaders = self.pending.pop(self._start(original), None) if self.pending else None
         if not loaders:
             return updated
         blank, comments = split_before_comment(tuple(updated.leading_lines))
@@ -96,6 +105,13 @@ class CacheConfigLoader(RuleCodemod):
         placed = [loaders[0].with_changes(leading_lines=blank)]
         placed += [loader.with_changes(leading_lines=gap) for loader in loaders[1:]]
         return cst.FlattenSentinel([*placed, updated.with_changes(leading_lines=[*gap, *comments])])
+
+    def _start(self, statement: cst.CSTNode) -> tuple[int, int]:
+        """Where a statement starts, as the detector's spans count (1-based column); not
+        `span_of`, which reads a class's `lpar` (the parenthesis of its bases) as one around
+        the statement."""
+        start = self.get_metadata(PositionProvider, statement).start
+        return (start.line, start.column + 1)
 
     # --- building blocks ----------------------------------------------------------------------
 
@@ -106,13 +122,15 @@ class CacheConfigLoader(RuleCodemod):
         self.names.add(name)
         return name
 
-    def _loader_body(self, load: ConfigLoad, plan: LoaderPlan) -> cst.BaseStatement:
+    def _loader_body(
+        self, call: cst.Call, opener: cst.With | None, local_paths: dict[str, cst.BaseExpression]
+    ) -> cst.BaseStatement:
         """`return <load>`, or the `with` block with its statement turned into that return."""
-        call = substitute(load.call.with_changes(lpar=(), rpar=()), load.local_paths)
+        call = substitute(call.with_changes(lpar=(), rpar=()), local_paths)
         returned = cst.SimpleStatementLine(body=[cst.Return(value=call)])
-        if plan.statement is None or not isinstance(load.replaced, cst.With):
+        if opener is None:
             return returned
-        header: cst.With = substitute(load.replaced, load.local_paths)
+        header: cst.With = substitute(opener, local_paths)
         assert isinstance(header.body, cst.IndentedBlock)
         body = header.body.with_changes(body=[returned])
         return header.with_changes(leading_lines=(), body=body)
@@ -125,13 +143,55 @@ class CacheConfigLoader(RuleCodemod):
         return loader.with_changes(body=loader.body.with_changes(body=[body]))
 
 
-def _replace_with(
-    load: ConfigLoad, statement: cst.SimpleStatementLine, loaded: cst.Call
-) -> cst.SimpleStatementLine:
-    """The `with` block's statement, loading through the cached loader, in the block's place."""
-    assert isinstance(load.replaced, cst.With)
+def _replace_with(opener: cst.With, loaded: cst.Call) -> cst.SimpleStatementLine:
+    """The `with` block's only statement (`name = load(f)` / `return load(f)`), loading
+    through the cached loader, in the block's place."""
+    assert isinstance(opener.body, cst.IndentedBlock)
+    statement = opener.body.body[0]
+    assert isinstance(statement, cst.SimpleStatementLine)
     small = statement.body[0]
     assert isinstance(small, (cst.Assign, cst.Return))
     return statement.with_changes(
-        body=[small.with_changes(value=loaded)], leading_lines=load.replaced.leading_lines
+        body=[small.with_changes(value=loaded)], leading_lines=opener.leading_lines
     )
+
+
+def _expression(text: str, module: cst.Module) -> cst.BaseExpression:
+    """The expression `text` (a local's value as the detector quoted it)."""
+    config = module.config_for_parsing
+    try:
+        return cst.parse_expression(text, config=config)
+    except cst.ParserSyntaxError:  # a multi-line value written without its own brackets
+        parsed = cst.parse_expression(f"({text})", config=config)
+        return parsed
+
+
+def substitute(node: cst.CSTNodeT, values: dict[str, cst.BaseExpression]) -> cst.CSTNodeT:
+    """`node` with every read of a name in `values` replaced by that expression (itself
+    substituted, and parenthesized when it is an operation)."""
+    if not values:
+        return node
+    labels: set[int] = set()
+
+    class _Labels(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            labels.add(id(attribute.attr))
+
+        def visit_Arg(self, arg: cst.Arg) -> None:
+            if arg.keyword is not None:
+                labels.add(id(arg.keyword))
+
+    node.visit(_Labels())
+
+    class _Substitute(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+            value = values.get(original_node.value)
+            if value is None or id(original_node) in labels:
+                return updated_node
+            rest = {name: expr for name, expr in values.items() if name != original_node.value}
+            inlined = substitute(value, rest)
+            if isinstance(inlined, (cst.BinaryOperation, cst.BooleanOperation)):
+                return inlined.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return inlined
+
+    return node.visit(_Substitute())  # type: ignore[return-value]

@@ -5,47 +5,54 @@ from __future__ import annotations
 from collections import defaultdict
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.caching import DEPENDENCIES, Hoist, hoisted_name, serialization_hoists
 from flowfix.edits import split_before_comment, statement_leading_lines
-from flowfix.semantics import scope_owner
+from flowfix.rules import Span
 
 
 class HoistRepeatedSerialization(RuleCodemod):
+    """Each finding's data names the calls that read the new local (`replace`), the statement
+    to assign it before (`before`, None when an existing local is `reuse`d), the function
+    and the candidate names of the local, the first one not taken by another hoist of the
+    same function being used."""
+
     CODE = "CAC003"
     DESCRIPTION = "Serialize once into a local instead of on every iteration or use"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.hoists: dict[cst.FunctionDef, list[Hoist]] = {}
-        self.names: dict[cst.FunctionDef, set[str]] = defaultdict(set)
-        self.replacements: dict[cst.Call, str] = {}
-        self.inserts: dict[cst.CSTNode, list[cst.BaseStatement]] = defaultdict(list)
+        self.names: dict[tuple[int, ...], set[str]] = defaultdict(set)
+        self.replacements: dict[Span, str] = {}
+        self.inserts: dict[tuple[int, int], list[cst.BaseStatement]] = defaultdict(list)
 
     def visit_Call(self, node: cst.Call) -> None:
         span = self.target(node)
-        func = scope_owner(self, node) if span is not None else None
-        if span is None or not isinstance(func, cst.FunctionDef):
+        if span is None:
             return
-        if func not in self.hoists:
-            self.hoists[func] = serialization_hoists(self, func)
-        hoist = next((h for h in self.hoists[func] if h.calls[0] is node), None)
-        if hoist is None or hoist.reason:
-            self.warn(f"{span.line}:{span.column}: {hoist.reason if hoist else 'no longer found'}")
+        data = self.data[span]
+        if "function" not in data:
+            self.warn(f"{span.line}:{span.column}: the finding carries no hoist")
             return
-        name = hoist.reuse or hoisted_name(self, hoist, func, self.names[func])
-        self.names[func].add(name)
-        for call in hoist.replace:
-            self.replacements[call] = name
-        if hoist.before is not None:
+        taken = self.names[tuple(data["function"])]
+        name = data["reuse"] or next(n for n in data["names"] if n not in taken)
+        taken.add(name)
+        for call in data["replace"]:
+            self.replacements[Span(*call)] = name
+        if data["before"] is not None:
             value = node.with_changes(lpar=(), rpar=())
             assignment = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=value)
-            self.inserts[hoist.before].append(cst.SimpleStatementLine(body=[assignment]))
+            line, column = data["before"][:2]
+            self.inserts[(line, column)].append(cst.SimpleStatementLine(body=[assignment]))
         self.fixed.add(span)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        name = self.replacements.get(original_node)
+        if not self.replacements:
+            return updated_node
+        # The position libcst gives (parentheses outside, as in `ast`), or `span_of`'s reading.
+        rng = self.get_metadata(PositionProvider, original_node)
+        own = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        name = self.replacements.get(own) or self.replacements.get(self.span_of(original_node))
         if name is None:
             return updated_node
         return cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
@@ -54,7 +61,14 @@ class HoistRepeatedSerialization(RuleCodemod):
         self, original_node: cst.CSTNodeT, updated_node: cst.CSTNodeT
     ) -> cst.CSTNodeT | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNodeT]:
         result = super().on_leave(original_node, updated_node)
-        inserts = self.inserts.pop(original_node, None)
+        if not self.inserts or not isinstance(
+            original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+        ):
+            return result
+        # Not `span_of`: it reads a class's or a `with`'s own `lpar` as one around the
+        # statement. Statements start where the detector's spans say.
+        start = self.get_metadata(PositionProvider, original_node).start
+        inserts = self.inserts.pop((start.line, start.column + 1), None)
         if not inserts or not isinstance(
             result, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
         ):

@@ -104,7 +104,7 @@ RULES = {
         "none",
         ("dynamiq",),
         False,
-        "flowfix.detectors.legacy.caching:CachingDisabled",
+        "flowfix.detectors.caching.caching_disabled:CachingDisabled",
         None,
     ),
     "CAC002": (
@@ -114,7 +114,7 @@ RULES = {
         "unsafe",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
         False,
-        "flowfix.detectors.legacy.caching:ConfigReloadedPerCall",
+        "flowfix.detectors.caching.config_reload:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
     ),
     "CAC003": (
@@ -124,7 +124,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.caching:RepeatedSerialization",
+        "flowfix.detectors.caching.repeated_serialization:RepeatedSerialization",
         "flowfix.codemods.hoist_repeated_serialization:HoistRepeatedSerialization",
     ),
     "CAC004": (
@@ -134,7 +134,7 @@ RULES = {
         "none",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
         False,
-        "flowfix.detectors.legacy.caching:DynamicImportPerCall",
+        "flowfix.detectors.caching.dynamic_import:DynamicImportPerCall",
         None,
     ),
     "CON001": (

@@ -1,0 +1,102 @@
+"""Expressions as the caching rules compare, quote and read them: structural identity, the
+source text for messages and codemod data, arguments in source order."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flowfix.analysis import Model
+
+
+def identity(node: ast.AST) -> str:
+    """A key equal for two expressions exactly when their syntax trees are equal, literal
+    values included (`indent="  "` and `indent="    "` differ); positions and layout are not
+    part of it."""
+    return ast.dump(node)
+
+
+def substituted(node: ast.AST, values: Mapping[str, ast.AST]) -> ast.AST:
+    """A copy of `node` with every read of a name in `values` replaced by (a copy of) that
+    expression, itself substituted with the other values."""
+    if not values:
+        return node
+
+    class _Substitute(ast.NodeTransformer):
+        def visit_Name(self, name: ast.Name) -> ast.AST:
+            value = values.get(name.id)
+            if value is None or not isinstance(name.ctx, ast.Load):
+                return name
+            rest = {key: expr for key, expr in values.items() if key != name.id}
+            return substituted(copy.deepcopy(value), rest)
+
+    result: ast.AST = _Substitute().visit(copy.deepcopy(node))
+    return result
+
+
+def source(model: Model, node: ast.AST) -> str:
+    """`node`'s source text as written (parentheses around it excluded, as in `ast`)."""
+    line, end_line = node.lineno, node.end_lineno  # type: ignore[attr-defined]
+    start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    lines = [text.encode("utf-8") for text in model.lines[line - 1 : end_line]]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0][start:end].decode("utf-8", "replace")
+    middle = b"\n".join(lines[1:-1])
+    parts = [lines[0][start:], *([middle] if len(lines) > 2 else []), lines[-1][:end]]
+    return b"\n".join(parts).decode("utf-8", "replace")
+
+
+def excerpt(model: Model, node: ast.AST, limit: int = 60) -> str:
+    """`node`'s source on one line, shortened with `…` past `limit` characters (messages)."""
+    text = " ".join(source(model, node).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a call as written: `keyword` (None when positional), `star` ("", "*"
+    or "**") and its value."""
+
+    keyword: str | None
+    star: str
+    value: ast.expr
+
+
+def arguments(call: ast.Call) -> list[Argument]:
+    """The call's arguments in source order (`ast` keeps positional and keyword ones apart)."""
+    found = [
+        (
+            (arg.lineno, arg.col_offset),
+            Argument(None, "*", arg.value)
+            if isinstance(arg, ast.Starred)
+            else Argument(None, "", arg),
+        )
+        for arg in call.args
+    ]
+    found += [
+        (
+            (keyword.lineno, keyword.col_offset),
+            Argument(keyword.arg, "" if keyword.arg else "**", keyword.value),
+        )
+        for keyword in call.keywords
+    ]
+    found.sort(key=lambda item: item[0])
+    return [argument for _, argument in found]
+
+
+def first_argument(call: ast.Call) -> ast.expr | None:
+    """The first argument when it is positional and not starred."""
+    found = arguments(call)
+    if found and found[0].keyword is None and not found[0].star:
+        return found[0].value
+    return None
+
+
+def span_data(model: Model, node: ast.AST) -> list[int]:
+    """`node`'s span as finding data carries it: `[line, column, end_line, end_column]`."""
+    span = model.span(node)
+    return [span.line, span.column, span.end_line, span.end_column]
