@@ -224,7 +224,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executor_sizing:SingleWorkerTimeoutExecutorReused",
+        "flowfix.detectors.executors.single_worker_timeout_reuse:SingleWorkerTimeoutExecutorReused",
         None,
     ),
     "EXE004": (
