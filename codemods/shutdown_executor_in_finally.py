@@ -16,7 +16,8 @@ from flowfix.rules import Span
 class ShutdownExecutorInFinally(RuleCodemod):
     """The finding's data names the executor (`name`) and the statements of its block to wrap:
     `first` and `last` (spans of the statements as the detector's model gives them), and the
-    trailing `name.shutdown(...)` statement to move into the `finally` (`shutdown`, or None)."""
+    trailing `name.shutdown(...)` statement to move into the `finally` (`shutdown`, absent when
+    the `finally` gets a new `name.shutdown(wait=True)`)."""
 
     CODE = "EXE002"
     DESCRIPTION = "Shut a local executor down in a `finally` block"

@@ -165,13 +165,15 @@ class ShutdownPlan:
 
     def data(self, model: Model, name: str) -> dict[str, Any]:
         """What the codemod needs: the name and the spans of the first and last statements to
-        wrap and of the trailing shutdown (None when `finally` gets a new one)."""
-        return {
+        wrap and, when there is one, of the trailing shutdown to move into the `finally`."""
+        data: dict[str, Any] = {
             "name": name,
             "first": span_list(model, self.body[self.start]),
             "last": span_list(model, self.body[self.end]),
-            "shutdown": span_list(model, self.body[self.end + 1]) if self.trailing else None,
         }
+        if self.trailing:
+            data["shutdown"] = span_list(model, self.body[self.end + 1])
+        return data
 
 
 def is_shutdown_statement(model: Model, statement: ast.stmt, name: str) -> bool:
