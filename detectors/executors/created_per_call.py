@@ -192,19 +192,16 @@ class ExecutorCreatedPerCall(Detector):
         return None
 
     def _argument_call(self, node: ast.AST) -> ast.Call | None:
-        """The call that receives `node` as one of its arguments."""
+        """The call that receives `node` as one of its arguments (`f(x)`, `f(*x)`, `f(k=x)`)."""
         owner = self.model.parent(node)
+        if isinstance(owner, ast.keyword):
+            call = self.model.parent(owner)
+            return call if isinstance(call, ast.Call) else None
         if isinstance(owner, ast.Starred):
             node, owner = owner, self.model.parent(owner)
-        elif isinstance(owner, ast.keyword):
-            return self._call_of_keyword(owner)
         if isinstance(owner, ast.Call) and any(arg is node for arg in owner.args):
             return owner
         return None
-
-    def _call_of_keyword(self, keyword: ast.keyword) -> ast.Call | None:
-        owner = self.model.parent(keyword)
-        return owner if isinstance(owner, ast.Call) else None
 
     def _is_timeout_executor(self, func: FunctionNode, uses: list[Use], named: bool) -> bool:
         """Seed 003's pattern: a fresh executor per call whose future is awaited with a timeout."""
@@ -237,11 +234,13 @@ class ExecutorCreatedPerCall(Detector):
             while factory in self._factories or factory in self.model.module_scope.bindings:
                 factory, suffix = f"{form.factory}_{suffix}", suffix + 1
             self._factories.add(factory)
+        owner = form.owner
+        pydantic = isinstance(owner, ast.ClassDef) and is_pydantic_model(self.model, owner)
         data = {
             "form": form.kind,
-            "owner": span_list(self.model, form.owner),
+            "owner": span_list(self.model, owner),
             "factory": factory,
-            "pydantic": form.kind == "instance" and is_pydantic_model(self.model, form.owner),  # type: ignore[arg-type]
+            "pydantic": form.kind == "instance" and pydantic,
         }
         return fix, note, data
 

@@ -195,10 +195,10 @@ class SingleWorkerTimeoutExecutorReused(Detector):
         if isinstance(ref, ast.Name):
             for binding in self.model.bindings_of(ref):
                 target = binding.node
-                if not isinstance(target, ast.Name) or isinstance(target.ctx, ast.Del):
-                    if isinstance(target, ast.Name):
-                        continue  # `del name` does not bind a value
-                    return None
+                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Del):
+                    continue  # `del name` does not bind a value
+                if not isinstance(target, ast.Name):
+                    return None  # a parameter, an import, a def: anything
                 values.append(assigned_value(self.model, target) or self._with_value(target))
         elif isinstance(ref, ast.Attribute) and isinstance(ref.value, ast.Name):
             cls = self.model.class_of(func)
