@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.executors import DEPENDENCIES, CacheForm, cache_form
 from flowfix.edits import is_docstring, module_alias, split_before_comment, statement_leading_lines
-from flowfix.semantics import is_bound_in_module, is_pydantic_model, method_names, scope_owner
+from flowfix.semantics import method_names
+
+Owner = cst.ClassDef | cst.FunctionDef
 
 
 @dataclass
@@ -66,41 +68,60 @@ def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 class CacheExecutor(RuleCodemod):
+    """The finding's data says where the pool is cached: `form` "instance" (a lazily created
+    attribute of the class whose span is `owner`, a pydantic `PrivateAttr` when `pydantic`) or
+    "factory" (a module-level `functools.cache` function named `factory`, placed before the
+    module-level function or class whose span is `owner`)."""
+
     CODE = "EXE001"
     DESCRIPTION = "Reuse a cached executor instead of creating one per call"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
         self.taken_globals: set[str] = set()
+        self.owners: list[Owner] = []
         self.plans: dict[int, _ClassPlan] = {}
         self.factories: dict[int, list[cst.BaseStatement]] = {}
         self.replacements: dict[int, str] = {}
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.owners.append(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.owners.append(node)
+
+    def _owner(self, span: list[int]) -> Owner | None:
+        """The enclosing class or function that starts where `span` does."""
+        for owner in reversed(self.owners):
+            start = self.get_metadata(PositionProvider, owner).start
+            if (start.line, start.column + 1) == (span[0], span[1]):
+                return owner
+        return None
+
     def visit_With(self, node: cst.With) -> None:
         call = node.items[0].item if node.items else None
         span = self.target(call) if isinstance(call, cst.Call) else None
-        func = scope_owner(self, node)
-        if span is None or not isinstance(func, cst.FunctionDef) or len(node.items) != 1:
+        if span is None or len(node.items) != 1:
             return
-        form = cache_form(self, func)
-        if isinstance(form, str):
-            self.warn(form)
+        data = self.data[span]
+        owner = self._owner(data["owner"]) if data.get("owner") else None
+        if owner is None:
+            self.warn("the class or function that caches the executor was not found")
             return
         assert isinstance(call, cst.Call)
         code = self.module.code_for_node(call)
-        if form.kind == "instance":
-            self.replacements[id(node)] = f"self.{self._add_member(form, code)}()"
+        if data["form"] == "instance":
+            assert isinstance(owner, cst.ClassDef)
+            getter = self._add_member(owner, bool(data.get("pydantic")), code)
+            self.replacements[id(node)] = f"self.{getter}()"
         else:
-            self.replacements[id(node)] = f"{self._add_factory(form, code)}()"
+            self.replacements[id(node)] = f"{self._add_factory(owner, data['factory'], code)}()"
         self.fixed.add(span)
 
-    def _add_member(self, form: CacheForm, code: str) -> str:
-        cls = form.owner
-        assert isinstance(cls, cst.ClassDef)
+    def _add_member(self, cls: cst.ClassDef, pydantic: bool, code: str) -> str:
         plan = self.plans.get(id(cls))
         if plan is None:
-            plan = _ClassPlan(_class_names(cls), is_pydantic_model(self, cls))
+            plan = _ClassPlan(_class_names(cls), pydantic)
             self.plans[id(cls)] = plan
         suffix = next(
             s
@@ -112,14 +133,13 @@ class CacheExecutor(RuleCodemod):
         plan.executors.append((attribute, getter, code))
         return getter
 
-    def _add_factory(self, form: CacheForm, code: str) -> str:
-        name = form.factory
-        suffix = 2
-        while name in self.taken_globals or is_bound_in_module(self, self.module_node, name):
-            name, suffix = f"{form.factory}_{suffix}", suffix + 1
+    def _add_factory(self, owner: Owner, factory: str, code: str) -> str:
+        name, suffix = factory, 2
+        while name in self.taken_globals:
+            name, suffix = f"{factory}_{suffix}", suffix + 1
         self.taken_globals.add(name)
         functools, atexit = self._module("functools"), self._module("atexit")
-        factory = cst.parse_statement(
+        statement = cst.parse_statement(
             f"@{functools}.cache\n"
             f"def {name}():\n"
             f"    executor = {code}\n"
@@ -127,7 +147,7 @@ class CacheExecutor(RuleCodemod):
             f"    return executor\n",
             self.module.config_for_parsing,
         )
-        self.factories.setdefault(id(form.owner), []).append(factory)
+        self.factories.setdefault(id(owner), []).append(statement)
         return name
 
     def _module(self, name: str) -> str:
@@ -180,6 +200,7 @@ class CacheExecutor(RuleCodemod):
     def leave_ClassDef(
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        self.owners.pop()
         plan = self.plans.get(id(original_node))
         if plan is not None:
             updated_node = self._add_members(updated_node, plan)
@@ -188,6 +209,7 @@ class CacheExecutor(RuleCodemod):
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        self.owners.pop()
         return self._with_factories(original_node, updated_node)
 
     def _with_factories(

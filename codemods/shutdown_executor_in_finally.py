@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.executors import DEPENDENCIES, ShutdownPlan, name_uses, shutdown_plan
 from flowfix.edits import split_before_comment, statement_leading_lines
 from flowfix.rules import Span
-from flowfix.semantics import scope_owner
 
 
 class ShutdownExecutorInFinally(RuleCodemod):
+    """The finding's data names the executor (`name`) and the statements of its block to wrap:
+    `first` and `last` (spans of the statements as the detector's model gives them), and the
+    trailing `name.shutdown(...)` statement to move into the `finally` (`shutdown`, absent when
+    the `finally` gets a new `name.shutdown(wait=True)`)."""
+
     CODE = "EXE002"
     DESCRIPTION = "Shut a local executor down in a `finally` block"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
@@ -31,20 +37,30 @@ class ShutdownExecutorInFinally(RuleCodemod):
         )
         if found is None:
             return updated_node
-        span, name, plan = found
-        if isinstance(plan, str):
-            self.warn(plan)
+        span, data = found
+        statements = original_node.body
+        start = self._index(statements, data.get("first"))
+        end = self._index(statements, data.get("last"))
+        shutdown = self._index(statements, data["shutdown"]) if data.get("shutdown") else None
+        if (
+            start is None
+            or end is None
+            or end < start
+            or (data.get("shutdown") and shutdown != end + 1)
+        ):
+            self.warn("the statements to wrap were not found")
             return updated_node
+        trailing = shutdown is not None
         body = list(updated_node.body)
-        wrapped = body[plan.start : plan.end + 1]
-        if plan.trailing:
-            moved = body[plan.end + 1]
+        wrapped = body[start : end + 1]
+        if trailing:
+            moved = body[end + 1]
             final = moved.with_changes(
                 leading_lines=split_before_comment(statement_leading_lines(moved))[1]
             )
         else:
             final = cst.parse_statement(
-                f"{name}.shutdown(wait=True)\n", self.module.config_for_parsing
+                f"{data['name']}.shutdown(wait=True)\n", self.module.config_for_parsing
             )
         blank, kept = split_before_comment(statement_leading_lines(wrapped[0]))
         guarded = cst.Try(
@@ -55,13 +71,28 @@ class ShutdownExecutorInFinally(RuleCodemod):
             leading_lines=blank,
         )
         self.fixed.add(span)
-        rest = body[plan.end + 1 + int(plan.trailing) :]
-        return updated_node.with_changes(body=[*body[: plan.start], guarded, *rest])
+        rest = body[end + 1 + int(trailing) :]
+        return updated_node.with_changes(body=[*body[:start], guarded, *rest])
+
+    def _index(self, statements: Sequence[cst.BaseStatement], span: Any) -> int | None:
+        """Index of the statement of `statements` that holds the start of `span`."""
+        if not span:
+            return None
+        point = (span[0], span[1] - 1)
+        for index, statement in enumerate(statements):
+            where = self.get_metadata(PositionProvider, statement)
+            if (
+                (where.start.line, where.start.column)
+                <= point
+                <= (where.end.line, where.end.column)
+            ):
+                return index
+        return None
 
     def _executor_assignment(
         self, statement: cst.BaseStatement
-    ) -> tuple[Span, str, ShutdownPlan | str] | None:
-        """(finding span, name, plan) when `statement` is `name = Executor(...)` to fix."""
+    ) -> tuple[Span, Mapping[str, Any]] | None:
+        """(finding span, its data) when `statement` is `name = Executor(...)` to fix."""
         if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
             return None
         small = statement.body[0]
@@ -70,11 +101,6 @@ class ShutdownExecutorInFinally(RuleCodemod):
         ):
             return None
         span = self.target(small.value)
-        target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
-        if span is None or not isinstance(target, cst.Name):
+        if span is None or not self.data.get(span, {}).get("first"):
             return None
-        func = scope_owner(self, statement)
-        found = name_uses(self, target, func) if isinstance(func, cst.FunctionDef) else None
-        if found is None:
-            return span, target.value, "the executor is not a local of a function"
-        return span, target.value, shutdown_plan(self, statement, target.value, found[0], found[1])
+        return span, self.data[span]

@@ -204,7 +204,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executors:ExecutorCreatedPerCall",
+        "flowfix.detectors.executors.created_per_call:ExecutorCreatedPerCall",
         "flowfix.codemods.cache_executor:CacheExecutor",
     ),
     "EXE002": (
@@ -214,7 +214,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executors:ExecutorWithoutShutdown",
+        "flowfix.detectors.executors.missing_shutdown:ExecutorWithoutShutdown",
         "flowfix.codemods.shutdown_executor_in_finally:ShutdownExecutorInFinally",
     ),
     "EXE003": (
@@ -224,7 +224,7 @@ RULES = {
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executor_sizing:SingleWorkerTimeoutExecutorReused",
+        "flowfix.detectors.executors.single_worker_timeout_reuse:SingleWorkerTimeoutExecutorReused",
         None,
     ),
     "EXE004": (

@@ -17,7 +17,6 @@ from flowfix.detectors.legacy.executors import (
     EXECUTOR_SUFFIX,
     FRAMEWORKS,
     _is_below,
-    argument_values,
     calls_result_with_timeout,
     executor_calls,
     executor_class,
@@ -29,7 +28,6 @@ from flowfix.detectors.legacy.executors import (
     statement_index,
     submits_unconsumed,
     waits_for_results,
-    waits_with_timeout,
 )
 from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
@@ -58,7 +56,6 @@ NOT_THREADS = ("Process", "Interpreter")
 THREAD_POOLS = frozenset({"dynamiq.executors.pool.ThreadExecutor"})
 PARALLEL_NODE_PREFIX = "kaygraph."
 PARALLEL_NODE_MARK = "Parallel"
-TIMEOUT_ERRORS = frozenset({"TimeoutError", "Exception", "BaseException"})
 TRANSPARENT_CALLS = frozenset({"builtins.min", "builtins.max", "builtins.int"})
 TEST_DIRECTORIES = frozenset({"tests", "test"})
 
@@ -93,14 +90,6 @@ def literal_int(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.evaluated_value)
     return None
-
-
-def is_single_worker(reader: MetadataReader, call: cst.Call) -> bool:
-    """`Executor(max_workers=1)` / `Executor(1)`."""
-    if executor_class(reader, call) is None:
-        return False
-    arg = size_argument(call, positional=True)
-    return arg is not None and literal_int(arg.value) == 1
 
 
 def is_test_path(path: str) -> bool:
@@ -234,47 +223,6 @@ def _attribute_values(
                 ):
                     values.append(node.value if len(targets) == 1 else None)
     return values
-
-
-def _catches_timeout(reader: MetadataReader, handler: cst.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = (
-        [element.value for element in handler.type.elements]
-        if isinstance(handler.type, cst.Tuple)
-        else [handler.type]
-    )
-    for kind in types:
-        names = qualified_names(reader, kind) | {cst.helpers.get_full_name_for_node(kind) or ""}
-        if any(name.rsplit(".", 1)[-1] in TIMEOUT_ERRORS for name in names if name):
-            return True
-    return False
-
-
-def _leaves_loop(handler: cst.ExceptHandler) -> bool:
-    """The handler ends with `raise`, `return` or `break`."""
-    body = handler.body
-    last = body.body[-1] if isinstance(body, cst.IndentedBlock) else body
-    small = (
-        last.body[-1]
-        if isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite))
-        else None
-    )
-    return isinstance(small, (cst.Raise, cst.Return, cst.Break))
-
-
-def survives_timeout(reader: MetadataReader, wait: cst.CSTNode, loop: Loop) -> bool:
-    """A `try` in `loop` catches the timeout raised at `wait` and goes on to the next iteration."""
-    child, current = wait, parent(reader, wait)
-    while current is not None and current is not loop:
-        if isinstance(current, cst.Try) and child is current.body:
-            if any(
-                _catches_timeout(reader, handler) and not _leaves_loop(handler)
-                for handler in current.handlers
-            ):
-                return True
-        child, current = current, parent(reader, current)
-    return False
 
 
 # --- EXE005's plan, shared with its codemod ---------------------------------------------------
@@ -427,155 +375,6 @@ def shutdown_waits(plan: HoistPlan) -> bool:
 # --- the rules ----------------------------------------------------------------------------------
 
 
-class SingleWorkerTimeoutExecutorReused(Detector):
-    """A single-worker executor enforcing a timeout is shared by every attempt of a retry loop.
-
-    ## Why is this bad?
-    `future.result(timeout=T)` gives up waiting, but the task keeps running: Python cannot
-    interrupt a thread, and `future.cancel()` only cancels tasks that have not started. With
-    `max_workers=1` the timed-out task still holds the only worker, so the retry's task is
-    queued behind it and times out without ever running; every later attempt does the same.
-    Cursor Bugbot flagged exactly this in Dynamiq's PR #674 (`execute_with_retry`, high
-    severity); the fix creates one executor per attempt and shuts it down with `wait=False`.
-
-    ## Example
-    ```python
-    from concurrent.futures import ThreadPoolExecutor
-
-
-    def call_with_retry(fn, attempts=3, timeout=10.0):
-        executor = ThreadPoolExecutor(max_workers=1)
-        try:
-            for attempt in range(attempts):
-                future = executor.submit(fn)
-                try:
-                    return future.result(timeout=timeout)
-                except TimeoutError:
-                    future.cancel()
-        finally:
-            executor.shutdown(wait=False, cancel_futures=True)
-        raise TimeoutError(f"no result after {attempts} attempts")
-    ```
-
-    ## Use instead
-    ```python
-    from concurrent.futures import ThreadPoolExecutor
-
-
-    def call_with_retry(fn, attempts=3, timeout=10.0):
-        for attempt in range(attempts):
-            executor = ThreadPoolExecutor(max_workers=1)
-            try:
-                future = executor.submit(fn)
-                return future.result(timeout=timeout)
-            except TimeoutError:
-                future.cancel()
-            finally:
-                executor.shutdown(wait=False, cancel_futures=True)
-        raise TimeoutError(f"no result after {attempts} attempts")
-    ```
-
-    ## Metric to monitor
-    Retry success rate after a timeout (it is zero with this bug), node timeouts per run, and
-    live thread count (stuck workers).
-
-    ## Limitations
-    The executor must be bound (by assignment or `with`) to a local or module-level name or
-    a `self` attribute with `max_workers=1` (or a positional `1`), outside the loop; the loop must
-    submit to it and wait with `.result(timeout)` itself, or pass it to a method of the same
-    class (or a function of the module) that does, inside a `try` that catches the timeout and
-    lets the loop go on. Which future the timeout applies to is not tracked.
-    """
-
-    CODE = "EXE003"
-    NAME = "single-worker-timeout-executor-reused"
-    SEVERITY = Severity.CRITICAL
-    CATEGORY = "executors"
-    FIX = FixSafety.NONE
-    FRAMEWORKS = FRAMEWORKS
-    MESSAGE = (
-        "Single-worker `{executor}` is reused across the retry loop of `{function}()`: after "
-        "a timeout every retry waits behind the stuck task"
-    )
-    TRIGGERS = ("Executor",)
-    METADATA_DEPENDENCIES = DEPENDENCIES
-    REACH = "class"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each loop of a function that may run, per iteration, `<ref>.submit(...)` and a
-        `.result(timeout)`, or a call with `<ref>` among its arguments of a function (or
-        method) that waits so, where `<ref>` is a name or `self.<attr>` that a single-worker
-        executor call is bound to. The constructors may be anywhere in the class
-        (`self.<attr>` bindings are read from every method)."""
-        refs = _single_worker_refs(view)
-        if refs is None:
-            return True
-        if not refs:
-            return False
-        submitted: set[int] = set()
-        waiting: set[int] = set()
-        sites: dict[int, ast.AST] = {}
-        for call in view.nodes_near(["submit", "result"], ast.Call):
-            func = call.func  # type: ignore[attr-defined]
-            submits = (
-                isinstance(func, ast.Attribute)
-                and func.attr == "submit"
-                and _ast_ref(func.value, refs)
-            )
-            if not (submits or waits_with_timeout(call)):
-                continue
-            chain = statement_chain(view, call)
-            if not chain:
-                return True
-            loops = {id(loop): loop for loop in _function_loops(chain)}
-            (submitted if submits else waiting).update(loops)
-            sites.update(loops)
-            index = innermost(chain)
-            helper = chain[index] if index is not None and not submits else None
-            if isinstance(helper, FUNCTION_DEFS):
-                for passing in view.calls_to(helper.name):
-                    if not any(_ast_ref(value, refs) for value in argument_values(passing)):
-                        continue
-                    chain = statement_chain(view, passing)
-                    if not chain:
-                        return True
-                    loops = {id(loop): loop for loop in _function_loops(chain)}
-                    submitted.update(loops)
-                    waiting.update(loops)
-                    sites.update(loops)
-        return [sites[key] for key in submitted & waiting]
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self._reported: set[int] = set()
-
-    def visit_For(self, node: cst.For) -> None:
-        self._check_loop(node)
-
-    def visit_While(self, node: cst.While) -> None:
-        self._check_loop(node)
-
-    def _check_loop(self, loop: Loop) -> None:
-        func = scope_owner(self, loop)
-        if not isinstance(func, cst.FunctionDef):
-            return
-        for wait in timeout_waits(self, loop, func):
-            calls = executor_constructors(self, wait.executor, func)
-            if not calls or not survives_timeout(self, wait.wait, loop):
-                continue
-            if all(
-                is_single_worker(self, call) and not _is_below(self, call, loop) for call in calls
-            ):
-                for call in calls:
-                    self._report_once(call, func)
-
-    def _report_once(self, call: cst.Call, func: cst.FunctionDef) -> None:
-        if id(call) in self._reported:
-            return
-        self._reported.add(id(call))
-        self.report(call, executor=executor_class(self, call), function=func.name.value)
-
-
 def _function_loops(chain: list[ast.AST]) -> list[ast.AST]:
     """The loops that may run the end of `chain` per iteration, in a function."""
     index = innermost(chain)
@@ -583,54 +382,6 @@ def _function_loops(chain: list[ast.AST]) -> list[ast.AST]:
         iteration_loops(chain)
         if index is not None and isinstance(chain[index], FUNCTION_DEFS)
         else []
-    )
-
-
-def _single_worker_refs(view: FileView) -> set[str] | None:
-    """The names (and `.<attr>` for attributes) that single-worker executor calls are bound
-    to by assignment or `with` (`executor_constructors`); None when it cannot be told."""
-    refs: set[str] = set()
-    for call in executor_calls(view):
-        if not _ast_single_worker(call):
-            continue
-        chain = statement_chain(view, call)
-        if not chain:
-            return None
-        statement = chain[-1]
-        if isinstance(statement, ast.Assign):
-            stack: list[ast.AST] = list(statement.targets)
-        elif isinstance(statement, ast.AnnAssign):
-            stack = [statement.target]
-        elif isinstance(statement, (ast.With, ast.AsyncWith)):
-            stack = [item.optional_vars for item in statement.items if item.optional_vars]
-        else:
-            continue
-        while stack:
-            target = stack.pop()
-            if isinstance(target, (ast.Tuple, ast.List)):
-                stack.extend(target.elts)
-            elif isinstance(target, ast.Starred):
-                stack.append(target.value)
-            elif isinstance(target, ast.Name):
-                refs.add(target.id)
-            elif isinstance(target, ast.Attribute):
-                refs.add("." + target.attr)
-    return refs
-
-
-def _ast_ref(node: ast.AST, refs: set[str]) -> bool:
-    """`node` is a name or `<name>.<attr>` among `refs`."""
-    if isinstance(node, ast.Name):
-        return node.id in refs
-    return isinstance(node, ast.Attribute) and "." + node.attr in refs
-
-
-def _ast_single_worker(call: ast.Call) -> bool:
-    def one(node: ast.expr) -> bool:
-        return isinstance(node, ast.Constant) and node.value == 1
-
-    return any(k.arg == "max_workers" and one(k.value) for k in call.keywords) or bool(
-        call.args and one(call.args[0])
     )
 
 
