@@ -45,15 +45,14 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self._line_starts: list[int] | None = None
 
     def span_of(self, node: cst.CSTNode) -> Span:
-        """`node`'s range, parentheses around it excluded (as a finding's span has it)."""
+        """`node`'s range as `ast` gives it (and so a finding's span): libcst's syntactic
+        position already leaves a node's own parentheses out, as `ast` does, except around a
+        tuple, whose innermost pair `ast` counts in."""
         rng = self.get_metadata(PositionProvider, node)
         start, end = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
-        lpar: Sequence[cst.CSTNode] = getattr(node, "lpar", ())
-        rpar: Sequence[cst.CSTNode] = getattr(node, "rpar", ())
-        if lpar:
-            start = self._moved(start, sum(len(self.module.code_for_node(p)) for p in lpar))
-        if rpar:
-            end = self._moved(end, -sum(len(self.module.code_for_node(p)) for p in rpar))
+        if isinstance(node, cst.Tuple) and node.lpar and node.rpar:
+            start = self._moved(start, -len(self.module.code_for_node(node.lpar[-1])))
+            end = self._moved(end, len(self.module.code_for_node(node.rpar[0])))
         return Span(start[0], start[1] + 1, end[0], end[1] + 1)
 
     def _moved(self, position: tuple[int, int], chars: int) -> tuple[int, int]:
