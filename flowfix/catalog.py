@@ -234,7 +234,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executor_sizing:HardCodedPoolSize",
+        "flowfix.detectors.executors.hard_coded_pool_size:HardCodedPoolSize",
         "flowfix.codemods.size_pool_from_environment:SizePoolFromEnvironment",
     ),
     "EXE005": (

@@ -1,12 +1,9 @@
-"""Executor sizing and placement: single-worker timeout pools, hard-coded sizes, pools per
-loop iteration."""
+"""Executor placement: single-worker timeout pools, pools per loop iteration."""
 
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Literal
 
 import libcst as cst
@@ -14,7 +11,6 @@ import libcst as cst
 from flowfix.detectors.legacy.connections import instance_name
 from flowfix.detectors.legacy.executors import (
     DEPENDENCIES,
-    EXECUTOR_SUFFIX,
     FRAMEWORKS,
     _is_below,
     argument_values,
@@ -32,7 +28,7 @@ from flowfix.detectors.legacy.executors import (
     waits_with_timeout,
 )
 from flowfix.libcst_detector import LibcstDetector as Detector
-from flowfix.prefilter import FUNCTION_DEFS, FileView, call_name, innermost
+from flowfix.prefilter import FUNCTION_DEFS, FileView, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.scope import ScopeProvider
@@ -40,7 +36,6 @@ from flowfix.semantics import (
     MetadataReader,
     assigned_value,
     bound_names,
-    conflicting_binding,
     find_method,
     iteration_loop,
     local_bindings,
@@ -53,30 +48,10 @@ from flowfix.semantics import (
 )
 
 Loop = cst.For | cst.While
-# Pools whose workers are processes (or interpreters): CPU-bound sizing, not the I/O heuristic.
-NOT_THREADS = ("Process", "Interpreter")
-THREAD_POOLS = frozenset({"dynamiq.executors.pool.ThreadExecutor"})
-PARALLEL_NODE_PREFIX = "kaygraph."
-PARALLEL_NODE_MARK = "Parallel"
 TIMEOUT_ERRORS = frozenset({"TimeoutError", "Exception", "BaseException"})
-TRANSPARENT_CALLS = frozenset({"builtins.min", "builtins.max", "builtins.int"})
-TEST_DIRECTORIES = frozenset({"tests", "test"})
 
 
 # --- shared questions -------------------------------------------------------------------------
-
-
-def is_thread_pool(reader: MetadataReader, call: cst.Call) -> bool:
-    """A thread `*PoolExecutor`, Dynamiq's `ThreadExecutor` or a KayGraph parallel node."""
-    executor = executor_class(reader, call)
-    if executor is not None:
-        return not any(mark in executor for mark in NOT_THREADS)
-    names = qualified_names(reader, call.func)
-    return bool(names & THREAD_POOLS) or any(_is_parallel_node(name) for name in names)
-
-
-def _is_parallel_node(name: str) -> bool:
-    return name.startswith(PARALLEL_NODE_PREFIX) and PARALLEL_NODE_MARK in name.rsplit(".", 1)[-1]
 
 
 def size_argument(call: cst.Call, positional: bool) -> cst.Arg | None:
@@ -101,17 +76,6 @@ def is_single_worker(reader: MetadataReader, call: cst.Call) -> bool:
         return False
     arg = size_argument(call, positional=True)
     return arg is not None and literal_int(arg.value) == 1
-
-
-def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    name = parts[-1] if parts else ""
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or bool(TEST_DIRECTORIES & set(parts[:-1]))
-    )
 
 
 def _is_result_with_timeout(node: cst.CSTNode) -> bool:
@@ -631,211 +595,6 @@ def _ast_single_worker(call: ast.Call) -> bool:
 
     return any(k.arg == "max_workers" and one(k.value) for k in call.keywords) or bool(
         call.args and one(call.args[0])
-    )
-
-
-class HardCodedPoolSize(Detector):
-    """A thread pool's size is a hard-coded number.
-
-    ## Why is this bad?
-    The right number of threads for I/O-bound work (LLM and HTTP calls) depends on the
-    machine and the load: a literal `8` under-uses a large host and cannot be raised for 50
-    concurrent requests without a code change. Dynamiq's PR #674 replaced
-    `MAX_WORKERS_THREAD_POOL_EXECUTOR = 8` with Python's own heuristic,
-    `min(32, os.cpu_count() + 4)`, overridable through `DYNAMIQ_MAX_WORKERS`.
-
-    ## Example
-    ```python
-    from concurrent.futures import ThreadPoolExecutor
-
-    MAX_WORKERS = 8
-    POOL = ThreadPoolExecutor(max_workers=MAX_WORKERS)
-    ```
-
-    ## Use instead
-    ```python
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    MAX_WORKERS = int(os.environ.get("APP_MAX_WORKERS", min(32, (os.cpu_count() or 1) + 4)))
-    POOL = ThreadPoolExecutor(max_workers=MAX_WORKERS)
-    ```
-
-    ## Fix safety
-    Unsafe: the literal becomes `int(os.environ.get("<PREFIX>_MAX_WORKERS", min(32,
-    (os.cpu_count() or 1) + 4)))`, so the default size changes to the standard library's
-    heuristic (more threads on most hosts, more concurrent calls to rate-limited APIs), and
-    every pool of the package reads the same variable. `<PREFIX>` is the upper-cased name of
-    the file's top-level package (folders holding `__init__.py`); a file outside any package
-    uses its own module name (`worker.py` → `WORKER_MAX_WORKERS`). `import os` is added when
-    missing; no fix is offered where `os` names something else.
-
-    Not reported: `max_workers=1` (a single worker is deliberate: ordering, timeouts),
-    process pools (CPU-bound sizing differs), sizes computed from parameters or settings, and
-    test files (`test_*.py`, `*_test.py`, `conftest.py`, `tests/`). A `MAX_WORKERS…`
-    constant is left alone when its name mentions processes or the module passes it to
-    something other than a thread pool (a process pool, a semaphore, `range()`).
-
-    ## Metric to monitor
-    Per-node latency p50/p95 under concurrent load, queue wait time of submitted tasks, and
-    live thread count.
-    """
-
-    CODE = "EXE004"
-    NAME = "hard-coded-pool-size"
-    SEVERITY = Severity.OPTIMIZATION
-    CATEGORY = "executors"
-    FIX = FixSafety.UNSAFE
-    FRAMEWORKS = FRAMEWORKS
-    MESSAGE = "Hard-coded thread pool size {size} in `{code}`"
-    TRIGGERS = ("max_workers", "MAX_WORKERS", EXECUTOR_SUFFIX)
-    METADATA_DEPENDENCIES = DEPENDENCIES
-
-    REACH = "function"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each call with `max_workers=<int above 1>`, or without that keyword an executor call
-        whose first argument is such an int; each class-level `*MAX_WORKERS*` constant set to
-        one (only class code reads it). A module-level one needs the whole module, where every
-        function may pass it on."""
-        aliases = view.statements.aliases
-        pattern = view.expand(["*PoolExecutor", "max_workers", "*MAX_WORKERS*"])
-        sites: list[ast.AST] = []
-        for node in view.nodes_near(pattern, ast.Assign, ast.AnnAssign, ast.Call):
-            if isinstance(node, ast.Call):
-                size = next((k.value for k in node.keywords if k.arg == "max_workers"), None)
-                names = (call_name(node), aliases.get(call_name(node), ""))
-                if size is None and any(name.endswith(EXECUTOR_SUFFIX) for name in names):
-                    size = node.args[0] if node.args else None
-                if _ast_pool_size(size):
-                    sites.append(node)
-                continue
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
-            if not (
-                len(targets) == 1
-                and isinstance(targets[0], ast.Name)
-                and _is_pool_constant(targets[0].id)
-                and _ast_pool_size(node.value)  # type: ignore[attr-defined]
-            ):
-                continue
-            chain = statement_chain(view, targets[0])
-            index = innermost(chain)
-            if not chain or index is None:
-                return True
-            if isinstance(chain[index], ast.ClassDef):
-                sites.append(node)
-        return sites
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self._skip = is_test_path(self.path)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self._skip or not self._sizes_thread_pool(node):
-            return
-        arg = size_argument(node, positional=executor_class(self, node) is not None)
-        size = literal_int(arg.value) if arg is not None else None
-        if arg is None or size is None or size <= 1:
-            return
-        callee = cst.helpers.get_full_name_for_node(node.func) or "pool"
-        shown = f"max_workers={size}" if arg.keyword is not None else f"{callee}({size})"
-        self._report(arg, size, shown)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) == 1:
-            self._check_constant(node, node.targets[0].target, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._check_constant(node, node.target, node.value)
-
-    def _sizes_thread_pool(self, call: cst.Call) -> bool:
-        """A thread pool constructor, or `super().__init__(...)` of a KayGraph parallel node."""
-        if is_thread_pool(self, call):
-            return True
-        func = call.func
-        if not (
-            isinstance(func, cst.Attribute)
-            and func.attr.value == "__init__"
-            and isinstance(func.value, cst.Call)
-            and cst.helpers.get_full_name_for_node(func.value.func) == "super"
-        ):
-            return False
-        owner = scope_owner(self, call)
-        cls = method_class(self, owner) if isinstance(owner, cst.FunctionDef) else None
-        return cls is not None and any(
-            _is_parallel_node(name)
-            for base in cls.bases
-            for name in qualified_names(self, base.value)
-        )
-
-    def _check_constant(
-        self,
-        node: cst.Assign | cst.AnnAssign,
-        target: cst.BaseExpression,
-        value: cst.BaseExpression,
-    ) -> None:
-        if self._skip or not isinstance(target, cst.Name) or not _is_pool_constant(target.value):
-            return
-        size = literal_int(value)
-        if size is None or size <= 1:
-            return
-        if not isinstance(scope_owner(self, node), (cst.Module, cst.ClassDef)):
-            return
-        if self._used_for_other_than_threads(target):
-            return
-        self._report(node, size, f"{target.value} = {size}")
-
-    def _used_for_other_than_threads(self, target: cst.Name) -> bool:
-        """The module passes the constant to something that is not a thread pool's size."""
-        scope = self.get_metadata(ScopeProvider, target, None)
-        if scope is None:
-            return False
-        for binding in scope[target.value]:
-            for access in binding.references:
-                if self._non_thread_use(access.node):
-                    return True
-        return False
-
-    def _non_thread_use(self, node: cst.CSTNode) -> bool:
-        current = parent(self, node)
-        while True:
-            if isinstance(current, (cst.BooleanOperation, cst.IfExp, cst.BinaryOperation)):
-                current = parent(self, current)
-                continue
-            if isinstance(current, cst.Arg):
-                call = parent(self, current)
-                if not isinstance(call, cst.Call):
-                    return False
-                if qualified_names(self, call.func) & TRANSPARENT_CALLS:
-                    current = parent(self, call)
-                    continue
-                if is_thread_pool(self, call):
-                    return False
-                keyword = current.keyword.value if current.keyword is not None else ""
-                return keyword != "max_workers" or executor_class(self, call) is not None
-            return False
-
-    def _report(self, node: cst.CSTNode, size: int, shown: str) -> None:
-        fix, note = FixSafety.UNSAFE, ""
-        if conflicting_binding(self, node, "os"):
-            fix, note = FixSafety.NONE, "the name `os` is bound to something else here"
-        self.report(node, fix=fix, note=note, size=size, code=shown)
-
-
-def _ast_pool_size(node: ast.AST | None) -> bool:
-    """An int literal above 1 (`literal_int`: a bool or a signed number is none)."""
-    return isinstance(node, ast.Constant) and type(node.value) is int and node.value > 1
-
-
-def _is_pool_constant(name: str) -> bool:
-    """`MAX_WORKERS`, `MAX_WORKERS_THREAD_POOL_EXECUTOR`, `DEFAULT_MAX_WORKERS`; not process
-    pools."""
-    return (
-        name.isupper()
-        and "MAX_WORKERS" in name
-        and "PROCESS" not in name
-        and not re.search(r"(^|_)(PROC|PROCS|CPU)(_|$)", name)
     )
 
 
