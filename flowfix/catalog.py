@@ -244,7 +244,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executor_sizing:ExecutorPerLoopIteration",
+        "flowfix.detectors.executors.executor_per_loop_iteration:ExecutorPerLoopIteration",
         "flowfix.codemods.hoist_executor_out_of_loop:HoistExecutorOutOfLoop",
     ),
     "MEM001": (

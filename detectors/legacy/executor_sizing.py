@@ -1,10 +1,9 @@
-"""Executor placement: single-worker timeout pools, pools per loop iteration."""
+"""Executor placement: single-worker timeout pools reused across retries (EXE003)."""
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Literal
 
 import libcst as cst
 
@@ -17,14 +16,8 @@ from flowfix.detectors.legacy.executors import (
     calls_result_with_timeout,
     executor_calls,
     executor_class,
-    is_shutdown_statement,
     iteration_loops,
-    local_binding,
-    name_uses,
     statement_chain,
-    statement_index,
-    submits_unconsumed,
-    waits_for_results,
     waits_with_timeout,
 )
 from flowfix.libcst_detector import LibcstDetector as Detector
@@ -35,15 +28,11 @@ from flowfix.scope import ScopeProvider
 from flowfix.semantics import (
     MetadataReader,
     assigned_value,
-    bound_names,
     find_method,
-    iteration_loop,
-    local_bindings,
     method_class,
     own_nodes,
     parent,
     qualified_names,
-    read_names,
     scope_owner,
 )
 
@@ -239,153 +228,6 @@ def survives_timeout(reader: MetadataReader, wait: cst.CSTNode, loop: Loop) -> b
                 return True
         child, current = current, parent(reader, current)
     return False
-
-
-# --- EXE005's plan, shared with its codemod ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HoistPlan:
-    """EXE005's rewrite: create the pool before `loop` and shut it down after it.
-
-    `kind` "with": `inner` (the `with` inside the loop) is replaced by its body and `loop` is
-    wrapped in the same `with`. `kind` "assign": `inner` (`name = Executor(...)`) moves before
-    `loop`, which is wrapped in `try`/`finally: <shutdown>`; `shutdown` is the per-iteration
-    `name.shutdown(...)` statement or the `try` whose `finally` holds it (removed), if any.
-    """
-
-    kind: Literal["with", "assign"]
-    loop: Loop
-    inner: cst.With | cst.SimpleStatementLine
-    name: str
-    shutdown: cst.SimpleStatementLine | cst.Try | None = None
-
-
-def loop_bound_names(loop: Loop) -> set[str]:
-    """Names that can change from one iteration of `loop` to the next."""
-    names = {name for found, _ in local_bindings(loop.body) for name in found}
-    if isinstance(loop, cst.For):
-        names |= bound_names(loop.target)
-    return names
-
-
-def _argument_names(call: cst.Call) -> set[str]:
-    return {name for arg in call.args for name in read_names(arg.value)}
-
-
-def hoist_loop(reader: MetadataReader, call: cst.Call) -> tuple[Loop | None, Loop]:
-    """(the outermost loop the pool can be created before, the innermost loop around it):
-    the first is None when the constructor reads names that change in the innermost loop."""
-    inner = iteration_loop(reader, call)
-    assert inner is not None
-    reads = _argument_names(call)
-    target: Loop | None = None
-    loop: Loop | None = inner
-    while loop is not None and not reads & loop_bound_names(loop):
-        target = loop
-        loop = iteration_loop(reader, loop)
-    return target, inner
-
-
-def hoist_plan(reader: MetadataReader, call: cst.Call, func: cst.FunctionDef) -> HoistPlan | str:
-    """How EXE005 hoists the executor `call` out of its loop, or why it cannot."""
-    target, inner = hoist_loop(reader, call)
-    if target is None:
-        changing = sorted(_argument_names(call) & loop_bound_names(inner))
-        return (
-            f"the pool is sized from `{'`, `'.join(changing)}`, which changes in the loop; "
-            "create one pool before it, sized for the largest iteration"
-        )
-    if not isinstance(parent(reader, target), (cst.IndentedBlock, cst.Module)):
-        return "the loop is on one line with its parent statement"
-    item = parent(reader, call)
-    if isinstance(item, cst.WithItem) and item.item is call:
-        return _with_plan(reader, item, target, func)
-    binding = local_binding(reader, call)
-    if binding is None:
-        return "the pool is not bound to a name; hoist it by hand"
-    return _assign_plan(reader, binding, target, func)
-
-
-def _with_plan(
-    reader: MetadataReader, item: cst.WithItem, loop: Loop, func: cst.FunctionDef
-) -> HoistPlan | str:
-    statement = parent(reader, item)
-    assert isinstance(statement, cst.With)
-    if len(statement.items) != 1 or statement.asynchronous is not None:
-        return "the `with` manages more than the executor"
-    if item.asname is None or not isinstance(item.asname.name, cst.Name):
-        return "the `with` does not bind the executor to a name"
-    name = item.asname.name
-    found = name_uses(reader, name, func)
-    if found is None or found[1] != 1:
-        return f"`{name.value}` is bound more than once in the function"
-    if any(use.kind in {"escape", "delegated"} or use.method == "shutdown" for use in found[0]):
-        return f"the `with` body shuts `{name.value}` down or hands it on"
-    if submits_unconsumed(statement.body) and not waits_for_results(statement.body):
-        return "each iteration relies on the `with` exit to wait for its tasks"
-    return HoistPlan("with", loop, statement, name.value)
-
-
-def _assign_plan(
-    reader: MetadataReader,
-    binding: tuple[cst.Name, cst.SimpleStatementLine],
-    loop: Loop,
-    func: cst.FunctionDef,
-) -> HoistPlan | str:
-    name, statement = binding
-    found = name_uses(reader, name, func)
-    if found is None or found[1] != 1 or len(statement.body) != 1:
-        return f"`{name.value}` is bound more than once in the function or shares its line"
-    uses = found[0]
-    if any(use.kind in {"escape", "delegated", "with"} for use in uses):
-        return f"`{name.value}` is handed on; hoist it by hand"
-    if any(not _is_below(reader, use.node, loop.body) for use in uses):
-        return f"`{name.value}` is used after the loop"
-    block = parent(reader, statement)
-    if not isinstance(block, cst.IndentedBlock):
-        return "the assignment is in a one-line block"
-    index = next(i for i, s in enumerate(block.body) if s is statement)
-    shutdowns = [use for use in uses if use.kind == "call" and use.method == "shutdown"]
-    if len(shutdowns) == len(uses):
-        return f"`{name.value}` is never used"
-    if not shutdowns:
-        return HoistPlan("assign", loop, statement, name.value)
-    following = block.body[index + 1] if index + 1 < len(block.body) else None
-    last = max(statement_index(reader, use.node, block) or 0 for use in uses)
-    if len(shutdowns) == 1 and is_shutdown_statement(block.body[last], name.value):
-        trailing = block.body[last]
-        assert isinstance(trailing, cst.SimpleStatementLine)
-        return HoistPlan("assign", loop, statement, name.value, trailing)
-    if (
-        len(shutdowns) == 1
-        and isinstance(following, cst.Try)
-        and following.finalbody is not None
-        and last == index + 1
-        and isinstance(following.finalbody.body, cst.IndentedBlock)
-        and len(following.finalbody.body.body) == 1
-        and is_shutdown_statement(following.finalbody.body.body[0], name.value)
-    ):
-        return HoistPlan("assign", loop, statement, name.value, following)
-    return f"`{name.value}` is shut down in a way the fix cannot move"
-
-
-def shutdown_waits(plan: HoistPlan) -> bool:
-    """The per-iteration shutdown that the fix removes waits for the tasks (`wait=True`)."""
-    statement = plan.shutdown
-    if isinstance(statement, cst.Try):
-        assert statement.finalbody is not None and isinstance(
-            statement.finalbody.body, cst.IndentedBlock
-        )
-        statement = statement.finalbody.body.body[0]  # type: ignore[assignment]
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return False
-    expression = statement.body[0]
-    assert isinstance(expression, cst.Expr) and isinstance(expression.value, cst.Call)
-    for arg in expression.value.args:
-        if arg.keyword is None or arg.keyword.value == "wait":
-            return not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
-    return True
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -596,158 +438,3 @@ def _ast_single_worker(call: ast.Call) -> bool:
     return any(k.arg == "max_workers" and one(k.value) for k in call.keywords) or bool(
         call.args and one(call.args[0])
     )
-
-
-class ExecutorPerLoopIteration(Detector):
-    """An executor is created on every iteration of a loop.
-
-    ## Why is this bad?
-    Each iteration starts a new pool, its worker threads (or processes) and their warm-up,
-    then waits for all of them and tears them down. In an agent loop that runs tools in
-    parallel (Dynamiq's `parallel_tool_calls_enabled=True`) that is one pool per model turn;
-    in a batch loop, one per batch. One pool created before the loop serves every iteration.
-
-    ## Example
-    ```python
-    from concurrent.futures import ThreadPoolExecutor
-
-
-    def embed_all(batches, embed):
-        vectors = []
-        for batch in batches:
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                vectors.extend(pool.map(embed, batch))
-        return vectors
-    ```
-
-    ## Use instead
-    ```python
-    from concurrent.futures import ThreadPoolExecutor
-
-
-    def embed_all(batches, embed):
-        vectors = []
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            for batch in batches:
-                vectors.extend(pool.map(embed, batch))
-        return vectors
-    ```
-
-    ## Fix safety
-    Unsafe: the pool is created before the outermost loop its arguments do not change in,
-    and shut down after it. A `with Executor(...) as name:` in the loop becomes a `with`
-    around the loop (its body is dedented); `name = Executor(...)` moves before the loop,
-    which is wrapped in `try`/`finally: name.shutdown(...)`, taking over the arguments of a
-    per-iteration `name.shutdown(...)` (trailing, or alone in a `finally`), or `wait=True`.
-    Behaviour changes: tasks of one iteration may still run when the next submits (only
-    when the iteration does not wait for them; then no fix is offered), thread-local state
-    carries over between iterations, and the pool is created even when the loop runs zero
-    times or the branch that created it is not taken.
-    No fix is offered when the constructor reads names that change in the loop (for example
-    an agent sizing the pool by the number of tool calls of each turn: size it once by the
-    maximum instead), when the pool is not bound by `with` or a single assignment, used
-    after the loop, handed on, or shut down elsewhere than at the end of the iteration.
-
-    Not reported: a single-worker executor whose future is awaited with a timeout (seed
-    003's per-attempt executor: sharing it makes every retry wait behind the stuck task), a
-    loop over pool configurations (an argument is the loop variable itself), and pools kept
-    beyond the iteration (stored, appended, returned).
-
-    ## Metric to monitor
-    Thread creation rate and live thread count, and per-iteration latency p50/p95.
-    """
-
-    CODE = "EXE005"
-    NAME = "executor-per-loop-iteration"
-    SEVERITY = Severity.OPTIMIZATION
-    CATEGORY = "executors"
-    FIX = FixSafety.UNSAFE
-    FRAMEWORKS = FRAMEWORKS
-    MESSAGE = "`{executor}` is created on every iteration of a loop in `{function}()`"
-    TRIGGERS = ("Executor",)
-    METADATA_DEPENDENCIES = DEPENDENCIES
-
-    REACH = "class"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each executor call that a loop of its function may run per iteration. The
-        timeout-executor check reads `self.<attr>` bindings from every method of the class."""
-        if not view.statements.loops:
-            return False
-        sites: list[ast.AST] = []
-        for call in executor_calls(view):
-            chain = statement_chain(view, call)
-            if not chain:
-                return True
-            if _function_loops(chain):
-                sites.append(call)
-        return sites
-
-    def visit_Call(self, node: cst.Call) -> None:
-        executor = executor_class(self, node)
-        loop = iteration_loop(self, node) if executor else None
-        func = scope_owner(self, node) if loop is not None else None
-        if loop is None or not isinstance(func, cst.FunctionDef):
-            return
-        if not _is_below(self, node, loop.body) or self._is_kept(node):
-            return
-        if self._sweeps_configurations(node, loop) or self._is_timeout_executor(node, func):
-            return
-        fix, note = self._fix_safety(node, func)
-        self.report(node, fix=fix, note=note, executor=executor, function=func.name.value)
-
-    def _is_kept(self, node: cst.Call) -> bool:
-        """Stored on an attribute or in a container, returned, yielded or passed on."""
-        owner = parent(self, node)
-        if isinstance(owner, (cst.Return, cst.Yield, cst.Arg, cst.Element, cst.DictElement)):
-            return True
-        if isinstance(owner, (cst.Assign, cst.AnnAssign)):
-            targets = (
-                [t.target for t in owner.targets]
-                if isinstance(owner, cst.Assign)
-                else [owner.target]
-            )
-            if any(not isinstance(target, cst.Name) for target in targets):
-                return True
-            binding = local_binding(self, node)
-            func = scope_owner(self, node)
-            found = (
-                name_uses(self, binding[0], func)
-                if binding is not None and isinstance(func, cst.FunctionDef)
-                else None
-            )
-            return found is None or any(use.kind == "escape" for use in found[0])
-        return False
-
-    def _sweeps_configurations(self, node: cst.Call, loop: Loop) -> bool:
-        """`for workers in (2, 4, 8): Executor(workers)`: one pool per configuration."""
-        targets = bound_names(loop.target) if isinstance(loop, cst.For) else set()
-        return any(
-            isinstance(arg.value, cst.Name) and arg.value.value in targets for arg in node.args
-        )
-
-    def _is_timeout_executor(self, node: cst.Call, func: cst.FunctionDef) -> bool:
-        """Seed 003's fix: a fresh executor per attempt, its future awaited with a timeout."""
-        loop = iteration_loop(self, node)
-        while loop is not None:
-            for wait in timeout_waits(self, loop, func):
-                calls = executor_constructors(self, wait.executor, func)
-                if calls is not None and any(call is node for call in calls):
-                    return True
-            loop = iteration_loop(self, loop)
-        return False
-
-    def _fix_safety(self, node: cst.Call, func: cst.FunctionDef) -> tuple[FixSafety, str]:
-        plan = hoist_plan(self, node, func)
-        if isinstance(plan, str):
-            return FixSafety.NONE, plan
-        if plan.kind == "assign" and plan.shutdown is not None and shutdown_waits(plan):
-            if submits_unconsumed(plan.loop.body) and not waits_for_results(plan.loop.body):
-                return FixSafety.NONE, "each iteration relies on `shutdown()` to wait for its tasks"
-        if plan.kind == "assign" and plan.shutdown is None:
-            return (
-                FixSafety.UNSAFE,
-                "the pool was never shut down; the fix waits for it after the loop",
-            )
-        return FixSafety.UNSAFE, ""
