@@ -274,7 +274,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.timing:WallClockDuration",
+        "flowfix.detectors.timing.wall_clock_duration:WallClockDuration",
         "flowfix.codemods.use_perf_counter:UsePerfCounter",
     ),
     "VEC001": (
