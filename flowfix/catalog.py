@@ -264,7 +264,7 @@ RULES = {
         "none",
         ("pocketflow", "kaygraph", "pflow", "dynamiq"),
         False,
-        "flowfix.detectors.legacy.memory:DeepcopyOfState",
+        "flowfix.detectors.memory.deepcopy_of_state:DeepcopyOfState",
         None,
     ),
     "TIM001": (

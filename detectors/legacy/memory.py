@@ -1,4 +1,4 @@
-"""Memory rules: a shared store that only grows, and deep copies of the whole run state."""
+"""Memory rules: a shared store that only grows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from libcst.metadata import PositionProvider
 from flowfix.edits import code_excerpt
 from flowfix.libcst_detector import LibcstDetector as Detector
 from flowfix.parents import ParentProvider
-from flowfix.prefilter import FUNCTION_DEFS, FileView, dotted_name, innermost
+from flowfix.prefilter import FUNCTION_DEFS, FileView, innermost
 from flowfix.reduction import Sites
 from flowfix.rules import FixSafety, Severity
 from flowfix.scope import ScopeProvider
@@ -27,30 +27,11 @@ from flowfix.semantics import (
     parent,
     qualified_names,
     read_names,
-    resolves_to,
-    scope_owner,
 )
 
 POST_METHODS = frozenset({"post", "post_async"})
 GROW_METHODS = frozenset({"append", "extend"})
 SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
-STATE_NAMES = frozenset(
-    {
-        "shared",
-        "shared_store",
-        "shared_state",
-        "shared_data",
-        "shared_memory",
-        "state",
-        "flow_state",
-        "graph_state",
-        "workflow_state",
-        "run_state",
-        "agent_state",
-    }
-)
-# Functions whose job is a full, independent copy: a checkpoint, a snapshot, a clone.
-COPY_PURPOSE_WORDS = ("snapshot", "checkpoint", "backup", "clone", "copy")
 PLAIN_FRAMEWORKS = ("pocketflow", "kaygraph", "pflow")
 
 
@@ -426,132 +407,6 @@ class UnboundedSharedStore(Detector):
             )
 
 
-def state_name(node: cst.BaseExpression) -> str | None:
-    """The name of `shared`, `self.shared`, `ctx.state`, ... when it names the run state."""
-    if isinstance(node, cst.Attribute):
-        last = node.attr.value
-    elif isinstance(node, cst.Name):
-        last = node.value
-    else:
-        return None
-    return last if last.strip("_") in STATE_NAMES else None
-
-
-def _copy_is_the_purpose(reader: MetadataReader, call: cst.Call, func: cst.FunctionDef) -> bool:
-    """Inside `clone()`, `__deepcopy__`, `snapshot_*()`..., or stored as a snapshot/checkpoint."""
-    names = [func.name.value]
-    owner = parent(reader, call)
-    if isinstance(owner, cst.Assign):
-        names += [
-            cst.helpers.get_full_name_for_node(target.target) or "" for target in owner.targets
-        ]
-    elif isinstance(owner, (cst.AnnAssign, cst.Arg)):
-        target = owner.target if isinstance(owner, cst.AnnAssign) else owner.keyword
-        names.append(cst.helpers.get_full_name_for_node(target) or "" if target else "")
-    return any(word in name.lower() for name in names for word in COPY_PURPOSE_WORDS)
-
-
-class DeepcopyOfState(Detector):
-    """The whole shared store or run state is deep-copied on every run.
-
-    ## Why is this bad?
-    `copy.deepcopy()` walks and duplicates every object the store references: documents,
-    embeddings, message histories. Its cost grows with the store, and it runs on every call
-    of the function that makes it. pflow's analysis of nested workflows measures about 1 ms
-    per copy for small stores, growing with their size, and isolates child workflows with a
-    shallow `copy.copy(shared)` instead, passing large values by reference.
-
-    ## Example
-    ```python
-    import copy
-
-    from pocketflow import Node
-
-
-    class RunSubflow(Node):
-        def exec(self, prep_res):
-            sub_shared = copy.deepcopy(self.shared)
-            return self.subflow.run(sub_shared)
-    ```
-
-    ## Use instead
-    ```python
-    import copy
-
-    from pocketflow import Node
-
-
-    class RunSubflow(Node):
-        def exec(self, prep_res):
-            sub_shared = copy.copy(self.shared)
-            return self.subflow.run(sub_shared)
-    ```
-
-    ## Metric to monitor
-    Per-node latency p50/p95 of the copying node and peak memory of a run, both as the
-    shared store grows.
-
-    ## Limitations
-    The store is recognised by name (`shared`, `shared_store`, `shared_state`, `state`,
-    `flow_state`, `graph_state`, ... including attributes such as `self.shared`). Copies made
-    in `clone()`/`copy()`/`__deepcopy__` or for a snapshot, checkpoint or backup are the
-    point of those functions and are not reported. Whether a shallow copy is enough depends
-    on whether the copy's values are mutated in place.
-    """
-
-    CODE = "MEM002"
-    NAME = "deepcopy-of-state"
-    SEVERITY = Severity.OPTIMIZATION
-    CATEGORY = "memory"
-    FRAMEWORKS = ("pocketflow", "kaygraph", "pflow", "dynamiq")
-    MESSAGE = "`deepcopy({state})` copies the whole run state on every call of `{function}()`"
-    TRIGGERS = ("deepcopy",)
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
-    REACH = "function"
-
-    @classmethod
-    def ast_candidate(cls, view: FileView) -> Sites:
-        """Each `deepcopy(<state name>)` call in a function not named for copying, whose value
-        is not stored under a snapshot/checkpoint name."""
-        if not view.imports("copy"):
-            return False
-        sites: list[ast.AST] = []
-        for call in view.calls_to("deepcopy"):
-            if not _ast_copies_state(call):
-                continue
-            chain = view.enclosing(call.lineno)
-            index = innermost(chain, FUNCTION_DEFS)
-            owner = chain[index] if index is not None else None
-            if not isinstance(owner, FUNCTION_DEFS) or _purpose_name(owner.name):
-                continue
-            statement = chain[-1]
-            if (
-                isinstance(statement, (ast.Assign, ast.AnnAssign))
-                and statement.value is call
-                and any(
-                    _purpose_name(dotted_name(target) or "")
-                    for target in (
-                        statement.targets
-                        if isinstance(statement, ast.Assign)
-                        else [statement.target]
-                    )
-                )
-            ):
-                continue
-            sites.append(call)
-        return sites
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not node.args or resolves_to(self, node.func, {"copy.deepcopy"}) is None:
-            return
-        if node.args[0].keyword is not None or state_name(node.args[0].value) is None:
-            return
-        func = scope_owner(self, node)
-        if not isinstance(func, cst.FunctionDef) or _copy_is_the_purpose(self, node, func):
-            return
-        self.report(node, state=code_excerpt(node.args[0].value), function=func.name.value)
-
-
 # --- AST prefilter helpers ------------------------------------------------------------------
 
 
@@ -588,23 +443,3 @@ def _ast_post_method(chain: list[ast.AST]) -> ast.FunctionDef | ast.AsyncFunctio
     if cls.bases or methods & (PLAIN_NODE_HOOKS - POST_METHODS):
         return func
     return func if params[1:4] == ["shared", "prep_res", "exec_res"] else None
-
-
-def _ast_copies_state(call: ast.Call) -> bool:
-    """The first argument (positional or unpacked) is named like the run state."""
-    first = call.args[0] if call.args else None
-    if first is None:
-        first = next((k.value for k in call.keywords if k.arg is None), None)
-    if isinstance(first, ast.Starred):
-        first = first.value
-    if isinstance(first, ast.Attribute):
-        last = first.attr
-    elif isinstance(first, ast.Name):
-        last = first.id
-    else:
-        return False
-    return last.strip("_") in STATE_NAMES
-
-
-def _purpose_name(name: str) -> bool:
-    return any(word in name.lower() for word in COPY_PURPOSE_WORDS)
