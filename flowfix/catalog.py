@@ -254,7 +254,7 @@ RULES = {
         "unsafe",
         ("pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.memory:UnboundedSharedStore",
+        "flowfix.detectors.memory.unbounded_shared_store:UnboundedSharedStore",
         "flowfix.codemods.bound_shared_store_list:BoundSharedStoreList",
     ),
     "MEM002": (
