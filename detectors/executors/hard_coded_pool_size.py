@@ -204,30 +204,34 @@ class HardCodedPoolSize(Detector):
         return False
 
     def _non_thread_use(self, node: ast.AST) -> bool:
-        model = self.model
-        current = model.parent(node)
-        child = node
-        while isinstance(current, (ast.BoolOp, ast.IfExp, ast.BinOp)):
-            child, current = current, model.parent(current)
+        """`node`, a read of the constant, is passed (through `or`, `if`-`else`, arithmetic
+        and `min`/`max`/`int`) to something other than a thread pool's size."""
         while True:
-            keyword: str | None = ""
-            if isinstance(current, ast.keyword):
-                keyword, call = current.arg, model.parent(current)
-            elif isinstance(current, ast.Starred) and isinstance(model.parent(current), ast.Call):
-                call = model.parent(current)
-            elif isinstance(current, ast.Call) and current.func is not child:
-                call = current
-            else:
+            found = self._argument_of(node)
+            if found is None:
                 return False
-            assert isinstance(call, ast.Call)
-            if model.qualified_names(call.func) & TRANSPARENT_CALLS:
-                child, current = call, model.parent(call)
-                while isinstance(current, (ast.BoolOp, ast.IfExp, ast.BinOp)):
-                    child, current = current, model.parent(current)
+            call, keyword = found
+            if self.model.qualified_names(call.func) & TRANSPARENT_CALLS:
+                node = call
                 continue
-            if is_thread_pool(model, call):
+            if is_thread_pool(self.model, call):
                 return False
-            return keyword != "max_workers" or executor_class(model, call) is not None
+            return keyword != "max_workers" or executor_class(self.model, call) is not None
+
+    def _argument_of(self, node: ast.AST) -> tuple[ast.Call, str | None] | None:
+        """(the call `node` is an argument of, through `or`, `if`-`else` and arithmetic; its
+        keyword: "" when positional, None for `**`)."""
+        child, owner = node, self.model.parent(node)
+        while isinstance(owner, (ast.BoolOp, ast.IfExp, ast.BinOp)):
+            child, owner = owner, self.model.parent(owner)
+        if isinstance(owner, ast.keyword):
+            call = self.model.parent(owner)
+            return (call, owner.arg) if isinstance(call, ast.Call) else None
+        if isinstance(owner, ast.Starred):
+            child, owner = owner, self.model.parent(owner)
+        if isinstance(owner, ast.Call) and owner.func is not child:
+            return owner, ""
+        return None
 
     def _report(self, node: ast.AST, size: int, shown: str) -> None:
         fix, note = FixSafety.UNSAFE, ""
