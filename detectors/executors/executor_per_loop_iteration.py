@@ -7,7 +7,7 @@ from dataclasses import astuple, dataclass
 from typing import Any, Literal
 
 from flowfix.analysis import Model
-from flowfix.analysis.model import FunctionNode
+from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import bound_names, local_bindings
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
@@ -25,8 +25,6 @@ from flowfix.detectors.executors.statement_lines import (
 )
 from flowfix.detectors.executors.timeout_executors import Loop, is_timeout_executor
 from flowfix.rules import FixSafety, Severity
-
-FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 @dataclass(frozen=True)
