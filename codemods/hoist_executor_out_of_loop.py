@@ -2,37 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.executor_sizing import HoistPlan, Loop, hoist_plan
-from flowfix.detectors.legacy.executors import DEPENDENCIES
 from flowfix.edits import split_before_comment
-from flowfix.semantics import scope_owner
+from flowfix.rules import Span
+
+Loop = cst.For | cst.While
+
+
+@dataclass(frozen=True)
+class HoistPlan:
+    """The detector's plan (the finding's data): `kind` "with" moves the `with` at `inner`
+    around the loop at `loop`; `kind` "assign" moves the assignment at `inner` before the loop,
+    which is wrapped in `try`/`finally` with the statement at `shutdown` (a trailing
+    `name.shutdown(...)` or the `try` whose `finally` holds it), or `name.shutdown(wait=True)`."""
+
+    kind: str
+    loop: Span
+    inner: Span
+    name: str
+    shutdown: Span | None
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any]) -> HoistPlan | None:
+        if data.get("kind") not in ("with", "assign"):
+            return None
+        shutdown = data.get("shutdown")
+        return cls(
+            data["kind"],
+            Span(*data["loop"]),
+            Span(*data["inner"]),
+            data["name"],
+            Span(*shutdown) if shutdown else None,
+        )
 
 
 class HoistExecutorOutOfLoop(RuleCodemod):
     CODE = "EXE005"
     DESCRIPTION = "Create a per-iteration executor once before the loop and shut it down after"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.loops: dict[cst.CSTNode, HoistPlan] = {}
-        self.moved: dict[cst.CSTNode, HoistPlan] = {}
+        # Plans by the span of the loop, and of the statements that leave it.
+        self.loops: dict[Span, HoistPlan] = {}
+        self.moved: dict[Span, HoistPlan] = {}
         # What leaves the loop, filled in when the inner statements are left (before the loop).
-        self.opening: dict[cst.CSTNode, cst.With | cst.SimpleStatementLine] = {}
-        self.closing: dict[cst.CSTNode, cst.SimpleStatementLine] = {}
+        self.opening: dict[Span, cst.With | cst.SimpleStatementLine] = {}
+        self.closing: dict[Span, cst.SimpleStatementLine] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         span = self.target(node)
         if span is None:
             return
-        func = scope_owner(self, node)
-        plan = hoist_plan(self, node, func) if isinstance(func, cst.FunctionDef) else "no function"
-        if isinstance(plan, str):
-            self.warn(f"{span.line}:{span.column}: {plan}")
+        plan = HoistPlan.read(self.data.get(span, {}))
+        if plan is None:
+            self.warn(f"{span.line}:{span.column}: no plan to hoist this pool")
             return
         if plan.loop in self.loops:
             self.warn(f"{span.line}:{span.column}: another pool leaves this loop in this pass")
@@ -48,7 +76,7 @@ class HoistExecutorOutOfLoop(RuleCodemod):
     def leave_With(
         self, original_node: cst.With, updated_node: cst.With
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        plan = self.moved.get(original_node)
+        plan = self.moved.get(self.span_of(original_node))
         if plan is None:
             return updated_node
         header = (
@@ -64,10 +92,13 @@ class HoistExecutorOutOfLoop(RuleCodemod):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
-        plan = self.moved.get(original_node)
+        if len(original_node.body) != 1:
+            return updated_node
+        span = self.span_of(original_node.body[0])
+        plan = self.moved.get(span)
         if plan is None:
             return updated_node
-        if original_node is plan.inner:
+        if span == plan.inner:
             self.opening[plan.loop] = updated_node
         else:
             self.closing[plan.loop] = updated_node.with_changes(leading_lines=())
@@ -76,7 +107,7 @@ class HoistExecutorOutOfLoop(RuleCodemod):
     def leave_Try(
         self, original_node: cst.Try, updated_node: cst.Try
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        plan = self.moved.get(original_node)
+        plan = self.moved.get(self.span_of(original_node))
         if plan is None or updated_node.finalbody is None:
             return updated_node
         final = updated_node.finalbody.body
@@ -103,17 +134,18 @@ class HoistExecutorOutOfLoop(RuleCodemod):
     def _hoisted(
         self, original: Loop, updated: Loop
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        plan = self.loops.get(original)
+        span = self.span_of(original)
+        plan = self.loops.get(span)
         if plan is None:
             return updated
-        opening = self.opening[original]
+        opening = self.opening[span]
         blank, comments = split_before_comment(tuple(updated.leading_lines))
         kept = split_before_comment(tuple(opening.leading_lines))[1]
         opening = opening.with_changes(leading_lines=[*blank, *kept])
         loop = updated.with_changes(leading_lines=comments)
         if isinstance(opening, cst.With):
             return opening.with_changes(body=opening.body.with_changes(body=[loop]))
-        closing = self.closing.get(original) or cst.parse_statement(
+        closing = self.closing.get(span) or cst.parse_statement(
             f"{plan.name}.shutdown(wait=True)\n", self.module.config_for_parsing
         )
         guarded = cst.Try(

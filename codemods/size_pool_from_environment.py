@@ -10,7 +10,6 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.executors import DEPENDENCIES
 from flowfix.edits import module_alias
 from flowfix.project import module_name
 
@@ -28,7 +27,6 @@ def env_prefix(path: str | None) -> str:
 class SizePoolFromEnvironment(RuleCodemod):
     CODE = "EXE004"
     DESCRIPTION = "Read a hard-coded thread pool size from `<PREFIX>_MAX_WORKERS`"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Module(self, node: cst.Module) -> None:
         self.os = module_alias(node, "os") or "os"
@@ -51,6 +49,8 @@ class SizePoolFromEnvironment(RuleCodemod):
 
     def _sized(self, original: _Sized, updated: _Sized) -> _Sized:
         span = self.target(original)
+        if span is None and isinstance(original, cst.Arg) and original.keyword is None:
+            span = self.target(original.value)  # a positional size: the finding is its value
         if span is None:
             return updated
         if self.os == "os":

@@ -6,32 +6,31 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from flowfix.codemod import RuleCodemod
-from flowfix.detectors.legacy.timing import DEPENDENCIES, wall_clock_durations
 from flowfix.edits import from_import_alias
-from flowfix.rules import FixSafety
+from flowfix.rules import Span
 
 
 class UsePerfCounter(RuleCodemod):
     CODE = "TIM001"
     DESCRIPTION = "Measure durations with `time.perf_counter()` instead of `time.time()`"
-    METADATA_DEPENDENCIES = DEPENDENCIES
 
     def visit_Module(self, node: cst.Module) -> None:
         self.perf_counter = from_import_alias(node, "time", "perf_counter")
-        self.calls: set[int] = set()
-        for duration in wall_clock_durations(self, node):
-            span = self.target(duration.report)
-            if span is None:
+        # Every `time.time()` call of each finding (the reported reading first among them),
+        # by span, as the detector found them.
+        self.calls: dict[Span, Span] = {}
+        for span, data in self.data.items():
+            if not data.get("calls"):
+                self.warn(f"{span.line}:{span.column}: no calls to rewrite")
                 continue
-            if duration.fix is FixSafety.NONE:
-                self.warn(duration.note)
-                continue
-            self.calls |= {id(call) for call in duration.calls}
-            self.fixed.add(span)
+            for call in data["calls"]:
+                self.calls[Span(*call)] = span
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        if id(original_node) not in self.calls:
+        finding = self.calls.get(self.span_of(original_node))
+        if finding is None:
             return updated_node
+        self.fixed.add(finding)
         func = updated_node.func
         if isinstance(func, cst.Attribute):
             return updated_node.with_changes(func=func.with_changes(attr=cst.Name("perf_counter")))

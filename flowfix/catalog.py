@@ -234,7 +234,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executor_sizing:HardCodedPoolSize",
+        "flowfix.detectors.executors.hard_coded_pool_size:HardCodedPoolSize",
         "flowfix.codemods.size_pool_from_environment:SizePoolFromEnvironment",
     ),
     "EXE005": (
@@ -244,7 +244,7 @@ RULES = {
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.executor_sizing:ExecutorPerLoopIteration",
+        "flowfix.detectors.executors.executor_per_loop_iteration:ExecutorPerLoopIteration",
         "flowfix.codemods.hoist_executor_out_of_loop:HoistExecutorOutOfLoop",
     ),
     "MEM001": (
@@ -254,7 +254,7 @@ RULES = {
         "unsafe",
         ("pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.memory:UnboundedSharedStore",
+        "flowfix.detectors.memory.unbounded_shared_store:UnboundedSharedStore",
         "flowfix.codemods.bound_shared_store_list:BoundSharedStoreList",
     ),
     "MEM002": (
@@ -264,7 +264,7 @@ RULES = {
         "none",
         ("pocketflow", "kaygraph", "pflow", "dynamiq"),
         False,
-        "flowfix.detectors.legacy.memory:DeepcopyOfState",
+        "flowfix.detectors.memory.deepcopy_of_state:DeepcopyOfState",
         None,
     ),
     "TIM001": (
@@ -274,7 +274,7 @@ RULES = {
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
         False,
-        "flowfix.detectors.legacy.timing:WallClockDuration",
+        "flowfix.detectors.timing.wall_clock_duration:WallClockDuration",
         "flowfix.codemods.use_perf_counter:UsePerfCounter",
     ),
     "VEC001": (

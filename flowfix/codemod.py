@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -14,6 +16,8 @@ from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
 from flowfix.parents import ParentProvider
 from flowfix.rules import Finding, Span
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class RuleCodemod(VisitorBasedCodemodCommand):
@@ -38,12 +42,27 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self.data: dict[Span, Mapping[str, Any]] = {f.span: f.data for f in found}
         self.config = config or Config()
         self.fixed: set[Span] = set()
+        self._line_starts: list[int] | None = None
 
     def span_of(self, node: cst.CSTNode) -> Span:
-        """`node`'s range as a finding's span has it: libcst's positions, like `ast`'s, leave
-        the parentheses around an expression outside."""
+        """`node`'s range as `ast` gives it (and so a finding's span): libcst's syntactic
+        position already leaves a node's own parentheses out, as `ast` does, except around a
+        tuple, whose innermost pair `ast` counts in."""
         rng = self.get_metadata(PositionProvider, node)
-        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        start, end = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
+        if isinstance(node, cst.Tuple) and node.lpar and node.rpar:
+            start = self._moved(start, -len(self.module.code_for_node(node.lpar[-1])))
+            end = self._moved(end, len(self.module.code_for_node(node.rpar[0])))
+        return Span(start[0], start[1] + 1, end[0], end[1] + 1)
+
+    def _moved(self, position: tuple[int, int], chars: int) -> tuple[int, int]:
+        """The (line, column) `chars` code points after (or, negative, before) `position`."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in _LINE_END.finditer(self.module.code)]
+        starts = self._line_starts
+        offset = starts[position[0] - 1] + position[1] + chars
+        line = bisect.bisect_right(starts, offset) - 1
+        return (line + 1, offset - starts[line])
 
     def target(self, node: cst.CSTNode) -> Span | None:
         """The finding span at `node`, if `node` is one this codemod was asked to fix."""

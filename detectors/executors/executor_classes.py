@@ -1,0 +1,57 @@
+"""Which pool a call constructs: the `*PoolExecutor` class, and whether its workers are
+threads (Dynamiq's `ThreadExecutor` and KayGraph's parallel nodes included)."""
+
+from __future__ import annotations
+
+import ast
+
+from flowfix.analysis import Model
+
+EXECUTOR_SUFFIX = "PoolExecutor"
+# Pools whose workers are processes (or interpreters): CPU-bound sizing, not the I/O heuristic.
+NOT_THREADS = ("Process", "Interpreter")
+THREAD_POOLS = frozenset({"dynamiq.executors.pool.ThreadExecutor"})
+PARALLEL_NODE_PREFIX = "kaygraph."
+PARALLEL_NODE_MARK = "Parallel"
+
+
+def full_name(node: ast.AST) -> str | None:
+    """The dotted name of a callee as libcst spells it: `a.b.c`, calls and subscripts in the
+    chain read through (`a().b` is `a.b`, `a[0].b` is `a.b`); None for other expressions."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{full_name(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return full_name(node.func)
+    if isinstance(node, ast.Subscript):
+        return full_name(node.value)
+    return None
+
+
+def executor_class(model: Model, call: ast.Call) -> str | None:
+    """Short name of the `*PoolExecutor` class `call` constructs (any import form), else
+    None."""
+    names = model.qualified_names(call.func)
+    if not names:
+        dotted = full_name(call.func)
+        names = {dotted} if dotted else set()
+    for name in sorted(names):
+        short = name.rsplit(".", 1)[-1]
+        if short.endswith(EXECUTOR_SUFFIX):
+            return short
+    return None
+
+
+def is_parallel_node(name: str) -> bool:
+    """A KayGraph node class that runs its items on a thread pool (`ParallelBatchNode`)."""
+    return name.startswith(PARALLEL_NODE_PREFIX) and PARALLEL_NODE_MARK in name.rsplit(".", 1)[-1]
+
+
+def is_thread_pool(model: Model, call: ast.Call) -> bool:
+    """A thread `*PoolExecutor`, Dynamiq's `ThreadExecutor` or a KayGraph parallel node."""
+    executor = executor_class(model, call)
+    if executor is not None:
+        return not any(mark in executor for mark in NOT_THREADS)
+    names = model.qualified_names(call.func)
+    return bool(names & THREAD_POOLS) or any(is_parallel_node(name) for name in names)

@@ -1,1 +1,0 @@
-"""Detectors still written on libcst, each to be replaced by its port in a family folder."""

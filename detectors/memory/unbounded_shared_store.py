@@ -1,0 +1,432 @@
+"""MEM001: a node's `post()` appends to a shared-store list that nothing trims, and where
+the fix trims it."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import astuple, dataclass
+from typing import Any
+
+from flowfix.analysis import Model
+from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.values import bound_names, local_bindings, own_nodes
+from flowfix.detector import Detector
+from flowfix.detectors.executors.statement_lines import containing_body, in_one_line_body, line_end
+from flowfix.detectors.memory.source_excerpts import code_excerpt, source_of
+from flowfix.detectors.memory.state_stores import store_parameter
+from flowfix.rules import FixSafety, Severity
+
+GROW_METHODS = frozenset({"append", "extend"})
+SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+COMPOUND = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    getattr(ast, "TryStar", ast.Try),  # `try`/`except*` (3.11)
+    ast.Match,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
+# Keys the fix can repeat: literals, names and attributes (libcst's SimpleString, Integer,
+# Name (True/False/None included) and Attribute).
+REPEATABLE_CONSTANTS = (str, bytes, int, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Append:
+    """`<store>[<key>].append(...)` or `<store>.setdefault(<key>, []).append(...)`."""
+
+    call: ast.Call
+    key: ast.expr
+
+
+def key_id(key: ast.AST) -> str:
+    """Identity of a subscript key: its syntax tree (literal values included)."""
+    return ast.dump(key)
+
+
+def first_argument(call: ast.Call) -> ast.expr | None:
+    """The value of `call`'s first argument in source order (star arguments unwrapped)."""
+    values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
+    values += [keyword.value for keyword in call.keywords]
+    if not values:
+        return None
+    return min(values, key=lambda node: (node.lineno, node.col_offset))
+
+
+def own_code(statements: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of `statements` that run in their scope, in source order."""
+    return own_nodes(ast.Module(body=statements, type_ignores=[]))
+
+
+def _single_index(node: ast.Subscript) -> ast.expr | None:
+    """The index of `x[index]` (not a slice, not `x[a, b]`)."""
+    index = node.slice
+    if isinstance(index, ast.Slice):
+        return None
+    if isinstance(index, ast.Tuple) and not _parenthesized(index):
+        return None
+    return index
+
+
+def _parenthesized(node: ast.Tuple) -> bool:
+    if not node.elts:
+        return True
+    first = node.elts[0]
+    return (node.lineno, node.col_offset) < (first.lineno, first.col_offset)
+
+
+def _has_slice(node: ast.Subscript) -> bool:
+    index = node.slice
+    if isinstance(index, ast.Slice):
+        return True
+    return (
+        isinstance(index, ast.Tuple)
+        and not _parenthesized(index)
+        and any(isinstance(element, ast.Slice) for element in index.elts)
+    )
+
+
+def _store_key(store: str, node: ast.AST) -> ast.expr | None:
+    """`key` when `node` is `store[key]`."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        if node.value.id == store:
+            return _single_index(node)
+    return None
+
+
+def _setdefault_key(store: str, node: ast.AST) -> ast.expr | None:
+    """`key` when `node` is `store.setdefault(key, ...)`."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setdefault"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == store
+    ):
+        return first_argument(node)
+    return None
+
+
+def _limits_length(node: ast.AST) -> bool:
+    """A slice or a `maxlen=` below `node`."""
+    return any(
+        isinstance(child, ast.Slice) or (isinstance(child, ast.keyword) and child.arg == "maxlen")
+        for child in own_nodes(node)
+    )
+
+
+def store_appends(func: FunctionNode, store: str) -> dict[str, list[Append]]:
+    """Appends to lists held in the store, grouped by key, in source order."""
+    found: dict[str, list[Append]] = {}
+    for node in own_code(func.body):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in GROW_METHODS
+        ):
+            holder = node.func.value
+            key = _store_key(store, holder)
+            if key is None and not _limits_length(holder):
+                key = _setdefault_key(store, holder)
+            if key is not None:
+                found.setdefault(key_id(key), []).append(Append(node, key))
+    for appends in found.values():
+        appends.sort(key=lambda a: (a.call.lineno, a.call.col_offset))
+    return found
+
+
+def _accessed_key(store: str, node: ast.AST) -> ast.expr | None:
+    """`key` when `node` is `store[key]`, `store.setdefault(key, ...)` or `store.get(key...)`."""
+    key = _store_key(store, node)
+    if (
+        key is None
+        and isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == store
+    ):
+        return first_argument(node)
+    return key if key is not None else _setdefault_key(store, node)
+
+
+class ListAccess:
+    """Recognises the list at `store[key]`, directly or through a local alias."""
+
+    def __init__(self, func: FunctionNode, store: str, key: str) -> None:
+        self.store, self.key = store, key
+        self.aliases: set[str] = set()
+        for node in own_code(func.body):
+            if isinstance(node, ast.Assign) and self(node.value):
+                for target in node.targets:
+                    self.aliases |= bound_names(target)
+
+    def __call__(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.aliases
+        found = _accessed_key(self.store, node)
+        return found is not None and key_id(found) == self.key
+
+    def reads_in(self, root: ast.AST) -> bool:
+        return any(isinstance(node, ast.expr) and self(node) for node in (root, *own_nodes(root)))
+
+
+def _under_store_test(model: Model, node: ast.AST, store: str) -> bool:
+    """`node` runs under an `if` whose test reads the store (`if "k" not in shared:`)."""
+    for current in model.ancestors(node):
+        if isinstance(current, FUNCTIONS):
+            return False
+        if isinstance(current, ast.If) and store in _names(current.test):
+            return True
+    return False
+
+
+def _names(node: ast.AST) -> set[str]:
+    """Every plain name below `node`, read or bound (libcst's `read_names`)."""
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
+
+
+def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
+    """The method trims, pops, deletes, slices, measures or resets the list at `store[key]`."""
+    access = ListAccess(func, store, key)
+    for node in own_code(func.body):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and access(target.value)
+                    and _has_slice(target)
+                ):
+                    return True  # slice assignment
+                if access(target) and (
+                    _limits_length(node.value)
+                    or (
+                        not access.reads_in(node.value)
+                        and not _under_store_test(model, node, store)
+                    )
+                ):
+                    return True  # trimmed, or reset on every run
+        elif isinstance(node, ast.Delete) and len(node.targets) == 1:
+            deleted = node.targets[0]
+            if access(deleted) or (isinstance(deleted, ast.Subscript) and access(deleted.value)):
+                return True
+        elif isinstance(node, ast.Call) and _shrinks(node, store, key, access):
+            return True
+    return False
+
+
+def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
+    """`lst.pop()`/`.clear()`/..., `store.pop(key)`, or `len(lst)`."""
+    func = call.func
+    first = first_argument(call)
+    if isinstance(func, ast.Attribute) and func.attr in SHRINK_METHODS:
+        if access(func.value):
+            return True
+        return (
+            func.attr == "pop"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == store
+            and first is not None
+            and key_id(first) == key
+        )
+    return isinstance(func, ast.Name) and func.id == "len" and first is not None and access(first)
+
+
+def _is_line(model: Model, statement: ast.stmt) -> bool:
+    """A simple statement on its own line (possibly with `;` siblings), not a one-line body."""
+    return not isinstance(statement, COMPOUND) and not in_one_line_body(model, statement)
+
+
+def _anchor(model: Model, append: Append, func: FunctionNode) -> ast.AST:
+    """The statement after which the trim goes: the outermost loop of the method around the
+    append, else the append's own statement line (the call itself when it has none)."""
+    anchor: ast.AST = append.call
+    for current in model.ancestors(append.call):
+        if current is func:
+            break
+        if isinstance(current, LOOPS):
+            anchor = current
+        elif (
+            isinstance(current, ast.stmt)
+            and not isinstance(anchor, LOOPS)
+            and _is_line(model, current)
+        ):
+            anchor = current
+    return anchor
+
+
+@dataclass(frozen=True)
+class TrimPlan:
+    """The rewrite: insert `store[key] = store[key][-N:]` after `anchor` in its block, under
+    `if key in store:` when `guard` (a loop that may not run left the key unset)."""
+
+    anchor: ast.stmt
+    store: str
+    key: ast.expr
+    guard: bool
+
+    def data(self, model: Model) -> dict[str, Any]:
+        """What the codemod needs: where (the anchor's span; for a simple statement, the
+        last statement of its line), what (the store and the key's source) and the guard."""
+        anchor = self.anchor if isinstance(self.anchor, LOOPS) else line_end(model, self.anchor)
+        return {
+            "anchor": list(astuple(model.span(anchor))),
+            "store": self.store,
+            "key": source_of(model, self.key),
+            "guard": self.guard,
+        }
+
+
+def _sets_key(model: Model, store: str, key: str, statement: ast.stmt) -> bool:
+    """`statement` leaves `store[key]` set: it reads or assigns `store[key]`, calls
+    `store.setdefault(key, ...)`, or is `if ... not in store: store[key] = ...`."""
+    if isinstance(statement, ast.If) and not statement.orelse:
+        return not in_one_line_body(model, statement.body[0]) and any(
+            _sets_key(model, store, key, inner) for inner in statement.body
+        )
+    if isinstance(statement, COMPOUND):
+        return False
+    for node in own_nodes(statement):
+        if isinstance(node, ast.expr):
+            found = _store_key(store, node) or _setdefault_key(store, node)
+            if found is not None and key_id(found) == key:
+                return True
+    return False
+
+
+def _repeatable(key: ast.expr) -> bool:
+    if isinstance(key, ast.Constant):
+        return type(key.value) in REPEATABLE_CONSTANTS
+    return isinstance(key, (ast.Name, ast.Attribute))
+
+
+def trim_plan(
+    model: Model, func: FunctionNode, store: str, appends: list[Append]
+) -> TrimPlan | str:
+    """Where the trim goes for these appends (same key), or why no fix is offered."""
+    key = appends[0].key
+    if not _repeatable(key):
+        return "the key is computed; trim the list by hand"
+    anchors = [_anchor(model, append, func) for append in appends]
+    blocks = {id(containing_body(model, anchor)) for anchor in anchors}
+    last = anchors[-1]
+    if (
+        len(blocks) > 1
+        or not all(isinstance(anchor, ast.stmt) for anchor in anchors)
+        or not isinstance(last, ast.stmt)
+    ):
+        return "the list grows in several blocks or on a one-line block; trim it once by hand"
+    if isinstance(last, LOOPS):
+        changing = {name for names, _ in local_bindings(last) for name in names}
+        if isinstance(last, (ast.For, ast.AsyncFor)):
+            changing |= bound_names(last.target)
+        if _names(key) & changing:
+            return "the key changes inside the loop"
+    block = containing_body(model, last)
+    assert block is not None
+    before = block[: next(i for i, s in enumerate(block) if s is last)]
+    guard = isinstance(last, LOOPS) and not any(
+        _sets_key(model, store, key_id(key), statement) for statement in before
+    )
+    return TrimPlan(last, store, key, guard)
+
+
+class UnboundedSharedStore(Detector):
+    """A node's `post()` appends to a list in the shared store that nothing ever trims.
+
+    ## Why is this bad?
+    PocketFlow, KayGraph and pflow keep the shared store for the whole flow run, and loops
+    (chat turns, agent steps, batch flows) run the same node again and again. A list that
+    `post()` extends on every run grows without bound: memory, prompt sizes built from it
+    and the cost of copying the store all grow with the run. The KayGraph performance guide
+    lists this as pitfall 1 ("Shared Store Bloat: accumulating data without cleanup") and
+    keeps only the last 1000 results.
+
+    ## Example
+    ```python
+    from pocketflow import Node
+
+
+    class Chat(Node):
+        def post(self, shared, prep_res, exec_res):
+            shared.setdefault("history", []).append(exec_res)
+            return "continue"
+    ```
+
+    ## Use instead
+    ```python
+    from pocketflow import Node
+
+
+    class Chat(Node):
+        def post(self, shared, prep_res, exec_res):
+            shared.setdefault("history", []).append(exec_res)
+            shared["history"] = shared["history"][-1000:]
+            return "continue"
+    ```
+
+    ## Fix safety
+    Unsafe: `shared[key] = shared[key][-N:]` is inserted after the last append to that key
+    (after the outermost loop of the method when the append is inside one), with `N` from
+    the `shared-store-bound` setting (default 1000). Older entries are dropped, so code that
+    reads the whole history, counts it or indexes it from the start sees less, and other
+    references to the old list no longer see new items. No fix is offered when the key is
+    computed, when the appends to one key sit in different blocks or on a one-line block,
+    or when the key changes inside the loop. A method that already trims, pops, deletes,
+    slices, measures (`len(...)`) or resets the list, or uses a `deque(maxlen=...)`, is not
+    reported.
+
+    ## Metric to monitor
+    Peak memory of a flow run and the length of the shared-store lists over a long session.
+
+    ## Limitations
+    Only `post`/`post_async` of PocketFlow/KayGraph/pflow nodes are checked, and only
+    appends through the store parameter (`shared[key].append(...)`,
+    `shared.setdefault(key, []).append(...)`); a bound applied by another node is not seen.
+    """
+
+    CODE = "MEM001"
+    NAME = "unbounded-shared-store"
+    SEVERITY = Severity.OPTIMIZATION
+    CATEGORY = "memory"
+    FIX = FixSafety.UNSAFE
+    FRAMEWORKS = ("pocketflow", "kaygraph", "pflow")
+    MESSAGE = "`{store}[{key}]` grows on every run of `{function}()` and is never trimmed"
+    TRIGGERS = ("append", "extend")
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._check(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._check(node)
+
+    def _check(self, func: FunctionNode) -> None:
+        store = store_parameter(self.model, func)
+        if store is None:
+            return
+        for key, appends in store_appends(func, store).items():
+            if is_bounded(self.model, func, store, key):
+                continue
+            plan = trim_plan(self.model, func, store, appends)
+            if isinstance(plan, str):
+                fix, note, data = FixSafety.NONE, plan, None
+            else:
+                fix, note, data = FixSafety.UNSAFE, "", plan.data(self.model)
+            self.report(
+                appends[0].call,
+                fix=fix,
+                note=note,
+                data=data,
+                store=store,
+                key=code_excerpt(self.model, appends[0].key),
+                function=func.name,
+            )
