@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-libcst", action="store_true", help="skip libcst's parse")
     options = parser.parse_args()
-    corpus = (options.corpus or pinned()).resolve()
+    corpus = (options.corpus or pinned(Path(tempfile.mkdtemp(prefix="flowfix-corpus-")))).resolve()
     files = python_files(corpus)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     print(f"corpus: {corpus} ({len(files)} files, {lines:,} lines)")

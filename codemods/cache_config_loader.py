@@ -6,23 +6,26 @@ from collections import defaultdict
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.edits import from_import_alias, module_alias, split_before_comment
-from flowfix.parents import ParentProvider
+from flowfix.edits import (
+    from_import_alias,
+    module_alias,
+    module_bindings,
+    parent,
+    split_before_comment,
+)
 from flowfix.rules import Span
-from flowfix.scope import ScopeProvider
-from flowfix.semantics import is_bound_in_module, parent
 
 
 class CacheConfigLoader(RuleCodemod):
     CODE = "CAC002"
     DESCRIPTION = "Load a constant-path config file once, through a `functools.cache` loader"
-    METADATA_DEPENDENCIES = (PositionProvider, ParentProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.root = node
+        self.bound = module_bindings(node)
         cache = from_import_alias(node, "functools", "cache")
         self.decorator = cache or f"{module_alias(node, 'functools') or 'functools'}.cache"
         self.loaders: dict[str, str] = {}
@@ -117,7 +120,7 @@ class CacheConfigLoader(RuleCodemod):
 
     def _fresh(self, wanted: str) -> str:
         name, counter = wanted, 2
-        while name in self.names or is_bound_in_module(self, self.root, name):
+        while name in self.names or name in self.bound:
             name, counter = f"{wanted}_{counter}", counter + 1
         self.names.add(name)
         return name

@@ -10,8 +10,13 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.edits import is_docstring, module_alias, split_before_comment, statement_leading_lines
-from flowfix.semantics import method_names
+from flowfix.edits import (
+    is_docstring,
+    method_names,
+    module_alias,
+    split_before_comment,
+    statement_leading_lines,
+)
 
 Owner = cst.ClassDef | cst.FunctionDef
 

@@ -9,13 +9,17 @@ from typing import Literal
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.edits import is_docstring, module_alias
-from flowfix.parents import ParentProvider
-from flowfix.scope import ScopeProvider
-from flowfix.semantics import find_method, is_bound_in_module, method_class, parent
+from flowfix.edits import (
+    find_method,
+    is_docstring,
+    method_class,
+    module_alias,
+    module_bindings,
+    parent,
+)
 
 # Where a construction moves (the finding's `data["route"]`).
 Route = Literal["init_components", "__init__", "cached_property", "factory"]
@@ -50,12 +54,11 @@ class MoveClientToInit(RuleCodemod):
     DESCRIPTION = "Create per-call clients once: in the node's init hook or a cached module factory"
     METADATA_DEPENDENCIES = (
         PositionProvider,
-        ParentProvider,
-        ScopeProvider,
+        ParentNodeProvider,
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.root = node
+        self.bound = module_bindings(node)
         self.functools = module_alias(node, "functools") or "functools"
         self.plans: dict[cst.ClassDef, _ClassPlan] = {}
         self.factories: dict[cst.FunctionDef, list[cst.FunctionDef]] = defaultdict(list)
@@ -186,7 +189,7 @@ class MoveClientToInit(RuleCodemod):
 
     def _factory_name(self, wanted: str) -> str:
         name, counter = wanted, 2
-        while name in self.module_names or is_bound_in_module(self, self.root, name):
+        while name in self.module_names or name in self.bound:
             name, counter = f"{wanted}_{counter}", counter + 1
         self.module_names.add(name)
         return name

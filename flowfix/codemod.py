@@ -10,11 +10,10 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import PositionProvider, ProviderT
+from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
-from flowfix.parents import ParentProvider
 from flowfix.rules import Finding, Span
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -86,7 +85,7 @@ class AwaitAsyncioCall(RuleCodemod):
     It reuses the module's `import asyncio [as alias]`, or schedules `import asyncio`.
     """
 
-    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, ParentProvider)
+    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, ParentNodeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.asyncio = module_alias(node, "asyncio") or "asyncio"
@@ -99,4 +98,4 @@ class AwaitAsyncioCall(RuleCodemod):
 
     def awaited(self, call: cst.Call, original: cst.Call) -> cst.Await:
         """`await call` in place of `original`, parenthesised where its context needs it."""
-        return awaited(call, original, self.get_metadata(ParentProvider, original))
+        return awaited(call, original, self.get_metadata(ParentNodeProvider, original))

@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from typing import Protocol
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider, ProviderT
+
+from flowfix.analysis import Model
+
+
+class MetadataReader(Protocol):
+    """Anything with libcst's `get_metadata` (visitors, transformers, codemods)."""
+
+    def get_metadata(self, key: ProviderT, node: cst.CSTNode, default: object = ...) -> object: ...
+
+
+def parent(reader: MetadataReader, node: cst.CSTNode) -> cst.CSTNode | None:
+    """`node`'s parent (the reader declares libcst's ParentNodeProvider)."""
+    return reader.get_metadata(ParentNodeProvider, node, None)  # type: ignore[return-value]
+
+
+def method_names(cls: cst.ClassDef) -> set[str]:
+    """Names of functions defined directly in the class body."""
+    return {stmt.name.value for stmt in cls.body.body if isinstance(stmt, cst.FunctionDef)}
+
+
+def find_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt
+    return None
+
+
+def method_class(reader: MetadataReader, func: cst.FunctionDef) -> cst.ClassDef | None:
+    """The class `func` is a method of (directly in the class body), else None."""
+    block = parent(reader, func)
+    owner = parent(reader, block) if block is not None else None
+    return owner if isinstance(owner, cst.ClassDef) else None
+
+
+def module_bindings(module: cst.Module) -> frozenset[str]:
+    """Every name the module's global scope binds (imports, assignments, defs, classes, names
+    declared `global` elsewhere), from flowfix's semantic model of its code."""
+    model = Model(ast.parse(module.code), module.code)
+    scope = model.module_scope
+    return frozenset(scope.bindings) | frozenset(scope.deleted)
 
 
 def module_alias(module: cst.Module, name: str) -> str | None:

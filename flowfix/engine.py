@@ -9,23 +9,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
-from flowfix import reduction
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.detector import run_detectors
 from flowfix.fixes import fix_loop, fixable
-from flowfix.prefilter import FileView
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
 from flowfix.verify import compiles, parse
 
-if TYPE_CHECKING:
-    from flowfix.libcst_detector import LibcstDetector
-
-# libcst is imported where it is used: it takes longer to import than a warm run takes.
+# libcst is imported where code is rewritten: detection never needs it.
 
 
 @dataclass(frozen=True)
@@ -83,7 +77,7 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def check_syntax(text: str) -> ast.Module:
-    """Parse with CPython's own parser: the syntax check every file gets, and the AST prefilter."""
+    """Parse with CPython's own parser: the tree every rule analyses (ParseFailure if invalid)."""
     try:
         return ast.parse(text)
     except SyntaxError as exc:
@@ -110,116 +104,15 @@ def detect(
     config: Config,
     project: ProjectIndex | None = None,
 ) -> Detection:
-    """Run the rules that may match `text` in one batched traversal.
-
-    Two cheap prefilters decide which rules can match at all (a text search, then a look at
-    CPython's AST) and which functions they need; only then is the file, reduced to those
-    functions, parsed with libcst and its metadata computed.
-    """
-    candidates = candidate_rules(text, check_syntax(text), rules, project, display)
-    return detect_candidates(text, display, candidates, config, project)
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The rules whose prefilters pass on a file, and the defs their analysis can do without."""
-
-    rules: Sequence[Rule]
-    stubs: tuple[reduction.Stub, ...] = ()
-
-
-def candidate_rules(
-    text: str,
-    tree: ast.Module,
-    rules: Sequence[Rule],
-    project: ProjectIndex | None = None,
-    display: str = "",
-    digest: str = "",
-) -> Candidates:
-    """The rules whose text and AST prefilters say they may match, and the reduction plan."""
-    module = project.module_for(display) if project is not None else None
-    view = FileView(text, tree, project, module, digest)
-    analysed = [rule for rule in rules if rule.analyses_ast and rule.detector.wants(text)]
-    found = [
-        (rule, sites)
-        for rule in rules
-        if not rule.analyses_ast
-        and rule.detector.wants(text)
-        and (sites := rule.detector.ast_candidate(view))  # type: ignore[union-attr]
-    ]
-    if not found:
-        return Candidates(analysed)
-    stubs = reduction.plan(view, [(rule.detector.REACH, sites) for rule, sites in found])  # type: ignore[union-attr]
-    return Candidates(analysed + [rule for rule, _ in found], stubs)
-
-
-def detect_candidates(
-    text: str,
-    display: str,
-    candidates: Candidates,
-    config: Config,
-    project: ProjectIndex | None = None,
-) -> Detection:
-    """Run `candidates` (already prefiltered, on text CPython parses) with libcst, on the
-    text reduced to what they need."""
-    if not candidates.rules:
-        return Detection([])
-    ported = [rule.detector for rule in candidates.rules if rule.analyses_ast]
+    """Parse `text` with CPython's parser and run, over one semantic model, the rules whose
+    text triggers occur in it (ParseFailure if it is not valid Python)."""
+    tree = check_syntax(text)
+    detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
     try:
-        found, hidden = run_detectors(check_syntax(text), text, display, ported, config, project)  # type: ignore[arg-type]
+        found, hidden = run_detectors(tree, text, display, detectors, config, project)
     except RecursionError as exc:
         raise ParseFailure("too deeply nested to analyse") from exc
-    legacy = [rule for rule in candidates.rules if not rule.analyses_ast]
-    if not legacy:
-        return Detection(
-            sorted(found, key=lambda f: f.sort_key), tuple(sorted(f.code for f in hidden))
-        )
-    lines = text.splitlines()
-    detectors = [
-        cast("type[LibcstDetector]", rule.detector)(display, lines, config, project)
-        for rule in legacy
-    ]
-    from flowfix.metadata import LazyMetadata
-    from flowfix.traversal import visit_batched
-
-    stubs = candidates.stubs
-    code = reduction.apply(text, stubs)
-    try:
-        module = parse(code)
-    except ParseFailure:
-        if not stubs:
-            raise
-        code, stubs = text, ()
-        module = parse(text)  # the full text's own error, or its analysis
-    metadata = LazyMetadata(module, code)
-    for detector in detectors:
-        detector.metadata = metadata
-    try:
-        visit_batched(module, detectors)
-    except RecursionError as exc:
-        raise ParseFailure("too deeply nested to analyse") from exc
-    findings = sorted(
-        [
-            finding
-            for detector in detectors
-            for finding in detector.findings
-            if not reduction.stubbed(finding.span.line, stubs)
-        ]
-        + found,
-        key=lambda f: f.sort_key,
-    )
-    suppressed = tuple(
-        sorted(
-            [
-                finding.code
-                for detector in detectors
-                for finding in detector.suppressed
-                if not reduction.stubbed(finding.span.line, stubs)
-            ]
-            + [finding.code for finding in hidden]
-        )
-    )
-    return Detection(findings, suppressed)
+    return Detection(sorted(found, key=lambda f: f.sort_key), tuple(sorted(f.code for f in hidden)))
 
 
 def _mark_fixed(
@@ -310,16 +203,13 @@ def detection_entry(
     rules: Sequence[Rule],
     config: Config,
     project: ProjectIndex | None,
-    candidates: Candidates | None = None,
 ) -> Entry:
     """Detection as a cacheable entry: findings, or the parse error, plus the modules whose
-    call-graph facts the findings read. `candidates`: the prefilters' answer, when known."""
+    call-graph facts the findings read."""
     if project is not None:
         project.record()
     try:
-        if candidates is None:
-            candidates = candidate_rules(text, check_syntax(text), rules, project, display)
-        found = detect_candidates(text, display, candidates, config, project)
+        found = detect(text, display, rules, config, project)
     except ParseFailure as exc:
         return Entry(error=str(exc))
     modules = project.recorded() if project is not None else {}

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
-    from flowfix.libcst_detector import LibcstDetector
 
 
 class Severity(str, enum.Enum):
@@ -88,17 +87,12 @@ class Rule:
     codemod_class: str | None
 
     @property
-    def detector(self) -> type[Detector] | type[LibcstDetector]:
+    def detector(self) -> type[Detector]:
         return _import_class(self.detector_class)
 
     @property
     def codemod(self) -> type[RuleCodemod] | None:
         return _import_class(self.codemod_class) if self.codemod_class else None
-
-    @property
-    def analyses_ast(self) -> bool:
-        """Whether the rule's detector is written on flowfix.analysis (not yet on libcst)."""
-        return not self.detector_class.startswith("flowfix.detectors.legacy.")
 
     @property
     def fixable(self) -> bool:
@@ -147,7 +141,6 @@ def scan_rules() -> dict[str, Rule]:
     """All rules read from the rule classes themselves (imports every detector and codemod)."""
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
-    from flowfix.libcst_detector import LibcstDetector
 
     codemods: dict[str, type[RuleCodemod]] = {}
     for codemod in _load_subclasses("flowfix.codemods", RuleCodemod):
@@ -155,9 +148,7 @@ def scan_rules() -> dict[str, Rule]:
             raise RegistryError(f"two codemods fix {codemod.CODE}")
         codemods[codemod.CODE] = codemod
     rules: dict[str, Rule] = {}
-    detectors: list[type[Detector] | type[LibcstDetector]] = _load_subclasses(
-        "flowfix.detectors", Detector, LibcstDetector
-    )
+    detectors: list[type[Detector]] = _load_subclasses("flowfix.detectors", Detector)
     for detector in detectors:
         if detector.CODE in rules:
             raise RegistryError(f"two detectors report {detector.CODE}")

@@ -1,6 +1,7 @@
 """The pinned real packages flowfix is checked on: downloaded once into `.corpus/downloads/`
-(git-ignored), unpacked into `.corpus/pinned/<name>/`. Used by the ecosystem check, the
-real-world fix test and the benchmark."""
+(git-ignored), unpacked where the caller says (outside this repository, whose .gitignore would
+hide them from discovery). Used by the ecosystem check, the real-world fix test and the
+benchmark."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOWNLOADS = ROOT / ".corpus" / "downloads"
-PINNED_ROOT = ROOT / ".corpus" / "pinned"
 # (requirement, pip's choice of distribution): the wheels hold what users install; PocketFlow's
 # sdist also holds its test suite.
 PINNED = (
@@ -64,10 +64,10 @@ def unpack(path: Path, into: Path) -> Path:
     return into
 
 
-def pinned() -> Path:
-    """The folder holding every pinned package, unpacked (downloaded on first use)."""
+def pinned(into: Path) -> Path:
+    """Every pinned package unpacked into `into/<name>/` (downloaded on first use); `into`."""
     for requirement, choice in PINNED:
-        target = PINNED_ROOT / requirement.partition("==")[0]
+        target = into / requirement.partition("==")[0]
         if not target.exists():
             unpack(archive(requirement, choice), target)
-    return PINNED_ROOT
+    return into

@@ -9,28 +9,6 @@ from flowfix.engine import FileResult, Options, process_source, with_project
 from flowfix.rules import FixSafety, registry
 from flowfix.sources import Source, digest, from_stdin
 
-ROOT = Path(__file__).resolve().parent.parent
-# Code on which flowfix's stand-ins for libcst machinery (parents, scopes, positions, the
-# batched visit) are compared with libcst itself: every fixture, flowfix's own modules, the
-# largest detector module and the examples.
-PARITY_SOURCES = sorted(
-    path
-    for pattern in (
-        "fixtures/[A-Z]*/*.py",
-        "flowfix/*.py",
-        "detectors/legacy/executors.py",
-        "examples/**/*.py",
-    )
-    for path in ROOT.glob(pattern)
-    if path.stat().st_size
-)
-
-
-def source_id(path: Path) -> str:
-    """A test id for a file of the repository."""
-    return path.relative_to(ROOT).as_posix()
-
-
 MARKER = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
 UNSAFE_HEADER = "# flowfix: unsafe-fixes"
 

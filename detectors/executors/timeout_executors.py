@@ -14,9 +14,9 @@ from flowfix.analysis.values import assigned_value
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import is_deletion
 from flowfix.detectors.executors.pool_waits import (
+    block_nodes,
     calls_result_with_timeout,
     is_result_with_timeout,
-    block_nodes,
 )
 
 Loop = ast.For | ast.AsyncFor | ast.While
