@@ -72,11 +72,33 @@ class Scope:
 
 
 def _node_fields(kind: type) -> tuple[str, ...]:
+    """The fields of `kind` that may hold nodes the model visits, last first (contexts and
+    operators are shared singletons, not part of the tree's shape)."""
     fields: tuple[str, ...] = getattr(kind, "_fields", ())
-    return tuple(name for name in fields if name not in ("ctx", "type_comment"))
+    skipped = ("ctx", "type_comment", "op", "ops")
+    return tuple(reversed([name for name in fields if name not in skipped]))
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# Nodes that bind names or open a scope (`Model._enter`); other nodes only pass scopes on.
+_ENTERING = frozenset(
+    {
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.Lambda,
+        ast.ClassDef,
+        *COMPREHENSIONS,
+        ast.Import,
+        ast.ImportFrom,
+        ast.Global,
+        ast.Nonlocal,
+        ast.NamedExpr,
+        ast.ExceptHandler,
+        ast.MatchAs,
+        ast.MatchStar,
+        ast.MatchMapping,
+    }
+)
 
 
 class Model:
@@ -98,44 +120,54 @@ class Model:
     def _build(self) -> None:
         parents, collected = self.parents, self.collected
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
-        fields_of = _FIELDS
+        fields_of, entering = _FIELDS, _ENTERING
+        name_kind, constant_kind, comprehension_kind = ast.Name, ast.Constant, ast.comprehension
         while stack:
             node, scope = stack.pop()
             kind = type(node)
             wanted = collected.get(kind)
             if wanted is not None:
                 wanted.append(node)
-            if kind is ast.Name:
-                context = type(node.ctx)  # type: ignore[attr-defined]
-                if context is ast.Store:
-                    scope.bind(Binding(node.id, "assignment", node, scope))  # type: ignore[attr-defined]
-                elif context is ast.Del:
-                    # `del x` gives no value (no binding) but makes `x` local to the scope.
-                    scope.deleted.add(node.id)  # type: ignore[attr-defined]
-                continue
             fields = fields_of.get(kind)
             if fields is None:
                 fields = fields_of[kind] = _node_fields(kind)
-            inner = self._enter(node, kind, scope)
-            for name in reversed(fields):
-                value = getattr(node, name, None)
+            inner = self._enter(node, kind, scope) if kind in entering else None
+            for field_name in fields:
+                value = getattr(node, field_name, None)
                 if value is None:
                     continue
                 if inner is not None:
-                    child_scope = self._child_scope(node, name, scope, inner)
-                elif kind is ast.comprehension and name == "iter":
+                    child_scope = self._child_scope(node, field_name, scope, inner)
+                elif kind is comprehension_kind and field_name == "iter":
                     child_scope = self._iterable_scope(node, scope)
                 else:
                     child_scope = scope
-                if type(value) is list:
-                    for child in reversed(value):
-                        if isinstance(child, ast.AST):
-                            parents[child] = node
-                            stack.append((child, child_scope))
-                elif isinstance(value, ast.AST):
-                    parents[value] = node
-                    stack.append((value, child_scope))
+                for child in reversed(value) if type(value) is list else (value,):
+                    child_kind = type(child)
+                    # Names and constants have no children: handled here, never stacked.
+                    if child_kind is name_kind:
+                        parents[child] = node
+                        self._name(child, child_scope)
+                    elif child_kind is constant_kind:
+                        parents[child] = node
+                        found = collected.get(constant_kind)
+                        if found is not None:
+                            found.append(child)
+                    elif isinstance(child, ast.AST):
+                        parents[child] = node
+                        stack.append((child, child_scope))
         self._redirect_declared()
+
+    def _name(self, node: ast.Name, scope: Scope) -> None:
+        found = self.collected.get(ast.Name)
+        if found is not None:
+            found.append(node)
+        context = type(node.ctx)
+        if context is ast.Store:
+            scope.bind(Binding(node.id, "assignment", node, scope))
+        elif context is ast.Del:
+            # `del x` gives no value (no binding) but makes `x` local to the scope.
+            scope.deleted.add(node.id)
 
     def _enter(self, node: ast.AST, kind: type, scope: Scope) -> Scope | None:
         """Bind what `node` itself binds; the new scope it opens, if any."""
