@@ -21,6 +21,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
+from flowfix.analysis.model import children, walk
 from flowfix.analysis.values import dotted_name
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
@@ -256,13 +257,13 @@ def _package(folder: Path) -> tuple[str, ...]:
 
 def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """Nodes of a function's own body: nested defs, lambdas and classes run elsewhere."""
-    stack = list(ast.iter_child_nodes(function))
+    stack = children(function)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
         yield node
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
 
 
 class _Indexer:
@@ -277,7 +278,7 @@ class _Indexer:
 
     def run(self, tree: ast.Module) -> None:
         assignments: list[ast.Assign] = []
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._bind_import(node)
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):

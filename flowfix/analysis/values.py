@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, Model
+from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, Model, children, walk
 
 # Calls whose result depends only on their arguments (and the environment).
 PURE_CALLS = frozenset(
@@ -120,7 +120,7 @@ def read_names(node: ast.AST) -> set[str]:
     """Every plain name read below `node` (nested scopes included)."""
     return {
         child.id
-        for child in ast.walk(node)
+        for child in walk(node)
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)
     }
 
@@ -128,15 +128,15 @@ def read_names(node: ast.AST) -> set[str]:
 def own_nodes(root: ast.AST) -> Iterator[ast.AST]:
     """Nodes below `root` that run where it runs: bodies of nested def, lambda and class are
     not entered (the nodes that open them are yielded); comprehensions are."""
-    stack = list(ast.iter_child_nodes(root))
+    stack = children(root)
     stack.reverse()
     while stack:
         node = stack.pop()
         yield node
         if not isinstance(node, DEFINITIONS):
-            children = list(ast.iter_child_nodes(node))
-            children.reverse()
-            stack.extend(children)
+            below = children(node)
+            below.reverse()
+            stack.extend(below)
 
 
 Bindings = list[tuple[set[str], "ast.AST | None"]]
@@ -148,7 +148,7 @@ def local_bindings(root: ast.AST) -> Bindings:
     imports, nested `def`/`class` names. Bodies of nested functions and classes are not
     entered; comprehensions are (their targets count, as libcst's analysis counted them)."""
     found: Bindings = []
-    stack = list(ast.iter_child_nodes(root))
+    stack = children(root)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Assign):
@@ -172,7 +172,7 @@ def local_bindings(root: ast.AST) -> Bindings:
             continue
         if isinstance(node, ast.Lambda):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     return found
 
 
