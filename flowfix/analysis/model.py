@@ -140,6 +140,7 @@ class Model:
         self.text = text
         self.parents: dict[ast.AST, ast.AST] = {}
         self.scopes: dict[ast.AST, Scope] = {}
+        self.scope_at: dict[ast.AST, Scope] = {}  # every node: the scope evaluating it
         self.collected: dict[type, list[ast.AST]] = {kind: [] for kind in collect}
         self.module_scope = Scope("module", tree, None)
         self.scopes[tree] = self.module_scope
@@ -149,12 +150,13 @@ class Model:
     # --- building -----------------------------------------------------------------------
 
     def _build(self) -> None:
-        parents, collected = self.parents, self.collected
+        parents, collected, scope_at = self.parents, self.collected, self.scope_at
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
         fields_of, entering = _FIELDS, _ENTERING
         name_kind, constant_kind, comprehension_kind = ast.Name, ast.Constant, ast.comprehension
         while stack:
             node, scope = stack.pop()
+            scope_at[node] = scope
             kind = type(node)
             wanted = collected.get(kind)
             if wanted is not None:
@@ -178,9 +180,11 @@ class Model:
                     # Names and constants have no children: handled here, never stacked.
                     if child_kind is name_kind:
                         parents[child] = node
+                        scope_at[child] = child_scope
                         self._name(child, child_scope)
                     elif child_kind is constant_kind:
                         parents[child] = node
+                        scope_at[child] = child_scope
                         found = collected.get(constant_kind)
                         if found is not None:
                             found.append(child)
@@ -354,26 +358,8 @@ class Model:
         return found
 
     def scope_of(self, node: ast.AST) -> Scope:
-        """The scope whose code evaluates `node`."""
-        grandchild: ast.AST | None = None
-        child, current = node, self.parents.get(node)
-        while current is not None:
-            scope = self.scopes.get(current)
-            if scope is not None and self._evaluated_inside(current, child, grandchild):
-                return scope
-            grandchild, child, current = child, current, self.parents.get(current)
-        return self.module_scope
-
-    @staticmethod
-    def _evaluated_inside(owner: ast.AST, child: ast.AST, grandchild: ast.AST | None) -> bool:
-        if isinstance(owner, ast.Module):
-            return True
-        if isinstance(owner, (*FUNCTIONS, ast.ClassDef)):
-            return child in owner.body
-        if isinstance(owner, ast.Lambda):
-            return child is owner.body
-        first: ast.comprehension = owner.generators[0]  # type: ignore[attr-defined]
-        return child is not first or grandchild is not first.iter
+        """The scope whose code evaluates `node` (recorded when the model was built)."""
+        return self.scope_at.get(node, self.module_scope)
 
     def function_of(self, node: ast.AST) -> ast.AST | None:
         """The function or lambda whose own body runs `node` (None at module or class level,
