@@ -140,8 +140,11 @@ def run_detectors(
     kinds = {kind for detector in detectors for kind in detector.VISITS}
     model = Model(tree, text, kinds)
     running = [detector(model, path, config, project) for detector in detectors]
-    for detector in running:
-        detector.run()
+    try:
+        for detector in running:
+            detector.run()
+    finally:
+        model.release()
     findings = [finding for detector in running for finding in detector.findings]
     suppressed = [finding for detector in running for finding in detector.suppressed]
     return findings, suppressed

@@ -21,7 +21,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
-from flowfix.analysis.model import children, walk
+from flowfix.analysis.model import children
 from flowfix.analysis.values import dotted_name
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
@@ -63,6 +63,10 @@ class ProjectIndex:
     modules: dict[str, ModuleInfo] = field(default_factory=dict)
     module_of_path: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    # Functions found but not analysed yet (a module's functions are analysed when asked).
+    pending: dict[str, tuple[_Indexer, ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = field(
+        default_factory=dict
+    )
     class_bases: dict[str, list[str]] = field(default_factory=dict)
     unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
@@ -174,13 +178,26 @@ class ProjectIndex:
     def resolve(self, dotted: str, depth: int = 0) -> str:
         """Follow re-exports (`pkg/__init__.py: from .utils import f`) to a defining name."""
         self._load(dotted)
-        if dotted in self.functions or dotted in self.class_bases or depth > MAX_DEPTH:
+        if (
+            dotted in self.functions
+            or dotted in self.pending
+            or dotted in self.class_bases
+            or depth > MAX_DEPTH
+        ):
             return dotted
         head, _, tail = dotted.rpartition(".")
         module = self.modules.get(head)
         if module is not None and tail in module.bindings and module.bindings[tail] != dotted:
             return self.resolve(module.bindings[tail], depth + 1)
         return dotted
+
+    def function(self, key: str) -> FunctionInfo | None:
+        """What the index knows of the project function `key` (analysed on first use)."""
+        info = self.functions.get(key)
+        if info is None and key in self.pending:
+            indexer, node, cls = self.pending.pop(key)
+            info = self.functions[key] = indexer.function(node, key, cls)
+        return info
 
     def blocking_chain(self, dotted: str) -> tuple[str, ...] | None:
         """(`f`, `g`, `requests.get`) when calling sync project function `f` blocks, else None."""
@@ -190,7 +207,7 @@ class ProjectIndex:
         if key in self._chains:
             return self._chains[key]
         self._load(key)
-        info = self.functions.get(key)
+        info = self.function(key)
         if info is None or info.is_async or key in visiting or len(visiting) > MAX_DEPTH:
             return None
         chain: tuple[str, ...] | None = None
@@ -266,6 +283,20 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
         stack.extend(children(node))
 
 
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of `body` and of the blocks nested in it (functions and classes
+    included), in source order: where imports and assignments can stand."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for name in ("finalbody", "orelse", "handlers", "cases", "body"):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend(reversed(value))
+
+
 class _Indexer:
     """Fills the index with one module's bindings, functions and classes."""
 
@@ -277,8 +308,10 @@ class _Indexer:
         index.modules[module] = self.info
 
     def run(self, tree: ast.Module) -> None:
+        """Bindings and class bases now; each function is analysed when the index is asked
+        about it (`ProjectIndex.function`)."""
         assignments: list[ast.Assign] = []
-        for node in walk(tree):
+        for node in _statements(tree.body):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._bind_import(node)
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
@@ -286,18 +319,25 @@ class _Indexer:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.info.bindings.setdefault(node.name, f"{self.module}.{node.name}")
-        # Names and `self.x` attributes bound to a sync client anywhere in the module.
-        sdk_names: dict[str, set[str]] = {}
-        for assign in assignments:
-            client = self.qualify(dotted_name(assign.value.func) or "", None)  # type: ignore[attr-defined]
-            if client in SYNC_CLIENT_NAMES:
-                for target in filter(None, (dotted_name(t) for t in assign.targets)):
-                    sdk_names.setdefault(target, set()).add(client)
+        self.assignments = assignments
+        self._sdk_names: dict[str, set[str]] | None = None
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._function(node, f"{self.module}.{node.name}", None, sdk_names)
+                self.index.pending[f"{self.module}.{node.name}"] = (self, node, None)
             elif isinstance(node, ast.ClassDef):
-                self._class(node, sdk_names)
+                self._class(node)
+
+    @property
+    def sdk_names(self) -> dict[str, set[str]]:
+        """Names and `self.x` attributes bound to a sync client anywhere in the module."""
+        if self._sdk_names is None:
+            self._sdk_names = {}
+            for assign in self.assignments:
+                client = self.qualify(dotted_name(assign.value.func) or "", None)  # type: ignore[attr-defined]
+                if client in SYNC_CLIENT_NAMES:
+                    for target in filter(None, (dotted_name(t) for t in assign.targets)):
+                        self._sdk_names.setdefault(target, set()).add(client)
+        return self._sdk_names
 
     def _bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -322,21 +362,17 @@ class _Indexer:
     def qualify(self, dotted: str, cls: str | None) -> str:
         return self.index.qualify(self.module, dotted, cls)
 
-    def _class(self, node: ast.ClassDef, sdk_names: dict[str, set[str]]) -> None:
+    def _class(self, node: ast.ClassDef) -> None:
         key = f"{self.module}.{node.name}"
         bases = [dotted_name(base) for base in node.bases]
         self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._function(item, f"{key}.{item.name}", key, sdk_names)
+                self.index.pending[f"{key}.{item.name}"] = (self, item, key)
 
-    def _function(
-        self,
-        node: ast.FunctionDef | ast.AsyncFunctionDef,
-        key: str,
-        cls: str | None,
-        sdk_names: dict[str, set[str]],
-    ) -> None:
+    def function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, key: str, cls: str | None
+    ) -> FunctionInfo:
         short = key.rsplit(".", 2)[-2:] if cls else [node.name]
         info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
         for inner in _own_nodes(node):
@@ -347,14 +383,14 @@ class _Indexer:
             if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
                 continue
-            client = self._client_call(inner.func, sdk_names, cls)
+            client = self._client_call(inner.func, self.sdk_names, cls)
             if client is not None:
                 kind = "LLM SDK" if SYNC_CLIENTS[client].methods is LLM_METHODS else "HTTP"
                 shown = callee or _spelled(inner.func)
                 info.blocking.append(f"{shown}() (sync {kind} client)")
             elif callee is not None:
                 info.calls.append(target)
-        self.index.functions[key] = info
+        return info
 
     def _client_call(
         self, func: ast.expr, sdk_names: dict[str, set[str]], cls: str | None

@@ -68,7 +68,19 @@ def cached(path: Path, options: Options) -> FileResult | None:
 
 def analyse(path: Path, options: Options) -> FileResult:
     """Read, detect (storing the detection in the cache) and, with `options.fix`, fix one
-    file."""
+    file, with the cyclic garbage collector paused: parsing builds a large tree that stays
+    alive until the file is done, and each collection meanwhile would walk it in vain (a third
+    of a cold run). Whatever cycles the file leaves are collected once it is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyse(path, options)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyse(path: Path, options: Options) -> FileResult:
     display = display_path(path)
     try:
         raw = read_bytes(path)

@@ -339,6 +339,12 @@ class Model:
             current = current.parent
         return None
 
+    def release(self) -> None:
+        """Break the model's reference cycles (a binding and its scope) once no rule needs it
+        any more, so that reference counting frees it at once."""
+        for scope in self.scopes.values():
+            scope.bindings.clear()
+
     # --- structure ----------------------------------------------------------------------
 
     def parent(self, node: ast.AST) -> ast.AST | None:
