@@ -276,3 +276,11 @@ def test_del_gives_no_binding_but_makes_the_name_local() -> None:
     module_read = call(model, "use(node)").args[0]
     assert isinstance(module_read, ast.Name)
     assert [b.kind for b in model.bindings_of(module_read)] == ["assignment"]
+
+
+def test_source_is_the_nodes_text_with_its_line_endings() -> None:
+    text = 'x = 1\nfoo(a,\n    b)  # c\né = "ü"; bar( 1 )\r\ny=(\r\n 2)\n'
+    model = Model(ast.parse(text), text, ())
+    for node in ast.walk(model.tree):
+        if isinstance(node, (ast.expr, ast.stmt)):
+            assert model.source(node) == ast.get_source_segment(text, node)

@@ -296,7 +296,7 @@ class ExecutorCreatedPerCall(Detector):
             )
             value = arg.value if isinstance(arg, (ast.Starred, ast.keyword)) else arg
             if star or not is_call_invariant(self.model, value, "self" if allow_self else None):
-                code = ast.get_source_segment(self.model.text, value) or ast.unparse(value)
+                code = self.model.source(value) or ast.unparse(value)
                 if not allow_self and is_call_invariant(self.model, value, "self"):
                     return f"argument `{code}` depends on the instance; {PER_MODULE_REASON}"
                 return f"argument `{code}` may differ between calls"

@@ -9,7 +9,7 @@ from flowfix.analysis import Model
 
 def source_of(model: Model, node: ast.AST) -> str:
     """`node`'s source text as written (parentheses around it excluded, as in `ast`)."""
-    return ast.get_source_segment(model.text, node) or ""
+    return model.source(node)
 
 
 def code_excerpt(model: Model, node: ast.AST, limit: int = 60) -> str:

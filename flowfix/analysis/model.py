@@ -145,6 +145,8 @@ class Model:
         self.module_scope = Scope("module", tree, None)
         self.scopes[tree] = self.module_scope
         self._lines: list[str] | None = None
+        self._sorted: set[type] = set()
+        self._line_starts: list[int] | None = None
         self._build()
 
     # --- building -----------------------------------------------------------------------
@@ -360,7 +362,9 @@ class Model:
         """Every node of `kind` (one of the types collected when the model was built), in
         source order."""
         found = self.collected[kind]
-        found.sort(key=lambda node: (node.lineno, node.col_offset))  # type: ignore[attr-defined]
+        if kind not in self._sorted:
+            found.sort(key=lambda node: (node.lineno, node.col_offset))  # type: ignore[attr-defined]
+            self._sorted.add(kind)
         return found
 
     def scope_of(self, node: ast.AST) -> Scope:
@@ -519,6 +523,18 @@ class Model:
         if text.isascii():
             return offset
         return len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
+
+    def source(self, node: ast.AST) -> str:
+        """The source text of `node`, line endings kept (as `ast.get_source_segment`, without
+        splitting the whole module's text again on every call)."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+        starts, span = self._line_starts, self.span(node)
+        return self.text[
+            starts[span.line - 1] + span.column - 1 : starts[span.end_line - 1]
+            + span.end_column
+            - 1
+        ]
 
     def span(self, node: ast.AST) -> Span:
         """`node`'s range as users see it: 1-based lines and code-point columns, the end
