@@ -69,19 +69,22 @@ class ProjectIndex:
     )
     class_bases: dict[str, list[str]] = field(default_factory=dict)
     unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
+    texts: dict[str, str] = field(default_factory=dict)  # module: its text, when given (build)
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
     consulted: set[str] | None = None  # while recording: every module name looked up
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, sources: Iterable[tuple[Path, str, str]]) -> ProjectIndex:
-        """Index `(path, display path, text)` triples now; files that do not parse are skipped."""
+        """An index of `(path, display path, text)` triples (an editor's unsaved text, say),
+        each text parsed when a query first needs it; files that do not parse are skipped."""
         sources = list(sources)
         index = cls()
         names = _module_names([(path, display) for path, display, _ in sources])
-        for (_, display, text), (module, is_package) in zip(sources, names, strict=True):
+        for (path, display, text), (module, is_package) in zip(sources, names, strict=True):
             index.module_of_path[display] = module
-            index._index(module, is_package, text)
+            index.unread[module] = (path, is_package)
+            index.texts[module] = text
         return index
 
     @classmethod
@@ -94,13 +97,21 @@ class ProjectIndex:
             index.unread[module] = (path, is_package)
         return index
 
-    def index_tree(self, module: str, tree: ast.Module, digest: str) -> None:
-        """Index a file of the run from the tree its reader already has (not read twice)."""
-        found = self.unread.pop(module, None)
-        if found is not None:
-            self.digests[module] = digest
-            _Indexer(self, module, found[1]).run(tree)
-            self._chains.clear()
+    def offer_tree(self, module: str, tree: ast.Module, text: str) -> None:
+        """Index a module of the run from the tree its reader already has, rather than read and
+        parse it again, when `text` is exactly what the index would read for it."""
+        if module not in self.unread:
+            return
+        given = self.texts.get(module)
+        if given is not None:
+            if given != text:
+                return
+        elif self.digests.get(module) != digest_of(text.encode("utf-8")):
+            return
+        _path, is_package = self.unread.pop(module)
+        self.texts.pop(module, None)
+        _Indexer(self, module, is_package).run(tree)
+        self._chains.clear()
 
     def know(self, display: str, digest: str) -> None:
         """Note the digest of a file of the run that its reader computed (not read twice)."""
@@ -110,6 +121,8 @@ class ProjectIndex:
 
     def digest(self, module: str) -> str | None:
         """The content digest of a file of the run (None: not one; "?": indexed from a text)."""
+        if module in self.texts:
+            return "?"
         if module not in self.digests and module in self.unread:
             try:
                 self.digests[module] = digest_of(read_bytes(self.unread[module][0]))
@@ -132,15 +145,19 @@ class ProjectIndex:
             self.consulted.update(prefixes)
         for module in prefixes:
             found = self.unread.pop(module, None)
-            if found is not None:
-                path, is_package = found
+            if found is None:
+                continue
+            path, is_package = found
+            text = self.texts.pop(module, None)
+            if text is None:
                 try:
                     source = read_source(path)
                 except SourceError:
                     continue
                 self.digests.setdefault(module, source.digest)
-                self._index(module, is_package, source.text)
-                self._chains.clear()
+                text = source.text
+            self._index(module, is_package, text)
+            self._chains.clear()
 
     def record(self) -> None:
         """Start recording the modules that queries read (for one file's detection)."""

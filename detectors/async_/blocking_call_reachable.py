@@ -12,7 +12,6 @@ from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
 from flowfix.detectors.async_.receivers import full_name
 from flowfix.rules import FixSafety, Severity
-from flowfix.sources import digest
 
 ASYNC_FLOWS = frozenset(
     {
@@ -104,7 +103,8 @@ class BlockingCallReachableFromAsync(Detector):
         self.module = self.project.module_for(self.path) if self.project else None
         if self.module is None:
             return
-        self._index_own_tree()
+        # The module itself is indexed from the tree at hand, not read and parsed again.
+        self.project.offer_tree(self.module, self.model.tree, self.model.text)
         # The last `name = <call>` of each name in each def / class / module, and the `a >> b`
         # edges written there, for the nodes an async flow's start node leads to.
         self.constructed: dict[Owned, ast.Call] = {}
@@ -117,15 +117,6 @@ class BlockingCallReachableFromAsync(Detector):
                 call = self.constructed.get((owner, name))
                 if call is not None:
                     self._check_flow_node(call, flow)
-
-    def _index_own_tree(self) -> None:
-        """Index this module from the tree at hand rather than reading and parsing the file
-        again, when the text is exactly the file the run read."""
-        assert self.project is not None and self.module is not None
-        known = self.project.digests.get(self.module)
-        if self.module in self.project.unread and known is not None:
-            if known == digest(self.model.text.encode("utf-8")):
-                self.project.index_tree(self.module, self.model.tree, known)
 
     def visit_Call(self, node: ast.Call) -> None:
         if self.model.qualified_names(node.func) & ASYNC_FLOWS:
