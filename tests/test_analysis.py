@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from flowfix.analysis import Model
+from flowfix.analysis.methods import instance_name, is_static
 from flowfix.rules import Span
 
 
@@ -276,3 +277,33 @@ def test_del_gives_no_binding_but_makes_the_name_local() -> None:
     module_read = call(model, "use(node)").args[0]
     assert isinstance(module_read, ast.Name)
     assert [b.kind for b in model.bindings_of(module_read)] == ["assignment"]
+
+
+def function(model: Model, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    """The def named `name`."""
+    for node in ast.walk(model.tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return node
+    raise AssertionError(f"no def {name}")
+
+
+def test_instance_name_is_the_first_positional_parameter_of_an_instance_method() -> None:
+    model = model_of(
+        """
+        import builtins
+        class C:
+            def m(this, x): pass
+            def p(me, /, x): pass
+            @staticmethod
+            def s(x): pass
+            @builtins.classmethod
+            def c(cls): pass
+            def bare(*args): pass
+        """
+    )
+    assert instance_name(model, function(model, "m")) == "this"
+    assert instance_name(model, function(model, "p")) == "me"
+    assert instance_name(model, function(model, "s")) is None
+    assert instance_name(model, function(model, "c")) is None
+    assert instance_name(model, function(model, "bare")) is None
+    assert is_static(model, function(model, "c")) and not is_static(model, function(model, "m"))

@@ -7,23 +7,12 @@ import ast
 from collections.abc import Callable, Collection
 
 from flowfix.analysis import Binding, Model
-from flowfix.analysis.frameworks import decorator_names
+from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import own_nodes
 
 # (assigned value, declared type) of one binding of a name; either may be missing.
 BoundValue = tuple[ast.expr | None, ast.expr | None]
-STATIC_OR_CLASS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
-
-
-def instance_name(model: Model, function: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, function) & STATIC_OR_CLASS:
-        return None
-    params = [*function.args.posonlyargs, *function.args.args]
-    return params[0].arg if params else None
 
 
 def self_attribute(model: Model, expr: ast.AST) -> tuple[ast.ClassDef, str] | None:

@@ -6,10 +6,11 @@ import ast
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import PER_CALL_METHODS, find_method, framework_of
+from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import own_nodes
 from flowfix.detector import Detector
-from flowfix.detectors.async_.bound_values import bound_class, defined_functions, instance_name
+from flowfix.detectors.async_.bound_values import bound_class, defined_functions
 from flowfix.rules import FixSafety, Severity
 
 LOOP_FACTORIES = frozenset(

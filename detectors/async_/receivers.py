@@ -7,15 +7,12 @@ import ast
 from collections.abc import Callable
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names
-from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.methods import instance_name
+from flowfix.analysis.model import FUNCTIONS
 from flowfix.analysis.values import own_nodes
 
 # (assigned value, declared type) of one binding of a name; either may be missing.
 BoundValue = tuple[ast.expr | None, ast.expr | None]
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
 
 
 def full_name(node: ast.AST) -> str | None:
@@ -39,14 +36,6 @@ def shown_callee(func: ast.expr) -> str:
     if dotted and not dotted.startswith("None"):
         return dotted
     return func.attr if isinstance(func, ast.Attribute) else "call"
-
-
-def instance_name(model: Model, function: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, function) & STATIC_DECORATORS:
-        return None
-    params = [*function.args.posonlyargs, *function.args.args]
-    return params[0].arg if params else None
 
 
 def name_bindings(model: Model, name: ast.Name) -> list[BoundValue] | None:

@@ -15,9 +15,9 @@ from flowfix.analysis.frameworks import (
     framework_of,
     is_cached_function,
 )
+from flowfix.analysis.methods import instance_name
 from flowfix.detectors.connections.call_inputs import references
 from flowfix.detectors.connections.client_constructors import is_data_class, is_slotted
-from flowfix.detectors.connections.instance_parameter import instance_name
 
 Route = Literal["init_components", "__init__", "cached_property", "factory"]
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

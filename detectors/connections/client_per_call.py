@@ -7,6 +7,7 @@ import ast
 from typing import Any
 
 from flowfix.analysis.frameworks import find_method, is_pydantic_model
+from flowfix.analysis.methods import instance_name
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
@@ -36,7 +37,6 @@ from flowfix.detectors.connections.client_usage import (
     construction_usage,
     is_conditional,
 )
-from flowfix.detectors.connections.instance_parameter import instance_name
 from flowfix.rules import FixSafety, Severity
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

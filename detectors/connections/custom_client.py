@@ -6,13 +6,13 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.methods import instance_name
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
 from flowfix.detectors.connections.dynamiq_lineage import inherits_generic_ensure_client
 from flowfix.detectors.connections.method_bodies import (
     assigned_targets,
     body_nodes,
-    instance_name,
     is_self_attribute,
 )
 from flowfix.rules import FixSafety, Severity

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.frameworks import decorator_names
+from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
 from flowfix.detectors.connections.dynamiq_lineage import is_dynamiq_node_class
 from flowfix.detectors.connections.method_bodies import (
-    STATIC_DECORATORS,
     body_nodes,
-    instance_name,
     rebinds,
     stores_attribute,
 )
@@ -104,7 +102,7 @@ class ConnectionManagerNotStored(Detector):
         self.report(name_node(self.model, node), fix=fix, note=note, data=data, cls=cls.name)
 
     def _fix_safety(self, func: ast.FunctionDef, this: str | None) -> tuple[FixSafety, str]:
-        if this is None or decorator_names(self.model, func) & STATIC_DECORATORS:
+        if this is None or is_static(self.model, func):
             return FixSafety.NONE, "a static or class method cannot call `super()` this way"
         if super_arguments(func) is None:
             return FixSafety.NONE, "the override takes no connection manager to pass on"

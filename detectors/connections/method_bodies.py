@@ -6,14 +6,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names
 from flowfix.analysis.values import own_nodes
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
 
 
 def body_nodes(function: FunctionNode) -> Iterator[ast.AST]:
@@ -23,14 +18,6 @@ def body_nodes(function: FunctionNode) -> Iterator[ast.AST]:
         yield statement
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield from own_nodes(statement)
-
-
-def instance_name(model: Model, function: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, function) & STATIC_DECORATORS:
-        return None
-    params = [*function.args.posonlyargs, *function.args.args]
-    return params[0].arg if params else None
 
 
 def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:

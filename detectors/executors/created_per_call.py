@@ -10,12 +10,12 @@ from typing import Any, Literal
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
     INIT_METHODS,
-    decorator_names,
     find_method,
     framework_of,
     is_cached_function,
     is_pydantic_model,
 )
+from flowfix.analysis.methods import is_static
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
@@ -36,9 +36,6 @@ from flowfix.detectors.executors.pool_waits import (
 from flowfix.rules import FixSafety, Severity
 
 ENTRY_FUNCTIONS = frozenset({"main", "cli"})
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
 # Where a value outlives the call: containers and operators it passes through on the way.
 _PASS_THROUGH = (ast.BoolOp, ast.IfExp, ast.Tuple, ast.List, ast.Starred)
@@ -345,7 +342,7 @@ def cache_form(model: Model, func: FunctionNode) -> CacheForm | str:
         if not isinstance(model.parent(func), ast.Module):
             return f"`{func.name}()` is not defined at module level"
         return CacheForm("factory", func, f"_{func.name.strip('_')}_executor")
-    static = bool(decorator_names(model, func) & STATIC_DECORATORS)
+    static = is_static(model, func)
     if not static and framework_of(model, cls) != "plain":
         params = func.args.args
         if not params or params[0].arg != "self":

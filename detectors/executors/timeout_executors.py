@@ -8,29 +8,19 @@ import ast
 from dataclasses import dataclass
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names, find_method
+from flowfix.analysis.frameworks import find_method
+from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import assigned_value
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import is_deletion
 from flowfix.detectors.executors.pool_waits import (
+    block_nodes,
     calls_result_with_timeout,
     is_result_with_timeout,
-    block_nodes,
 )
 
 Loop = ast.For | ast.AsyncFor | ast.While
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
-
-
-def instance_name(model: Model, func: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, func) & STATIC_DECORATORS:
-        return None
-    params = [*func.args.posonlyargs, *func.args.args]
-    return params[0].arg if params else None
 
 
 def called_function(model: Model, call: ast.Call, func: FunctionNode) -> FunctionNode | None:

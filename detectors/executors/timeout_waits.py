@@ -6,7 +6,8 @@ import ast
 from dataclasses import dataclass
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names, find_method
+from flowfix.analysis.frameworks import find_method
+from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import assigned_value
 from flowfix.detectors.executors.pool_constructors import executor_class
@@ -17,9 +18,6 @@ from flowfix.detectors.executors.pool_waits import (
 )
 
 Loop = ast.For | ast.AsyncFor | ast.While
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
 
 
 @dataclass(frozen=True)
@@ -134,11 +132,3 @@ def _argument_values(call: ast.Call) -> list[ast.expr]:
     arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     arguments.sort(key=lambda arg: (arg.lineno, arg.col_offset))
     return [arg.value if isinstance(arg, (ast.Starred, ast.keyword)) else arg for arg in arguments]
-
-
-def instance_name(model: Model, func: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, func) & STATIC_DECORATORS:
-        return None
-    params = [*func.args.posonlyargs, *func.args.args]
-    return params[0].arg if params else None
