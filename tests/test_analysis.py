@@ -9,6 +9,7 @@ import pytest
 
 from flowfix.analysis import Model
 from flowfix.analysis.methods import instance_name, is_static
+from flowfix.analysis.names import full_name
 from flowfix.rules import Span
 
 
@@ -307,3 +308,17 @@ def test_instance_name_is_the_first_positional_parameter_of_an_instance_method()
     assert instance_name(model, function(model, "c")) is None
     assert instance_name(model, function(model, "bare")) is None
     assert is_static(model, function(model, "c")) and not is_static(model, function(model, "m"))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("a.b.c", "a.b.c"),
+        ("OpenAI().chat.completions.create", "OpenAI.chat.completions.create"),
+        ("x[0].y", "x.y"),
+        ("'s'.join", "None.join"),
+        ("(a + b)", None),
+    ],
+)
+def test_full_name_reads_through_calls_and_subscripts(code: str, expected: str | None) -> None:
+    assert full_name(ast.parse(code, mode="eval").body) == expected

@@ -7,10 +7,10 @@ import ast
 
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
 from flowfix.analysis.model import DEFINITIONS
+from flowfix.analysis.names import full_name
 from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
-from flowfix.detectors.async_.receivers import full_name
 from flowfix.rules import FixSafety, Severity
 from flowfix.sources import digest
 

@@ -9,25 +9,11 @@ from collections.abc import Callable
 from flowfix.analysis import Model
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS
+from flowfix.analysis.names import full_name
 from flowfix.analysis.values import own_nodes
 
 # (assigned value, declared type) of one binding of a name; either may be missing.
 BoundValue = tuple[ast.expr | None, ast.expr | None]
-
-
-def full_name(node: ast.AST) -> str | None:
-    """The callee as spelled, calls and subscripts in the receiver dropped
-    (`OpenAI().chat.completions.create` → `OpenAI.chat.completions.create`); an unnamed base
-    reads `None` (`"x".join` → `None.join`)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{full_name(node.value)}.{node.attr}"
-    if isinstance(node, ast.Call):
-        return full_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return full_name(node.value)
-    return None
 
 
 def shown_callee(func: ast.expr) -> str:

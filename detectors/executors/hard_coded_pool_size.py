@@ -7,11 +7,11 @@ import re
 from pathlib import PurePosixPath
 
 from flowfix.analysis.model import FUNCTIONS
+from flowfix.analysis.names import full_name
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import (
     EXECUTOR_SUFFIX,
     executor_class,
-    full_name,
     is_parallel_node,
     is_thread_pool,
 )

@@ -6,6 +6,7 @@ import ast
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.names import full_name
 from flowfix.detector import Detector
 from flowfix.detectors.memory.source_excerpts import code_excerpt
 from flowfix.detectors.memory.state_stores import state_name
@@ -13,19 +14,6 @@ from flowfix.rules import Severity
 
 # Functions whose job is a full, independent copy: a checkpoint, a snapshot, a clone.
 COPY_PURPOSE_WORDS = ("snapshot", "checkpoint", "backup", "clone", "copy")
-
-
-def _target_name(node: ast.AST | None) -> str:
-    """`a.b.c` for an assignment target (subscripts and calls in the chain read through)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_target_name(node.value) or None}.{node.attr}"
-    if isinstance(node, ast.Subscript):
-        return _target_name(node.value)
-    if isinstance(node, ast.Call):
-        return _target_name(node.func)
-    return ""
 
 
 def first_argument(call: ast.Call) -> tuple[ast.expr, str | None] | None:
@@ -47,9 +35,9 @@ def copy_is_the_purpose(model: Model, call: ast.Call, func: FunctionNode) -> boo
     names = [func.name]
     owner = model.parent(call)
     if isinstance(owner, ast.Assign):
-        names += [_target_name(target) for target in owner.targets]
+        names += [full_name(target) or "" for target in owner.targets]
     elif isinstance(owner, ast.AnnAssign):
-        names.append(_target_name(owner.target))
+        names.append(full_name(owner.target) or "")
     elif isinstance(owner, ast.keyword):
         names.append(owner.arg or "")
     return any(word in name.lower() for name in names for word in COPY_PURPOSE_WORDS)

@@ -7,21 +7,7 @@ import ast
 import re
 
 from flowfix.analysis import Model
-
-
-def full_name(node: ast.AST) -> str | None:
-    """The dotted spelling of `node` read through calls and subscripts: `a.b.c`, `f().g` →
-    `f.g`, `x[0].y` → `x.y`; an attribute on anything else keeps `None` as its base
-    (`"s".join` → `None.join`), as libcst's `get_full_name_for_node` spells it."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{full_name(node.value)}.{node.attr}"
-    if isinstance(node, ast.Call):
-        return full_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return full_name(node.value)
-    return None
+from flowfix.analysis.names import full_name
 
 
 def resolved_names(model: Model, node: ast.AST) -> set[str]:

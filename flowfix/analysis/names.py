@@ -1,0 +1,21 @@
+"""What a callee or a receiver is called as spelled: its dotted name read through calls and
+subscripts, as libcst's `get_full_name_for_node` spells it."""
+
+from __future__ import annotations
+
+import ast
+
+
+def full_name(node: ast.AST | None) -> str | None:
+    """The dotted spelling of `node` read through calls and subscripts: `a.b.c`, `f().g` →
+    `f.g`, `x[0].y` → `x.y`; an attribute on anything else keeps `None` as its base
+    (`"s".join` → `None.join`); None for any other expression."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{full_name(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return full_name(node.func)
+    if isinstance(node, ast.Subscript):
+        return full_name(node.value)
+    return None
