@@ -9,7 +9,7 @@ import pytest
 
 from flowfix.analysis import Model
 from flowfix.analysis.methods import instance_name, is_static
-from flowfix.analysis.names import full_name
+from flowfix.analysis.names import full_name, shown_callee
 from flowfix.rules import Span
 
 
@@ -322,3 +322,17 @@ def test_instance_name_is_the_first_positional_parameter_of_an_instance_method()
 )
 def test_full_name_reads_through_calls_and_subscripts(code: str, expected: str | None) -> None:
     assert full_name(ast.parse(code, mode="eval").body) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("requests.get", "requests.get"),
+        ("OpenAI().chat.create", "OpenAI.chat.create"),
+        ("'s'.join", "join"),
+        ("(lambda: 0)()", "call"),
+    ],
+)
+def test_shown_callee_falls_back_to_the_last_attribute(code: str, expected: str) -> None:
+    func = ast.parse(code, mode="eval").body
+    assert shown_callee(func.func if isinstance(func, ast.Call) else func) == expected

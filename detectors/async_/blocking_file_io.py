@@ -13,8 +13,8 @@ from flowfix.analysis.blocking import (
     PATH_METHODS,
 )
 from flowfix.detector import Detector
+from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.offload import is_awaited, offload_fix
-from flowfix.detectors.async_.receivers import bound_class
 from flowfix.rules import FixSafety, Severity
 
 MAX_PATH_DEPTH = 4

@@ -15,9 +15,10 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
+from flowfix.analysis.names import shown_callee
 from flowfix.detector import Detector
+from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.offload import is_awaited, is_offloaded, offload_fix
-from flowfix.detectors.async_.receivers import bound_class, shown_callee
 from flowfix.rules import FixSafety, Severity
 
 BLOCKING_IO_NAMES = frozenset(BLOCKING_IO_FUNCTIONS)

@@ -1,5 +1,6 @@
 """What a name or a `self` attribute is bound to: the values and declared types of its
-bindings, the class it holds, the functions it names."""
+bindings, the one class of a set (a sync client, a `pathlib.Path`) that every binding
+constructs or declares, the functions it names."""
 
 from __future__ import annotations
 

@@ -19,3 +19,11 @@ def full_name(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Subscript):
         return full_name(node.value)
     return None
+
+
+def shown_callee(func: ast.expr) -> str:
+    """How a finding names the callee: `full_name`, or its last attribute, or `call`."""
+    dotted = full_name(func)
+    if dotted and not dotted.startswith("None"):
+        return dotted
+    return func.attr if isinstance(func, ast.Attribute) else "call"
