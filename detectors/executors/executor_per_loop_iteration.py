@@ -23,7 +23,7 @@ from flowfix.detectors.executors.statement_lines import (
     shares_line,
     statement_index,
 )
-from flowfix.detectors.executors.timeout_executors import Loop, is_timeout_executor
+from flowfix.detectors.executors.timeout_waits import Loop, is_timeout_executor
 from flowfix.rules import FixSafety, Severity
 
 

@@ -1,4 +1,7 @@
-"""Which executors a loop waits on with a timeout, and what those executors are bound to."""
+"""Seed 003's timeout executors: which executors a loop submits to and whose futures it awaits
+with a timeout (`future.result(timeout=...)`), directly or through a helper it passes the
+executor to; and the constructions an executor reference (a name or `self.<attr>`) is bound
+to."""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ def timeout_waits(model: Model, loop: Loop, func: FunctionNode) -> list[TimeoutW
         if isinstance(node.func, ast.Attribute) and node.func.attr == "submit":
             waits.extend(TimeoutWait(node.func.value, wait) for wait in direct)
             continue
-        helper = _helper(model, node, func)
+        helper = called_function(model, node, func)
         if helper is not None and calls_result_with_timeout(helper.body):
             waits.extend(
                 TimeoutWait(value, node)
@@ -48,8 +51,9 @@ def timeout_waits(model: Model, loop: Loop, func: FunctionNode) -> list[TimeoutW
     return waits
 
 
-def _helper(model: Model, call: ast.Call, func: FunctionNode) -> FunctionNode | None:
-    """The method of `func`'s class (`self.m(...)`) or the function `call` calls."""
+def called_function(model: Model, call: ast.Call, func: FunctionNode) -> FunctionNode | None:
+    """The method of `func`'s class (`self.m(...)`) or the function (`f(...)`, bound once)
+    that `call` calls."""
     callee = call.func
     if isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name):
         cls = model.class_of(func)
@@ -132,3 +136,16 @@ def _argument_values(call: ast.Call) -> list[ast.expr]:
     arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     arguments.sort(key=lambda arg: (arg.lineno, arg.col_offset))
     return [arg.value if isinstance(arg, (ast.Starred, ast.keyword)) else arg for arg in arguments]
+
+
+def is_timeout_executor(model: Model, call: ast.Call, func: FunctionNode) -> bool:
+    """Seed 003's fix: a fresh executor per attempt of a loop, its future awaited with a
+    timeout."""
+    loop = model.iteration_loop(call)
+    while loop is not None:
+        for wait in timeout_waits(model, loop, func):
+            calls = executor_constructors(model, wait.executor, func)
+            if calls is not None and any(found is call for found in calls):
+                return True
+        loop = model.iteration_loop(loop)
+    return False
