@@ -14,8 +14,8 @@ from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import (
     is_shutdown_statement,
     local_binding,
-    name_uses,
 )
+from flowfix.detectors.executors.pool_name_uses import name_uses
 from flowfix.detectors.executors.pool_waits import submits_unconsumed, waits_for_results
 from flowfix.detectors.executors.statement_lines import (
     containing_body,
@@ -126,7 +126,7 @@ def _with_plan(model: Model, item: ast.withitem, loop: Loop, func: FunctionNode)
     name = item.optional_vars
     if not isinstance(name, ast.Name):
         return "the `with` does not bind the executor to a name"
-    found = name_uses(model, name, func)
+    found = name_uses(model, name, func, del_with_others_reads=True)
     if found is None or found[1] != 1:
         return f"`{name.id}` is bound more than once in the function"
     if any(use.kind in {"escape", "delegated"} or use.method == "shutdown" for use in found[0]):
@@ -140,7 +140,7 @@ def _assign_plan(
     model: Model, binding: tuple[ast.Name, ast.stmt], loop: Loop, func: FunctionNode
 ) -> HoistPlan | str:
     name, statement = binding
-    found = name_uses(model, name, func)
+    found = name_uses(model, name, func, del_with_others_reads=True)
     if found is None or found[1] != 1 or shares_line(model, statement):
         return f"`{name.id}` is bound more than once in the function or shares its line"
     uses = found[0]
@@ -289,7 +289,11 @@ class ExecutorPerLoopIteration(Detector):
             if any(not isinstance(target, ast.Name) for target in targets):
                 return True
             binding = local_binding(self.model, node)
-            found = name_uses(self.model, binding[0], func) if binding is not None else None
+            found = (
+                name_uses(self.model, binding[0], func, del_with_others_reads=True)
+                if binding is not None
+                else None
+            )
             return found is None or any(use.kind == "escape" for use in found[0])
         return False
 
