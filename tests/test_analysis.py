@@ -10,6 +10,15 @@ import pytest
 from flowfix.analysis import Model
 from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.names import full_name, shown_callee
+from flowfix.analysis.statement_lines import (
+    containing_body,
+    in_one_line_body,
+    is_below,
+    is_line_statement,
+    line_end,
+    shares_line,
+    statement_index,
+)
 from flowfix.rules import Span
 
 
@@ -336,3 +345,38 @@ def test_full_name_reads_through_calls_and_subscripts(code: str, expected: str |
 def test_shown_callee_falls_back_to_the_last_attribute(code: str, expected: str) -> None:
     func = ast.parse(code, mode="eval").body
     assert shown_callee(func.func if isinstance(func, ast.Call) else func) == expected
+
+
+def statement(model: Model, code: str) -> ast.stmt:
+    """The first statement whose source is `code`."""
+    for node in ast.walk(model.tree):
+        if isinstance(node, ast.stmt) and ast.unparse(node) == code:
+            return node
+    raise AssertionError(f"no statement {code}")
+
+
+def test_statement_lines_tell_one_line_bodies_and_shared_lines() -> None:
+    model = model_of(
+        """
+        def f(xs):
+            for x in xs: a = 1; b = 2
+            c = 3; d = 4
+            e = 5
+            if x: g = 1; \\
+              h = 2
+            return e
+        """
+    )
+    a, b, c, d, e = (statement(model, f"{n} = {i}") for i, n in enumerate("abcde", 1))
+    assert in_one_line_body(model, a) and in_one_line_body(model, b)
+    assert not in_one_line_body(model, c) and not in_one_line_body(model, e)
+    assert shares_line(model, c) and shares_line(model, d) and not shares_line(model, e)
+    assert line_end(model, c) is d and line_end(model, e) is e
+    assert is_line_statement(model, e) and not is_line_statement(model, c)
+    assert not is_line_statement(model, a)
+    # `h` goes on past a `\\`: its own `;` group starts its line, its block does not.
+    h = statement(model, "h = 2")
+    assert not in_one_line_body(model, h) and in_one_line_body(model, h, by_block_start=True)
+    body = containing_body(model, e)
+    assert body is not None and body[statement_index(model, e.targets[0], body) or 0] is e
+    assert is_below(model, a.targets[0], body) and not is_below(model, e, [a])

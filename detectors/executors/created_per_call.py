@@ -17,13 +17,13 @@ from flowfix.analysis.frameworks import (
 )
 from flowfix.analysis.methods import is_static
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.statement_lines import is_below
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
+from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
     executor_class,
-    is_below,
-    local_binding,
     owner_of,
     span_list,
 )
@@ -179,7 +179,7 @@ class ExecutorCreatedPerCall(Detector):
         return any(isinstance(target, (ast.Attribute, ast.Subscript)) for target in targets)
 
     def _bound_name(self, node: ast.Call) -> ast.Name | None:
-        binding = local_binding(self.model, node)
+        binding = local_binding(self.model, node, by_block_start=True)
         if binding is not None:
             return binding[0]
         owner = self.model.parent(node)
@@ -245,7 +245,7 @@ class ExecutorCreatedPerCall(Detector):
         self, node: ast.Call, func: FunctionNode, uses: list[Use]
     ) -> tuple[FixSafety, str, CacheForm | None]:
         item = self.model.parent(node)
-        if local_binding(self.model, node) is not None:
+        if local_binding(self.model, node, by_block_start=True) is not None:
             return (
                 FixSafety.NONE,
                 "assigned, not used in `with`; cache it by hand (EXE002 covers its shutdown)",

@@ -6,12 +6,15 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
-from flowfix.detectors.executors.statement_lines import in_one_line_body, is_line_statement
+from flowfix.analysis.statement_lines import in_one_line_body, is_line_statement
 
 
-def local_binding(model: Model, call: ast.Call) -> tuple[ast.Name, ast.stmt] | None:
+def local_binding(
+    model: Model, call: ast.Call, *, by_block_start: bool = False
+) -> tuple[ast.Name, ast.stmt] | None:
     """(`name`, its statement) when `call` is the whole value of `name [: T] = call`, a
-    statement on its own line(s) (not a one-line body)."""
+    statement on its own line(s) (not a one-line body: `in_one_line_body`, `by_block_start`
+    as there)."""
     owner = model.parent(call)
     target: ast.AST | None = None
     if isinstance(owner, ast.Assign) and owner.value is call and len(owner.targets) == 1:
@@ -21,7 +24,7 @@ def local_binding(model: Model, call: ast.Call) -> tuple[ast.Name, ast.stmt] | N
     if not isinstance(target, ast.Name) or owner is None:
         return None
     assert isinstance(owner, (ast.Assign, ast.AnnAssign))
-    if in_one_line_body(model, owner):
+    if in_one_line_body(model, owner, by_block_start=by_block_start):
         return None
     return target, owner
 

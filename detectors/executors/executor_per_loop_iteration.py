@@ -8,6 +8,12 @@ from typing import Any, Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.statement_lines import (
+    containing_body,
+    in_one_line_body,
+    shares_line,
+    statement_index,
+)
 from flowfix.analysis.values import bound_names, local_bindings
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
@@ -17,12 +23,6 @@ from flowfix.detectors.executors.executor_name_uses import (
 )
 from flowfix.detectors.executors.pool_name_uses import name_uses
 from flowfix.detectors.executors.pool_waits import submits_unconsumed, waits_for_results
-from flowfix.detectors.executors.statement_lines import (
-    containing_body,
-    in_one_line_body,
-    shares_line,
-    statement_index,
-)
 from flowfix.detectors.executors.timeout_waits import Loop, is_timeout_executor
 from flowfix.rules import FixSafety, Severity
 

@@ -8,16 +8,14 @@ from typing import Any
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.statement_lines import containing_body, shares_line, statement_index
 from flowfix.detector import Detector
+from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
-    containing_body,
     executor_class,
-    local_binding,
     owner_of,
-    shares_line,
     span_list,
-    statement_index,
 )
 from flowfix.detectors.executors.pool_name_uses import Use, in_finally, name_uses
 from flowfix.detectors.executors.pool_waits import waits_for_results
@@ -92,7 +90,7 @@ class ExecutorWithoutShutdown(Detector):
 
     def visit_Call(self, node: ast.Call) -> None:
         executor = executor_class(self.model, node)
-        binding = local_binding(self.model, node) if executor else None
+        binding = local_binding(self.model, node, by_block_start=True) if executor else None
         if binding is None:
             return
         target, statement = binding

@@ -10,9 +10,9 @@ from typing import Any
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.statement_lines import containing_body, in_one_line_body, line_end
 from flowfix.analysis.values import bound_names, local_bindings, own_nodes
 from flowfix.detector import Detector
-from flowfix.detectors.executors.statement_lines import containing_body, in_one_line_body, line_end
 from flowfix.detectors.memory.source_excerpts import code_excerpt, source_of
 from flowfix.detectors.memory.state_stores import store_parameter
 from flowfix.rules import FixSafety, Severity

@@ -47,11 +47,20 @@ def shares_line(model: Model, statement: ast.stmt) -> bool:
     return first != last
 
 
-def in_one_line_body(model: Model, statement: ast.stmt) -> bool:
+def in_one_line_body(model: Model, statement: ast.stmt, *, by_block_start: bool = False) -> bool:
     """`statement` is part of a body written on its compound statement's line
-    (`for x in y: stmt`, `else: a(); b()`)."""
-    body, first, _ = _line_group(model, statement)
-    head = body[first]
+    (`for x in y: stmt`, `else: a(); b()`): the first statement of its `;` group does not
+    start its line. With `by_block_start` the first statement of its whole block decides
+    instead, and nothing directly in the module is (the two differ only for a statement
+    continued with `\\` after a one-line body's `;`)."""
+    if by_block_start:
+        block = containing_body(model, statement)
+        if not block or isinstance(model.parent(statement), ast.Module):
+            return False
+        head = block[0]
+    else:
+        body, first, _ = _line_group(model, statement)
+        head = body[first]
     text = model.lines[head.lineno - 1] if head.lineno <= len(model.lines) else ""
     before = text.encode("utf-8")[: head.col_offset].decode("utf-8", "replace")
     return bool(before.strip())
@@ -70,3 +79,8 @@ def statement_index(model: Model, node: ast.AST, body: list[ast.stmt]) -> int | 
         if id(current) in indices:
             return indices[id(current)]
     return None
+
+
+def is_below(model: Model, node: ast.AST, statements: list[ast.stmt]) -> bool:
+    """`node` lies inside (or is) one of `statements`."""
+    return statement_index(model, node, statements) is not None
