@@ -20,10 +20,10 @@ from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.statement_lines import is_below
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
+from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
-    executor_class,
     owner_of,
     span_list,
 )

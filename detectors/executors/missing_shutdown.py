@@ -10,10 +10,10 @@ from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.statement_lines import containing_body, shares_line, statement_index
 from flowfix.detector import Detector
+from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
-    executor_class,
     owner_of,
     span_list,
 )
