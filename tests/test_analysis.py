@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
 from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.names import full_name, shown_callee
 from flowfix.analysis.statement_lines import (
@@ -380,3 +381,17 @@ def test_statement_lines_tell_one_line_bodies_and_shared_lines() -> None:
     body = containing_body(model, e)
     assert body is not None and body[statement_index(model, e.targets[0], body) or 0] is e
     assert is_below(model, a.targets[0], body) and not is_below(model, e, [a])
+
+
+def test_excerpts_quote_source_on_one_line() -> None:
+    text = "x = f(  # note\r\n    (a or b).count,\r\n    'é' * 100,\r\n)\r\n"
+    model = Model(ast.parse(text), text, (ast.Call, ast.Name))
+    outer = call(model, "f((a or b).count, 'é' * 100)")
+    attribute, repeated = outer.args
+    assert source_text(model, repeated) == "'é' * 100"
+    assert source_text(model, outer).split("\n")[1] == "    (a or b).count,"
+    assert "\r\n" in source_text(model, outer, line_ends_as_written=True)
+    assert code_excerpt(model, attribute, cut_attribute=True) == "(a or b)"
+    assert code_excerpt(model, outer, limit=20) == "f( # note (a or b).…"
+    assert excerpt_in_parentheses(model, attribute.value) == "(a or b)"
+    assert code_excerpt(model, attribute.value) == "a or b"

@@ -1,5 +1,5 @@
-"""Expressions as the caching rules compare, quote and read them: structural identity, the
-source text for messages and codemod data, arguments in source order."""
+"""Expressions as the caching rules compare and read them: structural identity, substitution,
+arguments in source order, spans as codemod data."""
 
 from __future__ import annotations
 
@@ -34,26 +34,6 @@ def substituted(node: ast.AST, values: Mapping[str, ast.AST]) -> ast.AST:
 
     result: ast.AST = _Substitute().visit(copy.deepcopy(node))
     return result
-
-
-def source(model: Model, node: ast.AST) -> str:
-    """`node`'s source text as written (parentheses around it excluded, as in `ast`)."""
-    line, end_line = node.lineno, node.end_lineno  # type: ignore[attr-defined]
-    start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
-    lines = [text.encode("utf-8") for text in model.lines[line - 1 : end_line]]
-    if not lines:
-        return ""
-    if len(lines) == 1:
-        return lines[0][start:end].decode("utf-8", "replace")
-    middle = b"\n".join(lines[1:-1])
-    parts = [lines[0][start:], *([middle] if len(lines) > 2 else []), lines[-1][:end]]
-    return b"\n".join(parts).decode("utf-8", "replace")
-
-
-def excerpt(model: Model, node: ast.AST, limit: int = 60) -> str:
-    """`node`'s source on one line, shortened with `…` past `limit` characters (messages)."""
-    text = " ".join(source(model, node).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

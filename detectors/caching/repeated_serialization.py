@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.values import own_nodes, read_names, root_name
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
     arguments,
-    excerpt,
     identity,
-    source,
     span_data,
 )
 from flowfix.detectors.caching.functions import (
@@ -115,7 +114,7 @@ def _simple(model: Model, node: ast.expr) -> bool:
     if isinstance(node, ast.Constant):
         return not isinstance(node.value, complex) and node.value is not Ellipsis
     if isinstance(node, ast.JoinedStr):
-        return _concatenated(source(model, node))
+        return _concatenated(source_text(model, node))
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return all(
             _simple(model, element.value if isinstance(element, ast.Starred) else element)
@@ -667,7 +666,7 @@ class RepeatedSerialization(Detector):
             fix=FixSafety.NONE if hoist.reason else FixSafety.UNSAFE,
             note=hoist.reason,
             data=data,
-            call=excerpt(model, hoist.calls[0]),
+            call=code_excerpt(model, hoist.calls[0]),
             where="on every iteration of a loop" if hoist.kind == "loop" else count,
             function=analysis.func.name,
         )

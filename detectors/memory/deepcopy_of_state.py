@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import code_excerpt
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.names import full_name
 from flowfix.detector import Detector
-from flowfix.detectors.memory.source_excerpts import code_excerpt
 from flowfix.detectors.memory.state_stores import state_name
 from flowfix.rules import Severity
 

@@ -9,11 +9,11 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.statement_lines import containing_body, in_one_line_body, line_end
 from flowfix.analysis.values import bound_names, local_bindings, own_nodes
 from flowfix.detector import Detector
-from flowfix.detectors.memory.source_excerpts import code_excerpt, source_of
 from flowfix.detectors.memory.state_stores import store_parameter
 from flowfix.rules import FixSafety, Severity
 
@@ -281,7 +281,7 @@ class TrimPlan:
         return {
             "anchor": list(astuple(model.span(anchor))),
             "store": self.store,
-            "key": source_of(model, self.key),
+            "key": source_text(model, self.key, line_ends_as_written=True),
             "guard": self.guard,
         }
 

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import excerpt_in_parentheses
 from flowfix.analysis.model import COMPREHENSIONS
 from flowfix.analysis.values import Bindings, bound_names, local_bindings, single_binding_value
 from flowfix.detector import Detector
-from flowfix.detectors.vector.names import excerpt, name_tokens, terminal
+from flowfix.detectors.vector.names import name_tokens, terminal
 from flowfix.detectors.vector.receivers import (
     class_attributes,
     receiver_kind,
@@ -221,8 +222,8 @@ class PerItemEmbedding(Detector):
                 return
             self.report(
                 node,
-                call=excerpt(self.model, node.func),
-                items=excerpt(self.model, loop.iterable, 40),
+                call=excerpt_in_parentheses(self.model, node.func),
+                items=excerpt_in_parentheses(self.model, loop.iterable, 40),
             )
             return
 
