@@ -11,6 +11,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
 from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.names import full_name, shown_callee
+from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import (
     containing_body,
     in_one_line_body,
@@ -395,3 +396,8 @@ def test_excerpts_quote_source_on_one_line() -> None:
     assert code_excerpt(model, outer, limit=20) == "f( # note (a or b).…"
     assert excerpt_in_parentheses(model, attribute.value) == "(a or b)"
     assert code_excerpt(model, attribute.value) == "a or b"
+
+
+def test_span_data_is_the_span_as_a_list() -> None:
+    model = model_of("x = 'é' + f(\n  1)\n")
+    assert span_data(model, call(model, "f(1)")) == [1, 11, 2, 5]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.spans import span_data
 from flowfix.analysis.values import (
     bound_names,
     is_env_lookup,
@@ -22,7 +23,6 @@ from flowfix.detectors.caching.expressions import (
     arguments,
     first_argument,
     identity,
-    span_data,
     substituted,
 )
 from flowfix.detectors.caching.functions import (

@@ -8,8 +8,6 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flowfix.analysis import Model
-
 
 def identity(node: ast.AST) -> str:
     """A key equal for two expressions exactly when their syntax trees are equal, literal
@@ -74,9 +72,3 @@ def first_argument(call: ast.Call) -> ast.expr | None:
     if found and found[0].keyword is None and not found[0].star:
         return found[0].value
     return None
-
-
-def span_data(model: Model, node: ast.AST) -> list[int]:
-    """`node`'s span as finding data carries it: `[line, column, end_line, end_column]`."""
-    span = model.span(node)
-    return [span.line, span.column, span.end_line, span.end_column]

@@ -12,12 +12,12 @@ from typing import Literal
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
+from flowfix.analysis.spans import span_data
 from flowfix.analysis.values import own_nodes, read_names, root_name
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
     arguments,
     identity,
-    span_data,
 )
 from flowfix.detectors.caching.functions import (
     imported_names,

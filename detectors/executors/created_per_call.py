@@ -17,6 +17,7 @@ from flowfix.analysis.frameworks import (
 )
 from flowfix.analysis.methods import is_static
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import is_below
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
@@ -25,7 +26,6 @@ from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
     owner_of,
-    span_list,
 )
 from flowfix.detectors.executors.pool_name_uses import Use, name_uses
 from flowfix.detectors.executors.pool_waits import (
@@ -235,7 +235,7 @@ class ExecutorCreatedPerCall(Detector):
         pydantic = isinstance(owner, ast.ClassDef) and is_pydantic_model(self.model, owner)
         data = {
             "form": form.kind,
-            "owner": span_list(self.model, owner),
+            "owner": span_data(self.model, owner),
             "factory": factory,
             "pydantic": form.kind == "instance" and pydantic,
         }

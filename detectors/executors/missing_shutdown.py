@@ -8,6 +8,7 @@ from typing import Any
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import containing_body, shares_line, statement_index
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
@@ -15,7 +16,6 @@ from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
     owner_of,
-    span_list,
 )
 from flowfix.detectors.executors.pool_name_uses import Use, in_finally, name_uses
 from flowfix.detectors.executors.pool_waits import waits_for_results
@@ -166,11 +166,11 @@ class ShutdownPlan:
         wrap and, when there is one, of the trailing shutdown to move into the `finally`."""
         data: dict[str, Any] = {
             "name": name,
-            "first": span_list(model, self.body[self.start]),
-            "last": span_list(model, self.body[self.end]),
+            "first": span_data(model, self.body[self.start]),
+            "last": span_data(model, self.body[self.end]),
         }
         if self.trailing:
-            data["shutdown"] = span_list(model, self.body[self.end + 1])
+            data["shutdown"] = span_data(model, self.body[self.end + 1])
         return data
 
 

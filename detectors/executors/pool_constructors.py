@@ -1,4 +1,4 @@
-"""Which frameworks pool for you, what owns the code a node runs in, spans as finding data."""
+"""Which frameworks pool for you, and what owns the code a node runs in."""
 
 from __future__ import annotations
 
@@ -17,9 +17,3 @@ def owner_of(model: Model, node: ast.AST) -> Owner:
     while scope.kind == "comprehension" and scope.parent is not None:
         scope = scope.parent
     return scope.node  # type: ignore[return-value]
-
-
-def span_list(model: Model, node: ast.AST) -> list[int]:
-    """`node`'s span as JSON data: [line, column, end_line, end_column]."""
-    span = model.span(node)
-    return [span.line, span.column, span.end_line, span.end_column]
