@@ -21,6 +21,7 @@ from flowfix.analysis.statement_lines import (
     shares_line,
     statement_index,
 )
+from flowfix.analysis.values import block_nodes, own_nodes
 from flowfix.rules import Span
 
 
@@ -401,3 +402,20 @@ def test_excerpts_quote_source_on_one_line() -> None:
 def test_span_data_is_the_span_as_a_list() -> None:
     model = model_of("x = 'é' + f(\n  1)\n")
     assert span_data(model, call(model, "f(1)")) == [1, 11, 2, 5]
+
+
+def test_block_nodes_are_the_own_nodes_of_a_block() -> None:
+    model = model_of(
+        """
+        def f(xs):
+            a = g(xs)
+            @deco
+            def inner(y=h()):
+                return k(y)
+            return [m(x) for x in xs]
+        """
+    )
+    body = function(model, "f").body
+    calls = [ast.unparse(n) for n in block_nodes(body) if isinstance(n, ast.Call)]
+    assert calls == ["g(xs)", "m(x)"]
+    assert list(block_nodes(body)) == list(own_nodes(ast.Module(body=body, type_ignores=[])))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from flowfix.analysis import Binding, Model
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.values import own_nodes
+from flowfix.analysis.values import block_nodes
 
 # (assigned value, declared type) of one binding of a name; either may be missing.
 BoundValue = tuple[ast.expr | None, ast.expr | None]
@@ -78,7 +78,7 @@ def attribute_bindings(model: Model, cls: ast.ClassDef, attr: str) -> list[Bound
             this = instance_name(model, statement)
             if this is not None:
                 on_self = _attribute_of(this, attr)
-                for node in own_nodes(ast.Module(body=statement.body, type_ignores=[])):
+                for node in block_nodes(statement.body):
                     found += _assigned(node, on_self)
         else:  # a compound statement (`if`, `class`, ...) at class level is not looked into
             found += _assigned(statement, lambda t: isinstance(t, ast.Name) and t.id == attr)

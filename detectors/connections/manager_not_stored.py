@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis.methods import instance_name, is_static
-from flowfix.analysis.values import dotted_name
+from flowfix.analysis.values import block_nodes, dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
 from flowfix.detectors.connections.dynamiq_lineage import is_dynamiq_node_class
 from flowfix.detectors.connections.method_bodies import (
-    body_nodes,
     rebinds,
     stores_attribute,
 )
@@ -124,7 +123,7 @@ class ConnectionManagerNotStored(Detector):
 def calls_base_init_components(func: ast.FunctionDef, this: str | None) -> bool:
     """`super().init_components(...)`, `super(C, self).init_components(...)` or an explicit
     `SomeBase.init_components(self, ...)` (`self` its first argument) in `func`'s own body."""
-    for node in body_nodes(func):
+    for node in block_nodes(func.body):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)

@@ -6,9 +6,10 @@ import ast
 
 from flowfix.analysis.frameworks import INIT_METHODS, PER_CALL_METHODS, is_cached_function
 from flowfix.analysis.model import FunctionNode
+from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.connections.dynamiq_lineage import is_flow_class
-from flowfix.detectors.connections.method_bodies import assigned_targets, body_nodes
+from flowfix.detectors.connections.method_bodies import assigned_targets
 from flowfix.rules import FixSafety, Severity
 
 RUN_METHODS = PER_CALL_METHODS | {"run_sync", "run_async"}
@@ -162,7 +163,7 @@ class ConnectionManagerPerInstance(Detector):
             return False
         return any(
             isinstance(statement, (ast.Global, ast.Nonlocal)) and names & set(statement.names)
-            for statement in body_nodes(func)
+            for statement in block_nodes(func.body)
         )
 
     def _holder(self, node: ast.AST) -> ast.AST | None:

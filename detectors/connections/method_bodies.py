@@ -1,23 +1,12 @@
-"""Statements in a method's own body: its instance parameter, what it assigns, what it
-stores on the instance."""
+"""Statements in a method's own body: what it assigns, what it stores on the instance."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
-from flowfix.analysis.values import own_nodes
+from flowfix.analysis.values import block_nodes
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def body_nodes(function: FunctionNode) -> Iterator[ast.AST]:
-    """Nodes of `function`'s body that run in it: not its decorators, defaults or
-    annotations, nor the bodies of nested def, lambda and class."""
-    for statement in function.body:
-        yield statement
-        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield from own_nodes(statement)
 
 
 def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
@@ -54,7 +43,7 @@ def stores_attribute(function: FunctionNode, this: str, attr: str) -> bool:
     """`<this>.<attr> = ...` somewhere in `function`'s own body."""
     return any(
         is_self_attribute(target, this, attr)
-        for node in body_nodes(function)
+        for node in block_nodes(function.body)
         for target in assigned_targets(node)
     )
 
@@ -63,6 +52,6 @@ def rebinds(function: FunctionNode, name: str) -> bool:
     """`name` is assigned to in `function`'s own body."""
     return any(
         isinstance(target, ast.Name) and target.id == name
-        for node in body_nodes(function)
+        for node in block_nodes(function.body)
         for target in assigned_targets(node)
     )

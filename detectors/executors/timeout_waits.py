@@ -12,10 +12,9 @@ from flowfix.analysis import Model
 from flowfix.analysis.frameworks import find_method
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.values import assigned_value
+from flowfix.analysis.values import assigned_value, block_nodes
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.pool_waits import (
-    block_nodes,
     calls_result_with_timeout,
     is_result_with_timeout,
 )

@@ -4,7 +4,6 @@ the fix trims it."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.statement_lines import containing_body, in_one_line_body, line_end
-from flowfix.analysis.values import bound_names, local_bindings, own_nodes
+from flowfix.analysis.values import block_nodes, bound_names, local_bindings, own_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.memory.state_stores import store_parameter
 from flowfix.rules import FixSafety, Severity
@@ -59,11 +58,6 @@ def first_argument(call: ast.Call) -> ast.expr | None:
     if not values:
         return None
     return min(values, key=lambda node: (node.lineno, node.col_offset))
-
-
-def own_code(statements: list[ast.stmt]) -> Iterator[ast.AST]:
-    """The nodes of `statements` that run in their scope, in source order."""
-    return own_nodes(ast.Module(body=statements, type_ignores=[]))
 
 
 def _single_index(node: ast.Subscript) -> ast.expr | None:
@@ -126,7 +120,7 @@ def _limits_length(node: ast.AST) -> bool:
 def store_appends(func: FunctionNode, store: str) -> dict[str, list[Append]]:
     """Appends to lists held in the store, grouped by key, in source order."""
     found: dict[str, list[Append]] = {}
-    for node in own_code(func.body):
+    for node in block_nodes(func.body):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -164,7 +158,7 @@ class ListAccess:
     def __init__(self, func: FunctionNode, store: str, key: str) -> None:
         self.store, self.key = store, key
         self.aliases: set[str] = set()
-        for node in own_code(func.body):
+        for node in block_nodes(func.body):
             if isinstance(node, ast.Assign) and self(node.value):
                 for target in node.targets:
                     self.aliases |= bound_names(target)
@@ -197,7 +191,7 @@ def _names(node: ast.AST) -> set[str]:
 def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
     """The method trims, pops, deletes, slices, measures or resets the list at `store[key]`."""
     access = ListAccess(func, store, key)
-    for node in own_code(func.body):
+    for node in block_nodes(func.body):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
