@@ -11,6 +11,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
 from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.names import full_name, shown_callee
+from flowfix.analysis.owners import enclosing_definition, outermost_function, owner_of
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import (
     containing_body,
@@ -419,3 +420,23 @@ def test_block_nodes_are_the_own_nodes_of_a_block() -> None:
     calls = [ast.unparse(n) for n in block_nodes(body) if isinstance(n, ast.Call)]
     assert calls == ["g(xs)", "m(x)"]
     assert list(block_nodes(body)) == list(own_nodes(ast.Module(body=body, type_ignores=[])))
+
+
+def test_owners_of_code_scopes_and_headers() -> None:
+    model = model_of(
+        """
+        def outer():
+            run = lambda: [helper() for _ in range(3)]
+            def inner(x=default()):
+                pass
+        class C:
+            size = compute()
+        """
+    )
+    outer, inner = function(model, "outer"), function(model, "inner")
+    assert isinstance(owner_of(model, call(model, "helper()")), ast.Lambda)
+    assert owner_of(model, call(model, "default()")) is outer
+    assert enclosing_definition(model, call(model, "default()")) is inner
+    assert isinstance(owner_of(model, call(model, "compute()")), ast.ClassDef)
+    assert outermost_function(model, inner) is outer and outermost_function(model, outer) is outer
+    assert enclosing_definition(model, outer) is model.tree

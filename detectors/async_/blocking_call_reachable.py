@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
-from flowfix.analysis.model import DEFINITIONS
 from flowfix.analysis.names import full_name
+from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
@@ -112,7 +112,7 @@ class BlockingCallReachableFromAsync(Detector):
         self.flows: list[tuple[ast.Call, str]] = []
         super().run()
         for flow, start in self.flows:
-            owner = self._owner(flow)
+            owner = enclosing_definition(self.model, flow)
             for name in self._reachable(owner, start):
                 call = self.constructed.get((owner, name))
                 if call is not None:
@@ -142,22 +142,16 @@ class BlockingCallReachableFromAsync(Detector):
             and isinstance(node.targets[0], ast.Name)
             and isinstance(node.value, ast.Call)
         ):
-            self.constructed[(self._owner(node), node.targets[0].id)] = node.value
+            owner = enclosing_definition(self.model, node)
+            self.constructed[(owner, node.targets[0].id)] = node.value
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if not isinstance(node.op, ast.RShift):
             return
         before, after = _last_node_name(node.left), _last_node_name(node.right)
         if before and after:
-            self.edges.setdefault((self._owner(node), before), set()).add(after)
-
-    def _owner(self, node: ast.AST) -> ast.AST:
-        """The nearest def, lambda or class around `node` (its header included), else the
-        module: where the names of flow wiring are looked up."""
-        for current in self.model.ancestors(node):
-            if isinstance(current, DEFINITIONS):
-                return current
-        return self.model.tree
+            owner = enclosing_definition(self.model, node)
+            self.edges.setdefault((owner, before), set()).add(after)
 
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None

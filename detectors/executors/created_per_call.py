@@ -17,6 +17,7 @@ from flowfix.analysis.frameworks import (
 )
 from flowfix.analysis.methods import is_static
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.owners import outermost_function, owner_of
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import is_below
 from flowfix.analysis.values import is_call_invariant
@@ -25,7 +26,6 @@ from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
-    owner_of,
 )
 from flowfix.detectors.executors.pool_name_uses import Use, name_uses
 from flowfix.detectors.executors.pool_waits import (
@@ -152,12 +152,7 @@ class ExecutorCreatedPerCall(Detector):
 
     def _runs_per_call(self, func: FunctionNode) -> bool:
         """Not an init hook, `main`/`cli` or a cached function (nested defs: their outermost)."""
-        outermost: FunctionNode = func
-        current = owner_of(self.model, func)
-        while isinstance(current, (*FUNCTIONS, ast.Lambda)):
-            if isinstance(current, FUNCTIONS):
-                outermost = current
-            current = owner_of(self.model, current)
+        outermost = outermost_function(self.model, func)
         if is_cached_function(self.model, func) or is_cached_function(self.model, outermost):
             return False
         if self.model.class_of(outermost) is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.owners import owner_of
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import containing_body, shares_line, statement_index
 from flowfix.detector import Detector
@@ -15,7 +16,6 @@ from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
-    owner_of,
 )
 from flowfix.detectors.executors.pool_name_uses import Use, in_finally, name_uses
 from flowfix.detectors.executors.pool_waits import waits_for_results

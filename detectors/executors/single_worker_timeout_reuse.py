@@ -7,12 +7,12 @@ from typing import Any
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.owners import owner_of
 from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.pool_constructors import (
     FRAMEWORKS,
-    owner_of,
 )
 from flowfix.detectors.executors.timeout_waits import Loop, executor_constructors, timeout_waits
 from flowfix.rules import FixSafety, Severity

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import excerpt_in_parentheses
 from flowfix.analysis.model import COMPREHENSIONS
+from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import Bindings, bound_names, local_bindings, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.vector.names import name_tokens, terminal
@@ -147,14 +148,6 @@ def is_embedding_function(name: str) -> bool:
     return not name[:1].isupper() and any(t.startswith("embed") for t in name_tokens(name))
 
 
-def owner_of(model: Model, node: ast.AST) -> ast.AST | None:
-    """The nearest def, lambda, class or module around `node`."""
-    for current in model.ancestors(node):
-        if isinstance(current, OWNERS):
-            return current
-    return None
-
-
 class PerItemEmbedding(Detector):
     """An embedder or vector-store call made once per item inside a loop.
 
@@ -251,7 +244,7 @@ class PerItemEmbedding(Detector):
             value = single_binding_value(self.model, receiver)
             return [value] if isinstance(value, ast.expr) else []
         name = self_attribute(receiver)
-        owner = owner_of(self.model, receiver)
+        owner = enclosing_definition(self.model, receiver)
         cls = (
             self.model.class_of(owner)
             if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef))
