@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import dotted_name
@@ -95,7 +96,7 @@ class BlockingCallReachableFromAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}` blocks the event loop {where}: {chain}"
     TRIGGERS = ("async def", "Async")
     NEEDS_PROJECT = True

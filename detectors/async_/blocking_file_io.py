@@ -12,6 +12,7 @@ from flowfix.analysis.blocking import (
     PATH_IO,
     PATH_METHODS,
 )
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.offload import is_awaited, offload_fix
@@ -75,7 +76,7 @@ class BlockingFileIoInAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop with file I/O in async `{function}()`; {advice}"
     TRIGGERS = ("open(", "read_", "write_")
 

@@ -15,6 +15,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.names import shown_callee
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class
@@ -99,7 +100,7 @@ class BlockingIoInAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
     TRIGGERS = BLOCKING_MODULES
 

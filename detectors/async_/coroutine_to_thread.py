@@ -7,7 +7,7 @@ import io
 import tokenize
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, decorator_names
 from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.values import dotted_name, own_nodes
 from flowfix.detector import Detector
@@ -99,7 +99,7 @@ class ToThreadOnCoroutineFunction(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{wrapper}()` on async `{callee}()` returns {result} that never runs;"
         " call `{callee}()` directly"

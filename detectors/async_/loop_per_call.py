@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import PER_CALL_METHODS, find_method, framework_of
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, PER_CALL_METHODS, find_method, framework_of
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import block_nodes
@@ -98,7 +98,7 @@ class EventLoopPerCall(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "async"
     FIX = FixSafety.NONE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{factory}()` creates an event loop on every call of `{function}()`{via};"
         " make the caller async or reuse one loop"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import DEFINITIONS, FUNCTIONS
 from flowfix.analysis.values import block_nodes, own_nodes
 from flowfix.detector import Detector
@@ -100,7 +101,7 @@ class UnconditionalPollSleep(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "async"
     FIX = FixSafety.NONE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{sleep}({interval})` in `{function}()` {problem}; {advice}"
     TRIGGERS = ("sleep",)
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.values import own_nodes, read_names, root_name
@@ -624,7 +625,7 @@ class RepeatedSerialization(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "caching"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{call}` is evaluated {where} in `{function}()`; compute it once"
     TRIGGERS = ("to_dict", "model_dump", "dumps", "encode")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from flowfix.analysis.frameworks import find_method, is_pydantic_model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, find_method, is_pydantic_model
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
@@ -129,7 +129,7 @@ class ClientCreatedPerCall(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "connections"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{client}()` is constructed on every call of `{function}()`; create it once in {hook}"
     )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
+    ALL_FRAMEWORKS,
     INIT_METHODS,
     find_method,
     framework_of,
@@ -24,9 +25,6 @@ from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
-from flowfix.detectors.executors.pool_constructors import (
-    FRAMEWORKS,
-)
 from flowfix.detectors.executors.pool_name_uses import Use, name_uses
 from flowfix.detectors.executors.pool_waits import (
     calls_result_with_timeout,
@@ -123,7 +121,7 @@ class ExecutorCreatedPerCall(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = FRAMEWORKS
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{executor}` is created on every call of `{function}()`"
     TRIGGERS = ("Executor",)
 

@@ -7,6 +7,7 @@ from dataclasses import astuple, dataclass
 from typing import Any, Literal
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.statement_lines import (
     containing_body,
@@ -255,7 +256,7 @@ class ExecutorPerLoopIteration(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{executor}` is created on every iteration of a loop in `{function}()`"
     TRIGGERS = ("Executor",)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.owners import owner_of
 from flowfix.analysis.spans import span_data
@@ -14,9 +15,6 @@ from flowfix.analysis.statement_lines import containing_body, shares_line, state
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
-from flowfix.detectors.executors.pool_constructors import (
-    FRAMEWORKS,
-)
 from flowfix.detectors.executors.pool_name_uses import Use, in_finally, name_uses
 from flowfix.detectors.executors.pool_waits import waits_for_results
 from flowfix.rules import FixSafety, Severity
@@ -84,7 +82,7 @@ class ExecutorWithoutShutdown(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "executors"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = FRAMEWORKS
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "Executor `{name}` (`{executor}`) is not shut down on every path of `{function}()`"
     TRIGGERS = ("Executor",)
 

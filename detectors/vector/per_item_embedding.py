@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import excerpt_in_parentheses
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import COMPREHENSIONS
 from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import Bindings, bound_names, local_bindings, single_binding_value
@@ -20,7 +21,7 @@ from flowfix.detectors.vector.receivers import (
 )
 from flowfix.rules import Severity
 
-FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+FRAMEWORKS = ALL_FRAMEWORKS
 EMBEDDER_METHODS = frozenset({"run", "execute", "encode", "create"})
 STORE_METHODS = frozenset(
     {"upsert", "add", "add_documents", "add_texts", "write_documents", "insert", "upsert_documents"}

@@ -9,6 +9,8 @@ from typing import Literal
 from flowfix.analysis.model import FUNCTIONS, Model
 from flowfix.analysis.values import dotted_name
 
+# Every framework flowfix knows, as a rule's `FRAMEWORKS` lists them when it applies to all.
+ALL_FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 # Methods that a framework calls once per request / item / run.
 PER_CALL_METHODS = frozenset({"execute", "execute_async", "exec", "exec_async", "run", "__call__"})
 # Methods that run once per object: creating resources there is the intended pattern.
