@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.frameworks import INIT_METHODS, PER_CALL_METHODS, is_cached_function
+from flowfix.analysis.frameworks import (
+    INIT_METHODS,
+    ONCE_PER_RUN_FUNCTIONS,
+    PER_CALL_METHODS,
+    is_cached_function,
+)
 from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.owners import outermost_function, owner_of
 from flowfix.analysis.values import block_nodes
@@ -14,8 +19,6 @@ from flowfix.detectors.connections.method_bodies import assigned_targets
 from flowfix.rules import FixSafety, Severity
 
 RUN_METHODS = PER_CALL_METHODS | {"run_sync", "run_async"}
-# Module functions that run once per process (entry points), not per request.
-SKIPPED_FUNCTIONS = INIT_METHODS | {"main", "cli", "startup", "lifespan"}
 
 
 class ConnectionManagerPerInstance(Detector):
@@ -132,7 +135,7 @@ class ConnectionManagerPerInstance(Detector):
         name = outermost.name
         if self.model.class_of(outermost) is not None:
             return name in RUN_METHODS
-        return not name.startswith("test_") and name not in SKIPPED_FUNCTIONS
+        return not name.startswith("test_") and name not in ONCE_PER_RUN_FUNCTIONS
 
     def _is_kept(self, node: ast.Call, func: FunctionNode) -> bool:
         """Returned, yielded, or stored on an attribute or a global: lives beyond the call."""

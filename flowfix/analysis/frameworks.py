@@ -29,6 +29,9 @@ INIT_METHODS = frozenset(
         "start",
     }
 )
+# Functions that run once per process or per object, not per request: the init methods and
+# entry points (`main`, `cli`, an app's `startup` / `lifespan`).
+ONCE_PER_RUN_FUNCTIONS = INIT_METHODS | {"main", "cli", "startup", "lifespan"}
 DYNAMIQ_HOOKS = frozenset({"execute", "execute_async", "init_components", "ensure_client"})
 PLAIN_NODE_HOOKS = frozenset(
     {"prep", "exec", "post", "prep_async", "exec_async", "post_async", "exec_fallback"}
