@@ -10,6 +10,7 @@ from typing import Any, Literal
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
     ALL_FRAMEWORKS,
+    ENTRY_FUNCTIONS,
     INIT_METHODS,
     find_method,
     framework_of,
@@ -33,7 +34,6 @@ from flowfix.detectors.executors.pool_waits import (
 )
 from flowfix.rules import FixSafety, Severity
 
-ENTRY_FUNCTIONS = frozenset({"main", "cli"})
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
 # Where a value outlives the call: containers and operators it passes through on the way.
 _PASS_THROUGH = (ast.BoolOp, ast.IfExp, ast.Tuple, ast.List, ast.Starred)

@@ -29,6 +29,9 @@ INIT_METHODS = frozenset(
         "start",
     }
 )
+# Entry points: functions that run once per process, so work redone there is not redone per
+# call (EXE001, CAC002, CAC004).
+ENTRY_FUNCTIONS = frozenset({"main", "cli"})
 # Functions that run once per process or per object, not per request: the init methods and
 # entry points (`main`, `cli`, an app's `startup` / `lifespan`).
 ONCE_PER_RUN_FUNCTIONS = INIT_METHODS | {"main", "cli", "startup", "lifespan"}
