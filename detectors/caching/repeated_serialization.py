@@ -14,6 +14,7 @@ from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.spans import span_data
+from flowfix.analysis.statement_lines import COMPOUND_STATEMENTS, TRY_STATEMENTS
 from flowfix.analysis.values import own_nodes, read_names, root_name
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
@@ -63,22 +64,6 @@ SUFFIXES = {
     "json.dumps": "json",
     "jsonpickle.encode": "encoded",
 }
-# `try` statements (`try`/`except*` came with Python 3.11).
-_TRY_STAR: type[ast.Try] | None = getattr(ast, "TryStar", None)
-TRY_NODES: tuple[type[ast.Try], ...] = (ast.Try, *([_TRY_STAR] if _TRY_STAR else []))
-COMPOUND = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    *TRY_NODES,
-    ast.Match,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-)
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
 FOR_LOOPS = (ast.For, ast.AsyncFor)
 Kind = Literal["loop", "repeat"]
@@ -259,7 +244,7 @@ class FunctionAnalysis:
                     isinstance(current, LOOPS)
                     and (_holds(current.body, child) or _holds(current.orelse, child))
                 )
-                or (isinstance(current, TRY_NODES) and _holds(current.orelse, child))
+                or (isinstance(current, TRY_STATEMENTS) and _holds(current.orelse, child))
                 or isinstance(current, (ast.ExceptHandler, ast.match_case, *COMPREHENSIONS))
                 or isinstance(current, DEFINITIONS)
             ):
@@ -273,7 +258,7 @@ class FunctionAnalysis:
         for current in self.model.ancestors(node):
             if current is stop:
                 return False
-            if isinstance(current, TRY_NODES) and _holds(current.body, child):
+            if isinstance(current, TRY_STATEMENTS) and _holds(current.body, child):
                 return True
             child = current
         return False
@@ -357,13 +342,13 @@ class FunctionAnalysis:
             return any(self.evaluates(item, key) for item in node.items) or self.always_runs(
                 node.body, key
             )
-        if isinstance(node, TRY_NODES):
+        if isinstance(node, TRY_STATEMENTS):
             return self.always_runs(node.body, key) or self.always_runs(node.finalbody, key)
         if isinstance(node, FOR_LOOPS):
             return self.evaluates(node.iter, key)
         if isinstance(node, ast.While):
             return self.evaluates(node.test, key)
-        if isinstance(node, COMPOUND):
+        if isinstance(node, COMPOUND_STATEMENTS):
             return False
         return self.evaluates(node, key)
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 from flowfix.analysis import Model, Scope
 from flowfix.analysis.model import DEFINITIONS, FunctionNode
+from flowfix.analysis.statement_lines import TRY_STATEMENTS
 
 UseKind = Literal["call", "read", "with", "delegated", "escape"]
-TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
 @dataclass(frozen=True)

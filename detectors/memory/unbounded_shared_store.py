@@ -10,7 +10,12 @@ from typing import Any
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.statement_lines import containing_body, in_one_line_body, line_end
+from flowfix.analysis.statement_lines import (
+    COMPOUND_STATEMENTS,
+    containing_body,
+    in_one_line_body,
+    line_end,
+)
 from flowfix.analysis.values import block_nodes, bound_names, local_bindings, own_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.memory.state_stores import store_parameter
@@ -19,20 +24,6 @@ from flowfix.rules import FixSafety, Severity
 GROW_METHODS = frozenset({"append", "extend"})
 SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
-COMPOUND = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    getattr(ast, "TryStar", ast.Try),  # `try`/`except*` (3.11)
-    ast.Match,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-)
 # Keys the fix can repeat: literals, names and attributes (libcst's SimpleString, Integer,
 # Name (True/False/None included) and Attribute).
 REPEATABLE_CONSTANTS = (str, bytes, int, bool, type(None))
@@ -237,7 +228,7 @@ def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
 
 def _is_line(model: Model, statement: ast.stmt) -> bool:
     """A simple statement on its own line (possibly with `;` siblings), not a one-line body."""
-    return not isinstance(statement, COMPOUND) and not in_one_line_body(model, statement)
+    return not isinstance(statement, COMPOUND_STATEMENTS) and not in_one_line_body(model, statement)
 
 
 def _anchor(model: Model, append: Append, func: FunctionNode) -> ast.AST:
@@ -287,7 +278,7 @@ def _sets_key(model: Model, store: str, key: str, statement: ast.stmt) -> bool:
         return not in_one_line_body(model, statement.body[0]) and any(
             _sets_key(model, store, key, inner) for inner in statement.body
         )
-    if isinstance(statement, COMPOUND):
+    if isinstance(statement, COMPOUND_STATEMENTS):
         return False
     for node in own_nodes(statement):
         if isinstance(node, ast.expr):

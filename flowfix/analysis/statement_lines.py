@@ -10,6 +10,25 @@ import ast
 from flowfix.analysis import Model
 
 BODY_FIELDS = ("body", "orelse", "finalbody")
+# `try` statements (`try`/`except*` came with Python 3.11).
+TRY_STATEMENTS: tuple[type[ast.stmt], ...] = (
+    ast.Try,
+    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),  # type: ignore[attr-defined]
+)
+# Statements that hold a body of other statements.
+COMPOUND_STATEMENTS: tuple[type[ast.stmt], ...] = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    *TRY_STATEMENTS,
+    ast.Match,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
 
 
 def containing_body(model: Model, statement: ast.AST) -> list[ast.stmt] | None:
