@@ -9,7 +9,7 @@ import pytest
 
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
-from flowfix.analysis.methods import instance_name, is_static
+from flowfix.analysis.methods import instance_name, is_instance_attribute, is_static
 from flowfix.analysis.names import full_name, shown_callee
 from flowfix.analysis.owners import enclosing_definition, outermost_function, owner_of
 from flowfix.analysis.spans import span_data
@@ -440,3 +440,17 @@ def test_owners_of_code_scopes_and_headers() -> None:
     assert isinstance(owner_of(model, call(model, "compute()")), ast.ClassDef)
     assert outermost_function(model, inner) is outer and outermost_function(model, outer) is outer
     assert enclosing_definition(model, outer) is model.tree
+
+
+@pytest.mark.parametrize(
+    ("code", "this", "expected"),
+    [
+        ("self.client", "self", True),
+        ("me.client", "self", False),
+        ("self.other", "self", False),
+        ("self.client.x", "self", False),
+        ("self.client", None, False),
+    ],
+)
+def test_is_instance_attribute(code: str, this: str | None, expected: bool) -> None:
+    assert is_instance_attribute(ast.parse(code, mode="eval").body, this, "client") is expected

@@ -8,7 +8,7 @@ import ast
 from collections.abc import Callable, Collection
 
 from flowfix.analysis import Binding, Model
-from flowfix.analysis.methods import instance_name
+from flowfix.analysis.methods import instance_name, is_instance_attribute
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import block_nodes
 
@@ -89,12 +89,7 @@ def _attribute_of(this: str, attr: str) -> Callable[[ast.AST], bool]:
     """The test for a `<this>.attr` target."""
 
     def matches(target: ast.AST) -> bool:
-        return (
-            isinstance(target, ast.Attribute)
-            and isinstance(target.value, ast.Name)
-            and target.value.id == this
-            and target.attr == attr
-        )
+        return is_instance_attribute(target, this, attr)
 
     return matches
 

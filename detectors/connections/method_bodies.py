@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.methods import is_instance_attribute
 from flowfix.analysis.values import block_nodes
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -29,20 +30,10 @@ def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
     return flat
 
 
-def is_self_attribute(target: ast.AST, this: str, attr: str) -> bool:
-    """`<this>.<attr>`."""
-    return (
-        isinstance(target, ast.Attribute)
-        and isinstance(target.value, ast.Name)
-        and target.value.id == this
-        and target.attr == attr
-    )
-
-
 def stores_attribute(function: FunctionNode, this: str, attr: str) -> bool:
     """`<this>.<attr> = ...` somewhere in `function`'s own body."""
     return any(
-        is_self_attribute(target, this, attr)
+        is_instance_attribute(target, this, attr)
         for node in block_nodes(function.body)
         for target in assigned_targets(node)
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import find_method
-from flowfix.analysis.methods import instance_name
+from flowfix.analysis.methods import instance_name, is_instance_attribute
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import assigned_value, block_nodes
 from flowfix.detectors.executors.executor_classes import executor_class
@@ -120,12 +120,7 @@ def _attribute_values(model: Model, cls: ast.ClassDef, attr: str) -> list[ast.AS
             else:
                 continue
             for target in targets:
-                if (
-                    isinstance(target, ast.Attribute)
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id == this
-                    and target.attr == attr
-                ):
+                if is_instance_attribute(target, this, attr):
                     values.append(node.value if len(targets) == 1 else None)
     return values
 
