@@ -6,7 +6,7 @@ import ast
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
-from flowfix.analysis.model import DEFINITIONS, FUNCTIONS
+from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, LOOPS
 from flowfix.analysis.values import block_nodes, own_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import name_bindings
@@ -36,7 +36,6 @@ DISPATCH_CALLS = frozenset(
         "execute_async",
     }
 )
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
 class UnconditionalPollSleep(Detector):

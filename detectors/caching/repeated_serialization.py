@@ -12,7 +12,7 @@ from typing import Literal
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
-from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
+from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, LOOPS, FunctionNode
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import COMPOUND_STATEMENTS, TRY_STATEMENTS
 from flowfix.analysis.values import own_nodes, read_names, root_name
@@ -64,7 +64,6 @@ SUFFIXES = {
     "json.dumps": "json",
     "jsonpickle.encode": "encoded",
 }
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 FOR_LOOPS = (ast.For, ast.AsyncFor)
 Kind = Literal["loop", "repeat"]
 # A block of statements: the node that holds it and the field it is in (`body`, `orelse`,

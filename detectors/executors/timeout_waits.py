@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import find_method
 from flowfix.analysis.methods import instance_name, is_instance_attribute
-from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.model import FUNCTIONS, FunctionNode, LoopNode
 from flowfix.analysis.values import assigned_value, block_nodes
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.pool_waits import (
@@ -19,7 +19,7 @@ from flowfix.detectors.executors.pool_waits import (
     is_result_with_timeout,
 )
 
-Loop = ast.For | ast.AsyncFor | ast.While
+Loop = LoopNode
 
 
 @dataclass(frozen=True)

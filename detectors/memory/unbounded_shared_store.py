@@ -9,7 +9,7 @@ from typing import Any
 
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import code_excerpt, source_text
-from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.model import FUNCTIONS, LOOPS, FunctionNode
 from flowfix.analysis.statement_lines import (
     COMPOUND_STATEMENTS,
     containing_body,
@@ -23,7 +23,6 @@ from flowfix.rules import FixSafety, Severity
 
 GROW_METHODS = frozenset({"append", "extend"})
 SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 # Keys the fix can repeat: literals, names and attributes (libcst's SimpleString, Integer,
 # Name (True/False/None included) and Attribute).
 REPEATABLE_CONSTANTS = (str, bytes, int, bool, type(None))

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, FunctionNode, Model
-
-# What owns the code a node runs in (comprehensions run in their owner's body).
-Owner = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, FunctionNode, Model, ScopeNode
 
 
-def owner_of(model: Model, node: ast.AST) -> Owner:
+def owner_of(model: Model, node: ast.AST) -> ScopeNode:
     """The def, lambda, class or module whose own code runs `node` (comprehensions are part
     of it; a def's defaults and decorators run where the def stands)."""
     scope = model.scope_of(node)
