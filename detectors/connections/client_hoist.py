@@ -16,11 +16,11 @@ from flowfix.analysis.frameworks import (
     is_cached_function,
 )
 from flowfix.analysis.methods import instance_name
+from flowfix.analysis.model import FunctionNode
 from flowfix.detectors.connections.call_inputs import references
 from flowfix.detectors.connections.client_constructors import is_data_class, is_slotted
 
 Route = Literal["init_components", "__init__", "cached_property", "factory"]
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 HOOKS: dict[Route, str] = {
     "init_components": "`init_components()`",
     "__init__": "`__init__()`",

@@ -8,6 +8,7 @@ from typing import Any
 
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, find_method, is_pydantic_model
 from flowfix.analysis.methods import instance_name
+from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
@@ -39,7 +40,6 @@ from flowfix.detectors.connections.client_usage import (
 )
 from flowfix.rules import FixSafety, Severity
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 SHOWN_LIMIT = 40
 
 

@@ -7,11 +7,11 @@ import ast
 from typing import Literal
 
 from flowfix.analysis import Model
+from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.statement_lines import TRY_STATEMENTS
 from flowfix.detectors.connections.client_constructors import spelled_name
 
 Usage = Literal["local", "inline", "context", "closed"]
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 # Calls that keep their argument: container and registry methods, and constructors.
 STORE_METHODS = frozenset(
     {"append", "appendleft", "add", "extend", "insert", "setdefault", "update", "put", "register"}

@@ -5,9 +5,8 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis.methods import is_instance_attribute
+from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.values import block_nodes
-
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
