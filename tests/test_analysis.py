@@ -8,6 +8,11 @@ import textwrap
 import pytest
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import (
+    argument_values,
+    first_argument_value,
+    ordered_arguments,
+)
 from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
 from flowfix.analysis.methods import instance_name, is_instance_attribute, is_static
 from flowfix.analysis.names import full_name, shown_callee
@@ -454,3 +459,13 @@ def test_owners_of_code_scopes_and_headers() -> None:
 )
 def test_is_instance_attribute(code: str, this: str | None, expected: bool) -> None:
     assert is_instance_attribute(ast.parse(code, mode="eval").body, this, "client") is expected
+
+
+def test_arguments_in_source_order() -> None:
+    model = model_of("f(k=1, *rest, **more)\ng()\nh(a, b=2)\n")
+    first = call(model, "f(*rest, k=1, **more)")
+    kinds = [type(arg).__name__ for arg in ordered_arguments(first)]
+    assert kinds == ["keyword", "Starred", "keyword"]
+    assert [ast.unparse(value) for value in argument_values(first)] == ["1", "rest", "more"]
+    assert first_argument_value(call(model, "g()")) is None
+    assert ast.unparse(first_argument_value(call(model, "h(a, b=2)"))) == "a"

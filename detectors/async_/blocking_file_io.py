@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import first_argument_value
 from flowfix.analysis.blocking import (
     OPEN_FUNCTIONS,
     PATH_CLASSES,
@@ -112,20 +113,8 @@ class BlockingFileIoInAsync(Detector):
 
     def _opens_devnull(self, node: ast.Call) -> bool:
         """`open(os.devnull, ...)` never waits on a disk."""
-        first = _first_argument(node)
+        first = first_argument_value(node)
         return first is not None and self.model.resolves_to(first, DEVNULL) is not None
-
-
-def _first_argument(call: ast.Call) -> ast.expr | None:
-    """The value of the call's first argument in source order (keywords and `*`/`**`
-    arguments included)."""
-    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    if not args:
-        return None
-    first = min(args, key=lambda arg: (arg.lineno, arg.col_offset))
-    if isinstance(first, ast.keyword):
-        return first.value
-    return first.value if isinstance(first, ast.Starred) else first
 
 
 def is_path(model: Model, expr: ast.expr, depth: int = 0) -> bool:

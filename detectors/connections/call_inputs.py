@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
+from flowfix.analysis.arguments import argument_values
 from flowfix.detectors.connections.client_constructors import spelled_name
 
 FUNCTION_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -55,13 +56,6 @@ def target_names(target: ast.AST) -> set[str]:
         return target_names(target.value)
     dotted = spelled_name(target)
     return {dotted} if dotted else set()
-
-
-def argument_values(call: ast.Call) -> list[ast.expr]:
-    """The expressions passed to `call`, in source order (`*a` and `**k` give `a` and `k`)."""
-    values = [arg.value if isinstance(arg, ast.Starred) else arg for arg in call.args]
-    values += [keyword.value for keyword in call.keywords]
-    return sorted(values, key=lambda value: (value.lineno, value.col_offset))
 
 
 def flows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from flowfix.analysis.arguments import argument_values
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, find_method, is_pydantic_model
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
-    argument_values,
     depends_on,
     input_names,
     references,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.arguments import first_argument_value
 from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.values import block_nodes, dotted_name
 from flowfix.detector import Detector
@@ -133,25 +134,10 @@ def calls_base_init_components(func: ast.FunctionDef, this: str | None) -> bool:
         receiver = node.func.value
         if isinstance(receiver, ast.Call) and dotted_name(receiver.func) == "super":
             return True
-        first = _first_argument(node)
+        first = first_argument_value(node)
         if isinstance(first, ast.Name) and first.id == this:
             return True
     return False
-
-
-def _first_argument(call: ast.Call) -> ast.expr | None:
-    """The value of the call's first argument in source order (positional, starred or
-    keyword)."""
-    positional = call.args[0] if call.args else None
-    keyword = call.keywords[0] if call.keywords else None
-    if keyword is not None and (
-        positional is None
-        or (keyword.lineno, keyword.col_offset) < (positional.lineno, positional.col_offset)
-    ):
-        return keyword.value
-    if isinstance(positional, ast.Starred):
-        return positional.value
-    return positional
 
 
 def super_arguments(func: ast.FunctionDef) -> str | None:

@@ -9,6 +9,7 @@ import ast
 from dataclasses import dataclass
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import argument_values
 from flowfix.analysis.frameworks import find_method
 from flowfix.analysis.methods import instance_name, is_instance_attribute
 from flowfix.analysis.model import FUNCTIONS, FunctionNode, LoopNode
@@ -44,7 +45,7 @@ def timeout_waits(model: Model, loop: Loop, func: FunctionNode) -> list[TimeoutW
         if helper is not None and calls_result_with_timeout(helper.body):
             waits.extend(
                 TimeoutWait(value, node)
-                for value in _argument_values(node)
+                for value in argument_values(node)
                 if isinstance(value, (ast.Name, ast.Attribute))
             )
     return waits
@@ -123,13 +124,6 @@ def _attribute_values(model: Model, cls: ast.ClassDef, attr: str) -> list[ast.AS
                 if is_instance_attribute(target, this, attr):
                     values.append(node.value if len(targets) == 1 else None)
     return values
-
-
-def _argument_values(call: ast.Call) -> list[ast.expr]:
-    """The values passed to `call` (star arguments unwrapped), in source order."""
-    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    arguments.sort(key=lambda arg: (arg.lineno, arg.col_offset))
-    return [arg.value if isinstance(arg, (ast.Starred, ast.keyword)) else arg for arg in arguments]
 
 
 def is_timeout_executor(model: Model, call: ast.Call, func: FunctionNode) -> bool:

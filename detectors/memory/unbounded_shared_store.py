@@ -8,6 +8,7 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import first_argument_value
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, LOOPS, FunctionNode
 from flowfix.analysis.statement_lines import (
@@ -39,15 +40,6 @@ class Append:
 def key_id(key: ast.AST) -> str:
     """Identity of a subscript key: its syntax tree (literal values included)."""
     return ast.dump(key)
-
-
-def first_argument(call: ast.Call) -> ast.expr | None:
-    """The value of `call`'s first argument in source order (star arguments unwrapped)."""
-    values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
-    values += [keyword.value for keyword in call.keywords]
-    if not values:
-        return None
-    return min(values, key=lambda node: (node.lineno, node.col_offset))
 
 
 def _single_index(node: ast.Subscript) -> ast.expr | None:
@@ -95,7 +87,7 @@ def _setdefault_key(store: str, node: ast.AST) -> ast.expr | None:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == store
     ):
-        return first_argument(node)
+        return first_argument_value(node)
     return None
 
 
@@ -138,7 +130,7 @@ def _accessed_key(store: str, node: ast.AST) -> ast.expr | None:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == store
     ):
-        return first_argument(node)
+        return first_argument_value(node)
     return key if key is not None else _setdefault_key(store, node)
 
 
@@ -211,7 +203,7 @@ def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
 def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
     """`lst.pop()`/`.clear()`/..., `store.pop(key)`, or `len(lst)`."""
     func = call.func
-    first = first_argument(call)
+    first = first_argument_value(call)
     if isinstance(func, ast.Attribute) and func.attr in SHRINK_METHODS:
         if access(func.value):
             return True
