@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.arguments import ordered_arguments
 from flowfix.detector import Detector
 from flowfix.rules import Severity
 
@@ -133,8 +134,7 @@ def field_default(node: ast.AST | None) -> int | None:
         return int_value(node)
     if _callee_name(node.func) not in FIELD_FACTORIES:
         return None
-    arguments: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
-    arguments.sort(key=lambda arg: (arg.lineno, arg.col_offset))
+    arguments = ordered_arguments(node)
     for index, arg in enumerate(arguments):
         if isinstance(arg, ast.keyword):
             if arg.arg == "default":

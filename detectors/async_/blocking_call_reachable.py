@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.arguments import argument_value, ordered_arguments
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.names import full_name
@@ -221,12 +222,10 @@ class BlockingCallReachableFromAsync(Detector):
 def _flow_start(call: ast.Call) -> str | None:
     """The name of the start node: the first argument in source order that is positional or
     `start=` (or unpacked), when it is a plain name."""
-    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    args.sort(key=lambda arg: (arg.lineno, arg.col_offset))
-    for arg in args:
+    for arg in ordered_arguments(call):
         if isinstance(arg, ast.keyword) and arg.arg is not None and arg.arg != "start":
             continue
-        value = arg.value if isinstance(arg, (ast.keyword, ast.Starred)) else arg
+        value = argument_value(arg)
         return value.id if isinstance(value, ast.Name) else None
     return None
 

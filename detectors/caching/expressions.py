@@ -1,5 +1,5 @@
 """Expressions as the caching rules compare and read them: structural identity, substitution,
-arguments in source order, spans as codemod data."""
+a call's arguments as written."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import ast
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from flowfix.analysis.arguments import ordered_arguments
 
 
 def identity(node: ast.AST) -> str:
@@ -46,24 +48,14 @@ class Argument:
 
 def arguments(call: ast.Call) -> list[Argument]:
     """The call's arguments in source order (`ast` keeps positional and keyword ones apart)."""
-    found = [
-        (
-            (arg.lineno, arg.col_offset),
-            Argument(None, "*", arg.value)
-            if isinstance(arg, ast.Starred)
-            else Argument(None, "", arg),
-        )
-        for arg in call.args
+    return [
+        Argument(arg.arg, "" if arg.arg else "**", arg.value)
+        if isinstance(arg, ast.keyword)
+        else Argument(None, "*", arg.value)
+        if isinstance(arg, ast.Starred)
+        else Argument(None, "", arg)
+        for arg in ordered_arguments(call)
     ]
-    found += [
-        (
-            (keyword.lineno, keyword.col_offset),
-            Argument(keyword.arg, "" if keyword.arg else "**", keyword.value),
-        )
-        for keyword in call.keywords
-    ]
-    found.sort(key=lambda item: item[0])
-    return [argument for _, argument in found]
 
 
 def first_argument(call: ast.Call) -> ast.expr | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import argument_value, ordered_arguments
 from flowfix.analysis.excerpts import code_excerpt
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.names import full_name
@@ -19,14 +20,11 @@ COPY_PURPOSE_WORDS = ("snapshot", "checkpoint", "backup", "clone", "copy")
 def first_argument(call: ast.Call) -> tuple[ast.expr, str | None] | None:
     """(value, keyword) of `call`'s first argument in source order; keyword None for a
     positional or star argument (star arguments unwrapped)."""
-    found: list[tuple[ast.AST, ast.expr, str | None]] = [
-        (a, a.value if isinstance(a, ast.Starred) else a, None) for a in call.args
-    ]
-    found += [(k, k.value, k.arg) for k in call.keywords]
-    if not found:
+    arguments = ordered_arguments(call)
+    if not arguments:
         return None
-    _, value, keyword = min(found, key=lambda item: (item[0].lineno, item[0].col_offset))  # type: ignore[attr-defined]
-    return value, keyword
+    first = arguments[0]
+    return argument_value(first), first.arg if isinstance(first, ast.keyword) else None
 
 
 def copy_is_the_purpose(model: Model, call: ast.Call, func: FunctionNode) -> bool:
