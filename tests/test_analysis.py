@@ -15,7 +15,7 @@ from flowfix.analysis.arguments import (
 )
 from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
 from flowfix.analysis.methods import instance_name, is_instance_attribute, is_static
-from flowfix.analysis.names import full_name, shown_callee
+from flowfix.analysis.names import full_name, last_name, shown_callee, spelled_name
 from flowfix.analysis.owners import enclosing_definition, outermost_function, owner_of
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import (
@@ -469,3 +469,18 @@ def test_arguments_in_source_order() -> None:
     assert [ast.unparse(value) for value in argument_values(first)] == ["1", "rest", "more"]
     assert first_argument_value(call(model, "g()")) is None
     assert ast.unparse(first_argument_value(call(model, "h(a, b=2)"))) == "a"
+
+
+@pytest.mark.parametrize(
+    ("code", "spelled", "last"),
+    [
+        ("pydantic.Field", "pydantic.Field", "Field"),
+        ("make().Field", "make.Field", "Field"),
+        ("Field[int]", "Field", "Field"),
+        ("'s'.join", None, "join"),
+        ("(a + b)", None, None),
+    ],
+)
+def test_spelled_and_last_names(code: str, spelled: str | None, last: str | None) -> None:
+    node = ast.parse(code, mode="eval").body
+    assert spelled_name(node) == spelled and last_name(node) == last

@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterable, Sequence
 
 from flowfix.analysis.arguments import argument_values
-from flowfix.detectors.connections.client_constructors import spelled_name
+from flowfix.analysis.names import spelled_name
 
 FUNCTION_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # (names bound or mutated, the expressions they come from)

@@ -9,6 +9,7 @@ import re
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import base_class
 from flowfix.analysis.model import BUILTINS
+from flowfix.analysis.names import spelled_name
 
 KNOWN_CLIENTS = frozenset(
     {
@@ -72,22 +73,6 @@ DATA_BASES = frozenset(
     }
 )
 _WORD_START = re.compile(r"(?<=[a-zA-Z0-9])(?=[A-Z][a-z])")
-
-
-def spelled_name(node: ast.AST) -> str | None:
-    """The dotted name as written: `a.b.c`; a call or subscript in the chain spells as what it
-    calls or indexes (`get().Client` → `get.Client`, `a[0].b` → `a.b`); None when the chain
-    starts elsewhere."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = spelled_name(node.value)
-        return f"{base}.{node.attr}" if base is not None else None
-    if isinstance(node, ast.Call):
-        return spelled_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return spelled_name(node.value)
-    return None
 
 
 def _spelled_root(node: ast.AST) -> ast.Name | None:

@@ -8,8 +8,8 @@ from typing import Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FunctionNode
+from flowfix.analysis.names import spelled_name
 from flowfix.analysis.statement_lines import TRY_STATEMENTS
-from flowfix.detectors.connections.client_constructors import spelled_name
 
 Usage = Literal["local", "inline", "context", "closed"]
 # Calls that keep their argument: container and registry methods, and constructors.

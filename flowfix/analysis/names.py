@@ -27,3 +27,17 @@ def shown_callee(func: ast.expr) -> str:
     if dotted and not dotted.startswith("None"):
         return dotted
     return func.attr if isinstance(func, ast.Attribute) else "call"
+
+
+def spelled_name(node: ast.AST | None) -> str | None:
+    """`full_name` when the chain starts at a name, else None (`get().Client` →
+    `get.Client`, `"s".join` → None)."""
+    dotted = full_name(node)
+    return None if dotted is None or dotted.startswith("None.") else dotted
+
+
+def last_name(node: ast.AST | None) -> str | None:
+    """The last part of `full_name`: `Field` for `Field`, `pydantic.Field`, `make().Field` or
+    `Field[int]`; None for other expressions."""
+    dotted = full_name(node)
+    return dotted.rsplit(".", 1)[-1] if dotted is not None else None
