@@ -7,9 +7,9 @@ import ast
 from collections.abc import Iterable, Sequence
 
 from flowfix.analysis.arguments import argument_values
+from flowfix.analysis.model import FUNCTIONS
 from flowfix.analysis.names import spelled_name
 
-FUNCTION_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # (names bound or mutated, the expressions they come from)
 Flows = list[tuple[set[str], Sequence[ast.AST]]]
 
@@ -66,7 +66,7 @@ def flows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
     stack: list[ast.AST] = list(ast.iter_child_nodes(function))
     while stack:
         node = stack.pop()
-        if isinstance(node, (*FUNCTION_DEFINITIONS, ast.ClassDef)):
+        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
             continue
         if isinstance(node, ast.Assign):
             found.extend((target_names(target), [node.value]) for target in node.targets)
