@@ -49,7 +49,7 @@ def classify(
     model: Model, node: ast.Name, func: ast.AST, *, del_with_others_reads: bool = False
 ) -> Use:
     """What the read `node` of an executor's name does with it. `del name` reads it; so does
-    `del name, other` when `del_with_others_reads` (EXE004), else that is an escape."""
+    `del name, other` when `del_with_others_reads` (EXE005), else that is an escape."""
     if _in_nested_scope(model, node, func):
         return Use(node, "escape")
     owner = model.parent(node)
