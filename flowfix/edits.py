@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from typing import Protocol
 
 import libcst as cst
@@ -85,11 +84,6 @@ def split_before_comment(
         if line.comment is not None:
             return list(lines[:index]), list(lines[index:])
     return list(lines), []
-
-
-def snake_case(name: str) -> str:
-    """`QdrantClient` → `qdrant_client`, `OpenAI` → `openai`, `LLMRanker` → `llm_ranker`."""
-    return re.sub(r"(?<=[a-zA-Z0-9])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def is_docstring(statement: cst.BaseStatement) -> bool:

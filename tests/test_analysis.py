@@ -8,6 +8,26 @@ import textwrap
 import pytest
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import (
+    argument_values,
+    first_argument_value,
+    ordered_arguments,
+)
+from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
+from flowfix.analysis.methods import instance_name, is_instance_attribute, is_static
+from flowfix.analysis.names import full_name, last_name, shown_callee, spelled_name
+from flowfix.analysis.owners import enclosing_definition, outermost_function, owner_of
+from flowfix.analysis.spans import span_data
+from flowfix.analysis.statement_lines import (
+    containing_body,
+    in_one_line_body,
+    is_below,
+    is_line_statement,
+    line_end,
+    shares_line,
+    statement_index,
+)
+from flowfix.analysis.values import block_nodes, own_nodes
 from flowfix.rules import Span
 
 
@@ -284,3 +304,191 @@ def test_source_is_the_nodes_text_with_its_line_endings() -> None:
     for node in ast.walk(model.tree):
         if isinstance(node, (ast.expr, ast.stmt)):
             assert model.source(node) == ast.get_source_segment(text, node)
+
+
+def function(model: Model, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    """The def named `name`."""
+    for node in ast.walk(model.tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return node
+    raise AssertionError(f"no def {name}")
+
+
+def test_instance_name_is_the_first_positional_parameter_of_an_instance_method() -> None:
+    model = model_of(
+        """
+        import builtins
+        class C:
+            def m(this, x): pass
+            def p(me, /, x): pass
+            @staticmethod
+            def s(x): pass
+            @builtins.classmethod
+            def c(cls): pass
+            def bare(*args): pass
+        """
+    )
+    assert instance_name(model, function(model, "m")) == "this"
+    assert instance_name(model, function(model, "p")) == "me"
+    assert instance_name(model, function(model, "s")) is None
+    assert instance_name(model, function(model, "c")) is None
+    assert instance_name(model, function(model, "bare")) is None
+    assert is_static(model, function(model, "c")) and not is_static(model, function(model, "m"))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("a.b.c", "a.b.c"),
+        ("OpenAI().chat.completions.create", "OpenAI.chat.completions.create"),
+        ("x[0].y", "x.y"),
+        ("'s'.join", "None.join"),
+        ("(a + b)", None),
+    ],
+)
+def test_full_name_reads_through_calls_and_subscripts(code: str, expected: str | None) -> None:
+    assert full_name(ast.parse(code, mode="eval").body) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("requests.get", "requests.get"),
+        ("OpenAI().chat.create", "OpenAI.chat.create"),
+        ("'s'.join", "join"),
+        ("(lambda: 0)()", "call"),
+    ],
+)
+def test_shown_callee_falls_back_to_the_last_attribute(code: str, expected: str) -> None:
+    func = ast.parse(code, mode="eval").body
+    assert shown_callee(func.func if isinstance(func, ast.Call) else func) == expected
+
+
+def statement(model: Model, code: str) -> ast.stmt:
+    """The first statement whose source is `code`."""
+    for node in ast.walk(model.tree):
+        if isinstance(node, ast.stmt) and ast.unparse(node) == code:
+            return node
+    raise AssertionError(f"no statement {code}")
+
+
+def test_statement_lines_tell_one_line_bodies_and_shared_lines() -> None:
+    model = model_of(
+        """
+        def f(xs):
+            for x in xs: a = 1; b = 2
+            c = 3; d = 4
+            e = 5
+            if x: g = 1; \\
+              h = 2
+            return e
+        """
+    )
+    a, b, c, d, e = (statement(model, f"{n} = {i}") for i, n in enumerate("abcde", 1))
+    assert in_one_line_body(model, a) and in_one_line_body(model, b)
+    assert not in_one_line_body(model, c) and not in_one_line_body(model, e)
+    assert shares_line(model, c) and shares_line(model, d) and not shares_line(model, e)
+    assert line_end(model, c) is d and line_end(model, e) is e
+    assert is_line_statement(model, e) and not is_line_statement(model, c)
+    assert not is_line_statement(model, a)
+    # `h` goes on past a `\\`: its own `;` group starts its line, its block does not.
+    h = statement(model, "h = 2")
+    assert not in_one_line_body(model, h) and in_one_line_body(model, h, by_block_start=True)
+    body = containing_body(model, e)
+    assert body is not None and body[statement_index(model, e.targets[0], body) or 0] is e
+    assert is_below(model, a.targets[0], body) and not is_below(model, e, [a])
+
+
+def test_excerpts_quote_source_on_one_line() -> None:
+    text = "x = f(  # note\r\n    (a or b).count,\r\n    'é' * 100,\r\n)\r\n"
+    model = Model(ast.parse(text), text, (ast.Call, ast.Name))
+    outer = call(model, "f((a or b).count, 'é' * 100)")
+    attribute, repeated = outer.args
+    assert source_text(model, repeated) == "'é' * 100"
+    assert source_text(model, outer).split("\n")[1] == "    (a or b).count,"
+    assert "\r\n" in source_text(model, outer, line_ends_as_written=True)
+    assert code_excerpt(model, attribute, cut_attribute=True) == "(a or b)"
+    assert code_excerpt(model, outer, limit=20) == "f( # note (a or b).…"
+    assert excerpt_in_parentheses(model, attribute.value) == "(a or b)"
+    assert code_excerpt(model, attribute.value) == "a or b"
+
+
+def test_span_data_is_the_span_as_a_list() -> None:
+    model = model_of("x = 'é' + f(\n  1)\n")
+    assert span_data(model, call(model, "f(1)")) == [1, 11, 2, 5]
+
+
+def test_block_nodes_are_the_own_nodes_of_a_block() -> None:
+    model = model_of(
+        """
+        def f(xs):
+            a = g(xs)
+            @deco
+            def inner(y=h()):
+                return k(y)
+            return [m(x) for x in xs]
+        """
+    )
+    body = function(model, "f").body
+    calls = [ast.unparse(n) for n in block_nodes(body) if isinstance(n, ast.Call)]
+    assert calls == ["g(xs)", "m(x)"]
+    assert list(block_nodes(body)) == list(own_nodes(ast.Module(body=body, type_ignores=[])))
+
+
+def test_owners_of_code_scopes_and_headers() -> None:
+    model = model_of(
+        """
+        def outer():
+            run = lambda: [helper() for _ in range(3)]
+            def inner(x=default()):
+                pass
+        class C:
+            size = compute()
+        """
+    )
+    outer, inner = function(model, "outer"), function(model, "inner")
+    assert isinstance(owner_of(model, call(model, "helper()")), ast.Lambda)
+    assert owner_of(model, call(model, "default()")) is outer
+    assert enclosing_definition(model, call(model, "default()")) is inner
+    assert isinstance(owner_of(model, call(model, "compute()")), ast.ClassDef)
+    assert outermost_function(model, inner) is outer and outermost_function(model, outer) is outer
+    assert enclosing_definition(model, outer) is model.tree
+
+
+@pytest.mark.parametrize(
+    ("code", "this", "expected"),
+    [
+        ("self.client", "self", True),
+        ("me.client", "self", False),
+        ("self.other", "self", False),
+        ("self.client.x", "self", False),
+        ("self.client", None, False),
+    ],
+)
+def test_is_instance_attribute(code: str, this: str | None, expected: bool) -> None:
+    assert is_instance_attribute(ast.parse(code, mode="eval").body, this, "client") is expected
+
+
+def test_arguments_in_source_order() -> None:
+    model = model_of("f(k=1, *rest, **more)\ng()\nh(a, b=2)\n")
+    first = call(model, "f(*rest, k=1, **more)")
+    kinds = [type(arg).__name__ for arg in ordered_arguments(first)]
+    assert kinds == ["keyword", "Starred", "keyword"]
+    assert [ast.unparse(value) for value in argument_values(first)] == ["1", "rest", "more"]
+    assert first_argument_value(call(model, "g()")) is None
+    assert ast.unparse(first_argument_value(call(model, "h(a, b=2)"))) == "a"
+
+
+@pytest.mark.parametrize(
+    ("code", "spelled", "last"),
+    [
+        ("pydantic.Field", "pydantic.Field", "Field"),
+        ("make().Field", "make.Field", "Field"),
+        ("Field[int]", "Field", "Field"),
+        ("'s'.join", None, "join"),
+        ("(a + b)", None, None),
+    ],
+)
+def test_spelled_and_last_names(code: str, spelled: str | None, last: str | None) -> None:
+    node = ast.parse(code, mode="eval").body
+    assert spelled_name(node) == spelled and last_name(node) == last

@@ -277,3 +277,26 @@ def test_text_that_does_not_parse_gets_a_located_or_plain_message(text: str, mes
     with pytest.raises(ParseFailure) as caught:
         check_syntax(text)
     assert str(caught.value) == message
+
+
+def test_check_never_imports_libcst(fixtures_dir: Path) -> None:
+    """Detection runs on CPython's ast: a check over every fixture (findings of every rule,
+    the call graph included) does not import libcst, which only fixes need."""
+    import sys
+
+    script = (
+        "import sys\n"
+        "from flowfix.cli import main\n"
+        "sys.argv = ['flowfix', 'check', '--no-cache', '-q', '-j1', sys.argv[1]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 1, exc.code\n"
+        "assert 'libcst' not in sys.modules, 'libcst was imported'\n"
+        "print('checked without libcst')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(fixtures_dir)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("checked without libcst")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.arguments import ordered_arguments
+from flowfix.analysis.names import last_name
 from flowfix.detector import Detector
 from flowfix.rules import Severity
 
@@ -117,24 +119,13 @@ def _spanning(parameter: ast.arg, default: ast.expr) -> ast.AST:
     return node
 
 
-def _callee_name(node: ast.AST) -> str | None:
-    """The last part of a call's callee as written: `Field` for `Field`, `pydantic.Field`,
-    `make().Field` or `Field[int]`."""
-    while isinstance(node, (ast.Call, ast.Subscript)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else None
-
-
 def field_default(node: ast.AST | None) -> int | None:
     """The integer a class attribute defaults to: `50`, `Field(default=50)`, `Field(50)`."""
     if not isinstance(node, ast.Call):
         return int_value(node)
-    if _callee_name(node.func) not in FIELD_FACTORIES:
+    if last_name(node.func) not in FIELD_FACTORIES:
         return None
-    arguments: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
-    arguments.sort(key=lambda arg: (arg.lineno, arg.col_offset))
+    arguments = ordered_arguments(node)
     for index, arg in enumerate(arguments):
         if isinstance(arg, ast.keyword):
             if arg.arg == "default":

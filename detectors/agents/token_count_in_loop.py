@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.excerpts import code_excerpt
 from flowfix.analysis.values import loop_item_names, read_names
 from flowfix.detector import Detector
-from flowfix.detectors.agents.excerpts import code_excerpt
 from flowfix.rules import Severity
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.arguments import argument_value, ordered_arguments
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
-from flowfix.analysis.model import DEFINITIONS
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
+from flowfix.analysis.names import full_name
+from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
-from flowfix.detectors.async_.receivers import full_name
 from flowfix.rules import FixSafety, Severity
 
 ASYNC_FLOWS = frozenset(
@@ -94,7 +96,7 @@ class BlockingCallReachableFromAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}` blocks the event loop {where}: {chain}"
     TRIGGERS = ("async def", "Async")
     NEEDS_PROJECT = True
@@ -112,7 +114,7 @@ class BlockingCallReachableFromAsync(Detector):
         self.flows: list[tuple[ast.Call, str]] = []
         super().run()
         for flow, start in self.flows:
-            owner = self._owner(flow)
+            owner = enclosing_definition(self.model, flow)
             for name in self._reachable(owner, start):
                 call = self.constructed.get((owner, name))
                 if call is not None:
@@ -133,22 +135,16 @@ class BlockingCallReachableFromAsync(Detector):
             and isinstance(node.targets[0], ast.Name)
             and isinstance(node.value, ast.Call)
         ):
-            self.constructed[(self._owner(node), node.targets[0].id)] = node.value
+            owner = enclosing_definition(self.model, node)
+            self.constructed[(owner, node.targets[0].id)] = node.value
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if not isinstance(node.op, ast.RShift):
             return
         before, after = _last_node_name(node.left), _last_node_name(node.right)
         if before and after:
-            self.edges.setdefault((self._owner(node), before), set()).add(after)
-
-    def _owner(self, node: ast.AST) -> ast.AST:
-        """The nearest def, lambda or class around `node` (its header included), else the
-        module: where the names of flow wiring are looked up."""
-        for current in self.model.ancestors(node):
-            if isinstance(current, DEFINITIONS):
-                return current
-        return self.model.tree
+            owner = enclosing_definition(self.model, node)
+            self.edges.setdefault((owner, before), set()).add(after)
 
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None
@@ -217,12 +213,10 @@ class BlockingCallReachableFromAsync(Detector):
 def _flow_start(call: ast.Call) -> str | None:
     """The name of the start node: the first argument in source order that is positional or
     `start=` (or unpacked), when it is a plain name."""
-    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    args.sort(key=lambda arg: (arg.lineno, arg.col_offset))
-    for arg in args:
+    for arg in ordered_arguments(call):
         if isinstance(arg, ast.keyword) and arg.arg is not None and arg.arg != "start":
             continue
-        value = arg.value if isinstance(arg, (ast.keyword, ast.Starred)) else arg
+        value = argument_value(arg)
         return value.id if isinstance(value, ast.Name) else None
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import first_argument_value
 from flowfix.analysis.blocking import (
     OPEN_FUNCTIONS,
     PATH_CLASSES,
@@ -12,9 +13,10 @@ from flowfix.analysis.blocking import (
     PATH_IO,
     PATH_METHODS,
 )
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
+from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.offload import is_awaited, offload_fix
-from flowfix.detectors.async_.receivers import bound_class
 from flowfix.rules import FixSafety, Severity
 
 MAX_PATH_DEPTH = 4
@@ -75,7 +77,7 @@ class BlockingFileIoInAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop with file I/O in async `{function}()`; {advice}"
     TRIGGERS = ("open(", "read_", "write_")
 
@@ -111,20 +113,8 @@ class BlockingFileIoInAsync(Detector):
 
     def _opens_devnull(self, node: ast.Call) -> bool:
         """`open(os.devnull, ...)` never waits on a disk."""
-        first = _first_argument(node)
+        first = first_argument_value(node)
         return first is not None and self.model.resolves_to(first, DEVNULL) is not None
-
-
-def _first_argument(call: ast.Call) -> ast.expr | None:
-    """The value of the call's first argument in source order (keywords and `*`/`**`
-    arguments included)."""
-    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    if not args:
-        return None
-    first = min(args, key=lambda arg: (arg.lineno, arg.col_offset))
-    if isinstance(first, ast.keyword):
-        return first.value
-    return first.value if isinstance(first, ast.Starred) else first
 
 
 def is_path(model: Model, expr: ast.expr, depth: int = 0) -> bool:

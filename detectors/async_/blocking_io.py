@@ -15,9 +15,11 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
+from flowfix.analysis.names import shown_callee
 from flowfix.detector import Detector
+from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.offload import is_awaited, is_offloaded, offload_fix
-from flowfix.detectors.async_.receivers import bound_class, shown_callee
 from flowfix.rules import FixSafety, Severity
 
 BLOCKING_IO_NAMES = frozenset(BLOCKING_IO_FUNCTIONS)
@@ -98,7 +100,7 @@ class BlockingIoInAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
     TRIGGERS = BLOCKING_MODULES
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
 from flowfix.rules import FixSafety, Severity
@@ -56,7 +57,7 @@ class BlockingSleepInAsync(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`time.sleep()` blocks the event loop in async `{function}()`"
     TRIGGERS = ("sleep",)
 

@@ -1,5 +1,6 @@
 """What a name or a `self` attribute is bound to: the values and declared types of its
-bindings, the class it holds, the functions it names."""
+bindings, the one class of a set (a sync client, a `pathlib.Path`) that every binding
+constructs or declares, the functions it names."""
 
 from __future__ import annotations
 
@@ -7,23 +8,12 @@ import ast
 from collections.abc import Callable, Collection
 
 from flowfix.analysis import Binding, Model
-from flowfix.analysis.frameworks import decorator_names
+from flowfix.analysis.methods import instance_name, is_instance_attribute
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.values import own_nodes
+from flowfix.analysis.values import block_nodes
 
 # (assigned value, declared type) of one binding of a name; either may be missing.
 BoundValue = tuple[ast.expr | None, ast.expr | None]
-STATIC_OR_CLASS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
-
-
-def instance_name(model: Model, function: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, function) & STATIC_OR_CLASS:
-        return None
-    params = [*function.args.posonlyargs, *function.args.args]
-    return params[0].arg if params else None
 
 
 def self_attribute(model: Model, expr: ast.AST) -> tuple[ast.ClassDef, str] | None:
@@ -88,7 +78,7 @@ def attribute_bindings(model: Model, cls: ast.ClassDef, attr: str) -> list[Bound
             this = instance_name(model, statement)
             if this is not None:
                 on_self = _attribute_of(this, attr)
-                for node in own_nodes(ast.Module(body=statement.body, type_ignores=[])):
+                for node in block_nodes(statement.body):
                     found += _assigned(node, on_self)
         else:  # a compound statement (`if`, `class`, ...) at class level is not looked into
             found += _assigned(statement, lambda t: isinstance(t, ast.Name) and t.id == attr)
@@ -99,12 +89,7 @@ def _attribute_of(this: str, attr: str) -> Callable[[ast.AST], bool]:
     """The test for a `<this>.attr` target."""
 
     def matches(target: ast.AST) -> bool:
-        return (
-            isinstance(target, ast.Attribute)
-            and isinstance(target.value, ast.Name)
-            and target.value.id == this
-            and target.attr == attr
-        )
+        return is_instance_attribute(target, this, attr)
 
     return matches
 

@@ -7,7 +7,8 @@ import io
 import tokenize
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names
+from flowfix.analysis.arguments import ordered_arguments
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, decorator_names
 from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.values import dotted_name, own_nodes
 from flowfix.detector import Detector
@@ -99,7 +100,7 @@ class ToThreadOnCoroutineFunction(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "async"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{wrapper}()` on async `{callee}()` returns {result} that never runs;"
         " call `{callee}()` directly"
@@ -111,7 +112,7 @@ class ToThreadOnCoroutineFunction(Detector):
         if offloader is None:
             return
         wrapper, index = offloader
-        args = _arguments(node)
+        args = ordered_arguments(node)
         if len(args) <= index or any(_is_unpacked(arg) for arg in args[: index + 1]):
             return
         target = _value(args[index])
@@ -209,13 +210,6 @@ def _offloader(model: Model, call: ast.Call) -> tuple[str, int] | None:
     if isinstance(func, ast.Attribute) and func.attr == "run_in_executor":
         return "run_in_executor", 1
     return None
-
-
-def _arguments(call: ast.Call) -> list[ast.expr | ast.keyword]:
-    """Positional and keyword arguments in source order."""
-    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    args.sort(key=lambda arg: (arg.lineno, arg.col_offset))
-    return args
 
 
 def _is_unpacked(arg: ast.expr | ast.keyword) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import PER_CALL_METHODS, find_method, framework_of
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, PER_CALL_METHODS, find_method, framework_of
+from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.values import own_nodes
+from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
-from flowfix.detectors.async_.bound_values import bound_class, defined_functions, instance_name
+from flowfix.detectors.async_.bound_values import bound_class, defined_functions
 from flowfix.rules import FixSafety, Severity
 
 LOOP_FACTORIES = frozenset(
@@ -97,7 +98,7 @@ class EventLoopPerCall(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "async"
     FIX = FixSafety.NONE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{factory}()` creates an event loop on every call of `{function}()`{via};"
         " make the caller async or reuse one loop"
@@ -177,7 +178,7 @@ def called_helpers(model: Model, func: FunctionNode) -> list[ast.FunctionDef]:
     cls = model.class_of(func)
     this = instance_name(model, func) if cls is not None else None
     found: list[ast.FunctionDef] = []
-    for node in own_nodes(ast.Module(body=func.body, type_ignores=[])):
+    for node in block_nodes(func.body):
         if not isinstance(node, ast.Call):
             continue
         callee = node.func

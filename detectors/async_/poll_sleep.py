@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
 from flowfix.analysis import Model
-from flowfix.analysis.model import DEFINITIONS, FUNCTIONS
-from flowfix.analysis.values import own_nodes
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
+from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, LOOPS
+from flowfix.analysis.values import block_nodes, own_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import name_bindings
 from flowfix.rules import FixSafety, Severity
@@ -36,7 +36,6 @@ DISPATCH_CALLS = frozenset(
         "execute_async",
     }
 )
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
 class UnconditionalPollSleep(Detector):
@@ -101,7 +100,7 @@ class UnconditionalPollSleep(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "async"
     FIX = FixSafety.NONE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{sleep}({interval})` in `{function}()` {problem}; {advice}"
     TRIGGERS = ("sleep",)
 
@@ -195,12 +194,6 @@ def _source(model: Model, node: ast.AST) -> str:
     return "\n".join(lines)
 
 
-def _own_nodes_of(statements: list[ast.stmt]) -> Iterator[ast.AST]:
-    """The statements and the nodes below them that run where they do (a nested def, lambda
-    or class, but not its body)."""
-    return own_nodes(ast.Module(body=statements, type_ignores=[]))
-
-
 def _terminal(func: ast.expr) -> str:
     if isinstance(func, ast.Attribute):
         return func.attr
@@ -211,7 +204,7 @@ def _dispatches_work(branch: ast.If, awaits_count: bool) -> bool:
     """The branches of `branch` hand out work: a call to a task/pool/queue/node method, or (in
     a coroutine) an `await` of anything but a sleep. The condition itself does not count (an
     `elif`'s does)."""
-    for node in _own_nodes_of([*branch.body, *branch.orelse]):
+    for node in block_nodes([*branch.body, *branch.orelse]):
         if isinstance(node, ast.Call) and _terminal(node.func) in DISPATCH_CALLS:
             return True
         if awaits_count and isinstance(node, ast.Await):

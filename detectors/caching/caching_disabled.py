@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.excerpts import code_excerpt
 from flowfix.detector import Detector
-from flowfix.detectors.caching.expressions import excerpt
 from flowfix.rules import Severity
 
 DYNAMIQ = ("dynamiq",)
@@ -62,7 +62,7 @@ class CachingDisabled(Detector):
         if any(
             keyword.arg == "enabled" and _is_false(keyword.value) for keyword in node.keywords
         ) and self._is_caching_config(node.func):
-            self.report(node, code=excerpt(self.model, node))
+            self.report(node, code=code_excerpt(self.model, node))
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if not _is_false(node.value):
@@ -74,7 +74,7 @@ class CachingDisabled(Detector):
                 and isinstance(target.value, ast.Attribute)
                 and target.value.attr == "caching"
             ):
-                self.report(node, code=f"{excerpt(self.model, target)} = False")
+                self.report(node, code=f"{code_excerpt(self.model, target)} = False")
 
     def _is_caching_config(self, func: ast.expr) -> bool:
         """`CachingConfig` imported from Dynamiq (or a relative module), or used by a name

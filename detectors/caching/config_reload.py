@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.spans import span_data
 from flowfix.analysis.values import (
     bound_names,
     is_env_lookup,
@@ -19,11 +21,8 @@ from flowfix.analysis.values import (
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
     arguments,
-    excerpt,
     first_argument,
     identity,
-    source,
-    span_data,
     substituted,
 )
 from flowfix.detectors.caching.functions import (
@@ -523,7 +522,7 @@ def path_stem(path: ast.AST) -> str:
 def _local_source(model: Model, value: ast.expr) -> str:
     """A local's value as written, its continuation lines relative to the indentation of the
     statement that assigns it (as libcst keeps them, so that they follow the loader's)."""
-    lines = source(model, value).split("\n")
+    lines = source_text(model, value).split("\n")
     first = model.lines[value.lineno - 1]
     indent = first[: len(first) - len(first.lstrip())]
     return "\n".join([lines[0], *(line.removeprefix(indent) for line in lines[1:])])
@@ -657,6 +656,6 @@ class ConfigReloadedPerCall(Detector):
             note="" if fixable else str(plan),
             data=plan if isinstance(plan, dict) else None,
             loader=self.model.resolves_to(node.func, LOADERS),
-            path=excerpt(self.model, load.path, 50),
+            path=code_excerpt(self.model, load.path, 50),
             function=load.func.name,
         )

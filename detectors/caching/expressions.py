@@ -1,5 +1,5 @@
-"""Expressions as the caching rules compare, quote and read them: structural identity, the
-source text for messages and codemod data, arguments in source order."""
+"""Expressions as the caching rules compare and read them: structural identity, substitution,
+a call's arguments as written."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flowfix.analysis import Model
+from flowfix.analysis.arguments import ordered_arguments
 
 
 def identity(node: ast.AST) -> str:
@@ -36,26 +36,6 @@ def substituted(node: ast.AST, values: Mapping[str, ast.AST]) -> ast.AST:
     return result
 
 
-def source(model: Model, node: ast.AST) -> str:
-    """`node`'s source text as written (parentheses around it excluded, as in `ast`)."""
-    line, end_line = node.lineno, node.end_lineno  # type: ignore[attr-defined]
-    start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
-    lines = [text.encode("utf-8") for text in model.lines[line - 1 : end_line]]
-    if not lines:
-        return ""
-    if len(lines) == 1:
-        return lines[0][start:end].decode("utf-8", "replace")
-    middle = b"\n".join(lines[1:-1])
-    parts = [lines[0][start:], *([middle] if len(lines) > 2 else []), lines[-1][:end]]
-    return b"\n".join(parts).decode("utf-8", "replace")
-
-
-def excerpt(model: Model, node: ast.AST, limit: int = 60) -> str:
-    """`node`'s source on one line, shortened with `…` past `limit` characters (messages)."""
-    text = " ".join(source(model, node).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 @dataclass(frozen=True)
 class Argument:
     """One argument of a call as written: `keyword` (None when positional), `star` ("", "*"
@@ -68,24 +48,14 @@ class Argument:
 
 def arguments(call: ast.Call) -> list[Argument]:
     """The call's arguments in source order (`ast` keeps positional and keyword ones apart)."""
-    found = [
-        (
-            (arg.lineno, arg.col_offset),
-            Argument(None, "*", arg.value)
-            if isinstance(arg, ast.Starred)
-            else Argument(None, "", arg),
-        )
-        for arg in call.args
+    return [
+        Argument(arg.arg, "" if arg.arg else "**", arg.value)
+        if isinstance(arg, ast.keyword)
+        else Argument(None, "*", arg.value)
+        if isinstance(arg, ast.Starred)
+        else Argument(None, "", arg)
+        for arg in ordered_arguments(call)
     ]
-    found += [
-        (
-            (keyword.lineno, keyword.col_offset),
-            Argument(keyword.arg, "" if keyword.arg else "**", keyword.value),
-        )
-        for keyword in call.keywords
-    ]
-    found.sort(key=lambda item: item[0])
-    return [argument for _, argument in found]
 
 
 def first_argument(call: ast.Call) -> ast.expr | None:
@@ -94,9 +64,3 @@ def first_argument(call: ast.Call) -> ast.expr | None:
     if found and found[0].keyword is None and not found[0].star:
         return found[0].value
     return None
-
-
-def span_data(model: Model, node: ast.AST) -> list[int]:
-    """`node`'s span as finding data carries it: `[line, column, end_line, end_column]`."""
-    span = model.span(node)
-    return [span.line, span.column, span.end_line, span.end_column]

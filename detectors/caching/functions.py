@@ -6,12 +6,9 @@ import ast
 from collections.abc import Iterator
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import is_cached_function
+from flowfix.analysis.frameworks import ENTRY_FUNCTIONS, is_cached_function
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import local_bindings, own_nodes
-
-# Functions that run once per process: work redone there is not redone per call.
-ENTRY_FUNCTIONS = frozenset({"main", "cli"})
 
 
 def runs_in_function(model: Model, node: ast.AST) -> FunctionNode | None:

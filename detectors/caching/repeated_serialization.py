@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from flowfix.analysis import Model
-from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
+from flowfix.analysis.excerpts import code_excerpt, source_text
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
+from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, LOOPS, FunctionNode
+from flowfix.analysis.names import snake_case
+from flowfix.analysis.spans import span_data
+from flowfix.analysis.statement_lines import COMPOUND_STATEMENTS, TRY_STATEMENTS
 from flowfix.analysis.values import own_nodes, read_names, root_name
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
     arguments,
-    excerpt,
     identity,
-    source,
-    span_data,
 )
 from flowfix.detectors.caching.functions import (
     imported_names,
@@ -26,7 +28,6 @@ from flowfix.detectors.caching.functions import (
     names_bound_by,
     result_name,
 )
-from flowfix.edits import snake_case
 from flowfix.rules import FixSafety, Severity
 
 SERIALIZER_METHODS = frozenset({"to_dict", "model_dump", "model_dump_json"})
@@ -63,23 +64,6 @@ SUFFIXES = {
     "json.dumps": "json",
     "jsonpickle.encode": "encoded",
 }
-# `try` statements (`try`/`except*` came with Python 3.11).
-_TRY_STAR: type[ast.Try] | None = getattr(ast, "TryStar", None)
-TRY_NODES: tuple[type[ast.Try], ...] = (ast.Try, *([_TRY_STAR] if _TRY_STAR else []))
-COMPOUND = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    *TRY_NODES,
-    ast.Match,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-)
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 FOR_LOOPS = (ast.For, ast.AsyncFor)
 Kind = Literal["loop", "repeat"]
 # A block of statements: the node that holds it and the field it is in (`body`, `orelse`,
@@ -115,7 +99,7 @@ def _simple(model: Model, node: ast.expr) -> bool:
     if isinstance(node, ast.Constant):
         return not isinstance(node.value, complex) and node.value is not Ellipsis
     if isinstance(node, ast.JoinedStr):
-        return _concatenated(source(model, node))
+        return _concatenated(source_text(model, node))
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return all(
             _simple(model, element.value if isinstance(element, ast.Starred) else element)
@@ -259,7 +243,7 @@ class FunctionAnalysis:
                     isinstance(current, LOOPS)
                     and (_holds(current.body, child) or _holds(current.orelse, child))
                 )
-                or (isinstance(current, TRY_NODES) and _holds(current.orelse, child))
+                or (isinstance(current, TRY_STATEMENTS) and _holds(current.orelse, child))
                 or isinstance(current, (ast.ExceptHandler, ast.match_case, *COMPREHENSIONS))
                 or isinstance(current, DEFINITIONS)
             ):
@@ -273,7 +257,7 @@ class FunctionAnalysis:
         for current in self.model.ancestors(node):
             if current is stop:
                 return False
-            if isinstance(current, TRY_NODES) and _holds(current.body, child):
+            if isinstance(current, TRY_STATEMENTS) and _holds(current.body, child):
                 return True
             child = current
         return False
@@ -357,13 +341,13 @@ class FunctionAnalysis:
             return any(self.evaluates(item, key) for item in node.items) or self.always_runs(
                 node.body, key
             )
-        if isinstance(node, TRY_NODES):
+        if isinstance(node, TRY_STATEMENTS):
             return self.always_runs(node.body, key) or self.always_runs(node.finalbody, key)
         if isinstance(node, FOR_LOOPS):
             return self.evaluates(node.iter, key)
         if isinstance(node, ast.While):
             return self.evaluates(node.test, key)
-        if isinstance(node, COMPOUND):
+        if isinstance(node, COMPOUND_STATEMENTS):
             return False
         return self.evaluates(node, key)
 
@@ -625,7 +609,7 @@ class RepeatedSerialization(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "caching"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{call}` is evaluated {where} in `{function}()`; compute it once"
     TRIGGERS = ("to_dict", "model_dump", "dumps", "encode")
 
@@ -667,7 +651,7 @@ class RepeatedSerialization(Detector):
             fix=FixSafety.NONE if hoist.reason else FixSafety.UNSAFE,
             note=hoist.reason,
             data=data,
-            call=excerpt(model, hoist.calls[0]),
+            call=code_excerpt(model, hoist.calls[0]),
             where="on every iteration of a loop" if hoist.kind == "loop" else count,
             function=analysis.func.name,
         )

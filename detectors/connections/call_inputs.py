@@ -6,9 +6,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
-from flowfix.detectors.connections.client_constructors import spelled_name
+from flowfix.analysis.arguments import argument_values
+from flowfix.analysis.model import FUNCTIONS
+from flowfix.analysis.names import spelled_name
 
-FUNCTION_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # (names bound or mutated, the expressions they come from)
 Flows = list[tuple[set[str], Sequence[ast.AST]]]
 
@@ -57,13 +58,6 @@ def target_names(target: ast.AST) -> set[str]:
     return {dotted} if dotted else set()
 
 
-def argument_values(call: ast.Call) -> list[ast.expr]:
-    """The expressions passed to `call`, in source order (`*a` and `**k` give `a` and `k`)."""
-    values = [arg.value if isinstance(arg, ast.Starred) else arg for arg in call.args]
-    values += [keyword.value for keyword in call.keywords]
-    return sorted(values, key=lambda value: (value.lineno, value.col_offset))
-
-
 def flows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
     """What the function's own code binds or mutates, and from what: assignments, walrus,
     `for`/comprehension/`with` targets, and the receiver of every method call (`a.add(x)` may
@@ -72,7 +66,7 @@ def flows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
     stack: list[ast.AST] = list(ast.iter_child_nodes(function))
     while stack:
         node = stack.pop()
-        if isinstance(node, (*FUNCTION_DEFINITIONS, ast.ClassDef)):
+        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
             continue
         if isinstance(node, ast.Assign):
             found.extend((target_names(target), [node.value]) for target in node.targets)

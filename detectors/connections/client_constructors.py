@@ -4,11 +4,11 @@ like (plain data, slotted, bound to an event loop or a thread)."""
 from __future__ import annotations
 
 import ast
-import re
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import base_class
 from flowfix.analysis.model import BUILTINS
+from flowfix.analysis.names import snake_case, spelled_name
 
 KNOWN_CLIENTS = frozenset(
     {
@@ -71,23 +71,6 @@ DATA_BASES = frozenset(
         "enum.StrEnum",
     }
 )
-_WORD_START = re.compile(r"(?<=[a-zA-Z0-9])(?=[A-Z][a-z])")
-
-
-def spelled_name(node: ast.AST) -> str | None:
-    """The dotted name as written: `a.b.c`; a call or subscript in the chain spells as what it
-    calls or indexes (`get().Client` → `get.Client`, `a[0].b` → `a.b`); None when the chain
-    starts elsewhere."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = spelled_name(node.value)
-        return f"{base}.{node.attr}" if base is not None else None
-    if isinstance(node, ast.Call):
-        return spelled_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return spelled_name(node.value)
-    return None
 
 
 def _spelled_root(node: ast.AST) -> ast.Name | None:
@@ -215,4 +198,4 @@ def shown_name(call: ast.Call) -> str:
 
 def snake_name(call: ast.Call) -> str:
     """`OpenAI` → `openai`, `QdrantClient` → `qdrant_client`, `boto3.client` → `client`."""
-    return _WORD_START.sub("_", shown_name(call).rsplit(".", 1)[-1]).lower()
+    return snake_case(shown_name(call).rsplit(".", 1)[-1])

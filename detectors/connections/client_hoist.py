@@ -8,20 +8,19 @@ from typing import Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
-    INIT_METHODS,
+    ONCE_PER_RUN_FUNCTIONS,
     PER_CALL_METHODS,
     base_class,
     find_method,
     framework_of,
     is_cached_function,
 )
+from flowfix.analysis.methods import instance_name
+from flowfix.analysis.model import FunctionNode
 from flowfix.detectors.connections.call_inputs import references
 from flowfix.detectors.connections.client_constructors import is_data_class, is_slotted
-from flowfix.detectors.connections.instance_parameter import instance_name
 
 Route = Literal["init_components", "__init__", "cached_property", "factory"]
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-SKIPPED_FUNCTIONS = INIT_METHODS | {"main", "cli", "startup", "lifespan"}
 HOOKS: dict[Route, str] = {
     "init_components": "`init_components()`",
     "__init__": "`__init__()`",
@@ -38,7 +37,7 @@ def runs_per_call(model: Model, function: FunctionNode) -> bool:
         return function.name in PER_CALL_METHODS and framework_of(model, cls) is not None
     return (
         model.parent(function) is model.tree
-        and function.name not in SKIPPED_FUNCTIONS
+        and function.name not in ONCE_PER_RUN_FUNCTIONS
         and not function.name.startswith("test_")
         and not is_cached_function(model, function)
     )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from flowfix.analysis.frameworks import find_method, is_pydantic_model
+from flowfix.analysis.arguments import argument_values
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, find_method, is_pydantic_model
+from flowfix.analysis.methods import instance_name
+from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
-    argument_values,
     depends_on,
     input_names,
     references,
@@ -36,10 +38,8 @@ from flowfix.detectors.connections.client_usage import (
     construction_usage,
     is_conditional,
 )
-from flowfix.detectors.connections.instance_parameter import instance_name
 from flowfix.rules import FixSafety, Severity
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 SHOWN_LIMIT = 40
 
 
@@ -129,7 +129,7 @@ class ClientCreatedPerCall(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "connections"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{client}()` is constructed on every call of `{function}()`; create it once in {hook}"
     )

@@ -4,14 +4,14 @@ a context manager, closed, or escaping the call (returned, stored, passed on).""
 from __future__ import annotations
 
 import ast
-import sys
 from typing import Literal
 
 from flowfix.analysis import Model
-from flowfix.detectors.connections.client_constructors import spelled_name
+from flowfix.analysis.model import FunctionNode
+from flowfix.analysis.names import spelled_name
+from flowfix.analysis.statement_lines import TRY_STATEMENTS
 
 Usage = Literal["local", "inline", "context", "closed"]
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 # Calls that keep their argument: container and registry methods, and constructors.
 STORE_METHODS = frozenset(
     {"append", "appendleft", "add", "extend", "insert", "setdefault", "update", "put", "register"}
@@ -27,14 +27,10 @@ ESCAPES = (
 )
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 BINDS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)
-if sys.version_info >= (3, 11):
-    TRIES: tuple[type[ast.AST], ...] = (ast.Try, ast.TryStar)
-else:
-    TRIES = (ast.Try,)
 # Where a construction runs on some calls only, or may be skipped by an exception.
 CONDITIONAL = (
     ast.If,
-    *TRIES,
+    *TRY_STATEMENTS,
     ast.ExceptHandler,
     ast.For,
     ast.AsyncFor,

@@ -6,14 +6,13 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.methods import instance_name, is_instance_attribute
+from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
 from flowfix.detectors.connections.dynamiq_lineage import inherits_generic_ensure_client
 from flowfix.detectors.connections.method_bodies import (
     assigned_targets,
-    body_nodes,
-    instance_name,
-    is_self_attribute,
 )
 from flowfix.rules import FixSafety, Severity
 
@@ -111,11 +110,11 @@ def custom_client_method(model: Model, cls: ast.ClassDef) -> str | None:
         this = instance_name(model, statement)
         if this is None:
             continue
-        for node in body_nodes(statement):
+        for node in block_nodes(statement.body):
             if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 continue
             if _is_none(node.value) or _from_connection_manager(node.value):
                 continue
-            if any(is_self_attribute(t, this, "client") for t in assigned_targets(node)):
+            if any(is_instance_attribute(t, this, "client") for t in assigned_targets(node)):
                 return statement.name
     return None

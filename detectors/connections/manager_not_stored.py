@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.frameworks import decorator_names
-from flowfix.analysis.values import dotted_name
+from flowfix.analysis.arguments import first_argument_value
+from flowfix.analysis.methods import instance_name, is_static
+from flowfix.analysis.values import block_nodes, dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
 from flowfix.detectors.connections.dynamiq_lineage import is_dynamiq_node_class
 from flowfix.detectors.connections.method_bodies import (
-    STATIC_DECORATORS,
-    body_nodes,
-    instance_name,
     rebinds,
     stores_attribute,
 )
@@ -104,7 +102,7 @@ class ConnectionManagerNotStored(Detector):
         self.report(name_node(self.model, node), fix=fix, note=note, data=data, cls=cls.name)
 
     def _fix_safety(self, func: ast.FunctionDef, this: str | None) -> tuple[FixSafety, str]:
-        if this is None or decorator_names(self.model, func) & STATIC_DECORATORS:
+        if this is None or is_static(self.model, func):
             return FixSafety.NONE, "a static or class method cannot call `super()` this way"
         if super_arguments(func) is None:
             return FixSafety.NONE, "the override takes no connection manager to pass on"
@@ -126,7 +124,7 @@ class ConnectionManagerNotStored(Detector):
 def calls_base_init_components(func: ast.FunctionDef, this: str | None) -> bool:
     """`super().init_components(...)`, `super(C, self).init_components(...)` or an explicit
     `SomeBase.init_components(self, ...)` (`self` its first argument) in `func`'s own body."""
-    for node in body_nodes(func):
+    for node in block_nodes(func.body):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -136,25 +134,10 @@ def calls_base_init_components(func: ast.FunctionDef, this: str | None) -> bool:
         receiver = node.func.value
         if isinstance(receiver, ast.Call) and dotted_name(receiver.func) == "super":
             return True
-        first = _first_argument(node)
+        first = first_argument_value(node)
         if isinstance(first, ast.Name) and first.id == this:
             return True
     return False
-
-
-def _first_argument(call: ast.Call) -> ast.expr | None:
-    """The value of the call's first argument in source order (positional, starred or
-    keyword)."""
-    positional = call.args[0] if call.args else None
-    keyword = call.keywords[0] if call.keywords else None
-    if keyword is not None and (
-        positional is None
-        or (keyword.lineno, keyword.col_offset) < (positional.lineno, positional.col_offset)
-    ):
-        return keyword.value
-    if isinstance(positional, ast.Starred):
-        return positional.value
-    return positional
 
 
 def super_arguments(func: ast.FunctionDef) -> str | None:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.frameworks import INIT_METHODS, PER_CALL_METHODS, is_cached_function
+from flowfix.analysis.frameworks import (
+    INIT_METHODS,
+    ONCE_PER_RUN_FUNCTIONS,
+    PER_CALL_METHODS,
+    is_cached_function,
+)
 from flowfix.analysis.model import FunctionNode
+from flowfix.analysis.owners import outermost_function, owner_of
+from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.connections.dynamiq_lineage import is_flow_class
-from flowfix.detectors.connections.method_bodies import assigned_targets, body_nodes
+from flowfix.detectors.connections.method_bodies import assigned_targets
 from flowfix.rules import FixSafety, Severity
 
 RUN_METHODS = PER_CALL_METHODS | {"run_sync", "run_async"}
-# Module functions that run once per process (entry points), not per request.
-SKIPPED_FUNCTIONS = INIT_METHODS | {"main", "cli", "startup", "lifespan"}
-Owner = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
 
 
 class ConnectionManagerPerInstance(Detector):
@@ -80,7 +84,7 @@ class ConnectionManagerPerInstance(Detector):
     def visit_Call(self, node: ast.Call) -> None:
         if not self._is_manager(node.func):
             return
-        owner = self._owner(node)
+        owner = owner_of(self.model, node)
         if isinstance(owner, ast.Lambda):
             cls = self._flow_field_class(owner)
             if cls is not None:
@@ -110,15 +114,6 @@ class ConnectionManagerPerInstance(Detector):
             name.startswith("dynamiq.") and name.endswith(".ConnectionManager") for name in names
         )
 
-    def _owner(self, node: ast.AST) -> Owner:
-        """The def, lambda, class or module whose own code runs `node` (comprehensions are
-        part of it; a def's defaults and decorators run where the def stands)."""
-        scope = self.model.scope_of(node)
-        while scope.kind == "comprehension" and scope.parent is not None:
-            scope = scope.parent
-        assert isinstance(scope.node, Owner)
-        return scope.node
-
     def _flow_field_class(self, node: ast.AST) -> ast.ClassDef | None:
         """The Flow class whose field default `node` (a lambda or `Field(...)` call) is."""
         current = self.model.parent(node)
@@ -134,17 +129,13 @@ class ConnectionManagerPerInstance(Detector):
     def _runs_per_call(self, func: FunctionNode) -> bool:
         """A run method (`execute`, `run`, `run_sync`, ...) or a module function that is not an
         entry point, test or cached function (nested defs: their outermost function)."""
-        outermost, current = func, self._owner(func)
-        while isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            if not isinstance(current, ast.Lambda):
-                outermost = current
-            current = self._owner(current)
+        outermost = outermost_function(self.model, func)
         if is_cached_function(self.model, func) or is_cached_function(self.model, outermost):
             return False
         name = outermost.name
         if self.model.class_of(outermost) is not None:
             return name in RUN_METHODS
-        return not name.startswith("test_") and name not in SKIPPED_FUNCTIONS
+        return not name.startswith("test_") and name not in ONCE_PER_RUN_FUNCTIONS
 
     def _is_kept(self, node: ast.Call, func: FunctionNode) -> bool:
         """Returned, yielded, or stored on an attribute or a global: lives beyond the call."""
@@ -162,7 +153,7 @@ class ConnectionManagerPerInstance(Detector):
             return False
         return any(
             isinstance(statement, (ast.Global, ast.Nonlocal)) and names & set(statement.names)
-            for statement in body_nodes(func)
+            for statement in block_nodes(func.body)
         )
 
     def _holder(self, node: ast.AST) -> ast.AST | None:

@@ -1,36 +1,12 @@
-"""Statements in a method's own body: its instance parameter, what it assigns, what it
-stores on the instance."""
+"""Statements in a method's own body: what it assigns, what it stores on the instance."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
-from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names
-from flowfix.analysis.values import own_nodes
-
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
-
-
-def body_nodes(function: FunctionNode) -> Iterator[ast.AST]:
-    """Nodes of `function`'s body that run in it: not its decorators, defaults or
-    annotations, nor the bodies of nested def, lambda and class."""
-    for statement in function.body:
-        yield statement
-        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield from own_nodes(statement)
-
-
-def instance_name(model: Model, function: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, function) & STATIC_DECORATORS:
-        return None
-    params = [*function.args.posonlyargs, *function.args.args]
-    return params[0].arg if params else None
+from flowfix.analysis.methods import is_instance_attribute
+from flowfix.analysis.model import FunctionNode
+from flowfix.analysis.values import block_nodes
 
 
 def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
@@ -53,21 +29,11 @@ def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
     return flat
 
 
-def is_self_attribute(target: ast.AST, this: str, attr: str) -> bool:
-    """`<this>.<attr>`."""
-    return (
-        isinstance(target, ast.Attribute)
-        and isinstance(target.value, ast.Name)
-        and target.value.id == this
-        and target.attr == attr
-    )
-
-
 def stores_attribute(function: FunctionNode, this: str, attr: str) -> bool:
     """`<this>.<attr> = ...` somewhere in `function`'s own body."""
     return any(
-        is_self_attribute(target, this, attr)
-        for node in body_nodes(function)
+        is_instance_attribute(target, this, attr)
+        for node in block_nodes(function.body)
         for target in assigned_targets(node)
     )
 
@@ -76,6 +42,6 @@ def rebinds(function: FunctionNode, name: str) -> bool:
     """`name` is assigned to in `function`'s own body."""
     return any(
         isinstance(target, ast.Name) and target.id == name
-        for node in body_nodes(function)
+        for node in block_nodes(function.body)
         for target in assigned_targets(node)
     )

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import PLAIN_FRAMEWORK_PREFIXES, framework_of
+from flowfix.analysis.names import full_name
 from flowfix.analysis.values import assigned_value
-from flowfix.detectors.vector.names import full_name, resolved_names
+from flowfix.detectors.vector.names import resolved_names
 
 NODE_SUFFIXES = ("Node", "Flow")
 DEPENDS_KEYWORDS = frozenset({"depends", "depends_on"})

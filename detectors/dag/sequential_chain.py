@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
 from flowfix.detectors.dag.graph import GraphReader, linear_chains
 from flowfix.rules import Severity
 
-FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+FRAMEWORKS = ALL_FRAMEWORKS
 # The statements whose value may wire nodes, read in source order.
 Statement = ast.Expr | ast.Assign | ast.AnnAssign | ast.Return
 

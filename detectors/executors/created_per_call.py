@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
+    ALL_FRAMEWORKS,
+    ENTRY_FUNCTIONS,
     INIT_METHODS,
-    decorator_names,
     find_method,
     framework_of,
     is_cached_function,
     is_pydantic_model,
 )
+from flowfix.analysis.methods import is_static
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.names import snake_case
+from flowfix.analysis.owners import outermost_function, owner_of
+from flowfix.analysis.spans import span_data
+from flowfix.analysis.statement_lines import is_below
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
-from flowfix.detectors.executors.pool_constructors import (
-    FRAMEWORKS,
-    executor_class,
-    is_below,
-    local_binding,
-    owner_of,
-    span_list,
-)
+from flowfix.detectors.executors.executor_classes import executor_class
+from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_name_uses import Use, name_uses
 from flowfix.detectors.executors.pool_waits import (
     calls_result_with_timeout,
@@ -35,10 +34,6 @@ from flowfix.detectors.executors.pool_waits import (
 )
 from flowfix.rules import FixSafety, Severity
 
-ENTRY_FUNCTIONS = frozenset({"main", "cli"})
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
 # Where a value outlives the call: containers and operators it passes through on the way.
 _PASS_THROUGH = (ast.BoolOp, ast.IfExp, ast.Tuple, ast.List, ast.Starred)
@@ -126,7 +121,7 @@ class ExecutorCreatedPerCall(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = FRAMEWORKS
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{executor}` is created on every call of `{function}()`"
     TRIGGERS = ("Executor",)
 
@@ -155,12 +150,7 @@ class ExecutorCreatedPerCall(Detector):
 
     def _runs_per_call(self, func: FunctionNode) -> bool:
         """Not an init hook, `main`/`cli` or a cached function (nested defs: their outermost)."""
-        outermost: FunctionNode = func
-        current = owner_of(self.model, func)
-        while isinstance(current, (*FUNCTIONS, ast.Lambda)):
-            if isinstance(current, FUNCTIONS):
-                outermost = current
-            current = owner_of(self.model, current)
+        outermost = outermost_function(self.model, func)
         if is_cached_function(self.model, func) or is_cached_function(self.model, outermost):
             return False
         if self.model.class_of(outermost) is not None:
@@ -182,7 +172,7 @@ class ExecutorCreatedPerCall(Detector):
         return any(isinstance(target, (ast.Attribute, ast.Subscript)) for target in targets)
 
     def _bound_name(self, node: ast.Call) -> ast.Name | None:
-        binding = local_binding(self.model, node)
+        binding = local_binding(self.model, node, by_block_start=True)
         if binding is not None:
             return binding[0]
         owner = self.model.parent(node)
@@ -238,7 +228,7 @@ class ExecutorCreatedPerCall(Detector):
         pydantic = isinstance(owner, ast.ClassDef) and is_pydantic_model(self.model, owner)
         data = {
             "form": form.kind,
-            "owner": span_list(self.model, owner),
+            "owner": span_data(self.model, owner),
             "factory": factory,
             "pydantic": form.kind == "instance" and pydantic,
         }
@@ -248,7 +238,7 @@ class ExecutorCreatedPerCall(Detector):
         self, node: ast.Call, func: FunctionNode, uses: list[Use]
     ) -> tuple[FixSafety, str, CacheForm | None]:
         item = self.model.parent(node)
-        if local_binding(self.model, node) is not None:
+        if local_binding(self.model, node, by_block_start=True) is not None:
             return (
                 FixSafety.NONE,
                 "assigned, not used in `with`; cache it by hand (EXE002 covers its shutdown)",
@@ -313,11 +303,6 @@ class CacheForm:
     factory: str = ""
 
 
-def snake_case(name: str) -> str:
-    """`QdrantClient` → `qdrant_client`, `LLMRanker` → `llm_ranker`."""
-    return re.sub(r"(?<=[a-zA-Z0-9])(?=[A-Z][a-z])", "_", name).lower()
-
-
 def forbids_new_attributes(cls: ast.ClassDef) -> bool:
     """`__slots__` in the class body or a `frozen=<not False>` class decorator argument."""
     for decorator in cls.decorator_list:
@@ -345,7 +330,7 @@ def cache_form(model: Model, func: FunctionNode) -> CacheForm | str:
         if not isinstance(model.parent(func), ast.Module):
             return f"`{func.name}()` is not defined at module level"
         return CacheForm("factory", func, f"_{func.name.strip('_')}_executor")
-    static = bool(decorator_names(model, func) & STATIC_DECORATORS)
+    static = is_static(model, func)
     if not static and framework_of(model, cls) != "plain":
         params = func.args.args
         if not params or params[0].arg != "self":

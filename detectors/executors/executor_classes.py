@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.names import full_name
 
 EXECUTOR_SUFFIX = "PoolExecutor"
 # Pools whose workers are processes (or interpreters): CPU-bound sizing, not the I/O heuristic.
@@ -13,20 +14,6 @@ NOT_THREADS = ("Process", "Interpreter")
 THREAD_POOLS = frozenset({"dynamiq.executors.pool.ThreadExecutor"})
 PARALLEL_NODE_PREFIX = "kaygraph."
 PARALLEL_NODE_MARK = "Parallel"
-
-
-def full_name(node: ast.AST) -> str | None:
-    """The dotted name of a callee as libcst spells it: `a.b.c`, calls and subscripts in the
-    chain read through (`a().b` is `a.b`, `a[0].b` is `a.b`); None for other expressions."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{full_name(node.value)}.{node.attr}"
-    if isinstance(node, ast.Call):
-        return full_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return full_name(node.value)
-    return None
 
 
 def executor_class(model: Model, call: ast.Call) -> str | None:

@@ -7,23 +7,24 @@ from dataclasses import astuple, dataclass
 from typing import Any, Literal
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.statement_lines import (
+    containing_body,
+    in_one_line_body,
+    shares_line,
+    statement_index,
+)
 from flowfix.analysis.values import bound_names, local_bindings
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import (
     is_shutdown_statement,
     local_binding,
-    name_uses,
 )
+from flowfix.detectors.executors.pool_name_uses import name_uses
 from flowfix.detectors.executors.pool_waits import submits_unconsumed, waits_for_results
-from flowfix.detectors.executors.statement_lines import (
-    containing_body,
-    in_one_line_body,
-    shares_line,
-    statement_index,
-)
-from flowfix.detectors.executors.timeout_executors import Loop, is_timeout_executor
+from flowfix.detectors.executors.timeout_waits import Loop, is_timeout_executor
 from flowfix.rules import FixSafety, Severity
 
 
@@ -126,7 +127,7 @@ def _with_plan(model: Model, item: ast.withitem, loop: Loop, func: FunctionNode)
     name = item.optional_vars
     if not isinstance(name, ast.Name):
         return "the `with` does not bind the executor to a name"
-    found = name_uses(model, name, func)
+    found = name_uses(model, name, func, del_with_others_reads=True)
     if found is None or found[1] != 1:
         return f"`{name.id}` is bound more than once in the function"
     if any(use.kind in {"escape", "delegated"} or use.method == "shutdown" for use in found[0]):
@@ -140,7 +141,7 @@ def _assign_plan(
     model: Model, binding: tuple[ast.Name, ast.stmt], loop: Loop, func: FunctionNode
 ) -> HoistPlan | str:
     name, statement = binding
-    found = name_uses(model, name, func)
+    found = name_uses(model, name, func, del_with_others_reads=True)
     if found is None or found[1] != 1 or shares_line(model, statement):
         return f"`{name.id}` is bound more than once in the function or shares its line"
     uses = found[0]
@@ -255,7 +256,7 @@ class ExecutorPerLoopIteration(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{executor}` is created on every iteration of a loop in `{function}()`"
     TRIGGERS = ("Executor",)
 
@@ -289,7 +290,11 @@ class ExecutorPerLoopIteration(Detector):
             if any(not isinstance(target, ast.Name) for target in targets):
                 return True
             binding = local_binding(self.model, node)
-            found = name_uses(self.model, binding[0], func) if binding is not None else None
+            found = (
+                name_uses(self.model, binding[0], func, del_with_others_reads=True)
+                if binding is not None
+                else None
+            )
             return found is None or any(use.kind == "escape" for use in found[0])
         return False
 

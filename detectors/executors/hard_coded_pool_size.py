@@ -6,12 +6,13 @@ import ast
 import re
 from pathlib import PurePosixPath
 
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS
+from flowfix.analysis.names import full_name
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import (
     EXECUTOR_SUFFIX,
     executor_class,
-    full_name,
     is_parallel_node,
     is_thread_pool,
 )
@@ -113,7 +114,7 @@ class HardCodedPoolSize(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "Hard-coded thread pool size {size} in `{code}`"
     TRIGGERS = ("max_workers", "MAX_WORKERS", EXECUTOR_SUFFIX)
 

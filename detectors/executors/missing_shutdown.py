@@ -7,18 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.owners import owner_of
+from flowfix.analysis.spans import span_data
+from flowfix.analysis.statement_lines import containing_body, shares_line, statement_index
 from flowfix.detector import Detector
-from flowfix.detectors.executors.pool_constructors import (
-    FRAMEWORKS,
-    containing_body,
-    executor_class,
-    local_binding,
-    owner_of,
-    shares_line,
-    span_list,
-    statement_index,
-)
+from flowfix.detectors.executors.executor_classes import executor_class
+from flowfix.detectors.executors.executor_name_uses import local_binding
 from flowfix.detectors.executors.pool_name_uses import Use, in_finally, name_uses
 from flowfix.detectors.executors.pool_waits import waits_for_results
 from flowfix.rules import FixSafety, Severity
@@ -86,13 +82,13 @@ class ExecutorWithoutShutdown(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "executors"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = FRAMEWORKS
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "Executor `{name}` (`{executor}`) is not shut down on every path of `{function}()`"
     TRIGGERS = ("Executor",)
 
     def visit_Call(self, node: ast.Call) -> None:
         executor = executor_class(self.model, node)
-        binding = local_binding(self.model, node) if executor else None
+        binding = local_binding(self.model, node, by_block_start=True) if executor else None
         if binding is None:
             return
         target, statement = binding
@@ -168,11 +164,11 @@ class ShutdownPlan:
         wrap and, when there is one, of the trailing shutdown to move into the `finally`."""
         data: dict[str, Any] = {
             "name": name,
-            "first": span_list(model, self.body[self.start]),
-            "last": span_list(model, self.body[self.end]),
+            "first": span_data(model, self.body[self.start]),
+            "last": span_data(model, self.body[self.end]),
         }
         if self.trailing:
-            data["shutdown"] = span_list(model, self.body[self.end + 1])
+            data["shutdown"] = span_data(model, self.body[self.end + 1])
         return data
 
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 from flowfix.analysis import Model, Scope
 from flowfix.analysis.model import DEFINITIONS, FunctionNode
+from flowfix.analysis.statement_lines import TRY_STATEMENTS
 
 UseKind = Literal["call", "read", "with", "delegated", "escape"]
-TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,11 @@ def _in_nested_scope(model: Model, node: ast.AST, func: ast.AST) -> bool:
     return False
 
 
-def classify(model: Model, node: ast.Name, func: ast.AST) -> Use:
-    """What the read `node` of an executor's name does with it."""
+def classify(
+    model: Model, node: ast.Name, func: ast.AST, *, del_with_others_reads: bool = False
+) -> Use:
+    """What the read `node` of an executor's name does with it. `del name` reads it; so does
+    `del name, other` when `del_with_others_reads` (EXE005), else that is an escape."""
     if _in_nested_scope(model, node, func):
         return Use(node, "escape")
     owner = model.parent(node)
@@ -59,7 +62,7 @@ def classify(model: Model, node: ast.Name, func: ast.AST) -> Use:
         return Use(node, "with")
     if isinstance(owner, ast.Compare):
         return Use(node, "read")
-    if isinstance(owner, ast.Delete) and len(owner.targets) == 1:
+    if isinstance(owner, ast.Delete) and (len(owner.targets) == 1 or del_with_others_reads):
         return Use(node, "read")
     if isinstance(owner, (ast.If, ast.While)) and owner.test is node:
         return Use(node, "read")
@@ -75,9 +78,12 @@ def classify(model: Model, node: ast.Name, func: ast.AST) -> Use:
     return Use(node, "escape")
 
 
-def name_uses(model: Model, target: ast.Name, func: FunctionNode) -> tuple[list[Use], int] | None:
+def name_uses(
+    model: Model, target: ast.Name, func: FunctionNode, *, del_with_others_reads: bool = False
+) -> tuple[list[Use], int] | None:
     """Every read of the local that `target` binds in `func` (nested scopes included, in
-    source order) and how many times `func` binds that name (`del` is not a binding).
+    source order, each classified as `classify` does) and how many times `func` binds that
+    name (`del` is not a binding).
 
     None when the name is not a local of `func` (`global` / `nonlocal`)."""
     name = target.id
@@ -92,7 +98,7 @@ def name_uses(model: Model, target: ast.Name, func: FunctionNode) -> tuple[list[
     if not bindings:
         return None
     uses = [
-        classify(model, node, func)
+        classify(model, node, func, del_with_others_reads=del_with_others_reads)
         for node in ast.walk(func)
         if isinstance(node, ast.Name)
         and node.id == name

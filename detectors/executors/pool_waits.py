@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from flowfix.analysis.model import DEFINITIONS
-from flowfix.analysis.values import own_nodes
+from flowfix.analysis.values import block_nodes
 from flowfix.detectors.executors.pool_name_uses import terminal_name
 
 WAIT_CALLS = frozenset({"result", "wait", "as_completed"})
-
-
-def block_nodes(statements: Sequence[ast.stmt]) -> Iterator[ast.AST]:
-    """The statements and the nodes below them that run where they run (bodies of nested
-    def, lambda and class left out), in source order."""
-    for statement in statements:
-        yield statement
-        if not isinstance(statement, DEFINITIONS):
-            yield from own_nodes(statement)
 
 
 def waits_for_results(statements: Sequence[ast.stmt]) -> bool:

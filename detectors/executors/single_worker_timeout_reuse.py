@@ -6,14 +6,12 @@ import ast
 from typing import Any
 
 from flowfix.analysis import Model
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.owners import owner_of
 from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
-from flowfix.detectors.executors.pool_constructors import (
-    FRAMEWORKS,
-    executor_class,
-    owner_of,
-)
+from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.timeout_waits import Loop, executor_constructors, timeout_waits
 from flowfix.rules import FixSafety, Severity
 
@@ -85,7 +83,7 @@ class SingleWorkerTimeoutExecutorReused(Detector):
     SEVERITY = Severity.CRITICAL
     CATEGORY = "executors"
     FIX = FixSafety.NONE
-    FRAMEWORKS = FRAMEWORKS
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "Single-worker `{executor}` is reused across the retry loop of `{function}()`: after "
         "a timeout every retry waits behind the stuck task"

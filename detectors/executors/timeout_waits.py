@@ -1,4 +1,7 @@
-"""Which executors a loop waits on with a timeout, and what those executors are bound to."""
+"""Seed 003's timeout executors: which executors a loop submits to and whose futures it awaits
+with a timeout (`future.result(timeout=...)`), directly or through a helper it passes the
+executor to; and the constructions an executor reference (a name or `self.<attr>`) is bound
+to."""
 
 from __future__ import annotations
 
@@ -6,20 +9,18 @@ import ast
 from dataclasses import dataclass
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import decorator_names, find_method
-from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.values import assigned_value
-from flowfix.detectors.executors.pool_constructors import executor_class
+from flowfix.analysis.arguments import argument_values
+from flowfix.analysis.frameworks import find_method
+from flowfix.analysis.methods import instance_name, is_instance_attribute
+from flowfix.analysis.model import FUNCTIONS, FunctionNode, LoopNode
+from flowfix.analysis.values import assigned_value, block_nodes
+from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.pool_waits import (
-    block_nodes,
     calls_result_with_timeout,
     is_result_with_timeout,
 )
 
-Loop = ast.For | ast.AsyncFor | ast.While
-STATIC_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "builtins.staticmethod", "builtins.classmethod"}
-)
+Loop = LoopNode
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,19 @@ def timeout_waits(model: Model, loop: Loop, func: FunctionNode) -> list[TimeoutW
         if isinstance(node.func, ast.Attribute) and node.func.attr == "submit":
             waits.extend(TimeoutWait(node.func.value, wait) for wait in direct)
             continue
-        helper = _helper(model, node, func)
+        helper = called_function(model, node, func)
         if helper is not None and calls_result_with_timeout(helper.body):
             waits.extend(
                 TimeoutWait(value, node)
-                for value in _argument_values(node)
+                for value in argument_values(node)
                 if isinstance(value, (ast.Name, ast.Attribute))
             )
     return waits
 
 
-def _helper(model: Model, call: ast.Call, func: FunctionNode) -> FunctionNode | None:
-    """The method of `func`'s class (`self.m(...)`) or the function `call` calls."""
+def called_function(model: Model, call: ast.Call, func: FunctionNode) -> FunctionNode | None:
+    """The method of `func`'s class (`self.m(...)`) or the function (`f(...)`, bound once)
+    that `call` calls."""
     callee = call.func
     if isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name):
         cls = model.class_of(func)
@@ -119,26 +121,19 @@ def _attribute_values(model: Model, cls: ast.ClassDef, attr: str) -> list[ast.AS
             else:
                 continue
             for target in targets:
-                if (
-                    isinstance(target, ast.Attribute)
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id == this
-                    and target.attr == attr
-                ):
+                if is_instance_attribute(target, this, attr):
                     values.append(node.value if len(targets) == 1 else None)
     return values
 
 
-def _argument_values(call: ast.Call) -> list[ast.expr]:
-    """The values passed to `call` (star arguments unwrapped), in source order."""
-    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
-    arguments.sort(key=lambda arg: (arg.lineno, arg.col_offset))
-    return [arg.value if isinstance(arg, (ast.Starred, ast.keyword)) else arg for arg in arguments]
-
-
-def instance_name(model: Model, func: FunctionNode) -> str | None:
-    """The name of a method's instance parameter (`self`), None for static/class methods."""
-    if decorator_names(model, func) & STATIC_DECORATORS:
-        return None
-    params = [*func.args.posonlyargs, *func.args.args]
-    return params[0].arg if params else None
+def is_timeout_executor(model: Model, call: ast.Call, func: FunctionNode) -> bool:
+    """Seed 003's fix: a fresh executor per attempt of a loop, its future awaited with a
+    timeout."""
+    loop = model.iteration_loop(call)
+    while loop is not None:
+        for wait in timeout_waits(model, loop, func):
+            calls = executor_constructors(model, wait.executor, func)
+            if calls is not None and any(found is call for found in calls):
+                return True
+        loop = model.iteration_loop(loop)
+    return False

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis import Model
+from flowfix.analysis.arguments import argument_value, ordered_arguments
+from flowfix.analysis.excerpts import code_excerpt
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
+from flowfix.analysis.names import full_name
 from flowfix.detector import Detector
-from flowfix.detectors.memory.source_excerpts import code_excerpt
 from flowfix.detectors.memory.state_stores import state_name
 from flowfix.rules import Severity
 
@@ -15,30 +17,14 @@ from flowfix.rules import Severity
 COPY_PURPOSE_WORDS = ("snapshot", "checkpoint", "backup", "clone", "copy")
 
 
-def _target_name(node: ast.AST | None) -> str:
-    """`a.b.c` for an assignment target (subscripts and calls in the chain read through)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_target_name(node.value) or None}.{node.attr}"
-    if isinstance(node, ast.Subscript):
-        return _target_name(node.value)
-    if isinstance(node, ast.Call):
-        return _target_name(node.func)
-    return ""
-
-
 def first_argument(call: ast.Call) -> tuple[ast.expr, str | None] | None:
     """(value, keyword) of `call`'s first argument in source order; keyword None for a
     positional or star argument (star arguments unwrapped)."""
-    found: list[tuple[ast.AST, ast.expr, str | None]] = [
-        (a, a.value if isinstance(a, ast.Starred) else a, None) for a in call.args
-    ]
-    found += [(k, k.value, k.arg) for k in call.keywords]
-    if not found:
+    arguments = ordered_arguments(call)
+    if not arguments:
         return None
-    _, value, keyword = min(found, key=lambda item: (item[0].lineno, item[0].col_offset))  # type: ignore[attr-defined]
-    return value, keyword
+    first = arguments[0]
+    return argument_value(first), first.arg if isinstance(first, ast.keyword) else None
 
 
 def copy_is_the_purpose(model: Model, call: ast.Call, func: FunctionNode) -> bool:
@@ -47,9 +33,9 @@ def copy_is_the_purpose(model: Model, call: ast.Call, func: FunctionNode) -> boo
     names = [func.name]
     owner = model.parent(call)
     if isinstance(owner, ast.Assign):
-        names += [_target_name(target) for target in owner.targets]
+        names += [full_name(target) or "" for target in owner.targets]
     elif isinstance(owner, ast.AnnAssign):
-        names.append(_target_name(owner.target))
+        names.append(full_name(owner.target) or "")
     elif isinstance(owner, ast.keyword):
         names.append(owner.arg or "")
     return any(word in name.lower() for name in names for word in COPY_PURPOSE_WORDS)

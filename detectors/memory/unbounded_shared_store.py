@@ -4,36 +4,26 @@ the fix trims it."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import astuple, dataclass
 from typing import Any
 
 from flowfix.analysis import Model
-from flowfix.analysis.model import FUNCTIONS, FunctionNode
-from flowfix.analysis.values import bound_names, local_bindings, own_nodes
+from flowfix.analysis.arguments import first_argument_value
+from flowfix.analysis.excerpts import code_excerpt, source_text
+from flowfix.analysis.model import FUNCTIONS, LOOPS, FunctionNode
+from flowfix.analysis.statement_lines import (
+    COMPOUND_STATEMENTS,
+    containing_body,
+    in_one_line_body,
+    line_end,
+)
+from flowfix.analysis.values import block_nodes, bound_names, local_bindings, own_nodes
 from flowfix.detector import Detector
-from flowfix.detectors.executors.statement_lines import containing_body, in_one_line_body, line_end
-from flowfix.detectors.memory.source_excerpts import code_excerpt, source_of
 from flowfix.detectors.memory.state_stores import store_parameter
 from flowfix.rules import FixSafety, Severity
 
 GROW_METHODS = frozenset({"append", "extend"})
 SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
-COMPOUND = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    getattr(ast, "TryStar", ast.Try),  # `try`/`except*` (3.11)
-    ast.Match,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-)
 # Keys the fix can repeat: literals, names and attributes (libcst's SimpleString, Integer,
 # Name (True/False/None included) and Attribute).
 REPEATABLE_CONSTANTS = (str, bytes, int, bool, type(None))
@@ -50,20 +40,6 @@ class Append:
 def key_id(key: ast.AST) -> str:
     """Identity of a subscript key: its syntax tree (literal values included)."""
     return ast.dump(key)
-
-
-def first_argument(call: ast.Call) -> ast.expr | None:
-    """The value of `call`'s first argument in source order (star arguments unwrapped)."""
-    values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
-    values += [keyword.value for keyword in call.keywords]
-    if not values:
-        return None
-    return min(values, key=lambda node: (node.lineno, node.col_offset))
-
-
-def own_code(statements: list[ast.stmt]) -> Iterator[ast.AST]:
-    """The nodes of `statements` that run in their scope, in source order."""
-    return own_nodes(ast.Module(body=statements, type_ignores=[]))
 
 
 def _single_index(node: ast.Subscript) -> ast.expr | None:
@@ -111,7 +87,7 @@ def _setdefault_key(store: str, node: ast.AST) -> ast.expr | None:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == store
     ):
-        return first_argument(node)
+        return first_argument_value(node)
     return None
 
 
@@ -126,7 +102,7 @@ def _limits_length(node: ast.AST) -> bool:
 def store_appends(func: FunctionNode, store: str) -> dict[str, list[Append]]:
     """Appends to lists held in the store, grouped by key, in source order."""
     found: dict[str, list[Append]] = {}
-    for node in own_code(func.body):
+    for node in block_nodes(func.body):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -154,7 +130,7 @@ def _accessed_key(store: str, node: ast.AST) -> ast.expr | None:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == store
     ):
-        return first_argument(node)
+        return first_argument_value(node)
     return key if key is not None else _setdefault_key(store, node)
 
 
@@ -164,7 +140,7 @@ class ListAccess:
     def __init__(self, func: FunctionNode, store: str, key: str) -> None:
         self.store, self.key = store, key
         self.aliases: set[str] = set()
-        for node in own_code(func.body):
+        for node in block_nodes(func.body):
             if isinstance(node, ast.Assign) and self(node.value):
                 for target in node.targets:
                     self.aliases |= bound_names(target)
@@ -197,7 +173,7 @@ def _names(node: ast.AST) -> set[str]:
 def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
     """The method trims, pops, deletes, slices, measures or resets the list at `store[key]`."""
     access = ListAccess(func, store, key)
-    for node in own_code(func.body):
+    for node in block_nodes(func.body):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -227,7 +203,7 @@ def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
 def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
     """`lst.pop()`/`.clear()`/..., `store.pop(key)`, or `len(lst)`."""
     func = call.func
-    first = first_argument(call)
+    first = first_argument_value(call)
     if isinstance(func, ast.Attribute) and func.attr in SHRINK_METHODS:
         if access(func.value):
             return True
@@ -243,7 +219,7 @@ def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
 
 def _is_line(model: Model, statement: ast.stmt) -> bool:
     """A simple statement on its own line (possibly with `;` siblings), not a one-line body."""
-    return not isinstance(statement, COMPOUND) and not in_one_line_body(model, statement)
+    return not isinstance(statement, COMPOUND_STATEMENTS) and not in_one_line_body(model, statement)
 
 
 def _anchor(model: Model, append: Append, func: FunctionNode) -> ast.AST:
@@ -281,7 +257,7 @@ class TrimPlan:
         return {
             "anchor": list(astuple(model.span(anchor))),
             "store": self.store,
-            "key": source_of(model, self.key),
+            "key": source_text(model, self.key, line_ends_as_written=True),
             "guard": self.guard,
         }
 
@@ -293,7 +269,7 @@ def _sets_key(model: Model, store: str, key: str, statement: ast.stmt) -> bool:
         return not in_one_line_body(model, statement.body[0]) and any(
             _sets_key(model, store, key, inner) for inner in statement.body
         )
-    if isinstance(statement, COMPOUND):
+    if isinstance(statement, COMPOUND_STATEMENTS):
         return False
     for node in own_nodes(statement):
         if isinstance(node, ast.expr):

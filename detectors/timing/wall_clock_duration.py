@@ -6,6 +6,7 @@ import ast
 from dataclasses import astuple, dataclass, field
 
 from flowfix.analysis import Model, Scope
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
 from flowfix.rules import FixSafety, Severity
 
@@ -238,7 +239,7 @@ class WallClockDuration(Detector):
     SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "timing"
     FIX = FixSafety.SAFE
-    FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+    FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = (
         "`{name}` times a duration with the wall clock `time.time()`; use `time.perf_counter()`"
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import re
 
+from flowfix.analysis.names import full_name
 from flowfix.analysis.values import bound_names
 from flowfix.detector import Detector
-from flowfix.detectors.vector.names import full_name, resolved_names, terminal
+from flowfix.detectors.vector.names import resolved_names, terminal
 from flowfix.rules import Severity
 
 TOP_K = re.compile(r"^(?!max_|min_)(?:\w+_)?top_k$")  # not the caps `max_top_k`, `min_top_k`

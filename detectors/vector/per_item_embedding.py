@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flowfix.analysis import Model
+from flowfix.analysis.excerpts import excerpt_in_parentheses
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import COMPREHENSIONS
+from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import Bindings, bound_names, local_bindings, single_binding_value
 from flowfix.detector import Detector
-from flowfix.detectors.vector.names import excerpt, name_tokens, terminal
+from flowfix.detectors.vector.names import name_tokens, terminal
 from flowfix.detectors.vector.receivers import (
     class_attributes,
     receiver_kind,
@@ -18,7 +21,7 @@ from flowfix.detectors.vector.receivers import (
 )
 from flowfix.rules import Severity
 
-FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
+FRAMEWORKS = ALL_FRAMEWORKS
 EMBEDDER_METHODS = frozenset({"run", "execute", "encode", "create"})
 STORE_METHODS = frozenset(
     {"upsert", "add", "add_documents", "add_texts", "write_documents", "insert", "upsert_documents"}
@@ -146,14 +149,6 @@ def is_embedding_function(name: str) -> bool:
     return not name[:1].isupper() and any(t.startswith("embed") for t in name_tokens(name))
 
 
-def owner_of(model: Model, node: ast.AST) -> ast.AST | None:
-    """The nearest def, lambda, class or module around `node`."""
-    for current in model.ancestors(node):
-        if isinstance(current, OWNERS):
-            return current
-    return None
-
-
 class PerItemEmbedding(Detector):
     """An embedder or vector-store call made once per item inside a loop.
 
@@ -221,8 +216,8 @@ class PerItemEmbedding(Detector):
                 return
             self.report(
                 node,
-                call=excerpt(self.model, node.func),
-                items=excerpt(self.model, loop.iterable, 40),
+                call=excerpt_in_parentheses(self.model, node.func),
+                items=excerpt_in_parentheses(self.model, loop.iterable, 40),
             )
             return
 
@@ -250,7 +245,7 @@ class PerItemEmbedding(Detector):
             value = single_binding_value(self.model, receiver)
             return [value] if isinstance(value, ast.expr) else []
         name = self_attribute(receiver)
-        owner = owner_of(self.model, receiver)
+        owner = enclosing_definition(self.model, receiver)
         cls = (
             self.model.class_of(owner)
             if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef))

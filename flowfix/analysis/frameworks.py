@@ -9,6 +9,8 @@ from typing import Literal
 from flowfix.analysis.model import FUNCTIONS, Model
 from flowfix.analysis.values import dotted_name
 
+# Every framework flowfix knows, as a rule's `FRAMEWORKS` lists them when it applies to all.
+ALL_FRAMEWORKS = ("dynamiq", "pocketflow", "kaygraph", "pflow")
 # Methods that a framework calls once per request / item / run.
 PER_CALL_METHODS = frozenset({"execute", "execute_async", "exec", "exec_async", "run", "__call__"})
 # Methods that run once per object: creating resources there is the intended pattern.
@@ -27,6 +29,12 @@ INIT_METHODS = frozenset(
         "start",
     }
 )
+# Entry points: functions that run once per process, so work redone there is not redone per
+# call (EXE001, CAC002, CAC004).
+ENTRY_FUNCTIONS = frozenset({"main", "cli"})
+# Functions that run once per process or per object, not per request: the init methods and
+# entry points (`main`, `cli`, an app's `startup` / `lifespan`).
+ONCE_PER_RUN_FUNCTIONS = INIT_METHODS | {"main", "cli", "startup", "lifespan"}
 DYNAMIQ_HOOKS = frozenset({"execute", "execute_async", "init_components", "ensure_client"})
 PLAIN_NODE_HOOKS = frozenset(
     {"prep", "exec", "post", "prep_async", "exec_async", "post_async", "exec_fallback"}

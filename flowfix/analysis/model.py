@@ -23,6 +23,8 @@ ScopeKind = Literal["module", "class", "function", "lambda", "comprehension"]
 BindingKind = Literal["import", "assignment", "parameter", "function", "class", "global", "other"]
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+LoopNode = ast.For | ast.AsyncFor | ast.While
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
 # Nodes whose body runs elsewhere (not where they stand), and those plus comprehensions: every
 # node that opens a scope.
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)

@@ -4,7 +4,7 @@ binds or reads, what stays the same on every call."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, Model, children, walk
 
@@ -137,6 +137,16 @@ def own_nodes(root: ast.AST) -> Iterator[ast.AST]:
             below = children(node)
             below.reverse()
             stack.extend(below)
+
+
+def block_nodes(statements: Sequence[ast.stmt]) -> Iterator[ast.AST]:
+    """The statements of a block and the nodes below them that run where they run, in source
+    order: `own_nodes` of the block (a nested def, lambda or class is yielded, its body
+    not)."""
+    for statement in statements:
+        yield statement
+        if not isinstance(statement, DEFINITIONS):
+            yield from own_nodes(statement)
 
 
 Bindings = list[tuple[set[str], "ast.AST | None"]]

@@ -10,6 +10,25 @@ import ast
 from flowfix.analysis import Model
 
 BODY_FIELDS = ("body", "orelse", "finalbody")
+# `try` statements (`try`/`except*` came with Python 3.11).
+TRY_STATEMENTS: tuple[type[ast.stmt], ...] = (
+    ast.Try,
+    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+)
+# Statements that hold a body of other statements.
+COMPOUND_STATEMENTS: tuple[type[ast.stmt], ...] = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    *TRY_STATEMENTS,
+    ast.Match,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
 
 
 def containing_body(model: Model, statement: ast.AST) -> list[ast.stmt] | None:
@@ -47,11 +66,20 @@ def shares_line(model: Model, statement: ast.stmt) -> bool:
     return first != last
 
 
-def in_one_line_body(model: Model, statement: ast.stmt) -> bool:
+def in_one_line_body(model: Model, statement: ast.stmt, *, by_block_start: bool = False) -> bool:
     """`statement` is part of a body written on its compound statement's line
-    (`for x in y: stmt`, `else: a(); b()`)."""
-    body, first, _ = _line_group(model, statement)
-    head = body[first]
+    (`for x in y: stmt`, `else: a(); b()`): the first statement of its `;` group does not
+    start its line. With `by_block_start` the first statement of its whole block decides
+    instead, and nothing directly in the module is (the two differ only for a statement
+    continued with `\\` after a one-line body's `;`)."""
+    if by_block_start:
+        block = containing_body(model, statement)
+        if not block or isinstance(model.parent(statement), ast.Module):
+            return False
+        head = block[0]
+    else:
+        body, first, _ = _line_group(model, statement)
+        head = body[first]
     text = model.lines[head.lineno - 1] if head.lineno <= len(model.lines) else ""
     before = text.encode("utf-8")[: head.col_offset].decode("utf-8", "replace")
     return bool(before.strip())
@@ -70,3 +98,8 @@ def statement_index(model: Model, node: ast.AST, body: list[ast.stmt]) -> int | 
         if id(current) in indices:
             return indices[id(current)]
     return None
+
+
+def is_below(model: Model, node: ast.AST, statements: list[ast.stmt]) -> bool:
+    """`node` lies inside (or is) one of `statements`."""
+    return statement_index(model, node, statements) is not None
