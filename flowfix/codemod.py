@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, ProviderT
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
@@ -23,8 +22,9 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 class RuleCodemod(VisitorBasedCodemodCommand):
     """Base of every rule's codemod.
 
-    A codemod receives its rule's findings in this file and rewrites only the nodes at their
-    spans, with what each finding's `data` says. It records every span it fixed in
+    A codemod receives its rule's findings in this file (libcst copies the tree inside a
+    codemod, so detection's nodes could not be reused anyway) and rewrites only the nodes at
+    their spans, with what each finding's `data` says. It records every span it fixed in
     `self.fixed`.
     """
 
@@ -42,28 +42,6 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self.config = config or Config()
         self.fixed: set[Span] = set()
         self._line_starts: list[int] | None = None
-
-    def transform_module(self, tree: cst.Module) -> cst.Module:
-        """libcst's codemod run, on `tree` itself: libcst's own copies the tree first, so
-        that no node object stands in two places; a tree libcst just parsed (what flowfix
-        hands its codemods, shared by the codemods of a fix pass since libcst trees are
-        immutable) has none, and the copy cost as much as the rewrite. The import changes
-        the codemod scheduled run afterwards, as libcst runs them."""
-        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-        with self.resolve(wrapper):
-            outer = self.context
-            self.context = dataclasses.replace(outer, wrapper=wrapper)
-            try:
-                tree = self.transform_module_impl(wrapper.module)
-            finally:
-                self.context = dataclasses.replace(self.context, wrapper=outer.wrapper)
-        for key, visitor in (
-            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
-            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
-        ):
-            if key in self.context.scratch:
-                tree = visitor(self.context).transform_module(tree)
-        return tree
 
     def span_of(self, node: cst.CSTNode) -> Span:
         """`node`'s range as `ast` gives it (and so a finding's span): libcst's syntactic
