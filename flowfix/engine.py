@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
+import gc
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +99,20 @@ class Detection:
     suppressed: tuple[str, ...] = ()
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for the block: analysing a file builds a large tree
+    that stays alive until it is done, and each collection meanwhile would walk it in vain
+    (a third of a cold run). Whatever cycles the block leaves are collected after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def detect(
     text: str,
     display: str,
@@ -106,12 +122,13 @@ def detect(
 ) -> Detection:
     """Parse `text` with CPython's parser and run, over one semantic model, the rules whose
     text triggers occur in it (ParseFailure if it is not valid Python)."""
-    tree = check_syntax(text)
-    detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
-    try:
-        found, hidden = run_detectors(tree, text, display, detectors, config, project)
-    except RecursionError as exc:
-        raise ParseFailure("too deeply nested to analyse") from exc
+    with gc_paused():
+        tree = check_syntax(text)
+        detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
+        try:
+            found, hidden = run_detectors(tree, text, display, detectors, config, project)
+        except RecursionError as exc:
+            raise ParseFailure("too deeply nested to analyse") from exc
     return Detection(sorted(found, key=lambda f: f.sort_key), tuple(sorted(f.code for f in hidden)))
 
 

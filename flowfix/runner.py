@@ -22,6 +22,7 @@ from flowfix.engine import (
     Options,
     detection_entry,
     display_path,
+    gc_paused,
     process_source,
 )
 from flowfix.fixes import fixable
@@ -68,16 +69,9 @@ def cached(path: Path, options: Options) -> FileResult | None:
 
 def analyse(path: Path, options: Options) -> FileResult:
     """Read, detect (storing the detection in the cache) and, with `options.fix`, fix one
-    file, with the cyclic garbage collector paused: parsing builds a large tree that stays
-    alive until the file is done, and each collection meanwhile would walk it in vain (a third
-    of a cold run). Whatever cycles the file leaves are collected once it is done."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    file, with the garbage collector paused (fixes build large trees too)."""
+    with gc_paused():
         return _analyse(path, options)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _analyse(path: Path, options: Options) -> FileResult:
