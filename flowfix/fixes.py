@@ -103,6 +103,20 @@ def apply_codemod(
     return new_module.code, reason
 
 
+def reraise_interruption(exc: Exception) -> None:
+    """Raise the interruption (KeyboardInterrupt, the CLI's signal exception: anything that is
+    not an Exception) during whose handling `exc` was raised, if any. A signal that lands in
+    libcst's code can make its cleanup fail in turn (a position not recorded yet: KeyError);
+    that error must not pass for a codemod bug and swallow the signal."""
+    seen: set[int] = set()
+    current = exc.__context__
+    while current is not None and id(current) not in seen:
+        if not isinstance(current, Exception):
+            raise current
+        seen.add(id(current))
+        current = current.__context__
+
+
 @dataclass
 class FixState:
     """Where the fix loop stands: the text, its findings, and the rules whose fix failed."""
@@ -178,6 +192,7 @@ def _propose(
         try:
             new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
+            reraise_interruption(exc)
             state.drop(code, f"internal error in the {code} fix: {type(exc).__name__}: {exc}")
             continue
         if new_text == state.text:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flowfix.config import Config
 from flowfix.engine import FileResult, detect
-from flowfix.fixes import LineEdit, apply_codemod, fixable, line_edits
+from flowfix.fixes import LineEdit, apply_codemod, fixable, line_edits, reraise_interruption
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, registry
 from flowfix.sources import SourceError, read_source
@@ -38,7 +38,8 @@ def fix_finding(
         return None
     try:
         new_text, _ = apply_codemod(rule, text, display, [finding], config)
-    except Exception:  # a codemod bug: no suggestion, as the fix loop drops such a pass
+    except Exception as exc:  # a codemod bug: no suggestion, as the fix loop drops such a pass
+        reraise_interruption(exc)
         return None
     if new_text == text or rewrite_problem(text, new_text, display, encoding):
         return None

@@ -151,3 +151,23 @@ def test_pass_limit_hit_mid_way_is_not_written(
     result = process_path(path, limited)
     assert not result.changed
     assert "did not converge" in result.notes[-1]
+
+
+def test_an_interruption_inside_a_codemod_is_not_taken_for_its_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signal landing in libcst's code can make its cleanup fail in turn (seen: a KeyError in
+    # the position provider while SIGTERM unwound): the interruption must go on, not become a
+    # dropped fix and a finished run.
+    def interrupted_then_broken(*args: object) -> tuple[str, str]:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise KeyError("a node whose position was never recorded") from None
+
+    monkeypatch.setattr(fixes, "apply_codemod", interrupted_then_broken)
+    path = tmp_path / "m.py"
+    path.write_text(BLOCKING)
+    with pytest.raises(KeyboardInterrupt):
+        process_path(path, options())
+    assert path.read_text() == BLOCKING
