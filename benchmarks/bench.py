@@ -120,6 +120,7 @@ def main() -> None:
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     print(f"corpus: {corpus} ({len(files)} files, {lines:,} lines)")
     print(f"machine: {machine()}; {options.runs} runs each, medians\n")
+    rss_half, rss_all = peak_rss(files, corpus)
 
     # The rows a ratio compares are timed in turn within each round, so that a machine whose
     # speed drifts over minutes slows both sides of a ratio alike.
@@ -188,9 +189,17 @@ def main() -> None:
     if ruff:
         warm = rows["flowfix warm"] / rows["ruff --select ASYNC,PERF"]
         print(f"  warm / ruff cold            {warm:5.2f}  (<= 3)")
+    print(
+        f"\npeak RSS, flowfix -j1: {rss_half} MiB on {len(files) // 2} files, {rss_all} MiB on all"
+    )
     editor(files, corpus, options.runs)
     large_file(options.runs, fix=not options.skip_large_fix)
 
+
+def peak_rss(files: Sequence[Path], corpus: Path) -> tuple[int, int]:
+    """Peak RSS (MiB) of `flowfix check -j1` on the first half of the corpus and on all of it.
+    Measured first, while this process is small: a child's peak counts the pages it shares
+    with this process until it starts flowfix."""
     half = files[: len(files) // 2]
     with tempfile.TemporaryDirectory() as tmp:
         for path in half:
@@ -199,10 +208,7 @@ def main() -> None:
             target.write_bytes(path.read_bytes())
         _, rss_half = run_command(flowfix("-j1", "--no-cache", tmp))
     _, rss_all = run_command(flowfix("-j1", "--no-cache", str(corpus)))
-    print(
-        f"\npeak RSS, flowfix -j1: {rss_half / 1024:.0f} MiB on {len(half)} files, "
-        f"{rss_all / 1024:.0f} MiB on {len(files)} files"
-    )
+    return rss_half // 1024, rss_all // 1024
 
 
 def editor(files: Sequence[Path], corpus: Path, runs: int) -> None:
