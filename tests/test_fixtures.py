@@ -87,8 +87,9 @@ class _SpanProbe(RuleCodemod):
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_every_fixable_finding_names_a_node_codemods_can_find(case: Path) -> None:
-    """A codemod finds its nodes by the finding's span: each span must be some node's own
-    (a statement holding just an expression shares the expression's)."""
+    """A codemod finds its nodes by the finding's span and their type: each span must be the
+    span of exactly one node of a type (a statement holding just an expression shares the
+    expression's span, but not its type)."""
     from flowfix.rules import registry
 
     result = run_file(case)
@@ -100,3 +101,6 @@ def test_every_fixable_finding_names_a_node_codemods_can_find(case: Path) -> Non
     probe.transform_module(cst.parse_module(case.read_text(encoding="utf-8")))
     for finding in fixable:
         assert finding.span in probe.found, f"{finding.code} at {finding.span}: no node"
+        # A codemod matches a node of the type it rewrites: one node of each type per span.
+        kinds = [type(node).__name__ for node in probe.found[finding.span]]
+        assert len(kinds) == len(set(kinds)), f"{finding.code} at {finding.span}: {kinds}"
