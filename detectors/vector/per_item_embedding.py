@@ -11,7 +11,13 @@ from flowfix.analysis.excerpts import excerpt_in_parentheses
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import COMPREHENSIONS
 from flowfix.analysis.owners import enclosing_definition
-from flowfix.analysis.values import Bindings, bound_names, local_bindings, single_binding_value
+from flowfix.analysis.values import (
+    Bindings,
+    bound_names,
+    derived_names,
+    local_bindings,
+    single_binding_value,
+)
 from flowfix.detector import Detector
 from flowfix.detectors.vector.names import name_tokens, terminal
 from flowfix.detectors.vector.receivers import (
@@ -63,20 +69,6 @@ def names_in(node: ast.AST) -> set[str]:
         elif isinstance(child, ast.arg):
             found.add(child.arg)
     return found
-
-
-def derived_names(seeds: set[str], bindings: Bindings) -> set[str]:
-    """`seeds` plus every name bound from an expression that mentions one of them
-    (`names_in`), to a fixpoint."""
-    tainted = set(seeds)
-    changed = True
-    while changed:
-        changed = False
-        for names, source in bindings:
-            if names - tainted and source is not None and names_in(source) & tainted:
-                tainted |= names
-                changed = True
-    return tainted
 
 
 def per_item_loops(model: Model, node: ast.AST) -> Iterator[Loop]:
@@ -207,7 +199,7 @@ class PerItemEmbedding(Detector):
         values: list[ast.expr] = [*node.args, *(keyword.value for keyword in node.keywords)]
         arguments = set().union(*(names_in(value) for value in values))
         for loop in per_item_loops(self.model, node):
-            items = derived_names(bound_names(loop.target), loop.bindings())
+            items = derived_names(bound_names(loop.target), loop.bindings(), names_in)
             if not arguments & items:
                 continue
             if (receiver is not None and names_in(receiver) & items) or (

@@ -4,7 +4,7 @@ binds or reads, what stays the same on every call."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, Model, children, walk
 
@@ -191,15 +191,18 @@ def names_bound_in(root: ast.AST) -> set[str]:
     return {name for names, _ in local_bindings(root) for name in names}
 
 
-def derived_names(seeds: set[str], bindings: Bindings) -> set[str]:
+def derived_names(
+    seeds: set[str], bindings: Bindings, reads: Callable[[ast.AST], set[str]] | None = None
+) -> set[str]:
     """`seeds` plus every name bound from an expression that reads one of them (to a
-    fixpoint)."""
+    fixpoint); `reads` says which names an expression reads (default `read_names`)."""
+    reads = reads or read_names
     tainted = set(seeds)
     changed = True
     while changed:
         changed = False
         for names, source in bindings:
-            if names - tainted and source is not None and read_names(source) & tainted:
+            if names - tainted and source is not None and reads(source) & tainted:
                 tainted |= names
                 changed = True
     return tainted
