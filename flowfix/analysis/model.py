@@ -213,30 +213,10 @@ class Model:
         if kind in (ast.FunctionDef, ast.AsyncFunctionDef):
             assert isinstance(node, FUNCTIONS)
             scope.bind(Binding(node.name, "function", node, scope))
-            inner = self._open("function", node, scope, node.name)
-            arguments = node.args
-            for arg in (
-                *arguments.posonlyargs,
-                *arguments.args,
-                *([arguments.vararg] if arguments.vararg else []),
-                *arguments.kwonlyargs,
-                *([arguments.kwarg] if arguments.kwarg else []),
-            ):
-                inner.bind(Binding(arg.arg, "parameter", arg, inner))
-            return inner
+            return self._bind_parameters(node.args, self._open("function", node, scope, node.name))
         if kind is ast.Lambda:
             assert isinstance(node, ast.Lambda)
-            inner = self._open("lambda", node, scope, "<lambda>")
-            arguments = node.args
-            for arg in (
-                *arguments.posonlyargs,
-                *arguments.args,
-                *([arguments.vararg] if arguments.vararg else []),
-                *arguments.kwonlyargs,
-                *([arguments.kwarg] if arguments.kwarg else []),
-            ):
-                inner.bind(Binding(arg.arg, "parameter", arg, inner))
-            return inner
+            return self._bind_parameters(node.args, self._open("lambda", node, scope, "<lambda>"))
         if kind is ast.ClassDef:
             assert isinstance(node, ast.ClassDef)
             scope.bind(Binding(node.name, "class", node, scope))
@@ -285,6 +265,19 @@ class Model:
                 scope.bind(Binding(node.rest, "other", node, scope))  # type: ignore[attr-defined]
             return None
         return None
+
+    @staticmethod
+    def _bind_parameters(arguments: ast.arguments, scope: Scope) -> Scope:
+        """Bind every parameter of `arguments` in `scope` (the function's own); `scope`."""
+        for arg in (
+            *arguments.posonlyargs,
+            *arguments.args,
+            *([arguments.vararg] if arguments.vararg else []),
+            *arguments.kwonlyargs,
+            *([arguments.kwarg] if arguments.kwarg else []),
+        ):
+            scope.bind(Binding(arg.arg, "parameter", arg, scope))
+        return scope
 
     def _open(self, kind: ScopeKind, node: ast.AST, parent: Scope, name: str) -> Scope:
         if parent.kind in ("function", "lambda"):
