@@ -17,6 +17,7 @@ from flowfix.analysis.values import (
     local_bindings,
     own_nodes,
     root_name,
+    statement_targets,
 )
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
@@ -388,11 +389,7 @@ def mutates_result(model: Model, load: ConfigLoad) -> bool:
                 names |= bound
                 changed = True
     for node in function_nodes(load.func):
-        targets: list[ast.expr] = []
-        if isinstance(node, (ast.Assign, ast.Delete)):
-            targets = node.targets
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            targets = [node.target]
+        targets = statement_targets(node)
         if any(
             isinstance(t, (ast.Attribute, ast.Subscript)) and root_name(t) in names for t in targets
         ):

@@ -16,7 +16,7 @@ from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, LOOPS
 from flowfix.analysis.names import snake_case
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import COMPOUND_STATEMENTS, TRY_STATEMENTS
-from flowfix.analysis.values import own_nodes, read_names, root_name
+from flowfix.analysis.values import own_nodes, read_names, root_name, statement_targets
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
     arguments,
@@ -271,11 +271,7 @@ class FunctionAnalysis:
         if read_names(call) & names_bound_by(region):
             return True
         for node in (region, *own_nodes(region)):
-            targets: list[ast.expr] = []
-            if isinstance(node, (ast.Assign, ast.Delete)):
-                targets = node.targets
-            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-                targets = [node.target]
+            targets = statement_targets(node)
             if any(
                 isinstance(t, (ast.Attribute, ast.Subscript)) and root_name(t) == root
                 for t in targets

@@ -104,6 +104,16 @@ def is_call_invariant(model: Model, node: ast.AST | None, this: str | None) -> b
     return False
 
 
+def statement_targets(node: ast.AST) -> list[ast.expr]:
+    """The targets an assignment, annotated or augmented assignment, or `del` writes (none
+    for any other node)."""
+    if isinstance(node, (ast.Assign, ast.Delete)):
+        return node.targets
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return [node.target]
+    return []
+
+
 def bound_names(target: ast.AST) -> set[str]:
     """Plain names an assignment or `for` target binds (`a`, `a, (b, *c)`); attributes and
     subscripts bind none."""
