@@ -68,16 +68,6 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         span = self.span_of(node)
         return span if span in self.spans else None
 
-    def contains_target(self, node: cst.CSTNode) -> list[Span]:
-        """Finding spans that lie inside `node`."""
-        outer = self.span_of(node)
-        return sorted(
-            span
-            for span in self.spans
-            if (span.line, span.column) >= (outer.line, outer.column)
-            and (span.end_line, span.end_column) <= (outer.end_line, outer.end_column)
-        )
-
 
 class AwaitAsyncioCall(RuleCodemod):
     """Base for rewrites of a reported call into `await asyncio.<function>(...)`.

@@ -402,7 +402,7 @@ class _Indexer:
                 continue
             client = self._client_call(inner.func, self.sdk_names, cls)
             if client is not None:
-                kind = "LLM SDK" if SYNC_CLIENTS[client].methods is LLM_METHODS else "HTTP"
+                kind = "LLM SDK" if SYNC_CLIENTS[client].is_llm else "HTTP"
                 shown = callee or _spelled(inner.func)
                 info.blocking.append(f"{shown}() (sync {kind} client)")
             elif callee is not None:
@@ -451,9 +451,7 @@ def _blocking_method(clients: set[str], path: list[str]) -> str | None:
             continue
         if joined in client.methods:
             return name
-        if client.methods is LLM_METHODS and any(
-            joined.endswith(f".{method}") for method in LLM_METHODS
-        ):
+        if client.is_llm and any(joined.endswith(f".{method}") for method in LLM_METHODS):
             return name
     return None
 

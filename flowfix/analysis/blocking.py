@@ -83,9 +83,3 @@ PATH_METHODS = frozenset(
     {"with_suffix", "with_name", "with_stem", "joinpath", "resolve", "absolute", "expanduser"}
 )
 PATH_IO = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
-
-
-def client_method(client: str, path: str) -> bool:
-    """Whether `path` (`chat.completions.create`, `get`) is a blocking method of `client`."""
-    found = SYNC_CLIENTS.get(client)
-    return found is not None and path in found.methods
