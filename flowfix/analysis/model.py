@@ -158,6 +158,7 @@ class Model:
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
         fields_of, entering = _FIELDS, _ENTERING
         name_kind, constant_kind, comprehension_kind = ast.Name, ast.Constant, ast.comprehension
+        load_kind, names = ast.Load, collected.get(ast.Name)
         while stack:
             node, scope = stack.pop()
             scope_at[node] = scope
@@ -185,7 +186,11 @@ class Model:
                     if child_kind is name_kind:
                         parents[child] = node
                         scope_at[child] = child_scope
-                        self._name(child, child_scope)
+                        if names is not None:
+                            names.append(child)
+                        context = type(child.ctx)
+                        if context is not load_kind:
+                            self._name(child, child_scope, context)
                     elif child_kind is constant_kind:
                         parents[child] = node
                         scope_at[child] = child_scope
@@ -197,11 +202,9 @@ class Model:
                         stack.append((child, child_scope))
         self._redirect_declared()
 
-    def _name(self, node: ast.Name, scope: Scope) -> None:
-        found = self.collected.get(ast.Name)
-        if found is not None:
-            found.append(node)
-        context = type(node.ctx)
+    @staticmethod
+    def _name(node: ast.Name, scope: Scope, context: type) -> None:
+        """Bind a name stored or deleted in `scope` (`context` is its context's type)."""
         if context is ast.Store:
             scope.bind(Binding(node.id, "assignment", node, scope))
         elif context is ast.Del:
