@@ -25,6 +25,7 @@ ASYNC_FLOWS = frozenset(
         "kaygraph.AsyncParallelBatchGraph",
     }
 )
+FLOW_PACKAGES = frozenset(name.partition(".")[0] for name in ASYNC_FLOWS)
 # (the def, lambda, class or module whose code runs a node, a name bound or read there)
 Owned = tuple[ast.AST, str]
 
@@ -112,6 +113,8 @@ class BlockingCallReachableFromAsync(Detector):
         self.constructed: dict[Owned, ast.Call] = {}
         self.edges: dict[Owned, set[str]] = {}
         self.flows: list[tuple[ast.Call, str]] = []
+        # A name resolves to a flow class only through words the text holds.
+        self.flows_possible = any(package in self.model.text for package in FLOW_PACKAGES)
         super().run()
         for flow, start in self.flows:
             owner = enclosing_definition(self.model, flow)
@@ -121,7 +124,7 @@ class BlockingCallReachableFromAsync(Detector):
                     self._check_flow_node(call, flow)
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self.model.qualified_names(node.func) & ASYNC_FLOWS:
+        if self.flows_possible and self.model.qualified_names(node.func) & ASYNC_FLOWS:
             start = _flow_start(node)
             if start is not None:
                 self.flows.append((node, start))
