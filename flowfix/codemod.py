@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -12,11 +11,10 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 
+from flowfix.analysis.model import line_starts
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
 from flowfix.rules import Finding, Span
-
-_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class RuleCodemod(VisitorBasedCodemodCommand):
@@ -57,7 +55,7 @@ class RuleCodemod(VisitorBasedCodemodCommand):
     def _moved(self, position: tuple[int, int], chars: int) -> tuple[int, int]:
         """The (line, column) `chars` code points after (or, negative, before) `position`."""
         if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in _LINE_END.finditer(self.module.code)]
+            self._line_starts = line_starts(self.module.code)
         starts = self._line_starts
         offset = starts[position[0] - 1] + position[1] + chars
         line = bisect.bisect_right(starts, offset) - 1

@@ -33,6 +33,12 @@ BUILTINS = frozenset(dir(builtins))
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
+def line_starts(text: str) -> list[int]:
+    """The offset where each line of `text` starts, lines ending at \\n, \\r\\n or \\r as
+    CPython counts them."""
+    return [0] + [match.end() for match in _NEWLINE.finditer(text)]
+
+
 @dataclass(eq=False)
 class Binding:
     """One place a name is bound. `qualified` is the imported name for imports."""
@@ -526,7 +532,7 @@ class Model:
         """The source text of `node`, line endings kept (as `ast.get_source_segment`, without
         splitting the whole module's text again on every call)."""
         if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+            self._line_starts = line_starts(self.text)
         starts, span = self._line_starts, self.span(node)
         return self.text[
             starts[span.line - 1] + span.column - 1 : starts[span.end_line - 1]
