@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from flowfix.cache import Entry, entry_from_data, entry_to_data
+from flowfix.cache import entry_from_data, entry_to_data
 from flowfix.engine import (
     FileResult,
     Options,
@@ -177,6 +177,3 @@ def default_jobs() -> int:
 def _call_graph(files: Iterable[Path]) -> ProjectIndex:
     """The run's call graph, indexed module by module as queries need them."""
     return ProjectIndex.lazy((path, display_path(path)) for path in files)
-
-
-__all__ = ["Entry", "Progress", "analyse", "cached", "default_jobs", "run", "tune_gc"]
