@@ -12,7 +12,6 @@ from flowfix.codemod import RuleCodemod
 from flowfix.edits import (
     from_import_alias,
     module_alias,
-    module_bindings,
     parent,
     split_before_comment,
 )
@@ -25,7 +24,7 @@ class CacheConfigLoader(RuleCodemod):
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.bound = module_bindings(node)
+        self.bound = self.module_bindings(node)
         cache = from_import_alias(node, "functools", "cache")
         self.decorator = cache or f"{module_alias(node, 'functools') or 'functools'}.cache"
         self.loaders: dict[str, str] = {}

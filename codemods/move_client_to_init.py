@@ -17,7 +17,6 @@ from flowfix.edits import (
     is_docstring,
     method_class,
     module_alias,
-    module_bindings,
     parent,
 )
 
@@ -58,7 +57,7 @@ class MoveClientToInit(RuleCodemod):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.bound = module_bindings(node)
+        self.bound = self.module_bindings(node)
         self.functools = module_alias(node, "functools") or "functools"
         self.plans: dict[cst.ClassDef, _ClassPlan] = {}
         self.factories: dict[cst.FunctionDef, list[cst.FunctionDef]] = defaultdict(list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -11,6 +12,7 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 
+from flowfix.analysis import Model
 from flowfix.analysis.model import line_starts
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
@@ -40,6 +42,15 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self.config = config or Config()
         self.fixed: set[Span] = set()
         self._line_starts: list[int] | None = None
+        # Names bound by the statements elided from the text the codemod sees (flowfix.elision).
+        self.elided_names: frozenset[str] = frozenset()
+
+    def module_bindings(self, module: cst.Module) -> frozenset[str]:
+        """Every name the module's global scope binds (imports, assignments, defs, classes,
+        names declared `global` elsewhere), from flowfix's semantic model of its code, elided
+        statements included."""
+        scope = Model(ast.parse(module.code), module.code).module_scope
+        return frozenset(scope.bindings) | frozenset(scope.deleted) | self.elided_names
 
     def span_of(self, node: cst.CSTNode) -> Span:
         """`node`'s range as `ast` gives it (and so a finding's span): libcst's syntactic

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Protocol
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, ProviderT
-
-from flowfix.analysis import Model
 
 
 class MetadataReader(Protocol):
@@ -39,14 +36,6 @@ def method_class(reader: MetadataReader, func: cst.FunctionDef) -> cst.ClassDef 
     block = parent(reader, func)
     owner = parent(reader, block) if block is not None else None
     return owner if isinstance(owner, cst.ClassDef) else None
-
-
-def module_bindings(module: cst.Module) -> frozenset[str]:
-    """Every name the module's global scope binds (imports, assignments, defs, classes, names
-    declared `global` elsewhere), from flowfix's semantic model of its code."""
-    model = Model(ast.parse(module.code), module.code)
-    scope = model.module_scope
-    return frozenset(scope.bindings) | frozenset(scope.deleted)
 
 
 def module_alias(module: cst.Module, name: str) -> str | None:

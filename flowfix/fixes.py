@@ -16,57 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flowfix.config import Config
+from flowfix.elision import Elision
+from flowfix.line_edits import LineEdit, apply_line_edits, line_edits
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure
-from flowfix.verify import parse, rewrite_problem
-
-
-@dataclass(frozen=True)
-class LineEdit:
-    """Replace the original's lines `start` up to (not including) `end`, 0-based, by `text`.
-
-    `start == end` inserts `text` before line `start`; `text` is whole lines, each with its
-    line ending (the last line of a file may have none).
-    """
-
-    start: int
-    end: int
-    text: str
-
-
-def lines_of(text: str) -> list[str]:
-    """`text` split after each `\\n`, as git splits it (a `\\r` stays in its line)."""
-    parts = text.split("\n")
-    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def line_edits(old: str, new: str) -> list[LineEdit]:
-    """The smallest whole-line edits that turn `old` into `new`, in order, not overlapping."""
-    import pygit2
-
-    patch = pygit2.Patch.create_from(old.encode(), new.encode(), context_lines=0)
-    new_lines = lines_of(new)
-    edits: list[LineEdit] = []
-    for hunk in patch.hunks:
-        # A pure insertion's old_start is the line it goes after; otherwise its first line.
-        start = hunk.old_start if hunk.old_lines == 0 else hunk.old_start - 1
-        first_new = hunk.new_start - 1
-        text = "".join(new_lines[first_new : first_new + hunk.new_lines])
-        edits.append(LineEdit(start, start + hunk.old_lines, text))
-    return edits
-
-
-def apply_line_edits(old: str, edits: Sequence[LineEdit]) -> str:
-    """`old` with `edits` (sorted, not overlapping) applied (the inverse of `line_edits`)."""
-    lines = lines_of(old)
-    out: list[str] = []
-    cursor = 0
-    for edit in edits:
-        out.extend(lines[cursor : edit.start])
-        out.append(edit.text)
-        cursor = edit.end
-    out.extend(lines[cursor:])
-    return "".join(out)
+from flowfix.verify import parse, rewrite_problem, unreproducible
 
 
 def _touches(a: LineEdit, b: LineEdit) -> bool:
@@ -86,15 +40,42 @@ def fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]
 
 
 def apply_codemod(
-    rule: Rule, text: str, display: str, findings: Sequence[Finding], config: Config
+    rule: Rule,
+    text: str,
+    display: str,
+    findings: Sequence[Finding],
+    config: Config,
+    elision: Elision | None = None,
 ) -> tuple[str, str]:
-    """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
+    """Run `rule`'s codemod for `findings` on `text` (on `elision`, the part of `text` the
+    pass's findings touch, when given; else on the part these findings touch); returns (new
+    text, reason if unchanged)."""
+    if elision is None:
+        elision = Elision.around(text, findings)
+    new_text, reason = _run_codemod(
+        rule, elision.reduced, display, elision.findings(findings), config, elision.bound
+    )
+    expanded = elision.expand(new_text)
+    if expanded is None:  # the codemod changed an elided line: let it see the whole text
+        return _run_codemod(rule, text, display, findings, config)
+    return expanded, reason
+
+
+def _run_codemod(
+    rule: Rule,
+    text: str,
+    display: str,
+    findings: Sequence[Finding],
+    config: Config,
+    elided_names: frozenset[str] = frozenset(),
+) -> tuple[str, str]:
     codemod_class = rule.codemod
     assert codemod_class is not None
     from libcst.codemod import CodemodContext, SkipFile
 
     context = CodemodContext(filename=display)
     codemod = codemod_class(context, findings, config)
+    codemod.elided_names = elided_names
     try:
         new_module = codemod.transform_module(parse(text))
     except SkipFile as exc:
@@ -187,10 +168,19 @@ def _propose(
     """Each pending rule's rewrite of the pass's text (rules whose codemod fails are
     dropped), in the order of their first finding in the file."""
     proposals: list[_Proposal] = []
+    # One reduced text for the pass, so that its codemods share one libcst parse.
+    elision = Elision.around(state.text, pending)
+    problem = unreproducible(elision.reduced)
+    if problem:
+        for code in dict.fromkeys(finding.code for finding in pending):
+            state.drop(code, f"{problem}; not rewritten")
+        return []
     for code in dict.fromkeys(finding.code for finding in pending):
         targets = [finding for finding in pending if finding.code == code]
         try:
-            new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
+            new_text, reason = apply_codemod(
+                by_code[code], state.text, display, targets, config, elision
+            )
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
             reraise_interruption(exc)
             state.drop(code, f"internal error in the {code} fix: {type(exc).__name__}: {exc}")

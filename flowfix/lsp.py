@@ -26,7 +26,8 @@ from pygls.workspace.position_codec import PositionCodec
 import flowfix
 from flowfix.config import ConfigError, find_config_file, load_config, rule_codes
 from flowfix.engine import Options, process_source, with_project
-from flowfix.fixes import LineEdit, fixable, line_edits
+from flowfix.fixes import fixable
+from flowfix.line_edits import LineEdit, line_edits
 from flowfix.rules import Finding, FixSafety, Severity, Span, registry
 from flowfix.sources import Source, digest
 from flowfix.suggest import fix_finding

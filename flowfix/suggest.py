@@ -12,7 +12,8 @@ from pathlib import Path
 
 from flowfix.config import Config
 from flowfix.engine import FileResult, detect
-from flowfix.fixes import LineEdit, apply_codemod, fixable, line_edits, reraise_interruption
+from flowfix.fixes import apply_codemod, fixable, reraise_interruption
+from flowfix.line_edits import LineEdit, line_edits
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, registry
 from flowfix.sources import SourceError, read_source

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from typing import TYPE_CHECKING
 
+from flowfix.elision import Elision, changed_lines
 from flowfix.sources import ParseFailure
 
 if TYPE_CHECKING:
@@ -44,16 +46,29 @@ def newline_styles(text: str) -> set[str]:
     return set(_NEWLINES.findall(text))
 
 
+def unreproducible(text: str, what: str = "this file") -> str | None:
+    """Why libcst cannot be trusted with `text` (it does not parse it, or does not print it
+    back byte for byte), or None."""
+    try:
+        if parse(text).code != text:
+            return f"libcst does not reproduce {what} byte for byte"
+    except ParseFailure as exc:
+        return f"libcst cannot parse {what} ({exc})"
+    return None
+
+
 def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str | None:
     """Why `new` must not replace `original`, or None when it may.
 
-    `new` must parse with libcst and print back byte for byte, compile, be encodable in the
-    file's encoding, and use no line ending the original does not use.
+    `new` must compile, be encodable in the file's encoding, and use no line ending the
+    original does not use; the part of it a fix changed (every top-level statement with a
+    changed line, and the rest but top-level defs and classes: see flowfix.elision) must parse
+    with libcst and print back byte for byte. The defs and classes left out are the
+    original's bytes, which libcst never printed.
     """
     try:
-        if parse(new).code != new:
-            return "libcst does not reproduce the fixed code byte for byte"
-    except ParseFailure:
+        tree = ast.parse(new)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "the fixed code does not parse"
     if not compiles(new, display):
         return "the fixed code does not compile"
@@ -64,4 +79,5 @@ def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str
     before, after = newline_styles(original), newline_styles(new)
     if before and not after <= before:
         return "the fixed code mixes line endings"
-    return None
+    changed = Elision.keeping(new, changed_lines(original, new), tree).reduced
+    return unreproducible(changed, "the fixed code")

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from flowfix import __version__
 from flowfix.cli import app
-from flowfix.fixes import LineEdit, line_edits
+from flowfix.line_edits import LineEdit, line_edits
 from flowfix.report.sarif import artifact_location, deleted_region, render
 from flowfix.rules import registry
 from helpers import run_text

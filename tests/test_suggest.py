@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flowfix.config import Config
-from flowfix.fixes import LineEdit, apply_line_edits, line_edits
+from flowfix.line_edits import LineEdit, apply_line_edits, line_edits
 from flowfix.rules import FixSafety
 from flowfix.suggest import fix_finding, suggested_fixes
 from helpers import run_text

@@ -1,7 +1,7 @@
 """SARIF 2.1.0: one run with every rule, one result per open finding, and its fix when known.
 
 Paths are relative to `%SRCROOT%` (the current folder) and columns count code points, as
-GitHub code scanning reads them. A fix is the finding's own rewrite (`fixes.LineEdit`s) as
+GitHub code scanning reads them. A fix is the finding's own rewrite (`line_edits.LineEdit`s) as
 replacements of whole lines. Files that could not be checked are tool execution notifications.
 """
 
@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from flowfix import __version__
 from flowfix.engine import FileResult
-from flowfix.fixes import LineEdit, lines_of
+from flowfix.line_edits import LineEdit, lines_of
 from flowfix.report import all_errors, open_findings
 from flowfix.rules import Finding, Rule, Severity, registry
 
