@@ -569,8 +569,9 @@ def _fix_interactively(
     results = []
     for found in checked:
         reviewed = review(found, options, session)
-        for error in reviewed.errors[len(found.errors) :] if reviewed is not found else ():
-            _err(f"{reviewed.display}: {error}")
+        if reviewed is not found:  # the file was read again: new errors are possible
+            for error in reviewed.errors:
+                _err(f"{reviewed.display}: {error}")
         with hold_signals():  # a signal waits until the file is written and reported
             result = _write_result(reviewed)
             results.append(result)
