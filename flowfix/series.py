@@ -8,7 +8,8 @@ The patches of a series by rule apply in order: the rules are fixed one after th
 by the fix loop restricted to that rule (`engine.process_source` with only its code), on the
 files as the patches before it left them. When a rule's fixes give an earlier rule something
 to fix, another round follows (at most `max-fix-passes` rounds), so the series ends where the
-fix loop of all rules would.
+fix loop of all rules would (on the frameworks' GitHub sources, byte for byte), up to the
+order in which two rules' new imports land at the same place.
 """
 
 from __future__ import annotations
