@@ -20,40 +20,14 @@ from flowfix.engine import Options, process_source
 from flowfix.fixes import LineEdit, Mark, Picks
 from flowfix.rules import Finding, FixSafety, Span, registry
 from flowfix.sources import from_stdin
+from helpers import TWO_SLEEPS
 
-TWO = (
-    "import time\n"
-    "\n"
-    "\n"
-    "async def first():\n"
-    "    time.sleep(1)\n"
-    "\n"
-    "\n"
-    "async def second():\n"
-    "    time.sleep(2)\n"
+TWO = TWO_SLEEPS
+SECOND_FIXED = TWO.replace("import time\n", "import time\nimport asyncio\n").replace(
+    "time.sleep(2)", "await asyncio.sleep(2)"
 )
-SECOND_FIXED = (
-    "import time\n"
-    "import asyncio\n"
-    "\n"
-    "\n"
-    "async def first():\n"
-    "    time.sleep(1)\n"
-    "\n"
-    "\n"
-    "async def second():\n"
-    "    await asyncio.sleep(2)\n"
-)
-ALL_FIXED = (
-    "import asyncio\n"
-    "\n"
-    "\n"
-    "async def first():\n"
-    "    await asyncio.sleep(1)\n"
-    "\n"
-    "\n"
-    "async def second():\n"
-    "    await asyncio.sleep(2)\n"
+ALL_FIXED = SECOND_FIXED.replace("import time\n", "").replace(
+    "time.sleep(1)", "await asyncio.sleep(1)"
 )
 THIRD = "import time\n\n\nasync def third():\n    time.sleep(3)\n"
 THIRD_FIXED = "import asyncio\n\n\nasync def third():\n    await asyncio.sleep(3)\n"
