@@ -409,7 +409,8 @@ def diff(
     paths: PathsArg = None,
     unsafe_fixes: UnsafeOpt = False,
     patch_file: Annotated[
-        Path | None, typer.Option("--patch-file", help="Write the patch here instead of stdout.")  # noqa: UP007
+        Path | None,  # noqa: UP007
+        typer.Option("--patch-file", help="Write the patch (or rdjson) here instead of stdout."),
     ] = None,
     output_format: Annotated[
         DiffFormat,

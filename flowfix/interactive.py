@@ -52,13 +52,18 @@ class Session:
             if reply is None:
                 return Answer.QUIT
             word = reply.strip().lower()
-            for answer in Answer:
-                if word in (answer.value, answer.name.lower(), *_WORDS.get(answer, ())):
+            for answer, words in _WORDS.items():
+                if word in words:
                     return answer
             self.show(HELP.format(code=code))
 
 
-_WORDS = {Answer.ACCEPT: ("yes",), Answer.SKIP: ("no",), Answer.RULE: ("all",)}
+_WORDS = {
+    Answer.ACCEPT: ("y", "yes"),
+    Answer.SKIP: ("n", "no"),
+    Answer.RULE: ("a", "all"),
+    Answer.QUIT: ("q", "quit"),
+}
 
 
 def review(result: FileResult, options: Options, session: Session) -> FileResult:

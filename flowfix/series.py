@@ -93,7 +93,7 @@ def by_rule(results: Sequence[FileResult], options: Options) -> list[Step]:
     """The fixes of a `diff` run (`results`, with their sources), one step per rule, in code
     order; each step's files are as the steps before it left them."""
     sources = {r.display: r.source for r in results if r.changed and r.source is not None}
-    codes = [code for code in options.codes if registry()[code].fixable]
+    codes = sorted(code for code in options.codes if registry()[code].fixable)
     steps: list[Step] = []
     for _ in range(options.config.threshold("max-fix-passes")):
         progressed = False
