@@ -438,7 +438,8 @@ def diff(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Print the patch `fix` would apply (writes nothing); exit 1 when it is not empty."""
+    """Print the patch `fix` would apply (or rdjson, or a `git am` series); exit 1 when it is not
+    empty. No source file is written."""
     _set_verbosity(quiet, verbose)
     _check_diff_outputs(output_format, patch_file, patch_dir, split_by)
     selection = Selection(select, extend_select, ignore)
