@@ -36,7 +36,7 @@ from flowfix.engine import (
 )
 from flowfix.report import github, ide, json_, junit, markdown, table, text
 from flowfix.rules import FixSafety, registry
-from flowfix.runner import Progress, default_jobs, run, tune_gc
+from flowfix.runner import Progress, default_jobs, run, tune_gc, with_call_graph
 from flowfix.sources import (
     SourceError,
     defer_signal,
@@ -66,6 +66,17 @@ class OutputFormat(str, enum.Enum):
     json = "json"
     sarif = "sarif"
     junit = "junit"
+    rdjson = "rdjson"
+
+
+class DiffFormat(str, enum.Enum):
+    patch = "patch"
+    rdjson = "rdjson"
+
+
+class SplitBy(str, enum.Enum):
+    rule = "rule"
+    file = "file"
 
 
 class UsageError(Exception):
@@ -368,6 +379,8 @@ def check(
     selection = Selection(select, extend_select, ignore)
     options = _options(selection, config, fix=False, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
+    if output_format in (OutputFormat.sarif, OutputFormat.rdjson):  # fixes: the call graph
+        options = _with_run_call_graph(paths, options)
     results = _collect(paths, options, jobs, stdin_filename)
     colour = output is None and _colour(sys.stdout)
     renderers = {
@@ -378,6 +391,7 @@ def check(
         OutputFormat.json: lambda: json_.render(results),
         OutputFormat.sarif: lambda: _sarif(results, options),
         OutputFormat.junit: lambda: junit.render(results),
+        OutputFormat.rdjson: lambda: _rdjson(results, options, fixed=False),
     }
     if statistics:
         renderers = {
@@ -395,7 +409,24 @@ def diff(
     paths: PathsArg = None,
     unsafe_fixes: UnsafeOpt = False,
     patch_file: Annotated[
-        Path | None, typer.Option("--patch-file", help="Write the patch here instead of stdout.")  # noqa: UP007
+        Path | None,  # noqa: UP007
+        typer.Option("--patch-file", help="Write the patch (or rdjson) here instead of stdout."),
+    ] = None,
+    output_format: Annotated[
+        DiffFormat,
+        typer.Option(
+            "--format", help="patch: a unified diff; rdjson: the fixes as reviewdog suggestions."
+        ),
+    ] = DiffFormat.patch,
+    patch_dir: Annotated[
+        Path | None,  # noqa: UP007
+        typer.Option(
+            "--patch-dir", help="Write a `git am` series here: one mail per rule (or file)."
+        ),
+    ] = None,
+    split_by: Annotated[
+        SplitBy | None,  # noqa: UP007
+        typer.Option("--split-by", help="With --patch-dir: one patch per rule (default) or file."),
     ] = None,
     select: SelectOpt = None,
     extend_select: ExtendSelectOpt = None,
@@ -407,11 +438,15 @@ def diff(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Print the patch `fix` would apply (writes nothing); exit 1 when it is not empty."""
+    """Print the patch `fix` would apply (or rdjson, or a `git am` series); exit 1 when it is not
+    empty. No source file is written."""
     _set_verbosity(quiet, verbose)
+    _check_diff_outputs(output_format, patch_file, patch_dir, split_by)
     selection = Selection(select, extend_select, ignore)
     options = _options(selection, config, fix=True, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
+    if output_format is DiffFormat.rdjson or patch_dir is not None:  # fixes computed again
+        options = _with_run_call_graph(paths, options)
     results = _collect(paths, options, jobs, None)
     from flowfix.patches import make_patch  # pygit2: imported by the commands that diff
 
@@ -420,7 +455,11 @@ def diff(
         for r in results
         if r.source is not None and r.new_raw is not None
     )
-    if patch_file is not None:
+    if patch_dir is not None:
+        _write_series(patch_dir, results, options, split_by or SplitBy.rule)
+    elif output_format is DiffFormat.rdjson:
+        _write(patch_file, _rdjson(results, options, fixed=True))
+    elif patch_file is not None:
         _write_file(patch_file, patch)
     else:
         sys.stdout.buffer.write(patch)
@@ -448,6 +487,116 @@ def _sarif(results: Sequence[FileResult], options: Options) -> str:
     return sarif.render(complete, fixes)
 
 
+# --- Review flows: rdjson for reviewdog, patch series for `git am`, interactive fix -----------
+
+
+def _with_run_call_graph(paths: Sequence[Path] | None, options: Options) -> Options:
+    """`options` with the call graph of the files `paths` name, when a selected rule reads it:
+    the run and the fixes computed after it (one finding's, one rule's) then share it."""
+    given = list(paths or [Path(".")])
+    if [str(p) for p in given] == ["-"]:
+        return options
+    files, _ = discover(given, options.config.exclude)  # bad paths are reported by the run
+    return with_call_graph(options, files)
+
+
+def _rdjson(results: Sequence[FileResult], options: Options, fixed: bool) -> str:
+    """The rdjson document for reviewdog: the open findings of a check (each fixable one with
+    its own fix as suggestions) or, with `fixed`, the findings a diff run fixes."""
+    from flowfix.report import all_findings, open_findings, rdjson
+    from flowfix.suggest import suggested_fixes, with_source
+
+    if fixed:
+        complete = list(results)
+        findings = [f for f in all_findings(complete) if f.fixed]
+    else:
+        complete = [with_source(result, None) for result in results]
+        findings = list(open_findings(complete))
+    fixes = {}
+    for result in complete:
+        wanted = [f for f in result.findings if f.fixed] if fixed else None
+        if wanted == []:
+            continue
+        fixes.update(
+            suggested_fixes(result, options.config, options.threshold, options.project, wanted)
+        )
+    return rdjson.render(complete, findings, fixes)
+
+
+def _check_diff_outputs(
+    output_format: DiffFormat,
+    patch_file: Path | None,
+    patch_dir: Path | None,
+    split_by: SplitBy | None,
+) -> None:
+    if patch_dir is not None and patch_file is not None:
+        raise UsageError("--patch-dir and --patch-file cannot be used together")
+    if patch_dir is not None and output_format is not DiffFormat.patch:
+        raise UsageError("--patch-dir writes patches: it cannot be used with --format rdjson")
+    if split_by is not None and patch_dir is None:
+        raise UsageError("--split-by needs --patch-dir")
+
+
+def _write_series(
+    folder: Path, results: Sequence[FileResult], options: Options, split_by: SplitBy
+) -> None:
+    """Write the fixes as numbered `git am` mails into `folder`; print each file's path."""
+    from flowfix.series import author, by_file, by_rule, mails
+
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    stale = sorted(folder.glob("[0-9][0-9][0-9][0-9]-*.patch")) if folder.is_dir() else []
+    if stale:
+        raise UsageError(f"{folder}: already holds patches ({stale[0].name}...); use a new folder")
+    steps = by_rule(results, options) if split_by is SplitBy.rule else by_file(results)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot create: {exc.strerror or exc}") from exc
+    for name, data in mails(steps, author()):
+        _write_file(folder / name, data)
+        print(folder / name, flush=True)
+
+
+def _fix_interactively(
+    paths: Sequence[Path] | None, options: Options, jobs: int, quiet: bool
+) -> list[FileResult]:
+    """`fix --interactive`: check, then ask about each fix file by file, writing each file
+    once its fixes are decided; the files' results."""
+    from flowfix.interactive import Session, review
+
+    options = _with_run_call_graph(paths, options)
+    checked = _collect(paths, dataclasses.replace(options, fix=False), jobs, None)
+    session = Session(ask=_ask, show=print, colour=_colour(sys.stdout))
+    results = []
+    for found in checked:
+        reviewed = review(found, options, session)
+        if reviewed is not found:  # the file was read again: new errors are possible
+            for error in reviewed.errors:
+                _err(f"{reviewed.display}: {error}")
+        with hold_signals():  # a signal waits until the file is written and reported
+            result = _write_result(reviewed)
+            results.append(result)
+            _say_fixed(result, quiet)
+    return results
+
+
+def _ask(question: str) -> str | None:
+    """One line typed in answer to `question` (None at the end of input)."""
+    sys.stdout.write(question)
+    sys.stdout.flush()
+    return sys.stdin.readline() or None
+
+
+def _say_fixed(result: FileResult, quiet: bool) -> None:
+    if result.changed and not quiet:
+        count = sum(1 for f in result.findings if f.fixed)
+        print(f"Fixed {count} finding{'s' if count != 1 else ''} in {result.display}", flush=True)
+
+
+# --- end of review flows ------------------------------------------------------------------
+
+
 def _report_notes(results: Sequence[FileResult]) -> None:
     for result in results:
         for note in result.notes:
@@ -472,6 +621,14 @@ def fix(
     stdin_filename: StdinNameOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive",
+            "-i",
+            help="Show each fix as a diff and ask: apply, skip, apply all of its rule, quit.",
+        ),
+    ] = False,
 ) -> None:
     """Apply fixes in place ('-': fixed stdin to stdout); exit 1 when findings remain."""
     _set_verbosity(quiet, verbose)
@@ -479,7 +636,13 @@ def fix(
     options = _options(selection, config, fix=True, unsafe=unsafe_fixes)
     options = _with_cache(options, no_cache, cache_dir)
     stdin_mode = [str(p) for p in (paths or [])] == ["-"]
-    if stdin_mode:
+    if stdin_mode and interactive:
+        raise UsageError("--interactive reads its answers from stdin: it cannot fix stdin ('-')")
+    if interactive:
+        results = _fix_interactively(paths, options, jobs, quiet)
+        if not quiet:
+            print(text.summary(results, options.threshold))
+    elif stdin_mode:
         results = _collect(paths, options, jobs, stdin_filename)
         result = results[0]
         if result.source is not None:
@@ -495,12 +658,7 @@ def fix(
             with hold_signals():  # a signal waits until the file is written and reported
                 result = _write_result(found)
                 results.append(result)
-                if result.changed and not quiet:
-                    count = sum(1 for f in result.findings if f.fixed)
-                    print(
-                        f"Fixed {count} finding{'s' if count != 1 else ''} in {result.display}",
-                        flush=True,
-                    )
+                _say_fixed(result, quiet)
         results.sort(key=lambda r: r.display)
         if not quiet:
             print(text.summary(results, options.threshold))

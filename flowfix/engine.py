@@ -15,7 +15,7 @@ from pathlib import Path
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.detector import run_detectors
-from flowfix.fixes import fix_loop, fixable
+from flowfix.fixes import Picks, fix_loop, fixable, picked
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
@@ -133,11 +133,14 @@ def detect(
 
 
 def _mark_fixed(
-    original: list[Finding], remaining: list[Finding], threshold: FixSafety
+    original: list[Finding], remaining: list[Finding], threshold: FixSafety, picks: Picks | None
 ) -> list[Finding]:
-    """Original findings that the fix loop removed, marked fixed (matched by code, message, fix)."""
+    """Original findings that the fix loop removed, marked fixed (matched by code, message, fix;
+    with `picks`, the findings they did not want are matched with the remaining ones first)."""
     left = Counter((f.code, f.message, f.fix) for f in remaining)
     fixed: list[Finding] = []
+    if picks is not None:
+        original = sorted(original, key=picks.wants)
     for finding in original:
         key = (finding.code, finding.message, finding.fix)
         if left[key]:
@@ -148,11 +151,16 @@ def _mark_fixed(
 
 
 def process_source(
-    source: Source, display: str, options: Options, entry: Entry | None = None
+    source: Source,
+    display: str,
+    options: Options,
+    entry: Entry | None = None,
+    picks: Picks | None = None,
 ) -> FileResult:
     """Detect (and, with `options.fix`, fix) one already-read source.
 
-    `entry` is its detection when already known (from the cache or the runner's scan).
+    `entry` is its detection when already known (from the cache or the runner's scan); with
+    `picks`, only the findings they want are fixed (a review's decisions).
     """
     rules = options.rules_for(display)
     text = source.text
@@ -161,7 +169,7 @@ def process_source(
     if entry.error is not None:
         return FileResult(display=display, source=source, errors=(entry.error,))
     findings, suppressed = list(entry.findings), entry.suppressed
-    if not options.fix or not fixable(findings, options.threshold, set()):
+    if not options.fix or not picked(fixable(findings, options.threshold, set()), picks):
         return FileResult(
             display=display, findings=tuple(findings), suppressed=suppressed, source=source
         )
@@ -191,6 +199,7 @@ def process_source(
         findings,
         redetect,
         source.encoding,
+        picks,
     )
     if not state.converged and state.text != text:
         return not_rewritten(
@@ -201,7 +210,7 @@ def process_source(
         _with_note(f, state.stuck.get(f.code, ""), options.threshold) for f in state.findings
     ]
     result = sorted(
-        _mark_fixed(findings, state.findings, options.threshold) + remaining, key=_order
+        _mark_fixed(findings, state.findings, options.threshold, picks) + remaining, key=_order
     )
     return FileResult(
         display=display,

@@ -8,6 +8,9 @@ If the merged pass fails a check, the pass falls back to its first rule alone, v
 own, so one bad fix never holds back the others. The loop ends when nothing fixable is left
 (every remaining fix failed on the final text, so running it again changes nothing) or at the
 pass limit.
+
+A review (`flowfix fix --interactive`) narrows the loop to the findings it accepted: `Picks`
+holds its decisions, each carried from text to text through the edits of every pass.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from dataclasses import dataclass, field
 
 from flowfix.config import Config
 from flowfix.elision import Elision
-from flowfix.line_edits import LineEdit, apply_line_edits, line_edits
-from flowfix.rules import Finding, FixSafety, Rule, registry
+from flowfix.line_edits import LineEdit, apply_line_edits, line_edits, lines_of
+from flowfix.rules import Finding, FixSafety, Rule, Span, registry
 from flowfix.sources import ParseFailure
 from flowfix.verify import parse, rewrite_problem, unreproducible
 
@@ -98,6 +101,79 @@ def reraise_interruption(exc: Exception) -> None:
         current = current.__context__
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A decision about one finding, followed through rewrites: its rule and where it is.
+
+    `lines` are the finding's lines, 0-based and half-open. While no edit touches them the
+    finding keeps its exact `span` (moved by the lines inserted or removed above it); once an
+    edit rewrites one of them, `span` is None and `lines` widen to the rewritten block, where
+    any finding of the rule carries the decision.
+    """
+
+    code: str
+    span: Span | None
+    lines: tuple[int, int]
+
+    @classmethod
+    def of(cls, finding: Finding) -> Mark:
+        return cls(finding.code, finding.span, (finding.span.line - 1, finding.span.end_line))
+
+    def matches(self, finding: Finding) -> bool:
+        if finding.code != self.code:
+            return False
+        if self.span is not None:
+            return finding.span == self.span
+        return self.lines[0] <= finding.span.line - 1 < self.lines[1]
+
+    def through(self, edits: Sequence[LineEdit]) -> Mark:
+        """This mark in the text that `edits` (sorted, of the text it is in) make."""
+        start, end = self.lines
+        shift = 0  # lines added above the finding
+        touched: list[tuple[int, int]] = []  # new (start, end) of the edits that rewrite it
+        grown = 0  # lines the touching edits added
+        for edit in edits:
+            size = len(lines_of(edit.text))
+            if edit.end <= start:
+                shift += size - (edit.end - edit.start)
+            elif edit.start < end:
+                new_start = edit.start + shift + grown
+                touched.append((new_start, new_start + size))
+                grown += size - (edit.end - edit.start)
+        if not touched:
+            span = self.span
+            if span is not None:
+                span = Span(span.line + shift, span.column, span.end_line + shift, span.end_column)
+            return Mark(self.code, span, (start + shift, end + shift))
+        new_start = min(start + shift, touched[0][0])
+        new_end = max(end + shift + grown, touched[-1][1])
+        return Mark(self.code, None, (new_start, new_end))
+
+
+@dataclass(frozen=True)
+class Picks:
+    """Which findings the fix loop may fix: a review's decisions. A finding is wanted when no
+    declined mark matches it and either its rule was accepted as a whole or an accepted mark
+    matches it (so findings a fix creates are left alone unless their rule was accepted)."""
+
+    accepted: tuple[Mark, ...] = ()
+    declined: tuple[Mark, ...] = ()
+    rules: frozenset[str] = frozenset()
+
+    def wants(self, finding: Finding) -> bool:
+        if any(mark.matches(finding) for mark in self.declined):
+            return False
+        return finding.code in self.rules or any(mark.matches(finding) for mark in self.accepted)
+
+    def through(self, edits: Sequence[LineEdit]) -> Picks:
+        """These decisions in the text that `edits` make of theirs."""
+        return Picks(
+            tuple(mark.through(edits) for mark in self.accepted),
+            tuple(mark.through(edits) for mark in self.declined),
+            self.rules,
+        )
+
+
 @dataclass
 class FixState:
     """Where the fix loop stands: the text, its findings, and the rules whose fix failed."""
@@ -109,6 +185,7 @@ class FixState:
     passes: int = 0
     notes: list[str] = field(default_factory=list)
     converged: bool = True
+    picks: Picks | None = None  # None: every fixable finding
 
     def drop(self, code: str, reason: str) -> None:
         """Record that `code`'s fix failed on this text; it is retried once the text changes."""
@@ -117,7 +194,12 @@ class FixState:
 
     def fixable(self, threshold: FixSafety) -> list[Finding]:
         blocked = {code for code, text in self.stuck_at.items() if text == self.text}
-        return fixable(self.findings, threshold, blocked)
+        return picked(fixable(self.findings, threshold, blocked), self.picks)
+
+
+def picked(findings: list[Finding], picks: Picks | None) -> list[Finding]:
+    """`findings` that `picks` want (all of them without picks)."""
+    return findings if picks is None else [f for f in findings if picks.wants(f)]
 
 
 @dataclass(frozen=True)
@@ -140,9 +222,11 @@ def fix_loop(
     findings: list[Finding],
     redetect: Redetect,
     encoding: str = "utf-8",
+    picks: Picks | None = None,
 ) -> FixState:
-    """Fix passes over `text` until nothing fixable is left or the pass limit is hit."""
-    state = FixState(text=text, findings=findings)
+    """Fix passes over `text` until nothing fixable is left or the pass limit is hit; with
+    `picks`, only the findings they want are fixed."""
+    state = FixState(text=text, findings=findings, picks=picks)
     limit = config.threshold("max-fix-passes")
     by_code = {rule.code: rule for rule in rules}
     while True:
@@ -210,24 +294,27 @@ def _apply_pass(
             chosen.append(proposal)
             taken.extend(proposal.edits)
     if len(chosen) > 1:
-        merged = apply_line_edits(state.text, sorted(taken, key=lambda e: (e.start, e.end)))
-        if _accept(state, chosen, merged, threshold, display, encoding, redetect, quiet=True):
+        edits = sorted(taken, key=lambda e: (e.start, e.end))
+        merged = apply_line_edits(state.text, edits)
+        if _accept(state, chosen, merged, edits, threshold, display, encoding, redetect, True):
             return True
     first = chosen[0]
-    return _accept(state, [first], first.text, threshold, display, encoding, redetect)
+    return _accept(state, [first], first.text, first.edits, threshold, display, encoding, redetect)
 
 
 def _accept(
     state: FixState,
     applied: list[_Proposal],
     new_text: str,
+    edits: Sequence[LineEdit],
     threshold: FixSafety,
     display: str,
     encoding: str,
     redetect: Redetect,
     quiet: bool = False,
 ) -> bool:
-    """Verify `new_text` and make it the state's text if every applied rule made progress.
+    """Verify `new_text` (the state's text with `edits`) and make it the state's text if every
+    applied rule made progress on the findings the state wants.
     Unless `quiet` (a merged pass that may still be retried rule by rule), a failure drops the
     applied rule with its reason."""
 
@@ -244,13 +331,14 @@ def _accept(
         new_findings = redetect(new_text)
     except ParseFailure as exc:
         return fail(f"the {{code}} fix produced code flowfix cannot analyse ({exc}); dropped")
-    left = fixable(new_findings, threshold, set())
+    picks = state.picks.through(edits) if state.picks is not None else None
+    left = picked(fixable(new_findings, threshold, set()), picks)
     for proposal in applied:
         if sum(1 for f in left if f.code == proposal.code) >= proposal.before:
             if quiet:
                 return False
             return fail("the {code} fix did not remove its findings; dropped")
-    state.text, state.findings = new_text, new_findings
+    state.text, state.findings, state.picks = new_text, new_findings, picks
     for proposal in applied:
         state.stuck.pop(proposal.code, None)
         state.stuck_at.pop(proposal.code, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import importlib
+import inspect
 import json
 import pkgutil
 from collections.abc import Mapping
@@ -105,6 +106,15 @@ class Rule:
     @property
     def summary(self) -> str:
         return self.docs.strip().splitlines()[0] if self.docs.strip() else self.name
+
+    def section(self, heading: str) -> str:
+        """The text under the docs' `## heading` ('' when the docs have no such section)."""
+        lines = inspect.cleandoc(self.docs).splitlines()
+        if f"## {heading}" not in lines:
+            return ""
+        body = lines[lines.index(f"## {heading}") + 1 :]
+        ends = [index for index, line in enumerate(body) if line.startswith("## ")]
+        return "\n".join(body[: ends[0] if ends else len(body)]).strip()
 
 
 @cache

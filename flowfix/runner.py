@@ -41,6 +41,13 @@ def builds_call_graph(options: Options) -> bool:
     return options.project is None and any(rules[code].needs_project for code in options.codes)
 
 
+def with_call_graph(options: Options, files: Iterable[Path]) -> Options:
+    """`options` with the call graph of `files` when the run must build one."""
+    if not builds_call_graph(options):
+        return options
+    return dataclasses.replace(options, project=_call_graph(files))
+
+
 def cached(path: Path, options: Options) -> FileResult | None:
     """The file's result from the cache, when it holds this exact file and the run needs no
     more than its detection (None otherwise)."""
@@ -94,8 +101,7 @@ def run(
 ) -> Iterator[FileResult]:
     """Process `files` (sorted, unique), yielding one result per file in the same order."""
     report = progress or (lambda done, total: None)
-    if builds_call_graph(options):
-        options = dataclasses.replace(options, project=_call_graph(files))
+    options = with_call_graph(options, files)
     # Cache hits cost a read and a hash: they stay in this process, and only the files left to
     # analyse decide whether worker processes are worth starting.
     hits = [cached(path, options) for path in files]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from flowfix.config import Config
@@ -55,13 +56,18 @@ def _fixable(result: FileResult, threshold: FixSafety) -> list[Finding]:
     return fixable([f for f in result.findings if not f.fixed], threshold, set())
 
 
-def with_source(result: FileResult, threshold: FixSafety) -> FileResult:
-    """`result` with its file's source when it has a finding to fix at `threshold`.
+def with_source(result: FileResult, threshold: FixSafety | None) -> FileResult:
+    """`result` with its file's source when it has a finding to fix at `threshold` (with None:
+    when it has any open finding).
 
     A check run keeps no file contents once a file is done; the file is read again from its
     display path (relative to the current folder, or absolute).
     """
-    if result.source is not None or not _fixable(result, threshold):
+    if threshold is None:
+        wanted = any(not f.fixed for f in result.findings)
+    else:
+        wanted = bool(_fixable(result, threshold))
+    if result.source is not None or not wanted:
         return result
     try:
         return dataclasses.replace(result, source=read_source(Path(result.display)))
@@ -70,15 +76,20 @@ def with_source(result: FileResult, threshold: FixSafety) -> FileResult:
 
 
 def suggested_fixes(
-    result: FileResult, config: Config, threshold: FixSafety, project: ProjectIndex | None = None
+    result: FileResult,
+    config: Config,
+    threshold: FixSafety,
+    project: ProjectIndex | None = None,
+    findings: Sequence[Finding] | None = None,
 ) -> dict[Finding, list[LineEdit]]:
-    """Each open finding of `result` whose fix applies at `threshold`, with its own edits
-    (none when `result` carries no source: see `with_source`)."""
-    wanted = _fixable(result, threshold)
+    """Each open finding of `result` whose fix applies at `threshold` (or each of `findings`,
+    findings of its source's text), with its own edits (none when `result` carries no source:
+    see `with_source`)."""
+    wanted = _fixable(result, threshold) if findings is None else list(findings)
     source = result.source
     if not wanted or source is None:
         return {}
-    counts = Counter(f.code for f in result.findings if not f.fixed)
+    counts = Counter(f.code for f in result.findings if not f.fixed) if findings is None else None
     fixes: dict[Finding, list[LineEdit]] = {}
     for finding in wanted:
         new_text = fix_finding(
@@ -88,7 +99,7 @@ def suggested_fixes(
             config,
             source.encoding,
             project,
-            counts[finding.code],
+            counts[finding.code] if counts is not None else None,
         )
         if new_text is not None:
             fixes[finding] = line_edits(source.text, new_text)

@@ -11,6 +11,17 @@ from flowfix.sources import Source, digest, from_stdin
 
 MARKER = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
 UNSAFE_HEADER = "# flowfix: unsafe-fixes"
+TWO_SLEEPS = (
+    "import time\n"
+    "\n"
+    "\n"
+    "async def first():\n"
+    "    time.sleep(1)\n"
+    "\n"
+    "\n"
+    "async def second():\n"
+    "    time.sleep(2)\n"
+)
 
 
 def all_codes() -> tuple[str, ...]:

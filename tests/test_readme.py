@@ -5,6 +5,7 @@ service reads it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -224,3 +225,91 @@ def test_each_suppression_comment_shown_silences_the_finding(tmp_path: Path) -> 
     done = run(["flowfix", "check", "--no-cache", "--statistics", "."], tmp_path)
     assert done.returncode == 0
     assert done.stdout.splitlines()[1].split() == ["0", "3", "ASY001", "blocking-sleep-in-async"]
+
+
+def test_interactive_fix_recipe_asks_and_applies(workspace: Path) -> None:
+    text = section("#### One fix at a time")
+    (command,) = blocks(text, "bash")
+    question = re.search(r"`(Apply this fix\? [^`]*)`", " ".join(text.split()))
+    assert question is not None
+    done = subprocess.run(
+        [*FLOWFIX, *shlex.split(command)[1:]],
+        cwd=workspace,
+        input="y\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(question.group(1) + " ") == 1
+    assert "+    await asyncio.sleep(1)" in done.stdout
+    assert (workspace / "src" / "nodes.py").read_text() == FIXED
+
+
+def test_patch_series_recipe_makes_one_commit_per_rule(workspace: Path) -> None:
+    (commands,) = blocks(section("#### A patch series: one commit per rule"), "bash")
+    diff_line, am_line = commands.splitlines()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(workspace),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+    }
+    for setup in ("git init -q", "git add src", "git commit -q -m start"):
+        subprocess.run(shlex.split(setup), cwd=workspace, env=env, check=True)
+    made = subprocess.run(
+        [*FLOWFIX, *shlex.split(diff_line)[1:]],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert made.returncode == 1, made.stderr
+    assert made.stdout == "flowfix-patches/0001-ASY001-blocking-sleep-in-async-1-fix.patch\n"
+    subprocess.run(am_line, shell=True, cwd=workspace, env=env, check=True, timeout=60)
+    log = subprocess.run(
+        ["git", "log", "--format=%an: %s"], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    assert log.stdout == "Ada: ASY001: blocking-sleep-in-async (1 fix)\nAda: start\n"
+    assert (workspace / "src" / "nodes.py").read_text() == FIXED
+
+
+RDJSON_SCHEMA = json.loads(
+    (ROOT / "tests" / "schemas" / "rdjson-DiagnosticResult.json").read_text()
+)
+
+
+def test_reviewdog_workflow_feeds_rdjson_with_suggestions(workspace: Path) -> None:
+    (workflow_text,) = blocks(
+        section("#### Suggested changes on a pull request, with reviewdog"), "yaml"
+    )
+    workflow = yaml.safe_load(workflow_text)
+    assert workflow["permissions"]["pull-requests"] == "write"
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    setup = [i for i, step in enumerate(steps) if "reviewdog/action-setup" in step.get("uses", "")]
+    (review,) = [i for i, step in enumerate(steps) if "reviewdog " in step.get("run", "")]
+    assert setup and setup[0] < review
+    assert "REVIEWDOG_GITHUB_API_TOKEN" in steps[review]["env"]
+    producer, consumer = steps[review]["run"].split("|")
+    assert shlex.split(consumer)[:4] == [
+        "reviewdog",
+        "-f=rdjson",
+        "-name=flowfix",
+        "-reporter=github-pr-review",
+    ]
+    done = run(shlex.split(producer), workspace)
+    assert done.returncode == 1  # findings; in the pipe, reviewdog's status counts
+    document = json.loads(done.stdout)
+    jsonschema.Draft4Validator(RDJSON_SCHEMA).validate(document)
+    (diagnostic,) = document["diagnostics"]
+    assert diagnostic["code"] == {"value": "ASY001"} and diagnostic["severity"] == "ERROR"
+    (suggestion,) = diagnostic["suggestions"]
+    assert suggestion == {
+        "range": {"start": {"line": 1, "column": 1}, "end": {"line": 5, "column": 18}},
+        "text": FIXED.removesuffix("\n"),
+    }

@@ -9,19 +9,7 @@ from flowfix.config import Config
 from flowfix.line_edits import LineEdit, apply_line_edits, line_edits
 from flowfix.rules import FixSafety
 from flowfix.suggest import fix_finding, suggested_fixes
-from helpers import run_text
-
-TWO_SLEEPS = (
-    "import time\n"
-    "\n"
-    "\n"
-    "async def first():\n"
-    "    time.sleep(1)\n"
-    "\n"
-    "\n"
-    "async def second():\n"
-    "    time.sleep(2)\n"
-)
+from helpers import TWO_SLEEPS, run_text
 
 lines = st.lists(st.sampled_from(["a\n", "b\n", "c\r\n", "\n", "é\n"]), max_size=8)
 tails = st.sampled_from(["", "z", "é"])

@@ -8,13 +8,41 @@ from dataclasses import dataclass
 
 from flowfix.engine import FileResult
 from flowfix.report import all_findings, open_findings, table
-from flowfix.rules import FixSafety, registry
+from flowfix.rules import Finding, FixSafety, registry
 
-BOLD, RED, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[0m"
+BOLD, RED, GREEN, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[0m"
 
 
 def _paint(text: str, style: str, colour: bool) -> str:
     return f"{style}{text}{RESET}" if colour else text
+
+
+def finding_line(finding: Finding, threshold: FixSafety, colour: bool = False) -> str:
+    """`path:line:col: CODE [*] message` (`[*]`: fixable at `threshold`)."""
+    marker = " " + _paint("[*]", CYAN, colour) if finding.fix.applies(threshold) else ""
+    where = _paint(finding.path, BOLD, colour)
+    code = _paint(finding.code, BOLD + RED, colour)
+    return f"{where}:{finding.span.line}:{finding.span.column}: {code}{marker} {finding.message}"
+
+
+def diff(patch: str, colour: bool = False) -> str:
+    """A unified diff for a terminal, coloured as git colours it: file headers bold, hunk
+    headers cyan, removed lines red, added lines green."""
+    if not colour:
+        return patch
+    out = []
+    for line in patch.splitlines(keepends=True):
+        body, end = line.rstrip("\r\n"), line[len(line.rstrip("\r\n")) :]
+        if line.startswith(("diff --git", "index ", "--- ", "+++ ")):
+            body = _paint(body, BOLD, colour)
+        elif line.startswith("@@"):
+            body = _paint(body, CYAN, colour)
+        elif line.startswith("-"):
+            body = _paint(body, RED, colour)
+        elif line.startswith("+"):
+            body = _paint(body, GREEN, colour)
+        out.append(body + end)
+    return "".join(out)
 
 
 def render(
@@ -24,14 +52,7 @@ def render(
     summary_line: bool = True,
 ) -> str:
     """`path:line:col: CODE [*] message` per open finding (`[*]`: fixable at `threshold`)."""
-    lines: list[str] = []
-    for finding in open_findings(results):
-        marker = " " + _paint("[*]", CYAN, colour) if finding.fix.applies(threshold) else ""
-        where = _paint(finding.path, BOLD, colour)
-        code = _paint(finding.code, BOLD + RED, colour)
-        lines.append(
-            f"{where}:{finding.span.line}:{finding.span.column}: {code}{marker} {finding.message}"
-        )
+    lines = [finding_line(finding, threshold, colour) for finding in open_findings(results)]
     if summary_line:
         lines.append(summary(results, threshold))
     return "".join(line + "\n" for line in lines)
