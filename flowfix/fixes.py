@@ -89,9 +89,16 @@ def apply_codemod(
     rule: Rule, text: str, display: str, findings: Sequence[Finding], config: Config
 ) -> tuple[str, str]:
     """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
-    codemod_class = rule.codemod
-    assert codemod_class is not None
+    if rule.language == "rust":
+        from flowfix.rust.fixes import apply_rust_fix
+
+        return apply_rust_fix(rule, text, findings, config)
     from libcst.codemod import CodemodContext, SkipFile
+
+    from flowfix.codemod import RuleCodemod
+
+    codemod_class = rule.codemod
+    assert codemod_class is not None and issubclass(codemod_class, RuleCodemod)
 
     context = CodemodContext(filename=display)
     codemod = codemod_class(context, findings, config)

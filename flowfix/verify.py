@@ -6,6 +6,7 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
+from flowfix.languages import is_rust
 from flowfix.sources import ParseFailure
 
 if TYPE_CHECKING:
@@ -40,16 +41,11 @@ def parse(text: str) -> cst.Module:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
-def newline_styles(text: str) -> set[str]:
-    return set(_NEWLINES.findall(text))
+def _syntax_problem(original: str, new: str, display: str) -> str | None:
+    if is_rust(display):
+        from flowfix.rust.syntax import syntax_problem
 
-
-def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str | None:
-    """Why `new` must not replace `original`, or None when it may.
-
-    `new` must parse with libcst and print back byte for byte, compile, be encodable in the
-    file's encoding, and use no line ending the original does not use.
-    """
+        return syntax_problem(original, new)
     try:
         if parse(new).code != new:
             return "libcst does not reproduce the fixed code byte for byte"
@@ -57,6 +53,23 @@ def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str
         return "the fixed code does not parse"
     if not compiles(new, display):
         return "the fixed code does not compile"
+    return None
+
+
+def newline_styles(text: str) -> set[str]:
+    return set(_NEWLINES.findall(text))
+
+
+def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str | None:
+    """Why `new` must not replace `original`, or None when it may.
+
+    `new` must parse with libcst and print back byte for byte, compile (Rust: parse with
+    tree-sitter with no more errors than the original), be encodable in the file's encoding,
+    and use no line ending the original does not use.
+    """
+    problem = _syntax_problem(original, new, display)
+    if problem:
+        return problem
     try:
         new.encode(encoding)
     except UnicodeEncodeError as exc:
