@@ -6,15 +6,7 @@ from tree_sitter import Node
 
 from flowfix.rules import FixSafety, Severity
 from flowfix.rust.detector import RustDetector
-from flowfix.rust.model import AsyncContext, RustModel
-
-
-def context_name(model: RustModel, context: AsyncContext) -> str:
-    """How a message names an async context: async fn `name`, an async block or closure."""
-    if context.node.type == "function_item":
-        name = context.node.child_by_field_name("name")
-        return f"async fn `{model.source(name)}`" if name is not None else "an async fn"
-    return "an async closure" if context.node.type == "closure_expression" else "an async block"
+from flowfix.rust.model import context_name
 
 
 class BlockingSleepInAsyncRust(RustDetector):

@@ -390,6 +390,14 @@ class RustModel:
         )
 
 
+def context_name(model: RustModel, context: AsyncContext) -> str:
+    """How a message names an async context: async fn `name`, an async block or closure."""
+    if context.node.type == "function_item":
+        name = context.node.child_by_field_name("name")
+        return f"async fn `{model.source(name)}`" if name is not None else "an async fn"
+    return "an async closure" if context.node.type == "closure_expression" else "an async block"
+
+
 def _start(binding: Use | tuple[int, int]) -> int:
     return binding.scope[0] if isinstance(binding, Use) else binding[0]
 
