@@ -6,8 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from flowfix.rules import Severity
-from flowfix.rules import FixSafety
+from flowfix.rules import FixSafety, Severity
 from flowfix.rust.detector import RustDetector
 
 PRETTY = {
