@@ -327,6 +327,17 @@ RULES = {
         "flowfix.codemods.rust.use_compact_json:UseCompactJson",
         "rust",
     ),
+    "RSP001": (
+        "vec-push-without-capacity",
+        "optimization",
+        "memory",
+        "safe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.vec_capacity:VecPushWithoutCapacity",
+        "flowfix.codemods.rust.preallocate_vec:PreallocateVec",
+        "rust",
+    ),
     "TIM001": (
         "wall-clock-duration",
         "optimization",

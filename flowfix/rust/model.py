@@ -170,6 +170,28 @@ class RustModel:
             found = self._nodes[kind] = nodes_of(kind, self.root)
         return found
 
+    def nodes_in(self, node: Node, *kinds: str) -> list[Node]:
+        """The nodes of `kinds` under `node`, in source order."""
+        pattern = "[" + " ".join(f"({kind})" for kind in kinds) + "] @node"
+        return captures(pattern, node).get("node", [])
+
+    def identifiers(self, node: Node) -> list[Node]:
+        return nodes_of("identifier", node)
+
+    def method_calls(self, node: Node, methods: Collection[str]) -> list[tuple[Node, Node, str]]:
+        """(call, receiver, method) of each `receiver.method(…)` under `node` whose method
+        is one of `methods`."""
+        pattern = (
+            "(call_expression function: (field_expression value: (_) @receiver"
+            " field: (field_identifier) @method)) @call"
+        )
+        found = []
+        for _, match in matches(pattern, node):
+            method = self.source(match["method"][0])
+            if method in methods:
+                found.append((match["call"][0], match["receiver"][0], method))
+        return found
+
     @staticmethod
     def ancestors(node: Node) -> Iterator[Node]:
         current = node.parent
@@ -337,6 +359,70 @@ class RustModel:
                 return True
         return False
 
+    # --- declared types ------------------------------------------------------------------
+
+    def binding_before(self, name: str, before: Node) -> Node | None:
+        """The parameter or `let` of the function around `before` that last binds `name`
+        before it (None when none does)."""
+        function = self.enclosing(before, "function_item")
+        if function is None:
+            return None
+        found: Node | None = None
+        for match in captures(
+            "(parameter pattern: (identifier) @name) @binding"
+            " (let_declaration pattern: (identifier) @name) @binding",
+            function,
+        ).get("binding", []):
+            pattern = match.child_by_field_name("pattern")
+            if (
+                pattern is not None
+                and self.source(pattern) == name
+                and match.end_byte <= before.start_byte
+            ):
+                found = match
+        return found
+
+    def declared_type(self, expression: Node, before: Node) -> str:
+        """The type written for a variable (its parameter or `let`, the last one before
+        `before`) or for a `self.field` (the field of the impl's struct in this file); a `let`
+        without a type gives `Vec<_>` or `[_]` for a `vec![…]`, an array or a `Vec::…`
+        constructor; '' when unknown."""
+        if expression.type == "identifier":
+            binding = self.binding_before(self.source(expression), before)
+            if binding is None:
+                return ""
+            written = binding.child_by_field_name("type")
+            if written is not None:
+                return self.source(written)
+            value = binding.child_by_field_name("value")
+            return _inferred(self.source(value), value.type) if value is not None else ""
+        if expression.type == "field_expression":
+            owner, field = (
+                expression.child_by_field_name("value"),
+                expression.child_by_field_name("field"),
+            )
+            if owner is None or field is None or self.source(owner) != "self":
+                return ""
+            return self.field_type(self.impl_type(before), self.source(field))
+        return ""
+
+    def field_type(self, struct: str, field: str) -> str:
+        """The written type of `struct`'s `field`, when the struct is declared in this file."""
+        for item in self.nodes("struct_item"):
+            name = item.child_by_field_name("name")
+            if name is None or self.source(name) != struct:
+                continue
+            for declaration in nodes_of("field_declaration", item):
+                field_name = declaration.child_by_field_name("name")
+                written = declaration.child_by_field_name("type")
+                if (
+                    field_name is not None
+                    and written is not None
+                    and self.source(field_name) == field
+                ):
+                    return self.source(written)
+        return ""
+
     # --- where code runs ----------------------------------------------------------------
 
     def async_context(self, node: Node) -> AsyncContext | None:
@@ -388,6 +474,17 @@ class RustModel:
         return resolved in OFF_THREAD_CALLS or resolved.endswith(
             ("::spawn_blocking", "::block_in_place")
         )
+
+
+def _inferred(value: str, kind: str) -> str:
+    """The collection type a `let` without a type gets from its value, when evident."""
+    if kind == "array_expression":
+        return "[_]"
+    if kind == "macro_invocation" and value.startswith("vec!"):
+        return "Vec<_>"
+    if value.startswith(("Vec::", "Vec::<")) or value.endswith("collect::<Vec<_>>()"):
+        return "Vec<_>"
+    return ""
 
 
 def context_name(model: RustModel, context: AsyncContext) -> str:
