@@ -327,6 +327,17 @@ RULES = {
         "flowfix.codemods.rust.use_compact_json:UseCompactJson",
         "rust",
     ),
+    "RSE001": (
+        "event-built-without-subscribers",
+        "optimization",
+        "dag",
+        "unsafe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.event_emission:EventBuiltWithoutSubscribers",
+        "flowfix.codemods.rust.guard_event_emission:GuardEventEmission",
+        "rust",
+    ),
     "RSP001": (
         "vec-push-without-capacity",
         "optimization",

@@ -178,9 +178,11 @@ class RustModel:
     def identifiers(self, node: Node) -> list[Node]:
         return nodes_of("identifier", node)
 
-    def method_calls(self, node: Node, methods: Collection[str]) -> list[tuple[Node, Node, str]]:
+    def method_calls(
+        self, node: Node, methods: Collection[str] | None = None
+    ) -> list[tuple[Node, Node, str]]:
         """(call, receiver, method) of each `receiver.method(…)` under `node` whose method
-        is one of `methods`."""
+        is one of `methods` (any method when None)."""
         pattern = (
             "(call_expression function: (field_expression value: (_) @receiver"
             " field: (field_identifier) @method)) @call"
@@ -188,7 +190,7 @@ class RustModel:
         found = []
         for _, match in matches(pattern, node):
             method = self.source(match["method"][0])
-            if method in methods:
+            if methods is None or method in methods:
                 found.append((match["call"][0], match["receiver"][0], method))
         return found
 
