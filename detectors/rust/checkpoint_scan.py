@@ -12,9 +12,10 @@ from flowfix.rust.detector import RustDetector
 LOOKUPS = re.compile(r"^(?:get|latest|get_latest\w*|\w*_latest|find_\w+|load_\w+)$")
 LISTINGS = re.compile(r"\bread_dir\b|\blist_files\b|\bnext_entry\b|\blist_\w*(?:files|entries)\b")
 READS = re.compile(
-    r"\b(?:read|read_to_string|read_to_end|from_slice|from_str|from_reader|deserialize\w*"
-    r"|decode\w*|load\w*)\s*(?:::<[^>]*>)?\s*\("
+    r"(?:read|read_to_string|read_to_end|from_slice|from_str|from_reader|deserialize\w*"
+    r"|decode\w*|load\w*)\($"
 )
+MANY = re.compile(r"\b(?:Vec|VecDeque|HashMap|BTreeMap|HashSet|BTreeSet|Self)\b")
 LOOPS = ("for_expression", "while_expression", "loop_expression")
 
 
@@ -73,6 +74,9 @@ class LinearCheckpointScan(RustDetector):
         name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
         if name is None or body is None or not LOOKUPS.match(self.model.source(name)):
             return
+        returns = node.child_by_field_name("return_type")
+        if returns is not None and MANY.search(self.model.source(returns)):
+            return  # it loads them all (a list, a map, a whole store): not a lookup
         listed = self._listing_names(body)
         for loop in self.model.nodes_in(body, *LOOPS):
             if self.model.enclosing(loop, "function_item") != node:
@@ -81,9 +85,29 @@ class LinearCheckpointScan(RustDetector):
             if not (LISTINGS.search(head) or any(re.search(rf"\b{n}\b", head) for n in listed)):
                 continue
             loop_body = loop.child_by_field_name("body")
-            if loop_body is not None and READS.search(self.model.source(loop_body)):
+            if loop_body is not None and self._reads_every_entry(loop_body):
                 self.report(loop, function=self.model.source(name))
                 return
+
+    def _reads_every_entry(self, body: Node) -> bool:
+        """Whether the loop body reads or deserialises on every iteration (a read under an
+        `if` or `match`, as after checking the entry's name, reads only the matching ones)."""
+        for call in self.model.nodes_in(body, "call_expression"):
+            callee = call.child_by_field_name("function")
+            if callee is None or not READS.match(
+                self.model.source(callee).rsplit(".", 1)[-1].rsplit("::", 1)[-1] + "("
+            ):
+                continue
+            conditional = False
+            for ancestor in self.model.ancestors(call):
+                if ancestor == body:
+                    break
+                if ancestor.type in ("if_expression", "match_arm"):
+                    conditional = True
+                    break
+            if not conditional:
+                return True
+        return False
 
     def _head(self, loop: Node) -> str:
         """What a loop iterates over or tests (`while let Some(e) = entries.next_entry()`)."""
