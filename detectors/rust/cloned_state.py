@@ -76,7 +76,7 @@ class ClonedStateHoldsSharedData(RustDetector):
         "`{state}.{field}` (`{kind}`) is cloned with the state at every node but never changed "
         "here: share it as `Arc<{kind}>`"
     )
-    TRIGGERS = ("Clone",)
+    TRIGGERS = ("StateGraph", "GraphState", "MergeableState")
 
     def run(self) -> None:
         states = self._state_types()

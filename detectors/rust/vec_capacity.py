@@ -108,6 +108,11 @@ class VecPushWithoutCapacity(RustDetector):
             )
 
     def _is_empty_vec(self, value: Node) -> bool:
+        if value.end_byte - value.start_byte > 60:
+            return False  # longer than any spelling of `Vec::<T>::new()` worth resolving
+        text = self.model.source(value)
+        if not (text.endswith("new()") and "Vec" in text) and not text.startswith("vec!"):
+            return False
         if value.type == "call_expression":
             arguments = value.child_by_field_name("arguments")
             callee = value.child_by_field_name("function")

@@ -35,6 +35,8 @@ _ITEMS = (
     "macro_definition",
 )
 _IMPLS = ("impl_item", "trait_item")
+# The node types found together in one query (`RustModel.nodes`).
+_INDEXED = (*_ITEMS, "use_declaration", "let_declaration", "impl_item", "call_expression")
 # Calls whose closure argument runs on another thread, or where blocking is allowed.
 OFF_THREAD_CALLS = frozenset(
     {
@@ -164,7 +166,14 @@ class RustModel:
     # --- nodes --------------------------------------------------------------------------
 
     def nodes(self, kind: str) -> list[Node]:
-        """Every node of type `kind`, in source order (found once, by a query)."""
+        """Every node of type `kind`, in source order. The kinds rules ask for are found
+        together, in one query over the tree (each query walks all of it)."""
+        if not self._nodes:
+            pattern = "[" + " ".join(f"({k})" for k in _INDEXED) + "] @node"
+            for node in captures(pattern, self.root).get("node", []):
+                self._nodes.setdefault(node.type, []).append(node)
+            for indexed in _INDEXED:
+                self._nodes.setdefault(indexed, [])
         found = self._nodes.get(kind)
         if found is None:
             found = self._nodes[kind] = nodes_of(kind, self.root)
@@ -231,16 +240,13 @@ class RustModel:
             for name, path, item in self._flatten(argument, []):
                 use = Use(name, "::".join(path), declaration, item, scope)
                 table.setdefault(name, []).append(use)
-        for found in captures(
-            "[" + " ".join(f"({kind} name: (_) @name)" for kind in _ITEMS) + "]", self.root
-        ).get("name", []):
-            definition = found.parent
-            if definition is None:
-                continue
-            owner = definition.parent.parent if definition.parent is not None else None
-            # Methods and associated items are not names in scope.
-            if owner is None or owner.type not in _IMPLS:
-                table.setdefault(self.source(found), []).append(_scope_range(definition))
+        for kind in _ITEMS:
+            for definition in self.nodes(kind):
+                found = definition.child_by_field_name("name")
+                owner = definition.parent.parent if definition.parent is not None else None
+                # Methods and associated items are not names in scope.
+                if found is not None and (owner is None or owner.type not in _IMPLS):
+                    table.setdefault(self.source(found), []).append(_scope_range(definition))
         return table
 
     def _flatten(self, node: Node, prefix: list[str]) -> Iterator[tuple[str, list[str], Node]]:
@@ -331,15 +337,17 @@ class RustModel:
             for use in bindings
             if isinstance(use, Use) and use.path in targets
         }
-        quoted = " ".join(f'"{name}"' for name in sorted(names))
-        pattern = (
-            "(call_expression function: [(identifier) @name"
-            " (scoped_identifier name: (identifier) @name)] @callee"
-            f" (#any-of? @name {quoted})) @call"
-        )
         found: list[tuple[Node, Node, str]] = []
-        for _, match in matches(pattern, self.root):
-            call, callee = match["call"][0], match["callee"][0]
+        for call in self.nodes("call_expression"):
+            callee = call.child_by_field_name("function")
+            if callee is None:
+                continue
+            if callee.type == "scoped_identifier":
+                name = callee.child_by_field_name("name")
+                if name is None or self.source(name) not in names:
+                    continue
+            elif callee.type != "identifier" or self.source(callee) not in names:
+                continue
             qualified = self.resolve(callee)
             if qualified in targets:
                 found.append((call, callee, qualified))
