@@ -14,9 +14,8 @@ class UseTokioFs(RustFix):
     DESCRIPTION = "Replace a blocking `std::fs` call with its awaited `tokio::fs` twin"
 
     def fix(self, node: Node, finding: Finding) -> list[Edit] | str:
-        context = self.model.async_context(node)
         callee = node.child_by_field_name("function")
-        if context is None or not context.direct or callee is None:
-            return "`.await` cannot be written there"
+        if callee is None:
+            return "the call has no callee"
         name = path_segments(self.model.resolve(callee))[-1]
-        return [self.replace_path(callee, f"tokio::fs::{name}"), self.insert_after(node, ".await")]
+        return self.awaited_call_to(node, f"tokio::fs::{name}")

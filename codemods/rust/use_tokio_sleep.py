@@ -13,8 +13,4 @@ class UseTokioSleep(RustFix):
     DESCRIPTION = "Replace `std::thread::sleep(d)` with `tokio::time::sleep(d).await`"
 
     def fix(self, node: Node, finding: Finding) -> list[Edit] | str:
-        context = self.model.async_context(node)
-        callee = node.child_by_field_name("function")
-        if context is None or not context.direct or callee is None:
-            return "`.await` cannot be written there"
-        return [self.replace_path(callee, "tokio::time::sleep"), self.insert_after(node, ".await")]
+        return self.awaited_call_to(node, "tokio::time::sleep")

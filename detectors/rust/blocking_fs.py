@@ -83,10 +83,7 @@ class BlockingFsInAsync(RustDetector):
     TRIGGERS = ("fs",)
 
     def run(self) -> None:
-        for call, callee, qualified in self.model.calls_to(TARGETS):
-            context = self.model.async_context(call)
-            if context is None:
-                continue
+        for call, callee, qualified, context in self.async_calls(TARGETS):
             name = qualified.removeprefix("std::fs::")
             twin = name in TOKIO_TWINS
             advice = (

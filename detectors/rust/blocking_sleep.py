@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tree_sitter import Node
-
 from flowfix.rules import FixSafety, Severity
 from flowfix.rust.detector import RustDetector
 from flowfix.rust.model import context_name
@@ -63,16 +61,10 @@ class BlockingSleepInAsyncRust(RustDetector):
     TRIGGERS = ("sleep",)
 
     def run(self) -> None:
-        for call, callee, _ in self.model.calls_to({"std::thread::sleep"}):
-            self._check(call, callee)
-
-    def _check(self, call: Node, callee: Node) -> None:
-        context = self.model.async_context(call)
-        if context is None:
-            return
-        self.report(
-            call,
-            fix=None if context.direct else FixSafety.NONE,
-            callee=self.model.source(callee),
-            context=context_name(self.model, context),
-        )
+        for call, callee, _, context in self.async_calls({"std::thread::sleep"}):
+            self.report(
+                call,
+                fix=None if context.direct else FixSafety.NONE,
+                callee=self.model.source(callee),
+                context=context_name(self.model, context),
+            )

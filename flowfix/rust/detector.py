@@ -8,13 +8,15 @@ as `visit_call_expression`), called for every node of that type in source order,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from tree_sitter import Node
 
 from flowfix.config import Config
 from flowfix.detector import Detector
 from flowfix.rules import Finding
-from flowfix.rust.model import RustModel
+from flowfix.rust.model import AsyncContext, RustModel
 
 if TYPE_CHECKING:
     from flowfix.project import ProjectIndex
@@ -45,18 +47,23 @@ class RustDetector(Detector):
         config: Config,
         project: ProjectIndex | None = None,
     ) -> None:
-        self.model = model
-        self.path = path
-        self.config = config
-        self.project = project
-        self.findings: list[Finding] = []
-        self.suppressed: list[Finding] = []
+        super().__init__(model, path, config, project)  # type: ignore[arg-type]
 
     def run(self) -> None:
         for kind in self.NODE_TYPES:
             visit = getattr(self, f"visit_{kind}")
             for node in self.model.nodes(kind):
                 visit(node)
+
+    def async_calls(
+        self, targets: Collection[str]
+    ) -> Iterator[tuple[Node, Node, str, AsyncContext]]:
+        """(call, callee, qualified name, async context) of each call to one of `targets`
+        that runs in an async context."""
+        for call, callee, qualified in self.model.calls_to(targets):
+            context = self.model.async_context(call)
+            if context is not None:
+                yield call, callee, qualified, context
 
 
 def run_rust_detectors(

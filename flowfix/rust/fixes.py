@@ -71,6 +71,15 @@ class RustFix:
             self.released.append(use)
         return self.replace(path, qualified)
 
+    def awaited_call_to(self, call: Node, qualified: str) -> list[Edit] | str:
+        """`call` rewritten to call `qualified` (same arguments) and `.await` its result,
+        where `.await` may be written."""
+        context = self.model.async_context(call)
+        callee = call.child_by_field_name("function")
+        if context is None or not context.direct or callee is None:
+            return "`.await` cannot be written there"
+        return [self.replace_path(callee, qualified), self.insert_after(call, ".await")]
+
     def newline(self) -> str:
         return "\r\n" if "\r\n" in self.model.text else "\n"
 
