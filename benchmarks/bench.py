@@ -16,6 +16,12 @@ Then, in this process: the language server's analysis of a change to the corpus 
 a generated 5 MB module with one finding: `check` against its `ast.parse`, `fix` against its
 libcst parse. Peak RSS of `flowfix check -j1` on half and on all of the corpus shows whether
 memory stays flat in corpus size.
+
+    python benchmarks/bench.py --rust path/to/dashflow [--only-rust]
+
+adds the Rust row: `flowfix check` (no cache, 1 and 2 workers) on every `*.rs` file of the
+folder (cargo's target/ skipped, as flowfix skips it) against tree-sitter's parse of the same
+files in this process (the floor for a tree-sitter tool; goal: check within 2x).
 """
 
 from __future__ import annotations
@@ -114,7 +120,12 @@ def main() -> None:
     parser.add_argument(
         "--skip-large-fix", action="store_true", help="time only the check of the 5 MB module"
     )
+    parser.add_argument("--rust", type=Path, help="folder of Rust code (DashFlow's crates)")
+    parser.add_argument("--only-rust", action="store_true", help="time only the Rust row")
     options = parser.parse_args()
+    if options.rust is not None and options.only_rust:
+        rust_row(options.rust.resolve(), options.runs)
+        return
     corpus = (options.corpus or pinned(Path(tempfile.mkdtemp(prefix="flowfix-corpus-")))).resolve()
     files = python_files(corpus)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
@@ -194,6 +205,29 @@ def main() -> None:
     )
     editor(files, corpus, options.runs)
     large_file(options.runs, fix=not options.skip_large_fix)
+    if options.rust is not None:
+        rust_row(options.rust.resolve(), options.runs)
+
+
+def rust_row(folder: Path, runs: int) -> None:
+    """`flowfix check` on a Rust corpus against tree-sitter's parse of the same files."""
+    from flowfix.discovery import discover
+    from flowfix.rust.syntax import parse
+
+    found, _ = discover([folder])
+    files = [path for path in found if path.suffix == ".rs"]
+    size = sum(path.stat().st_size for path in files)
+    print(f"\nRust: {folder} ({len(files)} files, {size / 1e6:.1f} MB)")
+    rounds: dict[str, list[float]] = {"parse": [], "check -j1": [], "check -j2": []}
+    for _ in range(runs):
+        rounds["parse"].append(median_time(lambda: parse_all(files, parse), 1))
+        for jobs in (1, 2):
+            args = flowfix("--no-cache", "-q", "-j", str(jobs), str(folder))
+            rounds[f"check -j{jobs}"].append(run_command(args)[0])
+    parsed, one, two = (statistics.median(rounds[row]) for row in rounds)
+    print(f"  tree-sitter parse {parsed:6.2f} s")
+    print(f"  check, 1 worker   {one:6.2f} s  ratio {one / parsed:5.2f}  (<= 2)")
+    print(f"  check, 2 workers  {two:6.2f} s  ratio {two / parsed:5.2f}  (<= 2)")
 
 
 def peak_rss(files: Sequence[Path], corpus: Path) -> tuple[int, int]:

@@ -49,6 +49,7 @@ def code_digest() -> str:
     """Digest of flowfix's source files and of the parser versions it runs on."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{platform.python_version()} libcst {_libcst_version()}".encode())
+    h.update(" ".join(_distributions("tree_sitter", "tree_sitter_rust")).encode())
     files: set[Path] = set()
     for package in PACKAGES:
         spec = importlib.util.find_spec(package)
@@ -71,6 +72,18 @@ def _libcst_version() -> str:
     from importlib.metadata import version
 
     return version("libcst")
+
+
+def _distributions(*packages: str) -> list[str]:
+    """The installed distributions (name and version, from their `.dist-info` folders) of
+    `packages`, found without importing them (the Rust parser: its grammar decides what the
+    Rust rules see)."""
+    found: list[str] = []
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            found += sorted(p.name for p in Path(folder).parent.glob(f"{package}-*.dist-info"))
+    return found
 
 
 def _salt(config: Config) -> str:

@@ -5,7 +5,8 @@ tests/test_catalog.py checks it against the classes;
 FLOWFIX_UPDATE_FIXTURES=1 python -m pytest tests/test_catalog.py rewrites it.
 """
 
-# code: (name, severity, category, fix, frameworks, needs_project, detector, codemod)
+# code: (name, severity, category, fix, frameworks, needs_project, detector, codemod,
+#        language)
 RULES = {
     "AGT001": (
         "excessive-max-loops",
@@ -16,6 +17,7 @@ RULES = {
         False,
         "flowfix.detectors.agents.max_loops:ExcessiveMaxLoops",
         None,
+        "python",
     ),
     "AGT002": (
         "token-count-in-loop",
@@ -26,6 +28,7 @@ RULES = {
         False,
         "flowfix.detectors.agents.token_count_in_loop:TokenCountInLoop",
         None,
+        "python",
     ),
     "ASY001": (
         "blocking-sleep-in-async",
@@ -36,6 +39,7 @@ RULES = {
         False,
         "flowfix.detectors.async_.blocking_sleep:BlockingSleepInAsync",
         "flowfix.codemods.use_asyncio_sleep:UseAsyncioSleep",
+        "python",
     ),
     "ASY002": (
         "blocking-io-in-async",
@@ -46,6 +50,7 @@ RULES = {
         False,
         "flowfix.detectors.async_.blocking_io:BlockingIoInAsync",
         "flowfix.codemods.offload_blocking_io_to_thread:OffloadBlockingIoToThread",
+        "python",
     ),
     "ASY003": (
         "blocking-file-io-in-async",
@@ -56,6 +61,7 @@ RULES = {
         False,
         "flowfix.detectors.async_.blocking_file_io:BlockingFileIoInAsync",
         "flowfix.codemods.offload_file_io_to_thread:OffloadFileIoToThread",
+        "python",
     ),
     "ASY004": (
         "to-thread-on-coroutine-function",
@@ -66,6 +72,7 @@ RULES = {
         False,
         "flowfix.detectors.async_.coroutine_to_thread:ToThreadOnCoroutineFunction",
         "flowfix.codemods.await_coroutine_function:AwaitCoroutineFunction",
+        "python",
     ),
     "ASY005": (
         "unconditional-poll-sleep",
@@ -76,6 +83,7 @@ RULES = {
         False,
         "flowfix.detectors.async_.poll_sleep:UnconditionalPollSleep",
         None,
+        "python",
     ),
     "ASY006": (
         "blocking-call-reachable-from-async",
@@ -86,6 +94,7 @@ RULES = {
         True,
         "flowfix.detectors.async_.blocking_call_reachable:BlockingCallReachableFromAsync",
         "flowfix.codemods.offload_helper_to_thread:OffloadHelperToThread",
+        "python",
     ),
     "ASY007": (
         "event-loop-per-call",
@@ -96,6 +105,7 @@ RULES = {
         False,
         "flowfix.detectors.async_.loop_per_call:EventLoopPerCall",
         None,
+        "python",
     ),
     "CAC001": (
         "caching-disabled",
@@ -106,6 +116,7 @@ RULES = {
         False,
         "flowfix.detectors.caching.caching_disabled:CachingDisabled",
         None,
+        "python",
     ),
     "CAC002": (
         "config-reloaded-per-call",
@@ -116,6 +127,7 @@ RULES = {
         False,
         "flowfix.detectors.caching.config_reload:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
+        "python",
     ),
     "CAC003": (
         "repeated-serialization",
@@ -126,6 +138,7 @@ RULES = {
         False,
         "flowfix.detectors.caching.repeated_serialization:RepeatedSerialization",
         "flowfix.codemods.hoist_repeated_serialization:HoistRepeatedSerialization",
+        "python",
     ),
     "CAC004": (
         "dynamic-import-per-call",
@@ -136,6 +149,7 @@ RULES = {
         False,
         "flowfix.detectors.caching.dynamic_import:DynamicImportPerCall",
         None,
+        "python",
     ),
     "CON001": (
         "client-created-per-call",
@@ -146,6 +160,7 @@ RULES = {
         False,
         "flowfix.detectors.connections.client_per_call:ClientCreatedPerCall",
         "flowfix.codemods.move_client_to_init:MoveClientToInit",
+        "python",
     ),
     "CON002": (
         "connection-manager-not-stored",
@@ -156,6 +171,7 @@ RULES = {
         False,
         "flowfix.detectors.connections.manager_not_stored:ConnectionManagerNotStored",
         "flowfix.codemods.call_super_init_components:CallSuperInitComponents",
+        "python",
     ),
     "CON003": (
         "custom-client-without-ensure-client",
@@ -166,6 +182,7 @@ RULES = {
         False,
         "flowfix.detectors.connections.custom_client:CustomClientWithoutEnsureClient",
         None,
+        "python",
     ),
     "CON004": (
         "connection-manager-per-instance",
@@ -176,6 +193,7 @@ RULES = {
         False,
         "flowfix.detectors.connections.manager_per_instance:ConnectionManagerPerInstance",
         None,
+        "python",
     ),
     "DAG001": (
         "sequential-chain",
@@ -186,6 +204,7 @@ RULES = {
         False,
         "flowfix.detectors.dag.sequential_chain:SequentialChain",
         None,
+        "python",
     ),
     "DAG002": (
         "postponed-component-init",
@@ -196,6 +215,7 @@ RULES = {
         False,
         "flowfix.detectors.dag.postponed_component_init:PostponedComponentInit",
         None,
+        "python",
     ),
     "EXE001": (
         "executor-created-per-call",
@@ -206,6 +226,7 @@ RULES = {
         False,
         "flowfix.detectors.executors.created_per_call:ExecutorCreatedPerCall",
         "flowfix.codemods.cache_executor:CacheExecutor",
+        "python",
     ),
     "EXE002": (
         "executor-without-shutdown",
@@ -216,6 +237,7 @@ RULES = {
         False,
         "flowfix.detectors.executors.missing_shutdown:ExecutorWithoutShutdown",
         "flowfix.codemods.shutdown_executor_in_finally:ShutdownExecutorInFinally",
+        "python",
     ),
     "EXE003": (
         "single-worker-timeout-executor-reused",
@@ -226,6 +248,7 @@ RULES = {
         False,
         "flowfix.detectors.executors.single_worker_timeout_reuse:SingleWorkerTimeoutExecutorReused",
         None,
+        "python",
     ),
     "EXE004": (
         "hard-coded-pool-size",
@@ -236,6 +259,7 @@ RULES = {
         False,
         "flowfix.detectors.executors.hard_coded_pool_size:HardCodedPoolSize",
         "flowfix.codemods.size_pool_from_environment:SizePoolFromEnvironment",
+        "python",
     ),
     "EXE005": (
         "executor-per-loop-iteration",
@@ -246,6 +270,7 @@ RULES = {
         False,
         "flowfix.detectors.executors.executor_per_loop_iteration:ExecutorPerLoopIteration",
         "flowfix.codemods.hoist_executor_out_of_loop:HoistExecutorOutOfLoop",
+        "python",
     ),
     "MEM001": (
         "unbounded-shared-store",
@@ -256,6 +281,7 @@ RULES = {
         False,
         "flowfix.detectors.memory.unbounded_shared_store:UnboundedSharedStore",
         "flowfix.codemods.bound_shared_store_list:BoundSharedStoreList",
+        "python",
     ),
     "MEM002": (
         "deepcopy-of-state",
@@ -266,6 +292,84 @@ RULES = {
         False,
         "flowfix.detectors.memory.deepcopy_of_state:DeepcopyOfState",
         None,
+        "python",
+    ),
+    "RSA001": (
+        "blocking-sleep-in-async-rust",
+        "critical",
+        "async",
+        "unsafe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.blocking_sleep:BlockingSleepInAsyncRust",
+        "flowfix.codemods.rust.use_tokio_sleep:UseTokioSleep",
+        "rust",
+    ),
+    "RSA002": (
+        "blocking-fs-in-async",
+        "critical",
+        "async",
+        "unsafe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.blocking_fs:BlockingFsInAsync",
+        "flowfix.codemods.rust.use_tokio_fs:UseTokioFs",
+        "rust",
+    ),
+    "RSC001": (
+        "pretty-json-checkpoint",
+        "optimization",
+        "caching",
+        "unsafe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.pretty_json_checkpoint:PrettyJsonCheckpoint",
+        "flowfix.codemods.rust.use_compact_json:UseCompactJson",
+        "rust",
+    ),
+    "RSC002": (
+        "linear-checkpoint-scan",
+        "optimization",
+        "caching",
+        "none",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.checkpoint_scan:LinearCheckpointScan",
+        None,
+        "rust",
+    ),
+    "RSE001": (
+        "event-built-without-subscribers",
+        "optimization",
+        "dag",
+        "unsafe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.event_emission:EventBuiltWithoutSubscribers",
+        "flowfix.codemods.rust.guard_event_emission:GuardEventEmission",
+        "rust",
+    ),
+    "RSP001": (
+        "vec-push-without-capacity",
+        "optimization",
+        "memory",
+        "safe",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.vec_capacity:VecPushWithoutCapacity",
+        "flowfix.codemods.rust.preallocate_vec:PreallocateVec",
+        "rust",
+    ),
+    "RSS001": (
+        "cloned-state-holds-shared-data",
+        "optimization",
+        "memory",
+        "none",
+        ("dashflow",),
+        False,
+        "flowfix.detectors.rust.cloned_state:ClonedStateHoldsSharedData",
+        None,
+        "rust",
     ),
     "TIM001": (
         "wall-clock-duration",
@@ -276,6 +380,7 @@ RULES = {
         False,
         "flowfix.detectors.timing.wall_clock_duration:WallClockDuration",
         "flowfix.codemods.use_perf_counter:UsePerfCounter",
+        "python",
     ),
     "VEC001": (
         "per-item-embedding",
@@ -286,6 +391,7 @@ RULES = {
         False,
         "flowfix.detectors.vector.per_item_embedding:PerItemEmbedding",
         None,
+        "python",
     ),
     "VEC002": (
         "excessive-top-k",
@@ -296,5 +402,6 @@ RULES = {
         False,
         "flowfix.detectors.vector.excessive_top_k:ExcessiveTopK",
         None,
+        "python",
     ),
 }

@@ -742,10 +742,11 @@ def lsp() -> None:
 
 @app.command()
 def rules() -> None:
-    """List every rule: code, name, severity, fix safety, summary."""
-    rows = [("CODE", "NAME", "SEVERITY", "FIX", "SUMMARY")]
+    """List every rule: code, name, language, severity, fix safety, summary."""
+    rows = [("CODE", "NAME", "LANGUAGE", "SEVERITY", "FIX", "SUMMARY")]
     rows += [
-        (r.code, r.name, r.severity.value, r.fix.value, r.summary) for r in registry().values()
+        (r.code, r.name, r.language, r.severity.value, r.fix.value, r.summary)
+        for r in registry().values()
     ]
     for line in table(rows):
         print(line)

@@ -19,16 +19,20 @@ from flowfix.rules import Finding, FixSafety, Severity, Span
 if TYPE_CHECKING:
     from flowfix.project import ProjectIndex
 
-_NOQA = re.compile(
-    r"#\s*(?:noqa(?::\s*(?P<noqa>[A-Z]{3}\d{3}(?:[\s,]+[A-Z]{3}\d{3})*))?"
-    r"|flowfix:\s*ignore(?:\[(?P<ff>[A-Z0-9,\s]+)\])?)",
-    re.IGNORECASE,
+_SUPPRESSION = (
+    r"\s*(?:noqa(?::\s*(?P<noqa>[A-Z]{3}\d{3}(?:[\s,]+[A-Z]{3}\d{3})*))?"
+    r"|flowfix:\s*ignore(?:\[(?P<ff>[A-Z0-9,\s]+)\])?)"
 )
+# The suppression comments of each comment marker: `#` (Python) and `//` (Rust).
+_NOQA = {
+    marker: re.compile(re.escape(marker) + _SUPPRESSION, re.IGNORECASE) for marker in ("#", "//")
+}
 
 
-def suppressed_codes(line: str) -> set[str] | None:
-    """Codes silenced by `# noqa[: CODES]` / `# flowfix: ignore[CODES]`; an empty set means all."""
-    match = _NOQA.search(line)
+def suppressed_codes(line: str, comment: str = "#") -> set[str] | None:
+    """Codes silenced by `# noqa[: CODES]` / `# flowfix: ignore[CODES]` (`//` instead of `#`
+    for a `comment` marker `//`); an empty set means all."""
+    match = _NOQA[comment].search(line)
     if match is None:
         return None
     codes = match.group("noqa") or match.group("ff") or ""
@@ -56,6 +60,9 @@ class Detector:
     NEEDS_PROJECT: ClassVar[bool] = False
     # The ast node types this rule visits, read from its visit_<Type> methods.
     VISITS: ClassVar[tuple[type[ast.AST], ...]] = ()
+    # The language of the files the rule applies to (flowfix.languages), and its comments.
+    LANGUAGE: ClassVar[str] = "python"
+    COMMENT: ClassVar[str] = "#"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -120,7 +127,7 @@ class Detector:
         lines = self.model.lines
         for number in {span.line, span.end_line}:
             if 0 < number <= len(lines):
-                codes = suppressed_codes(lines[number - 1])
+                codes = suppressed_codes(lines[number - 1], self.COMMENT)
                 if codes is not None and (not codes or self.CODE in codes):
                     return True
         return False

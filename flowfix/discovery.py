@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flowfix.languages import SUFFIXES
+
 if TYPE_CHECKING:
     import pygit2
 
@@ -94,7 +96,8 @@ def _excluded(path: str, patterns: Sequence[str]) -> bool:
 def discover(
     paths: Sequence[Path], exclude: Sequence[str] = ()
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Python files under `paths` (sorted, unique) and (path, error) pairs for bad arguments."""
+    """Python and Rust files under `paths` (sorted, unique) and (path, error) pairs for bad
+    arguments."""
     files: set[Path] = set()
     errors: list[tuple[Path, str]] = []
     gitignore = _GitIgnore()
@@ -120,6 +123,15 @@ def _dangling(link: Path) -> str:
     return "broken symbolic link"
 
 
+def _cargo_output(folder: str, name: str) -> bool:
+    """Is `folder/name` cargo's build folder (`target/` beside a Cargo.toml, or tagged by
+    cargo as a cache)? It holds generated and vendored code, not the project's."""
+    return name == "target" and (
+        os.path.exists(os.path.join(folder, "Cargo.toml"))
+        or os.path.exists(os.path.join(folder, name, "CACHEDIR.TAG"))
+    )
+
+
 def _walk(
     root: Path, exclude: Sequence[str], gitignore: _GitIgnore, errors: list[tuple[Path, str]]
 ) -> list[Path]:
@@ -143,11 +155,12 @@ def _walk(
             for name in dirnames
             if name not in SKIPPED_DIRS
             and not os.path.exists(join(folder, name, "pyvenv.cfg"))
+            and not _cargo_output(folder, name)
             and not _excluded(join(folder, name), exclude)
             and not gitignore.ignored(os.path.realpath(join(folder, name)), is_dir=True)
         )
         for name in filenames:
-            if not name.endswith(".py"):
+            if not name.endswith(SUFFIXES):
                 continue
             path = join(folder, name)
             if _excluded(path, exclude) or gitignore.ignored(join(resolved, name), is_dir=False):
@@ -155,6 +168,6 @@ def _walk(
             if os.path.isfile(path):
                 found.append(Path(path))
             elif os.path.islink(path) and not os.path.exists(path):
-                # A `*.py` that cannot be opened is reported, as a file that cannot be read is.
+                # A source file that cannot be opened is reported, as a file that cannot be read is.
                 errors.append((Path(path), _dangling(Path(path))))
     return found

@@ -16,6 +16,7 @@ from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
 from flowfix.detector import run_detectors
 from flowfix.fixes import Picks, fix_loop, fixable, picked
+from flowfix.languages import is_rust, language_of
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
@@ -36,12 +37,15 @@ class Options:
     cache: ResultCache | None = None
 
     def rules_for(self, display: str) -> list[Rule]:
+        """The selected rules of the file's language, less those per-file-ignores drops."""
         ignored = self.config.ignored_for(display) if self.config.per_file_ignores else ()
         rules = registry()
+        language = language_of(display)
         return [
             rules[code]
             for code in self.codes
-            if not any(code.startswith(prefix) for prefix in ignored)
+            if rules[code].language == language
+            and not any(code.startswith(prefix) for prefix in ignored)
         ]
 
 
@@ -121,7 +125,15 @@ def detect(
     project: ProjectIndex | None = None,
 ) -> Detection:
     """Parse `text` with CPython's parser and run, over one semantic model, the rules whose
-    text triggers occur in it (ParseFailure if it is not valid Python)."""
+    text triggers occur in it (ParseFailure if it is not valid Python). Rust files: the same
+    with tree-sitter (flowfix.rust)."""
+    if is_rust(display):
+        from flowfix.rust.detector import run_rust_detectors
+
+        wanted = [rule.detector for rule in rules if rule.detector.wants(text)]
+        found, hidden = run_rust_detectors(text, display, wanted, config)
+        hidden_codes = tuple(sorted(f.code for f in hidden))
+        return Detection(sorted(found, key=lambda f: f.sort_key), hidden_codes)
     with gc_paused():
         tree = check_syntax(text)
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
@@ -243,7 +255,10 @@ def detection_entry(
 
 
 def _refuse_rewrite(text: str, display: str) -> str:
-    """Why a file must never be rewritten, whatever the fix ('' if it may be)."""
+    """Why a file must never be rewritten, whatever the fix ('' if it may be). A Rust file is
+    judged fix by fix: each refuses code that does not parse where it would change it."""
+    if is_rust(display):
+        return ""
     if not compiles(text, display):
         return "the running Python does not compile this file; not rewritten"
     return ""
@@ -273,4 +288,5 @@ def with_project(options: Options, sources: Iterable[tuple[Path, str, str]]) -> 
     rules = registry()
     if not any(rules[code].needs_project for code in options.codes):
         return options
-    return dataclasses.replace(options, project=ProjectIndex.build(sources))
+    python = [source for source in sources if not is_rust(source[1])]
+    return dataclasses.replace(options, project=ProjectIndex.build(python))

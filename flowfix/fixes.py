@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from flowfix.config import Config
 from flowfix.elision import Elision
+from flowfix.languages import is_rust
 from flowfix.line_edits import LineEdit, apply_line_edits, line_edits, lines_of
 from flowfix.rules import Finding, FixSafety, Rule, Span, registry
 from flowfix.sources import ParseFailure
@@ -53,6 +54,10 @@ def apply_codemod(
     """Run `rule`'s codemod for `findings` on `text` (on `elision`, the part of `text` the
     pass's findings touch, when given; else on the part these findings touch); returns (new
     text, reason if unchanged)."""
+    if rule.language == "rust":
+        from flowfix.rust.fixes import apply_rust_fix
+
+        return apply_rust_fix(rule, text, findings, config)
     if elision is None:
         elision = Elision.around(text, findings)
     new_text, reason = _run_codemod(
@@ -72,9 +77,13 @@ def _run_codemod(
     config: Config,
     elided_names: frozenset[str] = frozenset(),
 ) -> tuple[str, str]:
-    codemod_class = rule.codemod
-    assert codemod_class is not None
+    """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
     from libcst.codemod import CodemodContext, SkipFile
+
+    from flowfix.codemod import RuleCodemod
+
+    codemod_class = rule.codemod
+    assert codemod_class is not None and issubclass(codemod_class, RuleCodemod)
 
     context = CodemodContext(filename=display)
     codemod = codemod_class(context, findings, config)
@@ -252,13 +261,15 @@ def _propose(
     """Each pending rule's rewrite of the pass's text (rules whose codemod fails are
     dropped), in the order of their first finding in the file."""
     proposals: list[_Proposal] = []
-    # One reduced text for the pass, so that its codemods share one libcst parse.
-    elision = Elision.around(state.text, pending)
-    problem = unreproducible(elision.reduced)
-    if problem:
-        for code in dict.fromkeys(finding.code for finding in pending):
-            state.drop(code, f"{problem}; not rewritten")
-        return []
+    elision = None
+    if not is_rust(display):
+        # One reduced text for the pass, so that its codemods share one libcst parse.
+        elision = Elision.around(state.text, pending)
+        problem = unreproducible(elision.reduced)
+        if problem:
+            for code in dict.fromkeys(finding.code for finding in pending):
+                state.drop(code, f"{problem}; not rewritten")
+            return []
     for code in dict.fromkeys(finding.code for finding in pending):
         targets = [finding for finding in pending if finding.code == code]
         try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
+    from flowfix.rust.fixes import RustFix
 
 
 class Severity(str, enum.Enum):
@@ -86,13 +87,15 @@ class Rule:
     needs_project: bool
     detector_class: str  # "module:Class"
     codemod_class: str | None
+    language: str = "python"  # of the files it applies to (flowfix.languages)
 
     @property
     def detector(self) -> type[Detector]:
         return _import_class(self.detector_class)
 
     @property
-    def codemod(self) -> type[RuleCodemod] | None:
+    def codemod(self) -> type[RuleCodemod] | type[RustFix] | None:
+        """The rule's rewrite: a libcst codemod (Python) or byte edits (Rust)."""
         return _import_class(self.codemod_class) if self.codemod_class else None
 
     @property
@@ -151,9 +154,10 @@ def scan_rules() -> dict[str, Rule]:
     """All rules read from the rule classes themselves (imports every detector and codemod)."""
     from flowfix.codemod import RuleCodemod
     from flowfix.detector import Detector
+    from flowfix.rust.fixes import RustFix
 
-    codemods: dict[str, type[RuleCodemod]] = {}
-    for codemod in _load_subclasses("flowfix.codemods", RuleCodemod):
+    codemods: dict[str, type[RuleCodemod] | type[RustFix]] = {}
+    for codemod in _load_subclasses("flowfix.codemods", RuleCodemod, RustFix):
         if codemod.CODE in codemods:
             raise RegistryError(f"two codemods fix {codemod.CODE}")
         codemods[codemod.CODE] = codemod
@@ -167,6 +171,10 @@ def scan_rules() -> dict[str, Rule]:
             raise RegistryError(
                 f"{detector.CODE}: fix {detector.FIX.value} but codemod {codemod_cls}"
             )
+        if codemod_cls is not None and issubclass(codemod_cls, RustFix) != (
+            detector.LANGUAGE == "rust"
+        ):
+            raise RegistryError(f"{detector.CODE}: its fix is not written for its language")
         rules[detector.CODE] = Rule(
             code=detector.CODE,
             name=detector.NAME,
@@ -179,6 +187,7 @@ def scan_rules() -> dict[str, Rule]:
             codemod_class=f"{codemod_cls.__module__}:{codemod_cls.__qualname__}"
             if codemod_cls
             else None,
+            language=detector.LANGUAGE,
         )
     if codemods:
         raise RegistryError(f"codemods without a detector: {sorted(codemods)}")
@@ -202,7 +211,8 @@ def render_catalog(rules: dict[str, Rule]) -> str:
         "FLOWFIX_UPDATE_FIXTURES=1 python -m pytest tests/test_catalog.py rewrites it.",
         '"""',
         "",
-        "# code: (name, severity, category, fix, frameworks, needs_project, detector, codemod)",
+        "# code: (name, severity, category, fix, frameworks, needs_project, detector, codemod,",
+        "#        language)",
         "RULES = {",
     ]
     for rule in rules.values():
@@ -215,6 +225,7 @@ def render_catalog(rules: dict[str, Rule]) -> str:
             rule.needs_project,
             rule.detector_class,
             rule.codemod_class,
+            rule.language,
         )
         lines.append(f"    {literal(rule.code)}: (")
         lines.extend(f"        {literal(value)}," for value in fields)
@@ -230,7 +241,7 @@ def registry() -> dict[str, Rule]:
 
     rules: dict[str, Rule] = {}
     for code, row in RULES.items():
-        name, severity, category, fix, frameworks, needs_project, detector, codemod = row
+        name, severity, category, fix, frameworks, needs_project, detector, codemod, language = row
         rules[code] = Rule(
             code,
             name,
@@ -241,6 +252,7 @@ def registry() -> dict[str, Rule]:
             needs_project,
             detector,
             codemod,
+            language,
         )
     return rules
 

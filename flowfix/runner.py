@@ -181,5 +181,6 @@ def default_jobs() -> int:
 
 
 def _call_graph(files: Iterable[Path]) -> ProjectIndex:
-    """The run's call graph, indexed module by module as queries need them."""
-    return ProjectIndex.lazy((path, display_path(path)) for path in files)
+    """The run's call graph (of its Python modules), indexed module by module as queries need
+    them."""
+    return ProjectIndex.lazy((path, display_path(path)) for path in files if path.suffix == ".py")

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowfix.languages import is_rust
+
 UTF8_BOM = codecs.BOM_UTF8
 
 
@@ -85,8 +87,17 @@ def read_source(path: Path) -> Source:
     return from_bytes(path, read_bytes(path))
 
 
+def decode_utf8(raw: bytes) -> tuple[str, str]:
+    """Decode a Rust source file: UTF-8 (as rustc requires), a BOM kept for writing back."""
+    encoding = "utf-8-sig" if raw.startswith(UTF8_BOM) else "utf-8"
+    try:
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"cannot decode as utf-8 (byte {exc.start}): {exc.reason}") from exc
+
+
 def from_bytes(path: Path, raw: bytes) -> Source:
-    text, encoding = decode(raw)
+    text, encoding = decode_utf8(raw) if is_rust(path.name) else decode(raw)
     return Source(path=path, raw=raw, text=text, encoding=encoding, digest=digest(raw))
 
 

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from flowfix.elision import Elision, changed_lines
+from flowfix.languages import is_rust
 from flowfix.sources import ParseFailure
 
 if TYPE_CHECKING:
@@ -42,10 +43,6 @@ def parse(text: str) -> cst.Module:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
-def newline_styles(text: str) -> set[str]:
-    return set(_NEWLINES.findall(text))
-
-
 def unreproducible(text: str, what: str = "this file") -> str | None:
     """Why libcst cannot be trusted with `text` (it does not parse it, or does not print it
     back byte for byte), or None."""
@@ -57,21 +54,38 @@ def unreproducible(text: str, what: str = "this file") -> str | None:
     return None
 
 
-def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str | None:
-    """Why `new` must not replace `original`, or None when it may.
+def _syntax_problem(original: str, new: str, display: str) -> str | None:
+    if is_rust(display):
+        from flowfix.rust.syntax import syntax_problem
 
-    `new` must compile, be encodable in the file's encoding, and use no line ending the
-    original does not use; the part of it a fix changed (every top-level statement with a
-    changed line, and the rest but top-level defs and classes: see flowfix.elision) must parse
-    with libcst and print back byte for byte. The defs and classes left out are the
-    original's bytes, which libcst never printed.
-    """
+        return syntax_problem(original, new)
     try:
         tree = ast.parse(new)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "the fixed code does not parse"
     if not compiles(new, display):
         return "the fixed code does not compile"
+    changed = Elision.keeping(new, changed_lines(original, new), tree).reduced
+    return unreproducible(changed, "the fixed code")
+
+
+def newline_styles(text: str) -> set[str]:
+    return set(_NEWLINES.findall(text))
+
+
+def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str | None:
+    """Why `new` must not replace `original`, or None when it may.
+
+    `new` must compile (Rust: parse with tree-sitter with no more errors than the original),
+    be encodable in the file's encoding, and use no line ending the original does not use.
+    In Python, the part of it a fix changed (every top-level statement with a changed line,
+    and the rest but top-level defs and classes: see flowfix.elision) must also parse with
+    libcst and print back byte for byte; the defs and classes left out are the original's
+    bytes, which libcst never printed.
+    """
+    problem = _syntax_problem(original, new, display)
+    if problem:
+        return problem
     try:
         new.encode(encoding)
     except UnicodeEncodeError as exc:
@@ -79,5 +93,4 @@ def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str
     before, after = newline_styles(original), newline_styles(new)
     if before and not after <= before:
         return "the fixed code mixes line endings"
-    changed = Elision.keeping(new, changed_lines(original, new), tree).reduced
-    return unreproducible(changed, "the fixed code")
+    return None

@@ -9,7 +9,7 @@ from flowfix.engine import FileResult, Options, process_source, with_project
 from flowfix.rules import FixSafety, registry
 from flowfix.sources import Source, digest, from_stdin
 
-MARKER = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
+MARKER = re.compile(r"(?:#|//)\s*expect:\s*(?P<codes>[A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
 UNSAFE_HEADER = "# flowfix: unsafe-fixes"
 TWO_SLEEPS = (
     "import time\n"
@@ -22,6 +22,12 @@ TWO_SLEEPS = (
     "async def second():\n"
     "    time.sleep(2)\n"
 )
+RUST_UNSAFE_HEADER = "// flowfix: unsafe-fixes"
+
+
+def opts_into_unsafe(text: str) -> bool:
+    """Whether a fixture case asks for unsafe fixes (a `# ` or `// flowfix: unsafe-fixes`)."""
+    return UNSAFE_HEADER in text or RUST_UNSAFE_HEADER in text
 
 
 def all_codes() -> tuple[str, ...]:

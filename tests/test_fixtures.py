@@ -1,8 +1,10 @@
-"""Every fixtures/<CODE>/<case>.py: markers ↔ findings, exact fixed output, fix invariants.
+"""Every fixtures/<CODE>/<case>.py (or .rs): markers ↔ findings, exact fixed output, fix
+invariants.
 
-A line ending in `# expect: CODE[, CODE]` must get exactly those findings (starting on that
-line); every other line none. `<case>.fixed.py` is the exact expected output of `fix`; without
-it the file must come out unchanged. `# flowfix: unsafe-fixes` in a case opts into unsafe fixes.
+A line ending in `# expect: CODE[, CODE]` (`// expect:` in Rust) must get exactly those
+findings (starting on that line); every other line none. `<case>.fixed.py` (`.fixed.rs`) is the
+exact expected output of `fix`; without it the file must come out unchanged.
+`# flowfix: unsafe-fixes` (`// flowfix: unsafe-fixes`) in a case opts into unsafe fixes.
 """
 
 from __future__ import annotations
@@ -15,18 +17,25 @@ from libcst.codemod import CodemodContext
 
 from flowfix.codemod import RuleCodemod
 from flowfix.rules import Span
-from helpers import UNSAFE_HEADER, expected_markers, run_file, run_text
+from helpers import expected_markers, opts_into_unsafe, run_file, run_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = sorted(
     path
-    for path in FIXTURES.glob("[A-Z][A-Z][A-Z][0-9][0-9][0-9]/*.py")
-    if not path.name.endswith(".fixed.py")
+    for suffix in ("py", "rs")
+    for path in FIXTURES.glob(f"[A-Z][A-Z][A-Z][0-9][0-9][0-9]/*.{suffix}")
+    if not path.name.endswith(f".fixed.{suffix}")
 )
+PYTHON_CASES = [case for case in CASES if case.suffix == ".py"]
 
 
 def case_id(path: Path) -> str:
-    return f"{path.parent.name}/{path.stem}"
+    return f"{path.parent.name}/{path.stem}" + ("" if path.suffix == ".py" else path.suffix)
+
+
+def fixed_path(case: Path) -> Path:
+    """`<case>.fixed.py` for `<case>.py`, `<case>.fixed.rs` for `<case>.rs`."""
+    return case.with_name(f"{case.stem}.fixed{case.suffix}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -40,27 +49,30 @@ def test_findings_match_markers(case: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_fixed_output(case: Path) -> None:
     text = case.read_bytes().decode("utf-8")
-    unsafe = UNSAFE_HEADER in text
+    unsafe = opts_into_unsafe(text)
     result = run_file(case, fix=True, unsafe=unsafe)
     assert not result.errors, result.errors
     assert not [n for n in result.notes if "internal error" in n], result.notes
-    expected_path = case.with_name(case.stem + ".fixed.py")
+    expected_path = fixed_path(case)
     expected = expected_path.read_bytes() if expected_path.exists() else case.read_bytes()
     actual = result.new_raw if result.new_raw is not None else case.read_bytes()
     assert actual.decode("utf-8") == expected.decode("utf-8")
     assert actual == expected
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c.with_name(c.stem + ".fixed.py").exists()], ids=case_id
-)
+@pytest.mark.parametrize("case", [c for c in CASES if fixed_path(c).exists()], ids=case_id)
 def test_fixed_output_is_a_fixed_point(case: Path) -> None:
-    fixed_path = case.with_name(case.stem + ".fixed.py")
-    fixed = fixed_path.read_text(encoding="utf-8")
-    cst.parse_module(fixed)
-    compile(fixed, str(fixed_path), "exec")
-    unsafe = UNSAFE_HEADER in fixed
-    again = run_text(fixed, fixed_path.name, fix=True, unsafe=unsafe)
+    path = fixed_path(case)
+    fixed = path.read_text(encoding="utf-8")
+    if case.suffix == ".py":
+        cst.parse_module(fixed)
+        compile(fixed, str(path), "exec")
+    else:
+        from flowfix.rust.syntax import error_count, parse
+
+        assert error_count(parse(fixed.encode()).root_node) == 0
+    unsafe = opts_into_unsafe(fixed)
+    again = run_text(fixed, path.name, fix=True, unsafe=unsafe)
     assert again.new_text is None, "fixing the fixed output changed it again"
     assert not [f for f in again.findings if f.code == case.parent.name and f.fixed]
 
@@ -85,7 +97,7 @@ class _SpanProbe(RuleCodemod):
         return True
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("case", PYTHON_CASES, ids=case_id)
 def test_every_fixable_finding_names_a_node_codemods_can_find(case: Path) -> None:
     """A codemod finds its nodes by the finding's span and their type: each span must be the
     span of exactly one node of a type (a statement holding just an expression shares the

@@ -64,7 +64,8 @@ class Session:
     def open(self, path: Path, text: str) -> str:
         uri = path.as_uri()
         self.versions[uri] = 1
-        item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        language = "rust" if path.suffix == ".rs" else "python"
+        item = types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
         self.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
         return uri
 
@@ -305,6 +306,32 @@ def test_unsafe_fix_offered_only_when_the_config_allows_it(tmp_path: Path) -> No
             assert await lsp.actions(default_uri, whole) == []
             titles = [a.title for a in await lsp.actions(unsafe_uri, whole)]
             assert [title.split(":")[0] for title in titles] == ["Fix ASY002"]
+
+    asyncio.run(scenario())
+
+
+def test_rust_documents_get_diagnostics_and_quick_fixes(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.flowfix]\nunsafe-fixes = true\n")
+    text = "use std::thread;\nasync fn f() {\n    thread::sleep(std::time::Duration::ZERO);\n}\n"
+    whole = types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=4, character=0)
+    )
+
+    async def scenario() -> None:
+        async with session(tmp_path) as lsp:
+            uri = lsp.open(tmp_path / "lib.rs", text)
+            (found,) = await lsp.diagnostics(uri)
+            assert (found.code, found.range) == ("RSA001", lsp_range(2, 4, 44))
+            (action,) = await lsp.actions(uri, whole)
+            assert action.title.startswith("Fix RSA001")
+            assert action.edit is not None and action.edit.document_changes is not None
+            (change,) = action.edit.document_changes
+            assert isinstance(change, types.TextDocumentEdit)
+            # the unused `use std::thread;` goes, the call becomes an awaited tokio sleep
+            assert [(e.range.start.line, e.range.end.line, e.new_text) for e in change.edits] == [
+                (0, 1, ""),
+                (2, 3, "    tokio::time::sleep(std::time::Duration::ZERO).await;\n"),
+            ]
 
     asyncio.run(scenario())
 

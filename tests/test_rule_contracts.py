@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowfix.rules import FixSafety, Rule, Severity, registry
-from helpers import UNSAFE_HEADER, expected_markers, run_text
+from helpers import expected_markers, opts_into_unsafe, run_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = list(registry().values())
@@ -38,10 +38,13 @@ def docs(rule: Rule) -> str:
     return inspect.cleandoc(rule.docs)
 
 
+SUFFIX = {"python": "py", "rust": "rs"}
+
+
 def example(rule: Rule, heading: str) -> str:
     section = docs(rule).split(heading, 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, f"{rule.code}: no python block under {heading}"
+    match = re.search(rf"```{rule.language}\n(.*?)```", section, re.DOTALL)
+    assert match, f"{rule.code}: no {rule.language} block under {heading}"
     return match.group(1)
 
 
@@ -74,18 +77,20 @@ def test_docs_headings_in_order(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_doc_examples_behave(rule: Rule) -> None:
     bad, good = example(rule, "## Example"), example(rule, "## Use instead")
-    found = [f.code for f in run_text(bad).findings]
+    name = f"case.{SUFFIX[rule.language]}"
+    found = [f.code for f in run_text(bad, name).findings]
     assert found.count(rule.code) == 1, found
-    assert rule.code not in [f.code for f in run_text(good).findings]
+    assert rule.code not in [f.code for f in run_text(good, name).findings]
     if rule.fix is FixSafety.SAFE:
-        fixed = run_text(bad, fix=True)
+        fixed = run_text(bad, name, fix=True)
         assert fixed.new_text == good
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_fixtures_cover_the_rule(rule: Rule) -> None:
     folder = ROOT / "fixtures" / rule.code
-    cases = [p for p in folder.glob("*.py") if not p.name.endswith(".fixed.py")]
+    suffix = SUFFIX[rule.language]
+    cases = [p for p in folder.glob(f"*.{suffix}") if not p.name.endswith(f".fixed.{suffix}")]
     positive = [p for p in cases if any(c == rule.code for _, c in expected_markers(p.read_text()))]
     near_miss = [
         p for p in cases if not any(c == rule.code for _, c in expected_markers(p.read_text()))
@@ -93,15 +98,18 @@ def test_fixtures_cover_the_rule(rule: Rule) -> None:
     assert positive, f"{rule.code}: no positive fixture"
     assert near_miss, f"{rule.code}: no near-miss fixture"
     if rule.fix is not FixSafety.NONE:
-        fixed = list(folder.glob("*.fixed.py"))
-        assert fixed, f"{rule.code}: fixable but no .fixed.py fixture"
+        fixed = list(folder.glob(f"*.fixed.{suffix}"))
+        assert fixed, f"{rule.code}: fixable but no .fixed.{suffix} fixture"
         if rule.fix is FixSafety.UNSAFE:
-            assert any(UNSAFE_HEADER in p.read_text() for p in fixed)
+            assert any(opts_into_unsafe(p.read_text()) for p in fixed)
 
 
 def rules_table() -> str:
-    rows = ["| code | name | severity | fix |", "|---|---|---|---|"]
-    rows += [f"| {r.code} | {r.name} | {r.severity.value} | {r.fix.value} |" for r in RULES]
+    rows = ["| code | name | language | severity | fix |", "|---|---|---|---|---|"]
+    rows += [
+        f"| {r.code} | {r.name} | {r.language} | {r.severity.value} | {r.fix.value} |"
+        for r in RULES
+    ]
     return "\n".join(rows) + "\n"
 
 

@@ -1,0 +1,1 @@
+"""Fixes of the Rust rules: byte-range edits (`flowfix.rust.fixes.RustFix`)."""
