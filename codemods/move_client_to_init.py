@@ -18,6 +18,8 @@ from flowfix.edits import (
     method_class,
     module_alias,
     parent,
+    split_before_comment,
+    statement_leading_lines,
 )
 
 # Where a construction moves (the finding's `data["route"]`).
@@ -61,6 +63,7 @@ class MoveClientToInit(RuleCodemod):
         self.functools = module_alias(node, "functools") or "functools"
         self.plans: dict[cst.ClassDef, _ClassPlan] = {}
         self.factories: dict[cst.FunctionDef, list[cst.FunctionDef]] = defaultdict(list)
+        self.carried: dict[cst.FunctionDef, set[str]] = defaultdict(set)
         self.module_names: set[str] = set()
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -78,7 +81,12 @@ class MoveClientToInit(RuleCodemod):
         self.fixed.add(span)
         if route == "factory":
             name = self._factory_name(f"_{func.name.value.lstrip('_')}_{stem}")
-            self.factories[func].append(self._factory(name, updated_node))
+            carry = data.get("carry")
+            imports = []
+            if isinstance(carry, str):
+                imports = [_narrowed(_binding_import(func, carry), carry)]
+                self.carried[func].add(carry)
+            self.factories[func].append(self._factory(name, updated_node, imports))
             self._need_functools()
             return cst.Call(func=cst.Name(name), lpar=updated_node.lpar, rpar=updated_node.rpar)
         cls = method_class(self, func)
@@ -113,6 +121,8 @@ class MoveClientToInit(RuleCodemod):
         factories = self.factories.pop(original_node, None)
         if not factories:
             return updated_node
+        for name in self.carried.pop(original_node, set()):
+            updated_node = _drop_unused_import(updated_node, name)
         blanks, rest = _split_leading(updated_node.leading_lines)
         gap = blanks or [cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)]
         placed = [factories[0].with_changes(leading_lines=blanks)]
@@ -193,12 +203,18 @@ class MoveClientToInit(RuleCodemod):
         self.module_names.add(name)
         return name
 
-    def _factory(self, name: str, call: cst.Call) -> cst.FunctionDef:
+    def _factory(
+        self, name: str, call: cst.Call, imports: Sequence[cst.SimpleStatementLine] = ()
+    ) -> cst.FunctionDef:
+        """`@functools.cache def name(): return call`, after the imports it carries."""
         factory = self._parse(
             self._lines(f"@{self.functools}.cache", f"def {name}():", "    return None")
         )
         assert isinstance(factory, cst.FunctionDef)
-        return _with_return_value(factory, call.with_changes(lpar=(), rpar=()))
+        factory = _with_return_value(factory, call.with_changes(lpar=(), rpar=()))
+        block = factory.body
+        assert isinstance(block, cst.IndentedBlock)
+        return factory.with_changes(body=block.with_changes(body=[*imports, *block.body]))
 
     def _cached_property(self, hoist: _Hoist) -> cst.FunctionDef:
         code = self._lines(
@@ -288,6 +304,129 @@ def _assignment(this: str, hoist: _Hoist) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine(
         [cst.Assign(targets=[cst.AssignTarget(target)], value=hoist.call)]
     )
+
+
+def _own_statements(func: cst.FunctionDef) -> list[cst.SimpleStatementLine]:
+    """The simple statement lines of `func`'s body and of the blocks nested in it, not those
+    of nested functions and classes."""
+    found: list[cst.SimpleStatementLine] = []
+    stack: list[cst.CSTNode] = [func.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.SimpleStatementLine):
+            found.append(node)
+        elif not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.BaseExpression)):
+            stack.extend(reversed(node.children))
+    return found
+
+
+def _binds(alias: cst.ImportAlias, name: str) -> bool:
+    """Whether `alias` binds `name` (`import a.b` binds `a`)."""
+    if alias.asname is not None:
+        target = alias.asname.name
+        return isinstance(target, cst.Name) and target.value == name
+    bound = alias.name
+    while isinstance(bound, cst.Attribute):
+        bound = bound.value
+    return isinstance(bound, cst.Name) and bound.value == name
+
+
+def _import_aliases(statement: cst.BaseSmallStatement) -> Sequence[cst.ImportAlias]:
+    if isinstance(statement, (cst.Import, cst.ImportFrom)) and not isinstance(
+        statement.names, cst.ImportStar
+    ):
+        return statement.names
+    return ()
+
+
+def _binding_import(func: cst.FunctionDef, name: str) -> cst.Import | cst.ImportFrom:
+    """The import statement of `func`'s own code that binds `name` (the detector found it)."""
+    for line in _own_statements(func):
+        for small in line.body:
+            if any(_binds(alias, name) for alias in _import_aliases(small)):
+                assert isinstance(small, (cst.Import, cst.ImportFrom))
+                return small
+    raise AssertionError(f"no import of {name}")
+
+
+def _narrowed(statement: cst.Import | cst.ImportFrom, name: str) -> cst.SimpleStatementLine:
+    """`statement` reduced to the alias that binds `name`, as a line of its own."""
+    alias = next(a for a in _import_aliases(statement) if _binds(a, name))
+    alias = alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if isinstance(statement, cst.ImportFrom):
+        narrowed: cst.Import | cst.ImportFrom = statement.with_changes(
+            names=[alias], lpar=None, rpar=None, semicolon=cst.MaybeSentinel.DEFAULT
+        )
+    else:
+        narrowed = statement.with_changes(names=[alias], semicolon=cst.MaybeSentinel.DEFAULT)
+    return cst.SimpleStatementLine(body=[narrowed])
+
+
+def _drop_unused_import(func: cst.FunctionDef, name: str) -> cst.FunctionDef:
+    """`func` without its import of `name` when nothing else in it reads `name` any more; a
+    statement left with no alias goes, unless it was the only statement of its block."""
+
+    class _Reads(cst.CSTVisitor):
+        found = False
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.found = self.found or node.value == name
+
+    reads = _Reads()
+    func.body.visit(reads)
+    if reads.found:
+        return func
+
+    class _Drop(cst.CSTTransformer):
+        def leave_IndentedBlock(
+            self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+        ) -> cst.IndentedBlock:
+            lines: list[cst.BaseStatement] = []
+            dropped_first = False
+            for line in updated_node.body:
+                kept = _without_alias(line, name)
+                if kept is None:
+                    dropped_first = dropped_first or not lines
+                    continue
+                if dropped_first and not lines:
+                    # The block's new first line loses the blank lines that followed the import.
+                    _, comments = split_before_comment(statement_leading_lines(kept))
+                    kept = kept.with_changes(leading_lines=comments)
+                lines.append(kept)
+            return updated_node.with_changes(body=lines) if lines else updated_node
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is func
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    result = func.visit(_Drop())
+    assert isinstance(result, cst.FunctionDef)
+    return result
+
+
+def _without_alias(line: cst.BaseStatement, name: str) -> cst.BaseStatement | None:
+    """`line` with the import alias binding `name` removed (None when nothing is left)."""
+    if not isinstance(line, cst.SimpleStatementLine):
+        return line
+    body: list[cst.BaseSmallStatement] = []
+    for small in line.body:
+        aliases = list(_import_aliases(small))
+        kept = [alias for alias in aliases if not _binds(alias, name)]
+        if len(kept) == len(aliases):
+            body.append(small)
+        elif kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            body.append(small.with_changes(names=kept))
+    if not body:
+        return None
+    if len(body) < len(line.body):
+        body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+    return line.with_changes(body=body)
 
 
 def _with_return_value(func: cst.FunctionDef, value: cst.BaseExpression) -> cst.FunctionDef:

@@ -38,6 +38,7 @@ from flowfix.detectors.connections.client_usage import (
     construction_usage,
     is_conditional,
 )
+from flowfix.detectors.connections.local_imports import LocalImport, constructor_import
 from flowfix.rules import FixSafety, Severity
 
 SHOWN_LIMIT = 40
@@ -99,14 +100,18 @@ class ClientCreatedPerCall(Detector):
     a `functools.cached_property` when an argument reads `self` (PocketFlow sets `self.params`
     after construction), the class is a dataclass/attrs class, or `__init__` returns early; a
     module-level helper gets a `functools.cache` factory. The per-call code keeps its local
-    (`client = self._client`).
+    (`client = self._client`). A helper that imports the constructor itself (`from openai
+    import OpenAI` in the branch that uses it) gets a factory that carries that import, and
+    the helper's import goes when nothing else reads it.
 
     Unsafe: async clients (bound to the event loop they first run on), `boto3.resource()` (not
     thread-safe), a construction that is conditional or inside `try` and would become eager,
-    and arguments that read `self.params` in a plain class (they can change between runs).
+    arguments that read `self.params` in a plain class (they can change between runs), and a
+    helper's import of the constructor that is not the statement right before the
+    construction (the import then runs after the statements between them).
     No fix: a client used as a context manager or closed in the function, sqlite3/psycopg
     connections (bound to their thread), arguments computed per call, a constructor imported
-    inside the function, static methods and slotted classes. Constructions whose arguments
+    inside a method, static methods and slotted classes. Constructions whose arguments
     depend on the call's inputs, that are returned or stored, or that run in init hooks are
     not reported.
 
@@ -169,12 +174,16 @@ class ClientCreatedPerCall(Detector):
         if depends_on(node, self._inputs(function, this)):
             return
         route, why = hoist_route(self.model, function, node)
-        fix, note = self._fix_safety(node, name, function, this, usage, route, why)
+        carried = constructor_import(self.model, node, function) if route == "factory" else None
+        fix, note = self._fix_safety(node, name, function, this, usage, route, why, carried)
+        data = self._codemod_data(node, function, this, route) if route else None
+        if data is not None and carried is not None:
+            data["carry"] = carried.name
         self.report(
             node,
             fix=fix,
             note=note,
-            data=self._codemod_data(node, function, this, route) if route else None,
+            data=data,
             client=shown_name(node),
             function=function.name,
             hook=HOOKS[route or default_hook(self.model, function)],
@@ -218,6 +227,7 @@ class ClientCreatedPerCall(Detector):
         usage: Usage,
         route: Route | None,
         why: str,
+        carried: LocalImport | None,
     ) -> tuple[FixSafety, str]:
         unstable = self._unstable_argument(node, this)
         blockers = [
@@ -229,7 +239,7 @@ class ClientCreatedPerCall(Detector):
             (name in THREAD_BOUND, "database connections are bound to their thread; use a pool"),
             (route is None, why),
             (
-                not self._callee_is_global(node),
+                carried is None and not self._callee_is_global(node),
                 "the constructor is not imported at module level",
             ),
             (
@@ -255,6 +265,11 @@ class ClientCreatedPerCall(Detector):
                 and this is not None
                 and f"{this}.params" in references(node),
                 "`self.params` can change between runs; the cached client keeps the first value",
+            ),
+            (
+                carried is not None and not carried.adjacent,
+                "the constructor's import moves into the factory, after the statements between "
+                "them",
             ),
         ]
         notes = [text for hit, text in risks if hit]
