@@ -10,7 +10,10 @@ from flowfix.analysis.methods import instance_name, is_instance_attribute
 from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
-from flowfix.detectors.connections.dynamiq_lineage import inherits_generic_ensure_client
+from flowfix.detectors.connections.dynamiq_lineage import (
+    inherits_generic_ensure_client,
+    is_test_double,
+)
 from flowfix.detectors.connections.method_bodies import (
     assigned_targets,
 )
@@ -81,7 +84,7 @@ class CustomClientWithoutEnsureClient(Detector):
     TRIGGERS = ("ConnectionNode", "VectorStoreNode")
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        if not inherits_generic_ensure_client(self.model, node):
+        if not inherits_generic_ensure_client(self.model, node) or is_test_double(self.model, node):
             return
         method = custom_client_method(self.model, node)
         if method is not None:

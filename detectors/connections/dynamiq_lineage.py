@@ -5,6 +5,7 @@ module, or the names of imported ones), and whether they make it a Dynamiq node,
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from flowfix.analysis import Model
@@ -19,6 +20,8 @@ NODE_NAMES = frozenset({"Node", *CONNECTION_NODES})
 FLOW_MODULES = ("dynamiq.flows.", "dynamiq.workflow.")
 FLOW_SUFFIXES = ("Flow", "Workflow")
 MAX_DEPTH = 10
+# Names of test doubles (the last part of a dotted name): they replace hooks on purpose.
+TEST_DOUBLE = re.compile(r"(?:.*\.)?_*(?:Fake|Mock|Stub|Dummy|Spy|Recording)(?:[A-Z0-9_]|$)")
 
 
 def base_names(model: Model, base: ast.expr) -> set[str]:
@@ -100,4 +103,15 @@ def is_flow_class(model: Model, cls: ast.ClassDef) -> bool:
         name.startswith(FLOW_MODULES) or name == "dynamiq.Workflow"
         for base in cls.bases
         for name in base_names(model, base)
+    )
+
+
+def is_test_double(model: Model, cls: ast.ClassDef) -> bool:
+    """A class defined inside a function (a test's local stand-in), or one named, or derived
+    from one named, as a double (`FakeEmbedder`, `_StubRetriever`, `MockLLM`, ...)."""
+    if model.scope_of(cls).kind in ("function", "lambda"):
+        return True
+    return any(
+        TEST_DOUBLE.match(ancestor if isinstance(ancestor, str) else ancestor.name)
+        for ancestor in lineage(model, cls)
     )

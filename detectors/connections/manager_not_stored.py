@@ -9,7 +9,7 @@ from flowfix.analysis.methods import instance_name, is_static
 from flowfix.analysis.values import block_nodes, dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
-from flowfix.detectors.connections.dynamiq_lineage import is_dynamiq_node_class
+from flowfix.detectors.connections.dynamiq_lineage import is_dynamiq_node_class, is_test_double
 from flowfix.detectors.connections.method_bodies import (
     rebinds,
     stores_attribute,
@@ -60,7 +60,10 @@ class ConnectionManagerNotStored(Detector):
     class first builds the manager's client, which the override then replaces). No fix is
     offered when the override takes no parameter for the manager, or is a static or class
     method. Overrides that call the base class (`super().init_components(...)`,
-    `Base.init_components(self, ...)`) or store `self._connection_manager` are not reported.
+    `Base.init_components(self, ...)`) or store `self._connection_manager` are not reported,
+    nor are test doubles, which replace the hook on purpose so that no real client is built:
+    classes defined inside a function (a test's local stand-in) and classes named, or derived
+    from one named, `Fake…`, `Mock…`, `Stub…`, `Dummy…`, `Spy…` or `Recording…`.
 
     ## Metric to monitor
     Open connections per node and reconnects after `ensure_client()` (client instances
@@ -90,6 +93,8 @@ class ConnectionManagerNotStored(Detector):
             return
         cls = self.model.class_of(node)
         if cls is None or not is_dynamiq_node_class(self.model, cls):
+            return
+        if is_test_double(self.model, cls):
             return
         this = instance_name(self.model, node)
         if calls_base_init_components(node, this) or (
