@@ -157,7 +157,7 @@ RULES = {
         "connections",
         "safe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
-        False,
+        True,
         "flowfix.detectors.connections.client_per_call:ClientCreatedPerCall",
         "flowfix.codemods.move_client_to_init:MoveClientToInit",
         "python",

@@ -73,6 +73,11 @@ class ProjectIndex:
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
     consulted: set[str] | None = None  # while recording: every module name looked up
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+    # Every file of the run by display path: its path, or its text when given (build). Rules
+    # that look for a function's callers read them through `source`; they keep what they
+    # work out in `memo` (and consult again, when they reuse it, the files it read).
+    files: dict[str, Path | str] = field(default_factory=dict, repr=False)
+    memo: dict[object, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, sources: Iterable[tuple[Path, str, str]]) -> ProjectIndex:
@@ -85,6 +90,7 @@ class ProjectIndex:
             index.module_of_path[display] = module
             index.unread[module] = (path, is_package)
             index.texts[module] = text
+            index.files[display] = text
         return index
 
     @classmethod
@@ -95,6 +101,7 @@ class ProjectIndex:
         for (path, display), (module, is_package) in zip(files, _module_names(files), strict=True):
             index.module_of_path[display] = module
             index.unread[module] = (path, is_package)
+            index.files[display] = path
         return index
 
     def offer_tree(self, module: str, tree: ast.Module, text: str) -> None:
@@ -179,6 +186,20 @@ class ProjectIndex:
         if module is not None and self.consulted is not None:
             self.consulted.add(module)
         return module
+
+    def source(self, display: str) -> str | None:
+        """The text of a file of the run, by display path (recorded as consulted)."""
+        module = self.module_for(display)
+        entry = self.files.get(display)
+        if entry is None or isinstance(entry, str):
+            return entry
+        try:
+            source = read_source(entry)
+        except SourceError:
+            return None
+        if module is not None:
+            self.digests.setdefault(module, source.digest)
+        return source.text
 
     def qualify(self, module: str, dotted: str, cls: str | None) -> str:
         """`dotted` as written in `module` (inside class `cls`), as a project-wide name."""

@@ -10,8 +10,8 @@ from flowfix.analysis.arguments import argument_values
 from flowfix.analysis.model import FUNCTIONS
 from flowfix.analysis.names import spelled_name
 
-# (names bound or mutated, the expressions they come from)
-Flows = list[tuple[set[str], Sequence[ast.AST]]]
+# (names bound or mutated, the expressions they come from, the node that binds them)
+Flows = list[tuple[set[str], Sequence[ast.AST], ast.AST]]
 
 
 def references(node: ast.AST) -> set[str]:
@@ -69,22 +69,23 @@ def flows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
         if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
             continue
         if isinstance(node, ast.Assign):
-            found.extend((target_names(target), [node.value]) for target in node.targets)
+            found.extend((target_names(target), [node.value], node) for target in node.targets)
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
             if node.value is not None:
-                found.append((target_names(node.target), [node.value]))
+                found.append((target_names(node.target), [node.value], node))
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            found.append((target_names(node.target), [node.iter]))
+            found.append((target_names(node.target), [node.iter], node.target))
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            found.append((target_names(node.optional_vars), [node.context_expr]))
+            found.append((target_names(node.optional_vars), [node.context_expr], node.context_expr))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            found.append((target_names(node.func.value), argument_values(node)))
+            found.append((target_names(node.func.value), argument_values(node), node))
         stack.extend(ast.iter_child_nodes(node))
     return found
 
 
-def spread(tainted: set[str], bindings: Flows) -> set[str]:
+def spread(tainted: set[str], bindings: Iterable[tuple[set[str], Sequence[ast.AST]]]) -> set[str]:
     """`tainted` plus every name bound from a tainted one, transitively."""
+    bindings = list(bindings)
     tainted = set(tainted)
     changed = True
     while changed:
@@ -96,8 +97,16 @@ def spread(tainted: set[str], bindings: Flows) -> set[str]:
     return tainted
 
 
-def input_names(function: ast.FunctionDef | ast.AsyncFunctionDef, this: str | None) -> set[str]:
-    """Parameters (but the instance `this`) and everything derived from them in `function`."""
+def input_names(
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    this: str | None,
+    bindings: Flows,
+    construction: ast.AST,
+    loops: Sequence[ast.AST] = (),
+) -> set[str]:
+    """Parameters (but the instance `this`) and what `function` derives from them before
+    `construction` runs: `bindings` (its `flows`) that start after the construction count
+    only inside a loop of `loops` around it, whose next iteration sees them."""
     arguments = function.args
     params = [
         *arguments.posonlyargs,
@@ -108,7 +117,32 @@ def input_names(function: ast.FunctionDef | ast.AsyncFunctionDef, this: str | No
     ]
     tainted = {param.arg for param in params}
     tainted.discard(this or "")
-    return spread(tainted, flows(function))
+    # `self.method(x)` may keep `x` somewhere on the instance, but not in every attribute:
+    # it does not make all of `self` depend on the call (`self.items.add(x)` still taints
+    # `self.items`).
+    return spread(
+        tainted,
+        (
+            (targets - {this or ""}, sources)
+            for targets, sources, at in bindings
+            if _runs_before(at, construction, loops)
+        ),
+    )
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    return (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+
+def _runs_before(binding: ast.AST, construction: ast.AST, loops: Sequence[ast.AST]) -> bool:
+    """The binding starts before the construction, or both sit in one of `loops`."""
+    if _position(binding) < _position(construction):
+        return True
+    return any(
+        _position(loop) <= _position(binding)
+        and (binding.end_lineno or 0) <= (loop.end_lineno or 0)  # type: ignore[attr-defined]
+        for loop in loops
+    )
 
 
 def depends_on(call: ast.Call, inputs: set[str]) -> bool:

@@ -33,6 +33,11 @@ KNOWN_CLIENTS = frozenset(
         "qdrant_client.QdrantClient",
         "elasticsearch.Elasticsearch",
         "pymongo.MongoClient",
+        # Dynamiq's cache managers: each builds its backend's client (a `redis.Redis`).
+        "dynamiq.cache.managers.CacheManager",
+        "dynamiq.cache.managers.WorkflowCacheManager",
+        "dynamiq.cache.managers.base.CacheManager",
+        "dynamiq.cache.managers.workflow.WorkflowCacheManager",
     }
 )
 CLIENT_SUFFIXES = ("Client", "Session", "Connection", "Pool", "Engine")
@@ -93,7 +98,11 @@ def constructor_names(model: Model, func: ast.AST) -> list[tuple[str, bool]]:
         return [(f"builtins.{spelled}", False)] if root.id in BUILTINS else []
     found: list[tuple[str, bool]] = []
     for binding in bindings:
-        if binding.is_import:
+        default = parameter_default(model, binding.node) if binding.kind == "parameter" else None
+        if default is not None:
+            # `manager_cls: type[Manager] = Manager`: the class the parameter defaults to.
+            found.extend((f"{name}{rest}", False) for name in model.qualified_names(default))
+        elif binding.is_import:
             found.append((f"{binding.qualified}{rest}", False))
         elif binding.scope.kind == "module":
             found.append((f"{binding.name}{rest}", True))
@@ -101,6 +110,20 @@ def constructor_names(model: Model, func: ast.AST) -> list[tuple[str, bool]]:
             sep = ".<locals>." if binding.scope.kind in ("function", "lambda") else "."
             found.append((f"{binding.scope.qualname}{sep}{binding.name}{rest}", True))
     return found
+
+
+def parameter_default(model: Model, arg: ast.AST) -> ast.expr | None:
+    """The default value of the parameter `arg`, when it has one."""
+    arguments = model.parent(arg)
+    if not isinstance(arguments, ast.arguments):
+        return None
+    positional = [*arguments.posonlyargs, *arguments.args]
+    if arg in positional:
+        at = positional.index(arg) - (len(positional) - len(arguments.defaults))  # type: ignore[arg-type]
+        return arguments.defaults[at] if at >= 0 else None
+    if arg in arguments.kwonlyargs:
+        return arguments.kw_defaults[arguments.kwonlyargs.index(arg)]  # type: ignore[arg-type]
+    return None
 
 
 def client_constructor(model: Model, call: ast.Call) -> str | None:

@@ -8,12 +8,9 @@ from typing import Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import (
-    ONCE_PER_RUN_FUNCTIONS,
-    PER_CALL_METHODS,
     base_class,
     find_method,
     framework_of,
-    is_cached_function,
 )
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FunctionNode
@@ -21,26 +18,14 @@ from flowfix.detectors.connections.call_inputs import references
 from flowfix.detectors.connections.client_constructors import is_data_class, is_slotted
 
 Route = Literal["init_components", "__init__", "cached_property", "factory"]
-HOOKS: dict[Route, str] = {
+HOOKS: dict[str, str] = {
     "init_components": "`init_components()`",
     "__init__": "`__init__()`",
     "cached_property": "a `functools.cached_property`",
     "factory": "a `functools.cache` factory",
+    "service": "the object's `__init__()`",
+    "wrapper": "the decorator, outside its wrapper",
 }
-
-
-def runs_per_call(model: Model, function: FunctionNode) -> bool:
-    """A node class's per-call method, or a module-level helper function (not an entry point,
-    a test or a cached function)."""
-    cls = model.class_of(function)
-    if cls is not None:
-        return function.name in PER_CALL_METHODS and framework_of(model, cls) is not None
-    return (
-        model.parent(function) is model.tree
-        and function.name not in ONCE_PER_RUN_FUNCTIONS
-        and not function.name.startswith("test_")
-        and not is_cached_function(model, function)
-    )
 
 
 def _is_simple_suite(model: Model, function: FunctionNode) -> bool:

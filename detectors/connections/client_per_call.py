@@ -13,7 +13,9 @@ from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
+    Flows,
     depends_on,
+    flows,
     input_names,
     references,
 )
@@ -30,7 +32,6 @@ from flowfix.detectors.connections.client_hoist import (
     Route,
     default_hook,
     hoist_route,
-    runs_per_call,
 )
 from flowfix.detectors.connections.client_usage import (
     Usage,
@@ -38,10 +39,30 @@ from flowfix.detectors.connections.client_usage import (
     construction_usage,
     is_conditional,
 )
+from flowfix.detectors.connections.helper_callers import helper_called_per_call
 from flowfix.detectors.connections.local_imports import LocalImport, constructor_import
+from flowfix.detectors.connections.per_call import Kind, per_call_kind
 from flowfix.rules import FixSafety, Severity
 
 SHOWN_LIMIT = 40
+# Opening these per call is cheap (a local file): one opened and closed per query is fine.
+CHEAP_TO_OPEN = frozenset({"sqlite3.connect"})
+# Where the client is reported but not moved, and why.
+REPORT_ONLY: dict[Kind, str] = {
+    "service": "not a node: flowfix knows no init hook of this class to move it to",
+    "wrapper": "built in a decorator's wrapper: move it out of the closure by hand",
+}
+
+
+def _wording(name: str, usage: Usage, hook: str) -> tuple[str, str]:
+    """What the message says happens on every call, and what to do instead."""
+    if name in CHEAP_TO_OPEN:
+        if usage == "context":
+            return "opens a new connection", "its `with` block commits but never closes it"
+        return "opens a new connection", "it is never closed"
+    if usage == "context":
+        return "is opened and closed again", f"keep one open across calls, created in {hook}"
+    return "is constructed", f"create it once in {hook}"
 
 
 class ClientCreatedPerCall(Detector):
@@ -54,7 +75,15 @@ class ClientCreatedPerCall(Detector):
     handshake on every item and throws away keep-alive connections, which adds tens to hundreds
     of milliseconds per call and leaves sockets in `TIME_WAIT` under load. Dynamiq's guide lists
     "nodes creating clients in `execute()` instead of `init_components()`" as a connection
-    management problem.
+    management problem. A client opened in a `with` block per call pays the same setup (for an
+    MCP `ClientSession`, a transport and a protocol handshake per tool call), and a
+    `sqlite3.connect()` in a `with` block is never closed: the block only commits.
+
+    The cost is per call only where the code runs per call: a node's per-call methods and the
+    methods they call on `self`, the public methods of a Dynamiq class that is not a node (a
+    memory backend, a tracing client: the framework calls them per operation), a decorator's
+    wrapper (`@functools.wraps`), and a module-level helper that the run shows called per call
+    (from a method, in a loop, from a request handler, or from such a helper).
 
     ## Example
     ```python
@@ -111,22 +140,28 @@ class ClientCreatedPerCall(Detector):
     construction (the import then runs after the statements between them).
     No fix: a client used as a context manager or closed in the function, sqlite3/psycopg
     connections (bound to their thread), arguments computed per call, a constructor imported
-    inside a method, static methods and slotted classes. Constructions whose arguments
-    depend on the call's inputs, that are returned or stored, or that run in init hooks are
-    not reported.
+    inside a method, static methods and slotted classes, and clients of Dynamiq classes that
+    are not nodes or of decorator wrappers (no hook to move them to). Constructions whose
+    arguments depend on the call's inputs (what the function derives from its parameters
+    before the construction), that are returned or stored, or that run in init hooks are not
+    reported, nor is a sqlite3 connection opened and closed per call (a local file: cheap).
 
     ## Metric to monitor
     Open connections and new TLS handshakes per minute (for example `ss -tan state
     time-wait | wc -l`), and per-node latency p50/p95.
 
     ## Limitations
-    Only the per-call methods of recognised node classes (`execute`, `execute_async`, `exec`,
-    `exec_async`, `run`, `__call__`) and module-level functions are checked, not helper methods
-    they call. A class of the same module named `*Client`/`*Session`/... counts unless it is a
-    dataclass, attrs class, pydantic model, NamedTuple, TypedDict or Enum; an imported one
-    counts by name alone. PocketFlow flows run shallow copies of each node, so a
-    `cached_property` filled on a copy is reused within that run (every item of a `BatchNode`)
-    but not across runs.
+    A module-level helper is reported when some file of the run that can import it (below
+    the highest folder from which its path is a module name) calls it per call, or when the
+    run holds no such file (its callers are unknown, as in an editor); one called only once
+    (from `main()`, a `__main__` block, a test or a fixture) or by nothing is not. Methods of
+    plain classes that are not nodes are not checked: nothing says how often they run. A
+    class of the same module named `*Client`/`*Session`/... counts unless it is a dataclass,
+    attrs class, pydantic model, NamedTuple, TypedDict or Enum; an imported one counts by name
+    alone, and so does a class a parameter defaults to (`manager_cls=WorkflowCacheManager`:
+    Dynamiq's cache managers build a Redis client). PocketFlow flows run shallow copies of
+    each node, so a `cached_property` filled on a copy is reused within that run (every item
+    of a `BatchNode`) but not across runs.
     """
 
     CODE = "CON001"
@@ -135,9 +170,8 @@ class ClientCreatedPerCall(Detector):
     CATEGORY = "connections"
     FIX = FixSafety.SAFE
     FRAMEWORKS = ALL_FRAMEWORKS
-    MESSAGE = (
-        "`{client}()` is constructed on every call of `{function}()`; create it once in {hook}"
-    )
+    NEEDS_PROJECT = True
+    MESSAGE = "`{client}()` {what} on every call of `{function}()`; {advice}"
     TRIGGERS = (
         "Client",
         "Session",
@@ -155,7 +189,8 @@ class ClientCreatedPerCall(Detector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._inputs_of: dict[FunctionNode, set[str]] = {}
+        self._flows_of: dict[FunctionNode, Flows] = {}
+        self._reached: dict[ast.ClassDef, set[str]] = {}
 
     def visit_Call(self, node: ast.Call) -> None:
         name = client_constructor(self.model, node)
@@ -164,21 +199,29 @@ class ClientCreatedPerCall(Detector):
         function = self.model.function_of(node)
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return
-        if not runs_per_call(self.model, function):
+        kind = per_call_kind(self.model, function, self._reached)
+        if kind is None:
             return
         usage = construction_usage(self.model, node, function)
-        if usage is None:
+        if usage is None or (usage == "closed" and name in CHEAP_TO_OPEN):
             return
         cls = self.model.class_of(function)
         this = instance_name(self.model, function) if cls is not None else None
-        if depends_on(node, self._inputs(function, this)):
+        if depends_on(node, self._inputs(function, this, node)):
             return
-        route, why = hoist_route(self.model, function, node)
+        if kind in REPORT_ONLY:
+            route, why = None, REPORT_ONLY[kind]
+        else:
+            route, why = hoist_route(self.model, function, node)
+        if kind == "helper" and not self._called_per_call(function):
+            return
         carried = constructor_import(self.model, node, function) if route == "factory" else None
         fix, note = self._fix_safety(node, name, function, this, usage, route, why, carried)
         data = self._codemod_data(node, function, this, route) if route else None
         if data is not None and carried is not None:
             data["carry"] = carried.name
+        hook = HOOKS.get(kind) or HOOKS[route or default_hook(self.model, function)]
+        what, advice = _wording(name, usage, hook)
         self.report(
             node,
             fix=fix,
@@ -186,15 +229,30 @@ class ClientCreatedPerCall(Detector):
             data=data,
             client=shown_name(node),
             function=function.name,
-            hook=HOOKS[route or default_hook(self.model, function)],
+            what=what,
+            advice=advice,
         )
 
-    def _inputs(self, function: FunctionNode, this: str | None) -> set[str]:
-        """The function's parameters but `this`, and what its body derives from them (once per
-        function)."""
-        if function not in self._inputs_of:
-            self._inputs_of[function] = input_names(function, this)
-        return self._inputs_of[function]
+    def _called_per_call(self, function: FunctionNode) -> bool:
+        """Whether the run shows the module-level helper `function` called per call (a node's
+        method, a loop, a request handler...), or cannot tell (its callers are not in the
+        run)."""
+        if self.project is None:
+            return True
+        return helper_called_per_call(self.project, self.path, function.name) is not False
+
+    def _inputs(self, function: FunctionNode, this: str | None, call: ast.Call) -> set[str]:
+        """The function's parameters but `this`, and what its body derives from them before
+        `call` runs (the function's bindings are collected once)."""
+        if function not in self._flows_of:
+            self._flows_of[function] = flows(function)
+        loops: list[ast.AST] = []
+        for owner in self.model.ancestors(call):
+            if owner is function:
+                break
+            if isinstance(owner, (ast.For, ast.AsyncFor, ast.While)):
+                loops.append(owner)
+        return input_names(function, this, self._flows_of[function], call, loops)
 
     def _codemod_data(
         self, node: ast.Call, function: FunctionNode, this: str | None, route: Route
