@@ -89,11 +89,18 @@ def _under(index: ProjectIndex, root: PurePosixPath, display: str) -> list[str]:
     key = ("under", root)
     found = index.memo.get(key)
     if found is None:
-        found = index.memo[key] = [
-            other for other in index.files if PurePosixPath(other).is_relative_to(root)
-        ]
+        found = index.memo[key] = [other for other in index.files if _is_below(other, root)]
     assert isinstance(found, list)
     return [other for other in found if other != display]
+
+
+def _is_below(display: str, root: PurePosixPath) -> bool:
+    """Whether the file `display` is below the folder `root` (strings: this runs over every
+    file of the run)."""
+    folder = str(root)
+    if folder == ".":
+        return not display.startswith(("/", "../"))
+    return display.startswith(folder.rstrip("/") + "/")
 
 
 def _mentioning(index: ProjectIndex, root: PurePosixPath, display: str, name: str) -> list[str]:
