@@ -129,7 +129,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                     "from google import genai\n\n\n"
                     "def _gemini(prompt):\n"
                     "    client = genai.Client()\n"
-                    "    return client.models.generate_content(model='m', contents=prompt).text\n\n\n"
+                    "    return client.models.generate_content(contents=prompt).text\n\n\n"
                     "def ask(prompt):\n"
                     "    return _gemini(prompt)\n"
                 ),
@@ -144,7 +144,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                     "from google import genai\n\n\n"
                     "def _gemini(prompt):\n"
                     "    client = genai.Client()\n"
-                    "    return client.models.generate_content(model='m', contents=prompt).text\n\n\n"
+                    "    return client.models.generate_content(contents=prompt).text\n\n\n"
                     "def ask(prompt):\n"
                     "    return _gemini(prompt)\n"
                 ),
@@ -171,3 +171,27 @@ def test_a_helper_whose_callers_are_not_in_the_run_is_reported(root: Path) -> No
         },
     )
     assert findings(root, "app-one/utils.py") == [("app-one/utils.py", 5)]
+
+
+def test_a_client_factory_in_another_file_is_one_call_away(root: Path) -> None:
+    write(
+        root,
+        {
+            "chat/utils/__init__.py": "",
+            "chat/utils/store.py": (
+                "from qdrant_client import QdrantClient\n\n\n"
+                "def get_store_client():\n"
+                "    return QdrantClient(url='http://localhost:6333')\n"
+            ),
+            "chat/utils/query.py": (
+                "from .store import get_store_client\n\n\n"
+                "def query(vector):\n"
+                "    client = get_store_client()\n"
+                "    return client.query_points('docs', query=vector).points\n"
+            ),
+            "chat/nodes/answer.py": NODE.format(
+                imports="from utils.query import query", call="query"
+            ),
+        },
+    )
+    assert findings(root, ".") == [("chat/utils/query.py", 5)]

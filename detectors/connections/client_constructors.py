@@ -41,6 +41,22 @@ KNOWN_CLIENTS = frozenset(
     }
 )
 CLIENT_SUFFIXES = ("Client", "Session", "Connection", "Pool", "Engine")
+# Words the code that builds a client has in it (CON001's text trigger).
+CLIENT_WORDS = (
+    "Client",
+    "client",
+    "Session",
+    "session",
+    "Connection",
+    "connect",
+    "Pool",
+    "Engine",
+    "OpenAI",
+    "Anthropic",
+    "Redis",
+    "boto3",
+    "Elasticsearch",
+)
 # Names that match a suffix but are not long-lived clients: executors and process pools (EXE
 # rules), SQLAlchemy ORM sessions (one per unit of work by design), Dynamiq connection configs
 # (cheap pydantic models; their `connect()` builds the client).

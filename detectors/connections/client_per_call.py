@@ -20,6 +20,7 @@ from flowfix.detectors.connections.call_inputs import (
     references,
 )
 from flowfix.detectors.connections.client_constructors import (
+    CLIENT_WORDS,
     NOT_THREAD_SAFE,
     THREAD_BOUND,
     client_constructor,
@@ -27,6 +28,7 @@ from flowfix.detectors.connections.client_constructors import (
     shown_name,
     snake_name,
 )
+from flowfix.detectors.connections.client_factories import factory_client, named_like_factory
 from flowfix.detectors.connections.client_hoist import (
     HOOKS,
     Route,
@@ -41,7 +43,7 @@ from flowfix.detectors.connections.client_usage import (
 )
 from flowfix.detectors.connections.helper_callers import helper_called_per_call
 from flowfix.detectors.connections.local_imports import LocalImport, constructor_import
-from flowfix.detectors.connections.per_call import Kind, per_call_kind
+from flowfix.detectors.connections.per_call import Kind, PerCall
 from flowfix.rules import FixSafety, Severity
 
 SHOWN_LIMIT = 40
@@ -83,7 +85,9 @@ class ClientCreatedPerCall(Detector):
     methods they call on `self`, the public methods of a Dynamiq class that is not a node (a
     memory backend, a tracing client: the framework calls them per operation), a decorator's
     wrapper (`@functools.wraps`), and a module-level helper that the run shows called per call
-    (from a method, in a loop, from a request handler, or from such a helper).
+    (from a method, in a loop, from a request handler, or from such a helper). A client can
+    also be one call away: a function of the run that builds and returns a new one each time
+    (`get_qdrant_client()`, uncached) costs the same when it is called per call.
 
     ## Example
     ```python
@@ -141,7 +145,8 @@ class ClientCreatedPerCall(Detector):
     No fix: a client used as a context manager or closed in the function, sqlite3/psycopg
     connections (bound to their thread), arguments computed per call, a constructor imported
     inside a method, static methods and slotted classes, and clients of Dynamiq classes that
-    are not nodes or of decorator wrappers (no hook to move them to). Constructions whose
+    are not nodes or of decorator wrappers (no hook to move them to), and clients a factory
+    function returns (the factory should hand out one client). Constructions whose
     arguments depend on the call's inputs (what the function derives from its parameters
     before the construction), that are returned or stored, or that run in init hooks are not
     reported, nor is a sqlite3 connection opened and closed per call (a local file: cheap).
@@ -161,7 +166,9 @@ class ClientCreatedPerCall(Detector):
     alone, and so does a class a parameter defaults to (`manager_cls=WorkflowCacheManager`:
     Dynamiq's cache managers build a Redis client). PocketFlow flows run shallow copies of
     each node, so a `cached_property` filled on a copy is reused within that run (every item
-    of a `BatchNode`) but not across runs.
+    of a `BatchNode`) but not across runs. A factory is looked for only behind a call whose
+    name says it hands out clients (`client`, `session`, `conn`, `engine`, `pool`, `db`,
+    `redis`, `store`), in the same file or a file of the run the caller imports.
     """
 
     CODE = "CON001"
@@ -172,35 +179,26 @@ class ClientCreatedPerCall(Detector):
     FRAMEWORKS = ALL_FRAMEWORKS
     NEEDS_PROJECT = True
     MESSAGE = "`{client}()` {what} on every call of `{function}()`; {advice}"
-    TRIGGERS = (
-        "Client",
-        "Session",
-        "session",
-        "Connection",
-        "connect",
-        "Pool",
-        "Engine",
-        "OpenAI",
-        "Anthropic",
-        "Redis",
-        "boto3",
-        "Elasticsearch",
-    )
+    TRIGGERS = CLIENT_WORDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._flows_of: dict[FunctionNode, Flows] = {}
-        self._reached: dict[ast.ClassDef, set[str]] = {}
+        self._per_call = PerCall(self.model)
 
     def visit_Call(self, node: ast.Call) -> None:
         name = client_constructor(self.model, node)
-        if name is None:
+        if name is None and not named_like_factory(node):
             return
         function = self.model.function_of(node)
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return
-        kind = per_call_kind(self.model, function, self._reached)
-        if kind is None:
+        kind = self._per_call.kind(function)
+        factory = None
+        if name is None and kind is not None:
+            factory = factory_client(self.model, node, self.project, self.path)
+            name = factory[1] if factory is not None else None
+        if name is None or kind is None:
             return
         usage = construction_usage(self.model, node, function)
         if usage is None or (usage == "closed" and name in CHEAP_TO_OPEN):
@@ -209,7 +207,9 @@ class ClientCreatedPerCall(Detector):
         this = instance_name(self.model, function) if cls is not None else None
         if depends_on(node, self._inputs(function, this, node)):
             return
-        if kind in REPORT_ONLY:
+        if factory is not None:
+            route, why = None, f"`{factory[0]}()` builds it: make that function return one client"
+        elif kind in REPORT_ONLY:
             route, why = None, REPORT_ONLY[kind]
         else:
             route, why = hoist_route(self.model, function, node)
@@ -222,6 +222,9 @@ class ClientCreatedPerCall(Detector):
             data["carry"] = carried.name
         hook = HOOKS.get(kind) or HOOKS[route or default_hook(self.model, function)]
         what, advice = _wording(name, usage, hook)
+        if factory is not None:
+            client = name.rsplit(".", 1)[-1]
+            what, advice = f"builds a new `{client}`", "have it return one client, made once"
         self.report(
             node,
             fix=fix,

@@ -13,6 +13,7 @@ helper are parsed.
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -53,7 +54,7 @@ def helper_called_per_call(
     others = [] if root is None else _mentioning(index, root, display, name)
     for caller_display in [display, *others]:
         targets = _targets(helper, PurePosixPath(caller_display), name)
-        for site in _sites(index, caller_display):
+        for site in _sites(index, caller_display, name):
             if not site.targets & targets:
                 continue
             if site.context == "per-call":
@@ -127,6 +128,7 @@ def _dotted(base: PurePosixPath, path: PurePosixPath) -> str:
     return ".".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
 def _targets(helper: PurePosixPath, caller: PurePosixPath, name: str) -> frozenset[str]:
     """The qualified names under which `caller` may call `name` of `helper` (as the
     semantic model spells them: absolute, or with leading dots for relative imports)."""
@@ -154,30 +156,50 @@ def _targets(helper: PurePosixPath, caller: PurePosixPath, name: str) -> frozens
     return frozenset(found)
 
 
-def _sites(index: ProjectIndex, display: str) -> list[Site]:
-    """Every call, and every other use of a name, in the file (memoized per file)."""
-    key = ("sites", display)
+def _sites(index: ProjectIndex, display: str, name: str) -> list[Site]:
+    """Every call of `name` (as spelled, or under an alias it is imported as), and every other
+    use of it, in the file (memoized per file and name)."""
+    key = ("sites", display, name)
     found = index.memo.get(key)
     if found is None:
-        text = index.source(display)
-        found = index.memo[key] = _find_sites(text) if text is not None else []
+        model = _model(index, display)
+        found = index.memo[key] = _find_sites(model, name) if model is not None else []
     else:
         index.module_for(display)
     assert isinstance(found, list)
     return found
 
 
-def _find_sites(text: str) -> list[Site]:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    model = Model(tree, text, (ast.Name, ast.Attribute))
+def _model(index: ProjectIndex, display: str) -> Model | None:
+    """The semantic model of a file of the run (built once)."""
+    key = ("model", display)
+    if key not in index.memo:
+        text = index.source(display)
+        try:
+            tree = ast.parse(text) if text is not None else None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = None
+        kinds = (ast.Name, ast.Attribute, ast.ImportFrom)
+        index.memo[key] = Model(tree, text, kinds) if tree is not None and text else None
+    model = index.memo[key]
+    return model if isinstance(model, Model) else None
+
+
+def _find_sites(model: Model, name: str) -> list[Site]:
+    spellings = {name} | {
+        alias.asname
+        for node in model.nodes(ast.ImportFrom)
+        for alias in node.names  # type: ignore[attr-defined]
+        if alias.name == name and alias.asname
+    }
     sites: list[Site] = []
     for node in [*model.nodes(ast.Name), *model.nodes(ast.Attribute)]:
+        last = node.attr if isinstance(node, ast.Attribute) else node.id  # type: ignore[attr-defined]
         owner = model.parent(node)
-        if isinstance(owner, ast.Attribute) or not isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
-            continue  # only whole chains that are read: `a.b` in `a.b.c` is not one
+        if last not in spellings or isinstance(owner, ast.Attribute):
+            continue  # only whole chains: `a.b` in `a.b.c` is not one
+        if not isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
+            continue
         targets = frozenset(model.qualified_names(node))
         if not targets:
             continue

@@ -27,8 +27,7 @@ from flowfix.analysis.frameworks import (
     methods,
 )
 from flowfix.analysis.methods import instance_name
-from flowfix.analysis.model import FunctionNode
-from flowfix.analysis.values import block_nodes
+from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.detectors.connections.client_hoist import has_dynamiq_base
 from flowfix.detectors.connections.dynamiq_lineage import is_dynamiq_node_class
 
@@ -37,19 +36,80 @@ WRAPS = frozenset({"functools.wraps", "wraps"})
 FIXTURES = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
 
 
-def per_call_kind(
-    model: Model, function: FunctionNode, reached: dict[ast.ClassDef, set[str]]
-) -> Kind | None:
-    """How `function` runs per call, None when nothing says it does (`reached` memoizes, per
-    class, the methods its per-call entry points reach)."""
-    cls = model.class_of(function)
-    if cls is not None:
-        return _method_kind(model, cls, function, reached)
-    if model.parent(function) is model.tree:
-        return "helper" if _is_plain_helper(model, function) else None
-    if decorator_names(model, function) & WRAPS:
-        return "wrapper"
-    return None
+class PerCall:
+    """Answers `kind(function)` for the functions of one module, working out once per class
+    which of its methods run per call (from the module's calls on `self`)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._classes: dict[ast.ClassDef, tuple[bool, frozenset[str]] | None] = {}
+        self._self_calls: dict[ast.AST, set[str]] | None = None
+        self._kinds: dict[FunctionNode, Kind | None] = {}
+
+    def kind(self, function: FunctionNode) -> Kind | None:
+        """How `function` runs per call, None when nothing says it does (memoized)."""
+        if function not in self._kinds:
+            self._kinds[function] = self._kind(function)
+        return self._kinds[function]
+
+    def _kind(self, function: FunctionNode) -> Kind | None:
+        model = self.model
+        cls = model.class_of(function)
+        if cls is not None:
+            if function.name in ONCE_PER_RUN_FUNCTIONS or framework_of(model, cls) is None:
+                return None
+            if function.name in PER_CALL_METHODS:
+                return "node"
+            if cls not in self._classes:
+                self._classes[cls] = self._class_runs(cls)
+            runs = self._classes[cls]
+            if runs is None or function.name not in runs[1]:
+                return None
+            return "service" if runs[0] else "node-helper"
+        if model.parent(function) is model.tree:
+            return "helper" if _is_plain_helper(model, function) else None
+        if decorator_names(model, function) & WRAPS:
+            return "wrapper"
+        return None
+
+    def _class_runs(self, cls: ast.ClassDef) -> tuple[bool, frozenset[str]]:
+        """(whether `cls` is a Dynamiq class that is not a node, the methods its entry points
+        reach through `self.<method>(...)` calls): a node's per-call methods, a service's
+        public methods; init methods stop the walk."""
+        model = self.model
+        service = has_dynamiq_base(model, cls) and not is_dynamiq_node_class(model, cls)
+        own = methods(cls)
+        if service:
+            stack = [name for name in own if not name.startswith("_")]
+        else:
+            stack = [name for name in own if name in PER_CALL_METHODS]
+        calls = self._calls_on_self()
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in seen or name in ONCE_PER_RUN_FUNCTIONS:
+                continue
+            seen.add(name)
+            stack.extend(callee for callee in calls.get(own[name], ()) if callee in own)
+        return service, frozenset(seen)
+
+    def _calls_on_self(self) -> dict[ast.AST, set[str]]:
+        """For each method of the module, the names it calls on its instance (`self.m()`)."""
+        if self._self_calls is None:
+            found: dict[ast.AST, set[str]] = {}
+            for call in self.model.nodes(ast.Call):
+                func = call.func  # type: ignore[attr-defined]
+                if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+                    continue
+                method = self.model.function_of(call)
+                if (
+                    isinstance(method, FUNCTIONS)
+                    and self.model.class_of(method) is not None
+                    and instance_name(self.model, method) == func.value.id
+                ):
+                    found.setdefault(method, set()).add(func.attr)
+            self._self_calls = found
+        return self._self_calls
 
 
 def _is_plain_helper(model: Model, function: FunctionNode) -> bool:
@@ -60,58 +120,3 @@ def _is_plain_helper(model: Model, function: FunctionNode) -> bool:
         and not decorator_names(model, function) & FIXTURES
         and not is_cached_function(model, function)
     )
-
-
-def _method_kind(
-    model: Model,
-    cls: ast.ClassDef,
-    function: FunctionNode,
-    reached: dict[ast.ClassDef, set[str]],
-) -> Kind | None:
-    if framework_of(model, cls) is None or function.name in ONCE_PER_RUN_FUNCTIONS:
-        return None
-    if function.name in PER_CALL_METHODS:
-        return "node"
-    service = has_dynamiq_base(model, cls) and not is_dynamiq_node_class(model, cls)
-    if cls not in reached:
-        reached[cls] = _reached_methods(model, cls, service)
-    if function.name not in reached[cls]:
-        return None
-    return "service" if service else "node-helper"
-
-
-def _reached_methods(model: Model, cls: ast.ClassDef, service: bool) -> set[str]:
-    """The methods of `cls` that its entry points reach through `self.<method>(...)` calls:
-    a node's per-call methods, or a service's public methods (init methods stop the walk)."""
-    own = methods(cls)
-    if service:
-        entries = [name for name in own if not name.startswith("_")]
-    else:
-        entries = [name for name in own if name in PER_CALL_METHODS]
-    seen: set[str] = set()
-    stack = [name for name in entries if name not in ONCE_PER_RUN_FUNCTIONS]
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        method = own[name]
-        this = instance_name(model, method)
-        for node in block_nodes(method.body):
-            callee = _self_method(node, this)
-            if callee in own and callee not in seen and callee not in ONCE_PER_RUN_FUNCTIONS:
-                stack.append(callee)
-    return seen
-
-
-def _self_method(node: ast.AST, this: str | None) -> str | None:
-    """`m` for a call `<this>.m(...)`."""
-    if (
-        this is not None
-        and isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == this
-    ):
-        return node.func.attr
-    return None
