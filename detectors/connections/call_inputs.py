@@ -115,7 +115,7 @@ def input_names(
         *([arguments.vararg] if arguments.vararg else []),
         *([arguments.kwarg] if arguments.kwarg else []),
     ]
-    tainted = {param.arg for param in params}
+    tainted = {param.arg for param in params} - _optional_overrides(function, params)
     tainted.discard(this or "")
     # `self.method(x)` may keep `x` somewhere on the instance, but not in every attribute:
     # it does not make all of `self` depend on the call (`self.items.add(x)` still taints
@@ -128,6 +128,49 @@ def input_names(
             if _runs_before(at, construction, loops)
         ),
     )
+
+
+def _optional_overrides(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, params: Sequence[ast.arg]
+) -> set[str]:
+    """Parameters that default to a constant and that the body replaces, when not given, by
+    a value no parameter feeds (`api_key: str | None = None` then `api_key = api_key or
+    os.getenv("API_KEY")`): an override callers rarely pass, not the call's input."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults = dict(
+        zip(
+            positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True
+        )
+    )
+    defaults |= {
+        arg: value
+        for arg, value in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        if value
+    }
+    names = {param.arg for param in params}
+    found: set[str] = set()
+    for node in ast.walk(function):
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.BoolOp)
+            and isinstance(node.value.op, ast.Or)
+        ):
+            continue
+        name = node.targets[0].id
+        first, *rest = node.value.values
+        param = next((p for p in params if p.arg == name), None)
+        if (
+            param is not None
+            and isinstance(defaults.get(param), ast.Constant)
+            and isinstance(first, ast.Name)
+            and first.id == name
+            and not any(_references_of(rest) & names)
+        ):
+            found.add(name)
+    return found
 
 
 def _position(node: ast.AST) -> tuple[int, int]:

@@ -148,7 +148,9 @@ class ClientCreatedPerCall(Detector):
     are not nodes or of decorator wrappers (no hook to move them to), and clients a factory
     function returns (the factory should hand out one client). Constructions whose
     arguments depend on the call's inputs (what the function derives from its parameters
-    before the construction), that are returned or stored, or that run in init hooks are not
+    before the construction; an optional parameter the body fills from elsewhere when it is
+    not given, `api_key = api_key or os.getenv(...)`, is not one), that are returned or
+    stored, or that run in init hooks are not
     reported, nor is a sqlite3 connection opened and closed per call (a local file: cheap).
 
     ## Metric to monitor
