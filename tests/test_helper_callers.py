@@ -20,6 +20,14 @@ HELPER = (
     "if __name__ == '__main__':\n"
     "    print(ask('hello'))\n"
 )
+THROUGH_GEMINI = (
+    "from google import genai\n\n\n"
+    "def _gemini(prompt):\n"
+    "    client = genai.Client()\n"
+    "    return client.models.generate_content(contents=prompt).text\n\n\n"
+    "def ask(prompt):\n"
+    "    return _gemini(prompt)\n"
+)
 NODE = (
     "from pocketflow import Node\n\n"
     "{imports}\n\n\n"
@@ -125,14 +133,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         pytest.param(
             {
-                "tool/utils/llm.py": (
-                    "from google import genai\n\n\n"
-                    "def _gemini(prompt):\n"
-                    "    client = genai.Client()\n"
-                    "    return client.models.generate_content(contents=prompt).text\n\n\n"
-                    "def ask(prompt):\n"
-                    "    return _gemini(prompt)\n"
-                ),
+                "tool/utils/llm.py": THROUGH_GEMINI,
                 "tool/nodes.py": NODE.format(imports="from utils.llm import ask", call="ask"),
             },
             [("tool/utils/llm.py", 5)],
@@ -140,14 +141,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         pytest.param(
             {
-                "tool/utils/llm.py": (
-                    "from google import genai\n\n\n"
-                    "def _gemini(prompt):\n"
-                    "    client = genai.Client()\n"
-                    "    return client.models.generate_content(contents=prompt).text\n\n\n"
-                    "def ask(prompt):\n"
-                    "    return _gemini(prompt)\n"
-                ),
+                "tool/utils/llm.py": THROUGH_GEMINI,
                 "tool/main.py": "from utils.llm import ask\n\nprint(ask('once'))\n",
             },
             [],

@@ -134,11 +134,13 @@ def parameter_default(model: Model, arg: ast.AST) -> ast.expr | None:
     if not isinstance(arguments, ast.arguments):
         return None
     positional = [*arguments.posonlyargs, *arguments.args]
-    if arg in positional:
-        at = positional.index(arg) - (len(positional) - len(arguments.defaults))  # type: ignore[arg-type]
-        return arguments.defaults[at] if at >= 0 else None
-    if arg in arguments.kwonlyargs:
-        return arguments.kw_defaults[arguments.kwonlyargs.index(arg)]  # type: ignore[arg-type]
+    for index, param in enumerate(positional):
+        if param is arg:
+            at = index - (len(positional) - len(arguments.defaults))
+            return arguments.defaults[at] if at >= 0 else None
+    for param, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        if param is arg:
+            return default
     return None
 
 

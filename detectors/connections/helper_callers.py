@@ -21,7 +21,8 @@ from typing import Literal
 
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import ONCE_PER_RUN_FUNCTIONS, decorator_names
-from flowfix.analysis.model import COMPREHENSIONS, FUNCTIONS
+from flowfix.analysis.model import FUNCTIONS
+from flowfix.analysis.values import in_comprehension
 from flowfix.project import ProjectIndex
 
 MAX_DEPTH = 3
@@ -233,11 +234,5 @@ def _context(model: Model, node: ast.AST) -> tuple[Context, str]:
 
 def _in_loop(model: Model, node: ast.AST, function: ast.AST | None) -> bool:
     """`node` runs once per iteration of a loop or comprehension of its own function."""
-    if model.iteration_loop(node) is not None:
-        return True
-    for current in model.ancestors(node):
-        if current is function:
-            return False
-        if isinstance(current, COMPREHENSIONS):
-            return True
-    return False
+    stop = function if function is not None else model.tree
+    return model.iteration_loop(node) is not None or in_comprehension(model, node, stop)

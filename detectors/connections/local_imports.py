@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import FunctionNode
-
-BLOCKS = ("body", "orelse", "finalbody")
+from flowfix.analysis.statement_lines import containing_body
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def constructor_import(model: Model, call: ast.Call, function: FunctionNode) -> 
     statement = bindings[0].node
     if not isinstance(statement, (ast.Import, ast.ImportFrom)):
         return None
-    block = _block_of(model, statement)
+    block = containing_body(model, statement)
     if block is None:
         return None
     at = block.index(statement)
@@ -45,14 +44,4 @@ def constructor_import(model: Model, call: ast.Call, function: FunctionNode) -> 
             return LocalImport(root.id, statement, block.index(current) == at + 1)
         if current is function:
             break
-    return None
-
-
-def _block_of(model: Model, statement: ast.stmt) -> list[ast.stmt] | None:
-    """The statement list that holds `statement`."""
-    owner = model.parent(statement)
-    for name in BLOCKS:
-        block = getattr(owner, name, None)
-        if isinstance(block, list) and any(item is statement for item in block):
-            return block
     return None
