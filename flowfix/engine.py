@@ -135,7 +135,9 @@ def detect(
         hidden_codes = tuple(sorted(f.code for f in hidden))
         return Detection(sorted(found, key=lambda f: f.sort_key), hidden_codes)
     with gc_paused():
-        tree = check_syntax(text)
+        tree = (project.tree_for(display, text) if project is not None else None) or check_syntax(
+            text
+        )
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
         try:
             found, hidden = run_detectors(tree, text, display, detectors, config, project)

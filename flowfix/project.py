@@ -74,6 +74,8 @@ class ProjectIndex:
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
     files: dict[str, str] = field(default_factory=dict)  # absolute path: module, for scripts
     consulted: set[str] | None = None  # while recording: every module name looked up
+    # Trees the index parsed, kept for the run's own analysis of the file (parsed once).
+    parsed: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -156,6 +158,14 @@ class ProjectIndex:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         _Indexer(self, module, is_package, path).run(tree)
+        self.parsed[module] = (text, tree)
+
+    def tree_for(self, display: str, text: str) -> ast.Module | None:
+        """The tree of a file of the run that a query made the index parse, if its text is
+        `text`, handed over once: the run's analysis of that file need not parse it again."""
+        module = self.module_of_path.get(display)
+        found = self.parsed.pop(module, None) if module is not None else None
+        return found[1] if found is not None and found[0] == text else None
 
     def _load(self, dotted: str) -> None:
         """Index the unread modules that `dotted` or its prefixes name."""
