@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import module_alias
@@ -54,6 +53,6 @@ class SizePoolFromEnvironment(RuleCodemod):
         if span is None:
             return updated
         if self.os == "os":
-            AddImportsVisitor.add_needed_import(self.context, "os")
+            self.add_import("os")
         self.fixed.add(span)
         return updated.with_changes(value=self.size)

@@ -19,6 +19,7 @@ from flowfix.fixes import fix_loop, fixable
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
+from flowfix.style import style_for
 from flowfix.verify import compiles, parse
 
 # libcst is imported where code is rewritten: detection never needs it.
@@ -191,6 +192,7 @@ def process_source(
         findings,
         redetect,
         source.encoding,
+        style_for(source.path),
     )
     if not state.converged and state.text != text:
         return not_rewritten(

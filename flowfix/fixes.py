@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from flowfix.config import Config
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure
+from flowfix.style import CodeStyle, format_like
 from flowfix.verify import parse, rewrite_problem
 
 
@@ -86,7 +87,12 @@ def fixable(findings: Iterable[Finding], threshold: FixSafety, blocked: set[str]
 
 
 def apply_codemod(
-    rule: Rule, text: str, display: str, findings: Sequence[Finding], config: Config
+    rule: Rule,
+    text: str,
+    display: str,
+    findings: Sequence[Finding],
+    config: Config,
+    style: CodeStyle | None = None,
 ) -> tuple[str, str]:
     """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
     codemod_class = rule.codemod
@@ -94,7 +100,7 @@ def apply_codemod(
     from libcst.codemod import CodemodContext, SkipFile
 
     context = CodemodContext(filename=display)
-    codemod = codemod_class(context, findings, config)
+    codemod = codemod_class(context, findings, config, style)
     try:
         new_module = codemod.transform_module(parse(text))
     except SkipFile as exc:
@@ -159,20 +165,24 @@ def fix_loop(
     findings: list[Finding],
     redetect: Redetect,
     encoding: str = "utf-8",
+    style: CodeStyle | None = None,
 ) -> FixState:
-    """Fix passes over `text` until nothing fixable is left or the pass limit is hit."""
+    """Fix passes over `text` until nothing fixable is left or the pass limit is hit; then,
+    when the file was formatted, the new code is formatted the same way."""
+    style = style or CodeStyle()
     state = FixState(text=text, findings=findings)
     limit = config.threshold("max-fix-passes")
     by_code = {rule.code: rule for rule in rules}
     while True:
         pending = state.fixable(threshold)
         if not pending:
+            _format(state, text, style, display, encoding, redetect)
             return state
         if state.passes >= limit:
             state.notes.append(f"stopped after {limit} fix passes with fixable findings left")
             state.converged = False
             return state
-        proposals = _propose(state, pending, by_code, display, config)
+        proposals = _propose(state, pending, by_code, display, config, style)
         if proposals and _apply_pass(state, proposals, threshold, display, encoding, redetect):
             state.passes += 1
 
@@ -183,6 +193,7 @@ def _propose(
     by_code: dict[str, Rule],
     display: str,
     config: Config,
+    style: CodeStyle,
 ) -> list[_Proposal]:
     """Each pending rule's rewrite of the pass's text (rules whose codemod fails are
     dropped), in the order of their first finding in the file."""
@@ -190,7 +201,9 @@ def _propose(
     for code in dict.fromkeys(finding.code for finding in pending):
         targets = [finding for finding in pending if finding.code == code]
         try:
-            new_text, reason = apply_codemod(by_code[code], state.text, display, targets, config)
+            new_text, reason = apply_codemod(
+                by_code[code], state.text, display, targets, config, style
+            )
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
             reraise_interruption(exc)
             state.drop(code, f"internal error in the {code} fix: {type(exc).__name__}: {exc}")
@@ -201,6 +214,26 @@ def _propose(
         edits = tuple(line_edits(state.text, new_text))
         proposals.append(_Proposal(code, len(targets), new_text, edits))
     return proposals
+
+
+def _format(
+    state: FixState,
+    original: str,
+    style: CodeStyle,
+    display: str,
+    encoding: str,
+    redetect: Redetect,
+) -> None:
+    """The fixed text formatted like the original (`format_like`), when that passes the
+    checks a fix pass passes; the findings are those of the formatted text."""
+    formatted = format_like(original, state.text, style)
+    if formatted == state.text or rewrite_problem(state.text, formatted, display, encoding):
+        return
+    try:
+        findings = redetect(formatted)
+    except ParseFailure:
+        return
+    state.text, state.findings = formatted, findings
 
 
 def _apply_pass(
