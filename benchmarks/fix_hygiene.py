@@ -2,6 +2,7 @@
 
     python benchmarks/fix_hygiene.py                    # the demo, the fixtures, /work/corpus/*
     python benchmarks/fix_hygiene.py path/to/project    # or any folders
+    python benchmarks/fix_hygiene.py --python other/venv/bin/python   # another flowfix
 
 Each folder is copied to a temporary directory (with the nearest ruff / isort configuration
 above it, so ruff judges the copy by the project's own settings) and fixed there; the original
@@ -59,10 +60,16 @@ def nearest_config(folder: Path) -> Path | None:
     return None
 
 
-def copy_project(folder: Path, into: Path) -> Path:
+def copy_project(folder: Path, into: Path, config: Path | None = None) -> Path:
     """`folder` copied under `into` at the place it has relative to its configuration file
-    (which is copied too); returns the copy of `folder`. The fixtures, which flowfix's own
-    configuration keeps out of ruff's way, are copied as `cases/` beside it."""
+    (which is copied too; `config` puts another in its place); returns the copy of `folder`.
+    The fixtures, which flowfix's own configuration keeps out of ruff's way, are copied as
+    `cases/` beside it."""
+    if config is not None:
+        shutil.copy2(config, into / config.name)
+        target = into / folder.name
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__"))
+        return target
     config = nearest_config(folder)
     fixtures = folder == ROOT / "fixtures"
     if config is None:
@@ -127,15 +134,17 @@ class Tally:
     lost_comments: list[str] = field(default_factory=list)
 
 
-def measure(folder: Path, tmp: Path) -> Tally:
-    copy = copy_project(folder, tmp)
+def measure(
+    folder: Path, tmp: Path, python: str = sys.executable, config: Path | None = None
+) -> Tally:
+    copy = copy_project(folder, tmp, config)
     files = sorted(p.resolve() for p in copy.rglob("*.py"))
     texts = {p: p.read_text(encoding="utf-8", errors="surrogateescape") for p in files}
     isort_before = lint(tmp, files, "I")
     pyflakes_before = lint(tmp, files, "F")
     format_before = unformatted(tmp, files)
     subprocess.run(
-        [sys.executable, "-m", "flowfix", "fix", "--unsafe-fixes", "--no-cache", "-q", str(copy)],
+        [python, "-m", "flowfix", "fix", "--unsafe-fixes", "--no-cache", "-q", str(copy)],
         cwd=tmp,
         capture_output=True,
         text=True,
@@ -176,6 +185,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--details", action="store_true", help="list each broken file")
+    parser.add_argument(
+        "--config", type=Path, help="a pyproject.toml or ruff.toml to judge the folders by"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter whose flowfix is measured"
+    )
     args = parser.parse_args()
     folders = [f.resolve() for f in args.folders] or defaults()
     header = ("folder", "changed", "+imports", "I broken", "format broken", "new F", "lost #")
@@ -183,7 +198,7 @@ def main() -> None:
     total = Tally("total")
     for folder in folders:
         with tempfile.TemporaryDirectory(prefix="flowfix-hygiene-") as tmp:
-            tally = measure(folder, Path(tmp))
+            tally = measure(folder, Path(tmp), args.python, args.config)
         _row(tally)
         total.changed += tally.changed
         total.imports_added += tally.imports_added
