@@ -13,7 +13,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 from flowfix.analysis.model import line_starts
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
-from flowfix.imports import ImportRequest, add_imports
+from flowfix.imports import ImportRequest, add_imports, referenced_name, remove_unused_imports
 from flowfix.rules import Finding, Span
 from flowfix.style import CodeStyle
 
@@ -46,6 +46,7 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self.config = config or Config()
         self.style = style or CodeStyle()
         self.imports: set[ImportRequest] = set()
+        self.maybe_unused: set[str] = set()
         self.fixed: set[Span] = set()
         self._line_starts: list[int] | None = None
 
@@ -53,8 +54,17 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         """Ask for `import module` (or `from module import name`) unless the module has it."""
         self.imports.add(ImportRequest(module, name))
 
+    def remove_import_if_unused(self, node: cst.BaseExpression) -> None:
+        """After the rewrite, drop the top-level import of the name `node` (a reference the
+        rewrite replaces) reads, if nothing reads that name any more."""
+        name = referenced_name(node)
+        if name is not None:
+            self.maybe_unused.add(name)
+
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         new = super().transform_module_impl(tree)
+        if self.maybe_unused:
+            new = remove_unused_imports(new, self.maybe_unused)
         if self.imports:
             new = add_imports(new, self.imports, self.style.imports)
         return new

@@ -424,3 +424,105 @@ def _vertical(small: cst.ImportFrom) -> cst.ImportFrom:
         lpar=cst.LeftParen(whitespace_after=line_break),
         rpar=cst.RightParen(),
     )
+
+
+class _Uses(cst.CSTVisitor):
+    """Which of `names` the module still reads: one walk, no scope analysis. It errs towards
+    "read": a local of the same name, a mention in a string (an annotation may be one) or in
+    `__all__` count, so an import is only removed when no code can reach it."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.used: set[str] = set()
+        self.definitions: set[int] = set()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.definitions.add(id(node.attr))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.definitions.add(id(node.name))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.definitions.add(id(node.name))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.definitions.add(id(node.name))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.definitions.add(id(node.keyword))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names and id(node) not in self.definitions:
+            self.used.add(node.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.used.update(name for name in self.names if name in node.value)
+
+
+def referenced_name(node: cst.BaseExpression) -> str | None:
+    """The name an expression reads first: `time` for `time.sleep`, `sleep` for `sleep`."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def remove_unused_imports(module: cst.Module, names: Iterable[str]) -> cst.Module:
+    """`module` without the top-level imports that bind one of `names` which nothing reads
+    any more (one walk of the tree, then edits of its top-level statements only)."""
+    visitor = _Uses(set(names))
+    module.visit(visitor)
+    unused = visitor.names - visitor.used
+    if not unused:
+        return module
+    body: list[cst.BaseStatement] = []
+    carried: list[cst.EmptyLine] = []  # comments of a removed statement go to the next one
+    for statement in module.body:
+        if carried and isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
+            carried = []
+        if not _is_import(statement):
+            body.append(statement)
+            continue
+        kept = _without(_small(statement), unused)
+        if kept is None:
+            assert isinstance(statement, cst.SimpleStatementLine)
+            carried = [line for line in statement.leading_lines if line.comment is not None]
+            continue
+        assert isinstance(statement, cst.SimpleStatementLine)
+        body.append(statement.with_changes(body=[kept]))
+    return module.with_changes(body=body)
+
+
+def _without(
+    small: cst.Import | cst.ImportFrom, unused: set[str]
+) -> cst.Import | cst.ImportFrom | None:
+    """`small` without the names it binds that are in `unused` (None: nothing is left)."""
+    if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
+        return small
+    if isinstance(small, cst.ImportFrom) and small.module is not None:
+        if cst.helpers.get_full_name_for_node(small.module) == "__future__":
+            return small
+    names = list(small.names)  # type: ignore[arg-type]
+    kept = [alias for alias in names if _bound(alias) not in unused]
+    if len(kept) == len(names):
+        return small
+    if not kept:
+        return None
+    last = names[-1]
+    kept[-1] = kept[-1].with_changes(comma=last.comma)
+    return small.with_changes(names=kept)
+
+
+def _bound(alias: cst.ImportAlias) -> str:
+    """The name an alias binds: its `as` name, else the first part of the module it names."""
+    if alias.asname is not None:
+        return cst.helpers.get_full_name_for_node(alias.asname.name) or ""
+    return (cst.helpers.get_full_name_for_node(alias.name) or "").partition(".")[0]

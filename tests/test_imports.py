@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from ruff.__main__ import find_ruff_bin
 
-from flowfix.imports import ImportRequest, ImportSettings, add_imports
+from flowfix.imports import ImportRequest, ImportSettings, add_imports, remove_unused_imports
 from flowfix.style import format_like, style_for
 
 DEFAULT = ImportSettings()
@@ -208,3 +208,38 @@ def test_new_code_is_formatted_only_in_a_formatted_file(tmp_path: Path) -> None:
     assert format_like("def f(x):\n    return x\n", new, style) == formatted
     # `x=1` shows the file is not formatted: the fix's code is left as the codemod wrote it.
     assert format_like("x=1\ndef f(x):\n    return x\n", "x=1\n" + new, style) == "x=1\n" + new
+
+
+REMOVALS = {
+    "unused_module_import_goes": (
+        "import asyncio\nimport time\n\n\nasync def f():\n    await asyncio.sleep(1)\n",
+        {"time"},
+        "import asyncio\n\n\nasync def f():\n    await asyncio.sleep(1)\n",
+    ),
+    "still_read_stays": (
+        "import time\n\nSTART = time.time()\n",
+        {"time"},
+        "import time\n\nSTART = time.time()\n",
+    ),
+    "one_name_of_a_from_import_goes": (
+        "from time import sleep, time\n\nSTART = time()\n",
+        {"sleep"},
+        "from time import time\n\nSTART = time()\n",
+    ),
+    "a_string_mentioning_it_keeps_it": (
+        'import time\n\n\ndef f(x: "time.struct_time"):\n    return x\n',
+        {"time"},
+        'import time\n\n\ndef f(x: "time.struct_time"):\n    return x\n',
+    ),
+    "an_attribute_of_the_same_name_is_not_a_read": (
+        "import time\n\nX = clock.time\n",
+        {"time"},
+        "\nX = clock.time\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REMOVALS))
+def test_unused_import_removal(name: str) -> None:
+    before, names, expected = REMOVALS[name]
+    assert remove_unused_imports(cst.parse_module(before), names).code == expected
