@@ -124,34 +124,44 @@ def test_import_placement(name: str, tmp_path: Path) -> None:
     assert ruff_isort_accepts(expected, tmp_path)
 
 
-def test_known_first_party_is_its_own_section(tmp_path: Path) -> None:
-    settings = ImportSettings(known_first_party=("dynamiq",))
-    before = "import os\n\nfrom dynamiq.nodes import Node\n"
-    expected = "import os\n\nfrom pydantic import PrivateAttr\n\nfrom dynamiq.nodes import Node\n"
-    assert added(before, ImportRequest("pydantic", "PrivateAttr"), settings=settings) == expected
-    options = ("--config", "lint.isort.known-first-party=['dynamiq']")
-    assert ruff_isort_accepts(expected, tmp_path, *options)
+# (settings, ruff's option for them, file, request, expected file)
+WITH_SETTINGS = {
+    "known_first_party_is_its_own_section": (
+        ImportSettings(known_first_party=("dynamiq",)),
+        "lint.isort.known-first-party=['dynamiq']",
+        "import os\n\nfrom dynamiq.nodes import Node\n",
+        ImportRequest("pydantic", "PrivateAttr"),
+        "import os\n\nfrom pydantic import PrivateAttr\n\nfrom dynamiq.nodes import Node\n",
+    ),
+    "force_single_line_adds_a_statement": (
+        ImportSettings(force_single_line=True),
+        "lint.isort.force-single-line=true",
+        "from typing import ClassVar\nfrom typing import Optional\n",
+        ImportRequest("typing", "Any"),
+        "from typing import Any\nfrom typing import ClassVar\nfrom typing import Optional\n",
+    ),
+    "force_sort_within_sections_after_a_straight_import": (
+        ImportSettings(force_sort_within_sections=True),
+        "lint.isort.force-sort-within-sections=true",
+        "import json\nfrom pathlib import Path\n",
+        ImportRequest("os"),
+        "import json\nimport os\nfrom pathlib import Path\n",
+    ),
+    "force_sort_within_sections_before_a_from_import": (
+        ImportSettings(force_sort_within_sections=True),
+        "lint.isort.force-sort-within-sections=true",
+        "from collections import deque\nimport json\n",
+        ImportRequest("asyncio"),
+        "import asyncio\nfrom collections import deque\nimport json\n",
+    ),
+}
 
 
-def test_force_single_line_adds_a_statement(tmp_path: Path) -> None:
-    settings = ImportSettings(force_single_line=True)
-    before = "from typing import ClassVar\nfrom typing import Optional\n"
-    expected = "from typing import Any\nfrom typing import ClassVar\nfrom typing import Optional\n"
-    assert added(before, ImportRequest("typing", "Any"), settings=settings) == expected
-    options = ("--config", "lint.isort.force-single-line=true")
-    assert ruff_isort_accepts(expected, tmp_path, *options)
-
-
-def test_force_sort_within_sections(tmp_path: Path) -> None:
-    settings = ImportSettings(force_sort_within_sections=True)
-    before = "import json\nfrom pathlib import Path\n"
-    expected = "import json\nimport os\nfrom pathlib import Path\n"
-    assert added(before, ImportRequest("os"), settings=settings) == expected
-    before = "from collections import deque\nimport json\n"
-    expected = "import asyncio\nfrom collections import deque\nimport json\n"
-    assert added(before, ImportRequest("asyncio"), settings=settings) == expected
-    options = ("--config", "lint.isort.force-sort-within-sections=true")
-    assert ruff_isort_accepts(expected, tmp_path, *options)
+@pytest.mark.parametrize("name", sorted(WITH_SETTINGS))
+def test_import_placement_with_settings(name: str, tmp_path: Path) -> None:
+    settings, option, before, request, expected = WITH_SETTINGS[name]
+    assert added(before, request, settings=settings) == expected
+    assert ruff_isort_accepts(expected, tmp_path, "--config", option)
 
 
 def test_ruff_settings_are_read(tmp_path: Path) -> None:
