@@ -23,38 +23,17 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from flowfix.edits import is_docstring
+from flowfix.edits import is_docstring, split_before_comment
+from flowfix.style import (
+    FIRST_PARTY,
+    FUTURE,
+    LOCAL_FOLDER,
+    STANDARD_LIBRARY,
+    THIRD_PARTY,
+    ImportSettings,
+)
 
-FUTURE, STANDARD_LIBRARY, THIRD_PARTY, FIRST_PARTY, LOCAL_FOLDER = range(5)
-SECTION_NAMES = {
-    "future": FUTURE,
-    "standard-library": STANDARD_LIBRARY,
-    "third-party": THIRD_PARTY,
-    "first-party": FIRST_PARTY,
-    "local-folder": LOCAL_FOLDER,
-}
 _DIGITS = re.compile(r"\d+")
-
-
-@dataclass(frozen=True)
-class ImportSettings:
-    """The isort settings flowfix honours (ruff's names; `flowfix.style` also reads isort's)."""
-
-    known_first_party: tuple[str, ...] = ()
-    known_third_party: tuple[str, ...] = ()
-    known_local_folder: tuple[str, ...] = ()
-    extra_standard_library: tuple[str, ...] = ()
-    force_single_line: bool = False
-    force_sort_within_sections: bool = False
-    order_by_type: bool = True
-    case_sensitive: bool = False
-    from_first: bool = False
-    lines_between_types: int = 0
-    no_lines_before: frozenset[int] = frozenset()
-    line_length: int = 88
-    # Top-level module names of the project itself: its source folders' packages and modules,
-    # and the package of the file being fixed (ruff and isort count both as first party).
-    first_party: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, order=True)
@@ -483,18 +462,27 @@ def remove_unused_imports(module: cst.Module, names: Iterable[str]) -> cst.Modul
     if not unused:
         return module
     body: list[cst.BaseStatement] = []
-    carried: list[cst.EmptyLine] = []  # comments of a removed statement go to the next one
+    # The lines above a removed statement go to the next one: its comments, and its blank
+    # lines when they part more (or it was the first statement, whose place the next takes).
+    carried: tuple[list[cst.EmptyLine], list[cst.EmptyLine]] | None = None
     for statement in module.body:
-        if carried and isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
-            carried = []
+        if carried is not None and isinstance(
+            statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+        ):
+            blanks, comments = split_before_comment(tuple(statement.leading_lines))
+            removed_blanks, removed_comments = carried
+            if not body or len(removed_blanks) > len(blanks):
+                blanks = removed_blanks
+            statement = statement.with_changes(
+                leading_lines=[*blanks, *removed_comments, *comments]
+            )
+            carried = None
         if not _is_import(statement):
             body.append(statement)
             continue
         kept = _without(_small(statement), unused)
         if kept is None:
-            assert isinstance(statement, cst.SimpleStatementLine)
-            carried = [line for line in statement.leading_lines if line.comment is not None]
+            carried = split_before_comment(tuple(statement.leading_lines))
             continue
         assert isinstance(statement, cst.SimpleStatementLine)
         body.append(statement.with_changes(body=[kept]))

@@ -23,12 +23,41 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from flowfix.imports import SECTION_NAMES, ImportSettings
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found]
+
+FUTURE, STANDARD_LIBRARY, THIRD_PARTY, FIRST_PARTY, LOCAL_FOLDER = range(5)
+SECTION_NAMES = {
+    "future": FUTURE,
+    "standard-library": STANDARD_LIBRARY,
+    "third-party": THIRD_PARTY,
+    "first-party": FIRST_PARTY,
+    "local-folder": LOCAL_FOLDER,
+}
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """The isort settings flowfix honours (ruff's names; `flowfix.style` also reads isort's)."""
+
+    known_first_party: tuple[str, ...] = ()
+    known_third_party: tuple[str, ...] = ()
+    known_local_folder: tuple[str, ...] = ()
+    extra_standard_library: tuple[str, ...] = ()
+    force_single_line: bool = False
+    force_sort_within_sections: bool = False
+    order_by_type: bool = True
+    case_sensitive: bool = False
+    from_first: bool = False
+    lines_between_types: int = 0
+    no_lines_before: frozenset[int] = frozenset()
+    line_length: int = 88
+    # Top-level module names of the project itself: its source folders' packages and modules,
+    # and the package of the file being fixed (ruff and isort count both as first party).
+    first_party: frozenset[str] = frozenset()
+
 
 # ruff's key (isort's is the same with `_`): the ImportSettings field it sets.
 _ISORT_KEYS = {

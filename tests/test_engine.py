@@ -206,7 +206,7 @@ def test_bad_fix_is_dropped_and_reported(
     import flowfix.fixes as fixes
 
     monkeypatch.setattr(
-        fixes, "apply_codemod", lambda rule, text, display, findings, config: produce(text)
+        fixes, "apply_codemod", lambda rule, text, display, findings, config, style: produce(text)
     )
     path = tmp_path / "m.py"
     path.write_text(BLOCKING)

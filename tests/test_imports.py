@@ -244,7 +244,7 @@ REMOVALS = {
     "an_attribute_of_the_same_name_is_not_a_read": (
         "import time\n\nX = clock.time\n",
         {"time"},
-        "\nX = clock.time\n",
+        "X = clock.time\n",
     ),
 }
 

@@ -47,7 +47,7 @@ def test_unencodable_fix_leaves_latin1_file_alone(
     monkeypatch.setattr(
         fixes,
         "apply_codemod",
-        lambda rule, text, display, findings, config: (
+        lambda rule, text, display, findings, config, style: (
             text.replace("time.sleep(1)", "pass  # \u2603"),
             "",
         ),
@@ -73,11 +73,11 @@ def _asy001_declines(times: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = fixes.apply_codemod
     seen: list[str] = []
 
-    def picky(rule, text, display, findings, config):  # type: ignore[no-untyped-def]
+    def picky(rule, text, display, findings, config, style):  # type: ignore[no-untyped-def]
         seen.append(rule.code)
         if rule.code == "ASY001" and seen.count("ASY001") <= times:
             return text, "declined"
-        return real(rule, text, display, findings, config)
+        return real(rule, text, display, findings, config, style)
 
     monkeypatch.setattr(fixes, "apply_codemod", picky)
     return seen
