@@ -20,6 +20,7 @@ from flowfix.languages import is_rust, language_of
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
+from flowfix.style import style_for
 from flowfix.verify import compiles
 
 # libcst is imported where code is rewritten: detection never needs it.
@@ -214,6 +215,7 @@ def process_source(
         redetect,
         source.encoding,
         picks,
+        style_for(source.path),
     )
     if not state.converged and state.text != text:
         return not_rewritten(
