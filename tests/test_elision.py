@@ -43,17 +43,7 @@ def test_runs_of_untouched_defs_and_classes_become_one_placeholder_line_each() -
     assert [(f.code, f.span.line) for f in found] == [("ASY001", 14)]
     elision = Elision.around(MODULE, found)
     assert elision.reduced == (
-        "from time import sleep\n"
-        "\n"
-        "\n"
-        "(Pending, decorated, int, sleep, x, )\n"
-        "\n"
-        "\n"
-        "async def target():\n"
-        "    sleep(1)\n"
-        "\n"
-        "\n"
-        "()\n"
+        "from time import sleep\n\n\n(sleep, )\n\n\nasync def target():\n    sleep(1)\n\n\n()\n"
     )
     assert elision.runs == ((3, 10), (16, 19))
     assert elision.bound == {"first", "Second", "last", "CACHE"}
