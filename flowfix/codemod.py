@@ -90,9 +90,10 @@ class RuleCodemod(VisitorBasedCodemodCommand):
 
     def keep_comments(self, original: cst.CSTNode, replacement: cst.CSTNode) -> None:
         """Put the comments of `original` that `replacement` (which takes its place) lacks at
-        the statement that holds it: at its end when the rewritten statement is one line
-        without a comment and one comment is left over, else on lines of their own above it.
-        The codemod declares libcst's `ParentNodeProvider`."""
+        the statement that holds it: the first at its end when the rewritten statement is one
+        line without a comment, the others on lines of their own above it (a comment line
+        above a statement is read as about it; two comments on one line read as one). The
+        codemod declares libcst's `ParentNodeProvider`."""
         kept = [comment.value for comment in _comments(replacement)]
         missing = []
         for comment in _comments(original):
@@ -131,14 +132,14 @@ class RuleCodemod(VisitorBasedCodemodCommand):
             return statement
         if (
             isinstance(statement, cst.SimpleStatementLine)
-            and len(comments) == 1
             and statement.trailing_whitespace.comment is None
             and self.module.code_for_node(statement.with_changes(leading_lines=())).count("\n") <= 1
         ):
             trailing = statement.trailing_whitespace.with_changes(
                 whitespace=cst.SimpleWhitespace("  "), comment=comments[0]
             )
-            return statement.with_changes(trailing_whitespace=trailing)
+            statement = statement.with_changes(trailing_whitespace=trailing)
+            comments = comments[1:]
         lines = [*statement.leading_lines, *(comment_line(c) for c in comments)]
         return statement.with_changes(leading_lines=lines)
 
