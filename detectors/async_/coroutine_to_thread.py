@@ -80,15 +80,16 @@ class ToThreadOnCoroutineFunction(Detector):
     *args)` become `f(*args, **kwargs)`, an awaitable in the same place, which now runs the
     coroutine instead of returning it. An `asyncio` import that became unused is removed, and
     so is a `loop = asyncio.get_running_loop()` (or executor) assignment once the fix has
-    rewritten every use of it. A comment in the dropped arguments moves above the statement
-    (or to its end, when the rewritten statement fits on one line without a comment of its
-    own). The fix is unsafe when an expression with possible side effects (the executor or
-    loop argument) would be dropped, and not offered when `f` is an async
-    generator or the result is awaited a second time (the code already works around the
-    bug). Only functions of the same module and methods of the enclosing class (through
-    `self`) are resolved, and only when every definition of that name is an `async def`
-    without decorators other than `staticmethod`, `classmethod`, `abstractmethod` and
-    `override` (another decorator may turn it into a sync function).
+    rewritten every use of it (when its value is a name, an attribute or the loop getter). A
+    comment in the dropped arguments moves above the statement (or to its end, when the
+    rewritten statement fits on one line without a comment of its own). The fix is unsafe
+    when an expression with possible side effects (the executor or loop argument) would be
+    dropped, and not offered when `f` is an async generator or the result is awaited a
+    second time (the code already works around the bug). Only functions of the same module
+    and methods of the enclosing class (through `self`) are resolved, and only when every
+    definition of that name is an `async def` without decorators other than `staticmethod`,
+    `classmethod`, `abstractmethod` and `override` (another decorator may turn it into a sync
+    function).
 
     ## Metric to monitor
     "coroutine ... was never awaited" `RuntimeWarning`s, and results that are coroutine
