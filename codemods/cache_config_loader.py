@@ -64,10 +64,12 @@ class CacheConfigLoader(RuleCodemod):
             if self.decorator == "functools.cache":
                 self.add_import("functools")
         loaded = cst.Call(func=cst.Name(name))
+        self.drop(node)  # the path's locals go with it (`data["assignments"]`)
         if opener is None:
             self.replacements[node] = loaded
         else:
             self.replacements[opener] = _replace_with(opener, loaded)
+            self.drop(opener.items[0])
         self.fixed.add(span)
 
     # --- rewriting ----------------------------------------------------------------------------

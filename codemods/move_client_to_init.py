@@ -86,6 +86,7 @@ class MoveClientToInit(RuleCodemod):
         this = str(data["self"])
         key = (route, str(data["construction"]))
         attr = plan.by_construction.get(key)
+        shared = attr is not None  # an equal construction moves: this one leaves its comments
         if attr is None:
             attr = plan.by_construction[key] = _fresh(f"_{stem}", plan.taken)
             plan.hoists.append(
@@ -99,12 +100,15 @@ class MoveClientToInit(RuleCodemod):
                 )
             )
         plan.methods.append(func)
-        return cst.Attribute(
+        use = cst.Attribute(
             value=cst.Name(this),
             attr=cst.Name(attr),
             lpar=updated_node.lpar,
             rpar=updated_node.rpar,
         )
+        if shared:
+            self.keep_comments(original_node, use)
+        return use
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef

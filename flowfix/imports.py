@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from flowfix.edits import is_docstring, split_before_comment
+from flowfix.edits import is_docstring, remove_statements
 from flowfix.style import (
     FIRST_PARTY,
     FUTURE,
@@ -461,32 +461,19 @@ def remove_unused_imports(module: cst.Module, names: Iterable[str]) -> cst.Modul
     unused = visitor.names - visitor.used
     if not unused:
         return module
-    body: list[cst.BaseStatement] = []
-    # The lines above a removed statement go to the next one: its comments, and its blank
-    # lines when they part more (or it was the first statement, whose place the next takes).
-    carried: tuple[list[cst.EmptyLine], list[cst.EmptyLine]] | None = None
-    for statement in module.body:
-        if carried is not None and isinstance(
-            statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
-        ):
-            blanks, comments = split_before_comment(tuple(statement.leading_lines))
-            removed_blanks, removed_comments = carried
-            if not body or len(removed_blanks) > len(blanks):
-                blanks = removed_blanks
-            statement = statement.with_changes(
-                leading_lines=[*blanks, *removed_comments, *comments]
-            )
-            carried = None
+
+    def edit(statement: cst.BaseStatement) -> cst.BaseStatement | None:
         if not _is_import(statement):
-            body.append(statement)
-            continue
+            return statement
         kept = _without(_small(statement), unused)
         if kept is None:
-            carried = split_before_comment(tuple(statement.leading_lines))
-            continue
+            return None
         assert isinstance(statement, cst.SimpleStatementLine)
-        body.append(statement.with_changes(body=[kept]))
-    return module.with_changes(body=body)
+        return statement.with_changes(body=[kept])
+
+    header = any(line.comment is not None for line in module.header)  # under a license, say
+    body, left = remove_statements(module.body, edit, at_top=not header)
+    return module.with_changes(body=body, footer=[*left, *module.footer])
 
 
 def _without(

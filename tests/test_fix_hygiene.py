@@ -27,11 +27,6 @@ PAIRS = sorted(
     for case in (ROOT / "fixtures").glob("[A-Z][A-Z][A-Z][0-9][0-9][0-9]/*.py")
     if not case.name.endswith(".fixed.py") and case.with_name(case.stem + ".fixed.py").exists()
 )
-# Comments that fixes still drop (an argument, or a multi-line construction, replaced whole).
-KNOWN_LOST_COMMENTS = {
-    "ASY004/run_in_executor_unsafe": ["# default pool"],
-    "CON001/same_construction_formatted_differently": ["# expect: CON001"],
-}
 
 
 def _ruff(cwd: Path, args: list[str], files: Iterable[Path]) -> set[str]:
@@ -98,7 +93,18 @@ def test_fixed_fixtures_keep_their_comments() -> None:
         gone = comments(case.read_text("utf-8")) - comments(fixed.read_text("utf-8"))
         if gone:
             lost[f"{case.parent.name}/{case.stem}"] = sorted(gone.elements())
-    assert lost == KNOWN_LOST_COMMENTS
+    assert lost == {}
+
+
+def test_fixed_fixtures_add_no_pyflakes_warning() -> None:
+    before = pyflakes(ROOT, [case for case, _ in PAIRS])
+    after = pyflakes(ROOT, [fixed for _, fixed in PAIRS])
+    new = {}
+    for case, fixed in PAIRS:
+        extra = after[str(fixed.resolve())] - before[str(case.resolve())]
+        if extra:
+            new[f"{case.parent.name}/{case.stem}"] = sorted(f"{c} {m}" for c, m in extra.elements())
+    assert new == {}
 
 
 def test_demo_fix_keeps_imports_sorted_formatting_and_pyflakes(tmp_path: Path) -> None:

@@ -246,6 +246,21 @@ REMOVALS = {
         {"time"},
         "X = clock.time\n",
     ),
+    "its_comment_goes_above_the_next_statement": (
+        "import os\nimport time  # the clock\n\nX = os.sep\n",
+        {"time"},
+        "import os\n\n# the clock\nX = os.sep\n",
+    ),
+    "the_last_statement_leaves_its_comment_at_the_end": (
+        "X = 1\n# the clock\nimport time  # unused\n",
+        {"time"},
+        "X = 1\n# the clock\n# unused\n",
+    ),
+    "under_a_header_comment_the_next_statement_keeps_its_blank_lines": (
+        "# Copyright\nimport time\n\n\ndef f():\n    pass\n",
+        {"time"},
+        "# Copyright\n\n\ndef f():\n    pass\n",
+    ),
 }
 
 
