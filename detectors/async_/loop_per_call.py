@@ -11,7 +11,7 @@ from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class, defined_functions
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 LOOP_FACTORIES = frozenset(
     {"asyncio.run", "asyncio.runners.run", "asyncio.new_event_loop", "asyncio.Runner"}
@@ -96,6 +96,11 @@ class EventLoopPerCall(Detector):
     CODE = "ASY007"
     NAME = "event-loop-per-call"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "a new event loop costs well under a millisecond next to the I/O it runs; most are "
+        "sync entry points of an async implementation"
+    )
     CATEGORY = "async"
     FIX = FixSafety.NONE
     FRAMEWORKS = ALL_FRAMEWORKS

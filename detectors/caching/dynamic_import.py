@@ -22,7 +22,7 @@ from flowfix.detectors.caching.functions import (
     runs_in_function,
     within,
 )
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 STORING_METHODS = frozenset({"setdefault", "update", "__setitem__"})
 
@@ -86,6 +86,11 @@ class DynamicImportPerCall(Detector):
     CODE = "CAC004"
     NAME = "dynamic-import-per-call"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "importing a loaded module again is a dictionary lookup; only a failing import is "
+        "searched for again"
+    )
     CATEGORY = "caching"
     FRAMEWORKS = ("pflow", "dynamiq", "pocketflow", "kaygraph")
     MESSAGE = "`importlib.import_module()` runs {where} of `{function}()`; import once and reuse it"
