@@ -104,18 +104,22 @@ PathsArg = Annotated[
 SelectOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option(
-        "--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."
+        "--select",
+        help="Comma-separated rule codes, prefixes or groups to enable instead of the default"
+        " set (e.g. ASY,CON001; ALL; DEFAULT,TUNING).",
     ),
 ]
 ExtendSelectOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option(
-        "--extend-select", help="Comma-separated rule codes or prefixes to enable on top of select."
+        "--extend-select",
+        help="Comma-separated rule codes, prefixes or groups to enable on top of select (e.g."
+        " an opt-in rule: TIM001).",
     ),
 ]
 IgnoreOpt = Annotated[
     str | None,  # noqa: UP007
-    typer.Option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
+    typer.Option("--ignore", help="Comma-separated rule codes, prefixes or groups to disable."),
 ]
 ConfigOpt = Annotated[
     Path | None,  # noqa: UP007
