@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,23 +44,29 @@ def snapshot_of(root: Path, header: str) -> str:
     return header + "".join(f"{line}\n" for line in lines + errors)
 
 
-def check_snapshot(actual: str, snapshot: Path) -> None:
+def packages(into: Path) -> Path:
+    try:
+        return pinned(into)
+    except Offline as exc:
+        pytest.skip(f"cannot reach the package registry to download {exc}")
+
+
+def sources(into: Path) -> Path:
+    try:
+        return github_sources(into)
+    except NoMirror as exc:
+        pytest.skip(f"the GitHub sources are read from local git mirrors (FLOWFIX_MIRRORS): {exc}")
+
+
+@pytest.mark.parametrize(
+    ("unpack", "snapshot", "header"),
+    [(packages, PACKAGES, PACKAGES_HEADER), (sources, SOURCES, SOURCES_HEADER)],
+    ids=["packages", "github"],
+)
+def test_findings_on_pinned_code_match_the_snapshot(
+    tmp_path: Path, unpack: Callable[[Path], Path], snapshot: Path, header: str
+) -> None:
+    actual = snapshot_of(unpack(tmp_path), header)
     if os.environ.get("FLOWFIX_UPDATE_FIXTURES") and not os.environ.get("CI"):
         snapshot.write_text(actual, encoding="utf-8")
     assert actual == snapshot.read_text(encoding="utf-8")
-
-
-def test_findings_on_pinned_packages_match_the_snapshot(tmp_path: Path) -> None:
-    try:
-        root = pinned(tmp_path)
-    except Offline as exc:
-        pytest.skip(f"cannot reach the package registry to download {exc}")
-    check_snapshot(snapshot_of(root, PACKAGES_HEADER), PACKAGES)
-
-
-def test_findings_on_pinned_github_sources_match_the_snapshot(tmp_path: Path) -> None:
-    try:
-        root = github_sources(tmp_path)
-    except NoMirror as exc:
-        pytest.skip(f"the GitHub sources are read from local git mirrors (FLOWFIX_MIRRORS): {exc}")
-    check_snapshot(snapshot_of(root, SOURCES_HEADER), SOURCES)
