@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from flowfix.codemod import RuleCodemod
 
@@ -21,7 +20,7 @@ class AwaitCoroutineFunction(RuleCodemod):
         in_executor = isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
         index = 1 if in_executor else 0
         if not in_executor:
-            RemoveImportsVisitor.remove_unused_import_by_node(self.context, original_node.func)
+            self.remove_import_if_unused(original_node.func)
         self.fixed.add(span)
         return updated_node.with_changes(
             func=updated_node.args[index].value, args=updated_node.args[index + 1 :]

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
@@ -184,7 +183,7 @@ class MoveClientToInit(RuleCodemod):
 
     def _need_functools(self) -> None:
         if self.functools == "functools":
-            AddImportsVisitor.add_needed_import(self.context, "functools")
+            self.add_import("functools")
 
     def _factory_name(self, wanted: str) -> str:
         name, counter = wanted, 2
@@ -214,8 +213,8 @@ class MoveClientToInit(RuleCodemod):
         self, hoists: list[_Hoist], after_docstring: bool
     ) -> list[cst.BaseStatement]:
         """`_client: Any = PrivateAttr(default=None)` lines (a blank line after a docstring)."""
-        AddImportsVisitor.add_needed_import(self.context, "typing", "Any")
-        AddImportsVisitor.add_needed_import(self.context, "pydantic", "PrivateAttr")
+        self.add_import("typing", "Any")
+        self.add_import("pydantic", "PrivateAttr")
         declarations: list[cst.BaseStatement] = []
         for hoist in hoists:
             statement = self._parse(self._lines(f"{hoist.attr}: Any = PrivateAttr(default=None)"))

@@ -9,14 +9,15 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import line_starts
 from flowfix.config import Config
 from flowfix.edits import awaited, module_alias
+from flowfix.imports import ImportRequest, add_imports, referenced_name, remove_unused_imports
 from flowfix.rules import Finding, Span
+from flowfix.style import CodeStyle
 
 
 class RuleCodemod(VisitorBasedCodemodCommand):
@@ -25,7 +26,8 @@ class RuleCodemod(VisitorBasedCodemodCommand):
     A codemod receives its rule's findings in this file (libcst copies the tree inside a
     codemod, so detection's nodes could not be reused anyway) and rewrites only the nodes at
     their spans, with what each finding's `data` says. It records every span it fixed in
-    `self.fixed`.
+    `self.fixed`. Imports it needs are asked for with `add_import` and added once the rewrite
+    is done, where the project's isort settings (`style`) put them.
     """
 
     CODE: ClassVar[str] = ""
@@ -33,13 +35,20 @@ class RuleCodemod(VisitorBasedCodemodCommand):
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
 
     def __init__(
-        self, context: CodemodContext, findings: Iterable[Finding], config: Config | None = None
+        self,
+        context: CodemodContext,
+        findings: Iterable[Finding],
+        config: Config | None = None,
+        style: CodeStyle | None = None,
     ) -> None:
         super().__init__(context)
         found = list(findings)
         self.spans = frozenset(finding.span for finding in found)
         self.data: dict[Span, Mapping[str, Any]] = {f.span: f.data for f in found}
         self.config = config or Config()
+        self.style = style or CodeStyle()
+        self.imports: set[ImportRequest] = set()
+        self.maybe_unused: set[str] = set()
         self.fixed: set[Span] = set()
         self._line_starts: list[int] | None = None
         # Names bound by the statements elided from the text the codemod sees (flowfix.elision).
@@ -51,6 +60,25 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         statements included."""
         scope = Model(ast.parse(module.code), module.code).module_scope
         return frozenset(scope.bindings) | frozenset(scope.deleted) | self.elided_names
+
+    def add_import(self, module: str, name: str | None = None) -> None:
+        """Ask for `import module` (or `from module import name`) unless the module has it."""
+        self.imports.add(ImportRequest(module, name))
+
+    def remove_import_if_unused(self, node: cst.BaseExpression) -> None:
+        """After the rewrite, drop the top-level import of the name `node` (a reference the
+        rewrite replaces) reads, if nothing reads that name any more."""
+        name = referenced_name(node)
+        if name is not None:
+            self.maybe_unused.add(name)
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        new = super().transform_module_impl(tree)
+        if self.maybe_unused:
+            new = remove_unused_imports(new, self.maybe_unused)
+        if self.imports:
+            new = add_imports(new, self.imports, self.style.imports)
+        return new
 
     def span_of(self, node: cst.CSTNode) -> Span:
         """`node`'s range as `ast` gives it (and so a finding's span): libcst's syntactic
@@ -92,7 +120,7 @@ class AwaitAsyncioCall(RuleCodemod):
     def asyncio_function(self, name: str) -> cst.Attribute:
         """`asyncio.<name>` under the module's own alias; the import is added when missing."""
         if self.asyncio == "asyncio":
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+            self.add_import("asyncio")
         return cst.Attribute(value=cst.Name(self.asyncio), attr=cst.Name(name))
 
     def awaited(self, call: cst.Call, original: cst.Call) -> cst.Await:

@@ -20,6 +20,7 @@ from flowfix.languages import is_rust, language_of
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, expand_codes, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
+from flowfix.style import style_for
 from flowfix.verify import compiles
 
 # libcst is imported where code is rewritten: detection never needs it.
@@ -139,7 +140,9 @@ def detect(
         hidden_codes = tuple(sorted(f.code for f in hidden))
         return Detection(sorted(found, key=lambda f: f.sort_key), hidden_codes)
     with gc_paused():
-        tree = check_syntax(text)
+        tree = (project.tree_for(display, text) if project is not None else None) or check_syntax(
+            text
+        )
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
         try:
             found, hidden = run_detectors(tree, text, display, detectors, config, project)
@@ -216,6 +219,7 @@ def process_source(
         redetect,
         source.encoding,
         picks,
+        style_for(source.path),
     )
     if not state.converged and state.text != text:
         return not_rewritten(

@@ -85,7 +85,7 @@ def test_the_fix_lands_on_the_original_and_an_import_used_elsewhere_stays() -> N
     rule = registry()["ASY001"]
     new, _ = apply_codemod(rule, MODULE, "m.py", findings(MODULE), Config())
     assert new == MODULE.replace("    sleep(1)\n", "    await asyncio.sleep(1)\n").replace(
-        "from time import sleep\n", "from time import sleep\nimport asyncio\n"
+        "from time import sleep\n", "import asyncio\nfrom time import sleep\n"
     )
     whole, _ = _run_codemod(rule, MODULE, "m.py", findings(MODULE), Config())
     assert new == whole

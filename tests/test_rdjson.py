@@ -117,7 +117,7 @@ def test_check_gives_each_finding_and_each_fix_as_one_suggestion(project: Path) 
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     validate(document)
-    fixed = APP.replace("import time\n\n", "\n").replace("Agent\n", "Agent\nimport asyncio\n", 1)
+    fixed = APP.replace("import time\n", "import asyncio\n")
     fixed = fixed.replace("time.sleep(1)", "await asyncio.sleep(1)")
     assert document == {
         "source": {"name": "flowfix"},

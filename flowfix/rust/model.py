@@ -492,11 +492,15 @@ class RustModel:
 
     def runs_elsewhere(self, closure: Node) -> bool:
         """Whether `closure` is handed to a call that runs it on another thread (or where
-        blocking is allowed)."""
+        blocking is allowed), or to an async helper whose call is awaited."""
         arguments = closure.parent
         call = arguments.parent if arguments is not None else None
         if arguments is None or arguments.type != "arguments" or call is None:
             return False
+        if call.parent is not None and call.parent.type == "await_expression":
+            # `asyncify(move || fs::read(p)).await`: an async helper taking a sync closure
+            # runs it off the event loop (tokio's own `fs` functions do), not inline.
+            return True
         function = call.child_by_field_name("function")
         if function is None:
             return False
