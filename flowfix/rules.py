@@ -330,7 +330,7 @@ def registry() -> dict[str, Rule]:
 def expand_codes(patterns: list[str]) -> set[str]:
     """The codes named by `patterns`: codes, prefixes (`ASY`) and group names (`ALL`,
     `DEFAULT`, an opt-in reason such as `TUNING`), in any case; KeyError for the first that
-    names no rule."""
+    is none of those (a group may be empty: `PREVIEW` when every rule has been judged)."""
     rules = registry()
     codes: set[str] = set()
     for raw in patterns:
@@ -341,7 +341,7 @@ def expand_codes(patterns: list[str]) -> set[str]:
             matched = {code for code, rule in rules.items() if in_group(rule, pattern)}
         else:
             matched = {code for code in rules if code.startswith(pattern)}
-        if not matched:
+        if not matched and pattern not in GROUPS:
             raise KeyError(raw)
         codes |= matched
     return codes
