@@ -18,7 +18,7 @@ from flowfix.detector import run_detectors
 from flowfix.fixes import Picks, fix_loop, fixable, picked
 from flowfix.languages import is_rust, language_of
 from flowfix.project import ProjectIndex
-from flowfix.rules import Finding, FixSafety, Rule, registry
+from flowfix.rules import Finding, FixSafety, Rule, expand_codes, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
 from flowfix.style import style_for
 from flowfix.verify import compiles
@@ -38,15 +38,19 @@ class Options:
     cache: ResultCache | None = None
 
     def rules_for(self, display: str) -> list[Rule]:
-        """The selected rules of the file's language, less those per-file-ignores drops."""
-        ignored = self.config.ignored_for(display) if self.config.per_file_ignores else ()
+        """The selected rules of the file's language, less those per-file-ignores drops and,
+        on a test path, the production-only ones."""
+        ignored = self.config.ignored_for(display) if self.config.per_file_ignores else set()
+        dropped = expand_codes(sorted(ignored))
+        in_tests = self.config.is_test_path(display)
         rules = registry()
         language = language_of(display)
         return [
             rules[code]
             for code in self.codes
             if rules[code].language == language
-            and not any(code.startswith(prefix) for prefix in ignored)
+            and code not in dropped
+            and not (in_tests and rules[code].production_only)
         ]
 
 

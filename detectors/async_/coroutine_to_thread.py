@@ -99,6 +99,7 @@ class ToThreadOnCoroutineFunction(Detector):
     CODE = "ASY004"
     NAME = "to-thread-on-coroutine-function"
     SEVERITY = Severity.CRITICAL
+    PRODUCTION_ONLY = False
     CATEGORY = "async"
     FIX = FixSafety.SAFE
     FRAMEWORKS = ALL_FRAMEWORKS
