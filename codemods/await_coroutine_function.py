@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
 
 
 class AwaitCoroutineFunction(RuleCodemod):
+    """The loop or executor the call drops goes with its assignment once no read of it is left
+    (`data["assignments"]`); comments of dropped arguments are kept at the statement."""
+
     CODE = "ASY004"
     DESCRIPTION = "Call async functions directly instead of through `to_thread`/`run_in_executor`"
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         span = self.target(original_node)
@@ -20,9 +24,11 @@ class AwaitCoroutineFunction(RuleCodemod):
         func = updated_node.func
         in_executor = isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
         index = 1 if in_executor else 0
-        if not in_executor:
-            RemoveImportsVisitor.remove_unused_import_by_node(self.context, original_node.func)
+        for dropped in (original_node.func, *original_node.args[:index]):
+            self.drop(dropped)
         self.fixed.add(span)
-        return updated_node.with_changes(
+        call = updated_node.with_changes(
             func=updated_node.args[index].value, args=updated_node.args[index + 1 :]
         )
+        self.keep_comments(original_node, call)
+        return call

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
@@ -63,12 +62,14 @@ class CacheConfigLoader(RuleCodemod):
             line, column = plan["anchor"][:2]
             self.pending[(line, column)].append(self._loader(name, body))
             if self.decorator == "functools.cache":
-                AddImportsVisitor.add_needed_import(self.context, "functools")
+                self.add_import("functools")
         loaded = cst.Call(func=cst.Name(name))
+        self.drop(node)  # the path's locals go with it (`data["assignments"]`)
         if opener is None:
             self.replacements[node] = loaded
         else:
             self.replacements[opener] = _replace_with(opener, loaded)
+            self.drop(opener.items[0])
         self.fixed.add(span)
 
     # --- rewriting ----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import itertools
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
@@ -158,7 +157,7 @@ class CacheExecutor(RuleCodemod):
     def _module(self, name: str) -> str:
         alias = module_alias(self.module_node, name)
         if alias is None:
-            AddImportsVisitor.add_needed_import(self.context, name)
+            self.add_import(name)
         return alias or name
 
     def leave_IndentedBlock(
@@ -236,8 +235,8 @@ class CacheExecutor(RuleCodemod):
         """Declare the attributes, then add the getters, `close()` and `__enter__`/`__exit__`."""
         config = self.module.config_for_parsing
         if plan.pydantic:
-            AddImportsVisitor.add_needed_import(self.context, "typing", "Any")
-            AddImportsVisitor.add_needed_import(self.context, "pydantic", "PrivateAttr")
+            self.add_import("typing", "Any")
+            self.add_import("pydantic", "PrivateAttr")
         declaration = "{}: Any = PrivateAttr(default=None)\n" if plan.pydantic else "{} = None\n"
         attributes = [
             cst.parse_statement(declaration.format(a), config) for a, _, _ in plan.executors

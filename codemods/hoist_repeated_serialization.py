@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import libcst as cst
-from libcst.metadata import PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import split_before_comment, statement_leading_lines
@@ -20,8 +20,10 @@ class HoistRepeatedSerialization(RuleCodemod):
 
     CODE = "CAC003"
     DESCRIPTION = "Serialize once into a local instead of on every iteration or use"
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
+        self.copied: set[Span] = set()  # the calls whose code the new assignments hold
         self.names: dict[tuple[int, ...], set[str]] = defaultdict(set)
         self.replacements: dict[Span, str] = {}
         self.inserts: dict[tuple[int, int], list[cst.BaseStatement]] = defaultdict(list)
@@ -41,6 +43,7 @@ class HoistRepeatedSerialization(RuleCodemod):
             self.replacements[Span(*call)] = name
         if data["before"] is not None:
             value = node.with_changes(lpar=(), rpar=())
+            self.copied.add(self.span_of(node))
             assignment = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=value)
             line, column = data["before"][:2]
             self.inserts[(line, column)].append(cst.SimpleStatementLine(body=[assignment]))
@@ -55,7 +58,10 @@ class HoistRepeatedSerialization(RuleCodemod):
         name = self.replacements.get(own) or self.replacements.get(self.span_of(original_node))
         if name is None:
             return updated_node
-        return cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
+        local = cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
+        if self.span_of(original_node) not in self.copied:
+            self.keep_comments(original_node, local)
+        return local
 
     def on_leave(  # type: ignore[override]  # libcst's two bases disagree on the return type
         self, original_node: cst.CSTNodeT, updated_node: cst.CSTNodeT

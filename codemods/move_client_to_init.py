@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from flowfix.codemod import RuleCodemod
@@ -95,6 +94,7 @@ class MoveClientToInit(RuleCodemod):
         this = str(data["self"])
         key = (route, str(data["construction"]))
         attr = plan.by_construction.get(key)
+        shared = attr is not None  # an equal construction moves: this one leaves its comments
         if attr is None:
             attr = plan.by_construction[key] = _fresh(f"_{stem}", plan.taken)
             plan.hoists.append(
@@ -108,12 +108,15 @@ class MoveClientToInit(RuleCodemod):
                 )
             )
         plan.methods.append(func)
-        return cst.Attribute(
+        use = cst.Attribute(
             value=cst.Name(this),
             attr=cst.Name(attr),
             lpar=updated_node.lpar,
             rpar=updated_node.rpar,
         )
+        if shared:
+            self.keep_comments(original_node, use)
+        return use
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -194,7 +197,7 @@ class MoveClientToInit(RuleCodemod):
 
     def _need_functools(self) -> None:
         if self.functools == "functools":
-            AddImportsVisitor.add_needed_import(self.context, "functools")
+            self.add_import("functools")
 
     def _factory_name(self, wanted: str) -> str:
         name, counter = wanted, 2
@@ -230,8 +233,8 @@ class MoveClientToInit(RuleCodemod):
         self, hoists: list[_Hoist], after_docstring: bool
     ) -> list[cst.BaseStatement]:
         """`_client: Any = PrivateAttr(default=None)` lines (a blank line after a docstring)."""
-        AddImportsVisitor.add_needed_import(self.context, "typing", "Any")
-        AddImportsVisitor.add_needed_import(self.context, "pydantic", "PrivateAttr")
+        self.add_import("typing", "Any")
+        self.add_import("pydantic", "PrivateAttr")
         declarations: list[cst.BaseStatement] = []
         for hoist in hoists:
             statement = self._parse(self._lines(f"{hoist.attr}: Any = PrivateAttr(default=None)"))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TypeVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import module_alias
@@ -25,14 +25,26 @@ def env_prefix(path: str | None) -> str:
 
 
 class SizePoolFromEnvironment(RuleCodemod):
+    """The variable's name is written in the quotes most of the file's strings before the
+    size use (double quotes when there are none)."""
+
     CODE = "EXE004"
     DESCRIPTION = "Read a hard-coded thread pool size from `<PREFIX>_MAX_WORKERS`"
 
     def visit_Module(self, node: cst.Module) -> None:
         self.os = module_alias(node, "os") or "os"
+        self.quotes: Counter[str] = Counter()
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if node.quote in ("'", '"'):
+            self.quotes[node.quote] += 1
+
+    def _size(self) -> cst.BaseExpression:
         variable = f"{env_prefix(self.context.filename)}_MAX_WORKERS"
-        self.size = cst.parse_expression(
-            f'int({self.os}.environ.get("{variable}", min(32, ({self.os}.cpu_count() or 1) + 4)))',
+        quote = "'" if self.quotes["'"] > self.quotes['"'] else '"'
+        default = f"min(32, ({self.os}.cpu_count() or 1) + 4)"
+        return cst.parse_expression(
+            f"int({self.os}.environ.get({quote}{variable}{quote}, {default}))",
             self.module.config_for_parsing,
         )
 
@@ -54,6 +66,6 @@ class SizePoolFromEnvironment(RuleCodemod):
         if span is None:
             return updated
         if self.os == "os":
-            AddImportsVisitor.add_needed_import(self.context, "os")
+            self.add_import("os")
         self.fixed.add(span)
-        return updated.with_changes(value=self.size)
+        return updated.with_changes(value=self._size())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from flowfix.codemod import AwaitAsyncioCall
 
@@ -16,7 +15,7 @@ class UseAsyncioSleep(AwaitAsyncioCall):
         span = self.target(original_node)
         if span is None:
             return updated_node
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, original_node.func)
+        self.remove_import_if_unused(original_node.func)
         self.fixed.add(span)
         call = updated_node.with_changes(func=self.asyncio_function("sleep"))
         return self.awaited(call, original_node)

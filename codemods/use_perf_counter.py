@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import from_import_alias
@@ -35,8 +34,8 @@ class UsePerfCounter(RuleCodemod):
         if isinstance(func, cst.Attribute):
             return updated_node.with_changes(func=func.with_changes(attr=cst.Name("perf_counter")))
         if self.perf_counter is None:
-            AddImportsVisitor.add_needed_import(self.context, "time", "perf_counter")
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, original_node.func)
+            self.add_import("time", "perf_counter")
+        self.remove_import_if_unused(original_node.func)
         return updated_node.with_changes(
             func=cst.Name(self.perf_counter or "perf_counter", lpar=func.lpar, rpar=func.rpar)
         )

@@ -6,7 +6,7 @@ FLOWFIX_UPDATE_FIXTURES=1 python -m pytest tests/test_catalog.py rewrites it.
 """
 
 # code: (name, severity, category, fix, frameworks, needs_project, detector, codemod,
-#        language)
+#        language, opt_in (None: a default rule), why_not_default, production_only)
 RULES = {
     "AGT001": (
         "excessive-max-loops",
@@ -18,6 +18,12 @@ RULES = {
         "flowfix.detectors.agents.max_loops:ExcessiveMaxLoops",
         None,
         "python",
+        "tuning",
+        (
+            "`max_loops` is a cap, not a cost: an agent stops when it has its answer, and the cap a"
+            " task needs is its author's call"
+        ),
+        True,
     ),
     "AGT002": (
         "token-count-in-loop",
@@ -29,6 +35,9 @@ RULES = {
         "flowfix.detectors.agents.token_count_in_loop:TokenCountInLoop",
         None,
         "python",
+        "minor",
+        "counting a prompt's tokens takes milliseconds next to the LLM call it comes before",
+        True,
     ),
     "ASY001": (
         "blocking-sleep-in-async",
@@ -40,6 +49,9 @@ RULES = {
         "flowfix.detectors.async_.blocking_sleep:BlockingSleepInAsync",
         "flowfix.codemods.use_asyncio_sleep:UseAsyncioSleep",
         "python",
+        None,
+        "",
+        True,
     ),
     "ASY002": (
         "blocking-io-in-async",
@@ -51,10 +63,13 @@ RULES = {
         "flowfix.detectors.async_.blocking_io:BlockingIoInAsync",
         "flowfix.codemods.offload_blocking_io_to_thread:OffloadBlockingIoToThread",
         "python",
+        None,
+        "",
+        True,
     ),
     "ASY003": (
         "blocking-file-io-in-async",
-        "critical",
+        "optimization",
         "async",
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
@@ -62,6 +77,9 @@ RULES = {
         "flowfix.detectors.async_.blocking_file_io:BlockingFileIoInAsync",
         "flowfix.codemods.offload_file_io_to_thread:OffloadFileIoToThread",
         "python",
+        None,
+        "",
+        True,
     ),
     "ASY004": (
         "to-thread-on-coroutine-function",
@@ -73,6 +91,9 @@ RULES = {
         "flowfix.detectors.async_.coroutine_to_thread:ToThreadOnCoroutineFunction",
         "flowfix.codemods.await_coroutine_function:AwaitCoroutineFunction",
         "python",
+        None,
+        "",
+        False,
     ),
     "ASY005": (
         "unconditional-poll-sleep",
@@ -84,6 +105,9 @@ RULES = {
         "flowfix.detectors.async_.poll_sleep:UnconditionalPollSleep",
         None,
         "python",
+        None,
+        "",
+        True,
     ),
     "ASY006": (
         "blocking-call-reachable-from-async",
@@ -95,6 +119,9 @@ RULES = {
         "flowfix.detectors.async_.blocking_call_reachable:BlockingCallReachableFromAsync",
         "flowfix.codemods.offload_helper_to_thread:OffloadHelperToThread",
         "python",
+        None,
+        "",
+        True,
     ),
     "ASY007": (
         "event-loop-per-call",
@@ -106,6 +133,12 @@ RULES = {
         "flowfix.detectors.async_.loop_per_call:EventLoopPerCall",
         None,
         "python",
+        "minor",
+        (
+            "a new event loop costs well under a millisecond next to the I/O it runs; most are sync"
+            " entry points of an async implementation"
+        ),
+        True,
     ),
     "CAC001": (
         "caching-disabled",
@@ -117,6 +150,12 @@ RULES = {
         "flowfix.detectors.caching.caching_disabled:CachingDisabled",
         None,
         "python",
+        "context",
+        (
+            "only a deterministic node without side effects may be cached, and its code does not "
+            "show which"
+        ),
+        True,
     ),
     "CAC002": (
         "config-reloaded-per-call",
@@ -128,6 +167,9 @@ RULES = {
         "flowfix.detectors.caching.config_reload:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
         "python",
+        None,
+        "",
+        True,
     ),
     "CAC003": (
         "repeated-serialization",
@@ -139,6 +181,9 @@ RULES = {
         "flowfix.detectors.caching.repeated_serialization:RepeatedSerialization",
         "flowfix.codemods.hoist_repeated_serialization:HoistRepeatedSerialization",
         "python",
+        None,
+        "",
+        True,
     ),
     "CAC004": (
         "dynamic-import-per-call",
@@ -150,6 +195,12 @@ RULES = {
         "flowfix.detectors.caching.dynamic_import:DynamicImportPerCall",
         None,
         "python",
+        "minor",
+        (
+            "importing a loaded module again is a dictionary lookup; only a failing import is "
+            "searched for again"
+        ),
+        True,
     ),
     "CON001": (
         "client-created-per-call",
@@ -161,6 +212,9 @@ RULES = {
         "flowfix.detectors.connections.client_per_call:ClientCreatedPerCall",
         "flowfix.codemods.move_client_to_init:MoveClientToInit",
         "python",
+        None,
+        "",
+        True,
     ),
     "CON002": (
         "connection-manager-not-stored",
@@ -172,6 +226,9 @@ RULES = {
         "flowfix.detectors.connections.manager_not_stored:ConnectionManagerNotStored",
         "flowfix.codemods.call_super_init_components:CallSuperInitComponents",
         "python",
+        None,
+        "",
+        True,
     ),
     "CON003": (
         "custom-client-without-ensure-client",
@@ -183,6 +240,12 @@ RULES = {
         "flowfix.detectors.connections.custom_client:CustomClientWithoutEnsureClient",
         None,
         "python",
+        "context",
+        (
+            "many clients (boto3, gRPC, clients that reconnect by themselves) have no closed state "
+            "that `ensure_client()` would repair"
+        ),
+        True,
     ),
     "CON004": (
         "connection-manager-per-instance",
@@ -194,6 +257,9 @@ RULES = {
         "flowfix.detectors.connections.manager_per_instance:ConnectionManagerPerInstance",
         None,
         "python",
+        None,
+        "",
+        True,
     ),
     "DAG001": (
         "sequential-chain",
@@ -205,6 +271,12 @@ RULES = {
         "flowfix.detectors.dag.sequential_chain:SequentialChain",
         None,
         "python",
+        "context",
+        (
+            "the graph's shape does not show whether a node reads the previous node's output; on "
+            "real flows every link does"
+        ),
+        True,
     ),
     "DAG002": (
         "postponed-component-init",
@@ -216,10 +288,16 @@ RULES = {
         "flowfix.detectors.dag.postponed_component_init:PostponedComponentInit",
         None,
         "python",
+        "tuning",
+        (
+            "postponing moves client creation to the flow that adopts the node, once, with the "
+            "flow's connection manager; Dynamiq's YAML loader sets it itself"
+        ),
+        True,
     ),
     "EXE001": (
         "executor-created-per-call",
-        "critical",
+        "optimization",
         "executors",
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
@@ -227,6 +305,9 @@ RULES = {
         "flowfix.detectors.executors.created_per_call:ExecutorCreatedPerCall",
         "flowfix.codemods.cache_executor:CacheExecutor",
         "python",
+        None,
+        "",
+        True,
     ),
     "EXE002": (
         "executor-without-shutdown",
@@ -238,6 +319,9 @@ RULES = {
         "flowfix.detectors.executors.missing_shutdown:ExecutorWithoutShutdown",
         "flowfix.codemods.shutdown_executor_in_finally:ShutdownExecutorInFinally",
         "python",
+        None,
+        "",
+        True,
     ),
     "EXE003": (
         "single-worker-timeout-executor-reused",
@@ -249,6 +333,9 @@ RULES = {
         "flowfix.detectors.executors.single_worker_timeout_reuse:SingleWorkerTimeoutExecutorReused",
         None,
         "python",
+        None,
+        "",
+        False,
     ),
     "EXE004": (
         "hard-coded-pool-size",
@@ -260,6 +347,12 @@ RULES = {
         "flowfix.detectors.executors.hard_coded_pool_size:HardCodedPoolSize",
         "flowfix.codemods.size_pool_from_environment:SizePoolFromEnvironment",
         "python",
+        "tuning",
+        (
+            "a pool's right size depends on the workload and the host; a fixed size is often the "
+            "author's deliberate choice"
+        ),
+        True,
     ),
     "EXE005": (
         "executor-per-loop-iteration",
@@ -271,6 +364,9 @@ RULES = {
         "flowfix.detectors.executors.executor_per_loop_iteration:ExecutorPerLoopIteration",
         "flowfix.codemods.hoist_executor_out_of_loop:HoistExecutorOutOfLoop",
         "python",
+        None,
+        "",
+        True,
     ),
     "MEM001": (
         "unbounded-shared-store",
@@ -282,6 +378,12 @@ RULES = {
         "flowfix.detectors.memory.unbounded_shared_store:UnboundedSharedStore",
         "flowfix.codemods.bound_shared_store_list:BoundSharedStoreList",
         "python",
+        "context",
+        (
+            "on real code the lists were trimmed by another node or bounded by a step limit, which "
+            "one `post()` does not show"
+        ),
+        True,
     ),
     "MEM002": (
         "deepcopy-of-state",
@@ -293,6 +395,12 @@ RULES = {
         "flowfix.detectors.memory.deepcopy_of_state:DeepcopyOfState",
         None,
         "python",
+        "context",
+        (
+            "a deep copy is needed when the copy's values are changed in place, which the copying "
+            "code does not show"
+        ),
+        True,
     ),
     "RSA001": (
         "blocking-sleep-in-async-rust",
@@ -304,10 +412,13 @@ RULES = {
         "flowfix.detectors.rust.blocking_sleep:BlockingSleepInAsyncRust",
         "flowfix.codemods.rust.use_tokio_sleep:UseTokioSleep",
         "rust",
+        None,
+        "",
+        True,
     ),
     "RSA002": (
         "blocking-fs-in-async",
-        "critical",
+        "optimization",
         "async",
         "unsafe",
         ("dashflow",),
@@ -315,6 +426,12 @@ RULES = {
         "flowfix.detectors.rust.blocking_fs:BlockingFsInAsync",
         "flowfix.codemods.rust.use_tokio_fs:UseTokioFs",
         "rust",
+        "context",
+        (
+            "tokio runs a worker per core, so a blocking file call delays only the tasks of its "
+            "worker; on DashFlow's sources most sit in CLI entry points that run alone"
+        ),
+        True,
     ),
     "RSC001": (
         "pretty-json-checkpoint",
@@ -326,6 +443,12 @@ RULES = {
         "flowfix.detectors.rust.pretty_json_checkpoint:PrettyJsonCheckpoint",
         "flowfix.codemods.rust.use_compact_json:UseCompactJson",
         "rust",
+        "minor",
+        (
+            "pretty JSON costs some size and time, and files people read (registries, settings, "
+            "reports) are pretty on purpose"
+        ),
+        True,
     ),
     "RSC002": (
         "linear-checkpoint-scan",
@@ -337,6 +460,12 @@ RULES = {
         "flowfix.detectors.rust.checkpoint_scan:LinearCheckpointScan",
         None,
         "rust",
+        "context",
+        (
+            "whether a directory scan is on a hot path, or the fallback of an index, is not visible"
+            " in the function"
+        ),
+        True,
     ),
     "RSE001": (
         "event-built-without-subscribers",
@@ -348,6 +477,12 @@ RULES = {
         "flowfix.detectors.rust.event_emission:EventBuiltWithoutSubscribers",
         "flowfix.codemods.rust.guard_event_emission:GuardEventEmission",
         "rust",
+        "context",
+        (
+            "whether building the event costs anything next to the work around it depends on the "
+            "event and on how often it is sent"
+        ),
+        True,
     ),
     "RSP001": (
         "vec-push-without-capacity",
@@ -359,6 +494,9 @@ RULES = {
         "flowfix.detectors.rust.vec_capacity:VecPushWithoutCapacity",
         "flowfix.codemods.rust.preallocate_vec:PreallocateVec",
         "rust",
+        "minor",
+        "a vector's growth is amortized: reserving saves a few reallocations",
+        True,
     ),
     "RSS001": (
         "cloned-state-holds-shared-data",
@@ -370,6 +508,12 @@ RULES = {
         "flowfix.detectors.rust.cloned_state:ClonedStateHoldsSharedData",
         None,
         "rust",
+        "context",
+        (
+            "whether cloning the state is on a hot path depends on the graph and the size of the "
+            "data, which the type does not show"
+        ),
+        True,
     ),
     "TIM001": (
         "wall-clock-duration",
@@ -381,6 +525,9 @@ RULES = {
         "flowfix.detectors.timing.wall_clock_duration:WallClockDuration",
         "flowfix.codemods.use_perf_counter:UsePerfCounter",
         "python",
+        "minor",
+        "a wall-clock duration is off only when the system clock is stepped during the measurement",
+        True,
     ),
     "VEC001": (
         "per-item-embedding",
@@ -392,6 +539,9 @@ RULES = {
         "flowfix.detectors.vector.per_item_embedding:PerItemEmbedding",
         None,
         "python",
+        None,
+        "",
+        True,
     ),
     "VEC002": (
         "excessive-top-k",
@@ -403,5 +553,8 @@ RULES = {
         "flowfix.detectors.vector.excessive_top_k:ExcessiveTopK",
         None,
         "python",
+        "tuning",
+        "the right `top_k` depends on the corpus and on what reads the results",
+        True,
     ),
 }

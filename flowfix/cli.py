@@ -35,7 +35,7 @@ from flowfix.engine import (
     with_project,
 )
 from flowfix.report import github, ide, json_, junit, markdown, table, text
-from flowfix.rules import FixSafety, registry
+from flowfix.rules import FixSafety, Rule, registry
 from flowfix.runner import Progress, default_jobs, run, tune_gc, with_call_graph
 from flowfix.sources import (
     SourceError,
@@ -104,18 +104,22 @@ PathsArg = Annotated[
 SelectOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option(
-        "--select", help="Comma-separated rule codes or prefixes to enable (e.g. ASY,CON001)."
+        "--select",
+        help="Comma-separated rule codes, prefixes or groups to enable instead of the default"
+        " set (e.g. ASY,CON001; ALL; DEFAULT,TUNING).",
     ),
 ]
 ExtendSelectOpt = Annotated[
     str | None,  # noqa: UP007
     typer.Option(
-        "--extend-select", help="Comma-separated rule codes or prefixes to enable on top of select."
+        "--extend-select",
+        help="Comma-separated rule codes, prefixes or groups to enable on top of select (e.g."
+        " an opt-in rule: TIM001).",
     ),
 ]
 IgnoreOpt = Annotated[
     str | None,  # noqa: UP007
-    typer.Option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
+    typer.Option("--ignore", help="Comma-separated rule codes, prefixes or groups to disable."),
 ]
 ConfigOpt = Annotated[
     Path | None,  # noqa: UP007
@@ -235,6 +239,8 @@ def _options(selection: Selection, config_path: Path | None, fix: bool, unsafe: 
     options = Options(codes=codes, config=config, fix=fix, threshold=threshold)
     _info(f"config: {config.source or 'none found (defaults)'}")
     _info(f"{len(options.codes)} rules: {' '.join(options.codes)}")
+    paths = ", ".join(config.test_paths) or "none (test policy off)"
+    _info(f"test paths, where production-only rules do not run: {paths}")
     return options
 
 
@@ -740,16 +746,68 @@ def lsp() -> None:
     serve()
 
 
+class RulesFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
-def rules() -> None:
-    """List every rule: code, name, language, severity, fix safety, summary."""
-    rows = [("CODE", "NAME", "LANGUAGE", "SEVERITY", "FIX", "SUMMARY")]
+def rules(
+    output_format: Annotated[
+        RulesFormat, typer.Option("--format", help="text: a table; json: a list of rules.")
+    ] = RulesFormat.text,
+) -> None:
+    """List every rule: code, name, language, severity, fix safety, whether it is in the
+    default set (else its opt-in group), summary."""
+    if output_format is RulesFormat.json:
+        import json
+
+        print(json.dumps([_rule_json(rule) for rule in registry().values()], indent=2))
+        return
+    rows = [("CODE", "NAME", "LANGUAGE", "SEVERITY", "FIX", "DEFAULT", "SUMMARY")]
     rows += [
-        (r.code, r.name, r.language, r.severity.value, r.fix.value, r.summary)
+        (r.code, r.name, r.language, r.severity.value, r.fix.value, _default_cell(r), r.summary)
         for r in registry().values()
     ]
     for line in table(rows):
         print(line)
+
+
+def _default_cell(rule: Rule) -> str:
+    return "yes" if rule.opt_in is None else f"no ({rule.opt_in.value})"
+
+
+def _rule_json(rule: Rule) -> dict[str, object]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "language": rule.language,
+        "severity": rule.severity.value,
+        "fix": rule.fix.value,
+        "category": rule.category,
+        "default": rule.default,
+        "group": rule.opt_in.value if rule.opt_in is not None else None,
+        "why_not_default": rule.why_not_default,
+        "production_only": rule.production_only,
+        "summary": rule.summary,
+    }
+
+
+def _selection_text(rule: Rule) -> str:
+    """What `explain` says about the rule's place in the default set and on test files."""
+    if rule.opt_in is None:
+        lines = ["Default: yes."]
+    else:
+        lines = [
+            f"Default: no; opt-in, group `{rule.opt_in.value}` ({rule.opt_in.meaning}).",
+            f"Why not default: {rule.why_not_default}.",
+            f'Turn it on: `extend-select = ["{rule.code}"]` or `--extend-select {rule.code}`.',
+        ]
+    if rule.production_only:
+        lines.append("Test files: skipped (production-only; see `test-paths`).")
+    else:
+        lines.append("Test files: checked too (it finds bugs, which matter in tests as well).")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -766,7 +824,7 @@ def explain(
             print(f"# {rule.code} {rule.name}\n")
             print(
                 f"Severity: {rule.severity.value}. Fix: {rule.fix.value}. "
-                f"Category: {rule.category}.\n"
+                f"Category: {rule.category}.\n{_selection_text(rule)}\n"
             )
             print(inspect.cleandoc(rule.docs))
             return

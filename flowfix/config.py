@@ -1,4 +1,5 @@
-"""`[tool.flowfix]` from the nearest pyproject.toml: rule selection, ignores and thresholds."""
+"""`[tool.flowfix]` from the nearest pyproject.toml: rule selection, ignores, test paths and
+thresholds."""
 
 from __future__ import annotations
 
@@ -15,12 +16,23 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found]
 
 DEFAULT_THRESHOLDS: Mapping[str, int] = {
-    "max-loops": 10,
+    "max-loops": 15,
     "top-k": 50,
     "shared-store-bound": 1000,
     "chain-length": 4,
     "max-fix-passes": 25,
 }
+# Where tests live, as pytest finds them: production-only rules skip these paths.
+DEFAULT_TEST_PATHS = ("tests/", "test/", "test_*.py", "*_test.py", "conftest.py")
+
+
+def path_matches(relpath: str, pattern: str) -> bool:
+    """`pattern` matches the path or its file name (fnmatch); a pattern ending in `/` matches
+    a folder of that name anywhere in the path (`tests/` matches `pkg/tests/unit/x.py`)."""
+    if pattern.endswith("/"):
+        folders = Path(relpath).parts[:-1]
+        return any(fnmatch.fnmatch(folder, pattern.rstrip("/")) for folder in folders)
+    return fnmatch.fnmatch(relpath, pattern) or fnmatch.fnmatch(Path(relpath).name, pattern)
 
 
 class ConfigError(Exception):
@@ -36,6 +48,7 @@ class Config:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
     unsafe_fixes: bool = False
     thresholds: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     source: str = ""
@@ -44,12 +57,16 @@ class Config:
         return self.thresholds.get(key, DEFAULT_THRESHOLDS[key])
 
     def ignored_for(self, relpath: str) -> set[str]:
-        """Codes (or prefixes) ignored for this path by `per-file-ignores`."""
+        """Codes, prefixes or groups ignored for this path by `per-file-ignores`."""
         codes: set[str] = set()
         for pattern, pattern_codes in self.per_file_ignores:
-            if fnmatch.fnmatch(relpath, pattern) or fnmatch.fnmatch(Path(relpath).name, pattern):
+            if path_matches(relpath, pattern):
                 codes.update(pattern_codes)
         return codes
+
+    def is_test_path(self, relpath: str) -> bool:
+        """Whether `relpath` (as displayed: relative to the current folder) is test code."""
+        return any(path_matches(relpath, pattern) for pattern in self.test_paths)
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -83,6 +100,12 @@ def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
     return tuple(item.upper() for item in value)
 
 
+def _globs(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: [tool.flowfix] {key} must be a list of globs")
+    return tuple(value)
+
+
 def load_config(path: Path | None) -> Config:
     """Read and validate `[tool.flowfix]` from `path` (None gives the defaults)."""
     if path is None:
@@ -108,6 +131,7 @@ def load_config(path: Path | None) -> Config:
         "ignore",
         "per-file-ignores",
         "exclude",
+        "test-paths",
         "unsafe-fixes",
         *thresholds,
     }
@@ -123,9 +147,8 @@ def load_config(path: Path | None) -> Config:
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{path}: [tool.flowfix] per-file-ignores must be a table")
-    exclude = table.get("exclude", [])
-    if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
-        raise ConfigError(f"{path}: [tool.flowfix] exclude must be a list of globs")
+    exclude = _globs(table.get("exclude", []), "exclude", path)
+    test_paths = _globs(table.get("test-paths", list(DEFAULT_TEST_PATHS)), "test-paths", path)
     unsafe = table.get("unsafe-fixes", False)
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{path}: [tool.flowfix] unsafe-fixes must be true or false")
@@ -137,7 +160,8 @@ def load_config(path: Path | None) -> Config:
             (glob, _codes(codes, f"per-file-ignores.{glob}", path))
             for glob, codes in sorted(per_file.items())
         ),
-        exclude=tuple(exclude),
+        exclude=exclude,
+        test_paths=test_paths,
         unsafe_fixes=unsafe,
         thresholds=thresholds,
         source=str(path),
@@ -152,11 +176,12 @@ def rule_codes(
 ) -> tuple[str, ...]:
     """The codes a run enables: `config`, overridden by command-line lists.
 
-    A command-line `select` replaces the file's `select` and `extend-select`; every
-    `extend-select` adds to the selection and every `ignore` (file and command line) removes.
-    An unknown code or prefix is a ConfigError naming where it was given.
+    Nothing selected means the default rule set. A command-line `select` replaces the file's
+    `select` and `extend-select`; every `extend-select` adds to the selection and every
+    `ignore` (file and command line) removes. Each list takes codes, prefixes and group names
+    (`flowfix.rules.expand_codes`); an unknown one is a ConfigError naming where it was given.
     """
-    from flowfix.rules import select_rules
+    from flowfix.rules import DEFAULT, expand_codes, select_rules
 
     where = f"{config.source}: [tool.flowfix] "
     for codes, place in [
@@ -167,12 +192,12 @@ def rule_codes(
         *((codes, f"{where}per-file-ignores.{glob}: ") for glob, codes in config.per_file_ignores),
     ]:
         try:
-            select_rules(list(codes), None)  # KeyError: the first unknown one
+            expand_codes(list(codes))  # KeyError: the first unknown one
         except KeyError as exc:
             raise ConfigError(
-                f"{place}unknown rule code or prefix {exc.args[0]!r} (see `flowfix rules`)"
+                f"{place}unknown rule code, prefix or group {exc.args[0]!r} (see `flowfix rules`)"
             ) from None
     chosen = list(select) or list(config.select)
     extend = list(extend_select) + ([] if select else list(config.extend_select))
-    rules = select_rules(chosen + extend if chosen else None, [*ignore, *config.ignore])
+    rules = select_rules((chosen or [DEFAULT]) + extend, [*ignore, *config.ignore])
     return tuple(rule.code for rule in rules)

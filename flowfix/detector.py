@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flowfix.analysis import Model
 from flowfix.config import Config
-from flowfix.rules import Finding, FixSafety, Severity, Span
+from flowfix.rules import Finding, FixSafety, OptIn, Severity, Span
 
 if TYPE_CHECKING:
     from flowfix.project import ProjectIndex
@@ -63,6 +63,12 @@ class Detector:
     # The language of the files the rule applies to (flowfix.languages), and its comments.
     LANGUAGE: ClassVar[str] = "python"
     COMMENT: ClassVar[str] = "#"
+    # Not in the default set: the reason (also the rule's group) and one line saying why.
+    OPT_IN: ClassVar[OptIn | None] = None
+    WHY_NOT_DEFAULT: ClassVar[str] = ""
+    # Skipped on test paths (`test-paths` in the config): the cost only exists in production.
+    # Rules that find bugs (code that does not do what it says) set it to False.
+    PRODUCTION_ONLY: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,7 +112,11 @@ class Detector:
         data: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> None:
-        """Record a finding at `node`. `fix` may lower (never raise) the rule's fix safety."""
+        """Record a finding at `node`. `fix` may lower (never raise) the rule's fix safety.
+        A production-only rule records nothing in test code the file itself marks as such
+        (`in_test_code`), unless the test policy is off (`test-paths = []`)."""
+        if self.PRODUCTION_ONLY and self.config.test_paths and self.in_test_code(node):
+            return
         span = self.model.span(node)
         safety = self.FIX if fix is None or fix.rank > self.FIX.rank else fix
         finding = Finding(
@@ -122,6 +132,11 @@ class Detector:
             self.suppressed.append(finding)
         else:
             self.findings.append(finding)
+
+    def in_test_code(self, node: Any) -> bool:
+        """Whether `node` is test code by the file's own marks (Rust's `#[test]`); Python
+        tests are found by their paths (`Config.is_test_path`)."""
+        return False
 
     def _is_suppressed(self, span: Span) -> bool:
         lines = self.model.lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import libcst as cst
@@ -73,6 +74,47 @@ def split_before_comment(
         if line.comment is not None:
             return list(lines[:index]), list(lines[index:])
     return list(lines), []
+
+
+def comment_line(comment: cst.Comment) -> cst.EmptyLine:
+    """`comment` on a line of its own, at the indentation of the statement it is put above."""
+    return cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace(""), comment=comment)
+
+
+def remove_statements(
+    statements: Sequence[cst.BaseStatement],
+    edit: Callable[[cst.BaseStatement], cst.BaseStatement | None],
+    at_top: bool = True,
+) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+    """(`statements` as `edit` leaves each one (None: removed), the comment lines of removed
+    statements that no statement after them took). The lines above a removed statement go
+    to the next one that stays: its comments, with its own trailing comment on a line of its
+    own, and its blank lines when they part more (or it was the first statement, whose place
+    the next takes, when the statements start their block or file: `at_top`)."""
+    body: list[cst.BaseStatement] = []
+    carried: list[cst.EmptyLine] | None = None
+    for statement in statements:
+        edited = edit(statement)
+        if edited is None:
+            assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            lines = [*(carried or ()), *statement.leading_lines]
+            trailing = getattr(statement, "trailing_whitespace", None)
+            if trailing is not None and trailing.comment is not None:
+                lines.append(comment_line(trailing.comment))
+            carried = lines
+            continue
+        if carried is not None and isinstance(
+            edited, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+        ):
+            blanks, comments = split_before_comment(tuple(edited.leading_lines))
+            removed_blanks, removed_comments = split_before_comment(tuple(carried))
+            if (at_top and not body) or len(removed_blanks) > len(blanks):
+                blanks = removed_blanks
+            edited = edited.with_changes(leading_lines=[*blanks, *removed_comments, *comments])
+            carried = None
+        body.append(edited)
+    left = [line for line in carried or () if line.comment is not None]
+    return body, left
 
 
 def is_docstring(statement: cst.BaseStatement) -> bool:

@@ -3,11 +3,12 @@
 libcst parses about ten times slower than CPython, and a codemod's visits of a tree cost as
 much again, so a fix in a large module paid for every function of it. Before a fix pass, each
 run of consecutive top-level functions and classes that no finding of the pass touches is
-elided: replaced by one placeholder line, a tuple of the names the run read (so an import it
-uses stays used); the names it bound at module level travel beside it (`Elision.bound`), for
-codemods that choose new names. The codemod sees the findings with their lines moved to the
-reduced text; its change, as line edits, maps back to the original text line for line. A
-change that touches a placeholder is refused, and the codemod then runs on the whole text.
+elided: replaced by one placeholder line, a tuple of the imported names it mentions (so an
+import it uses stays used; a mention in a string or comment counts, erring towards keeping);
+the names it binds at module level travel beside it (`Elision.bound`), for codemods that
+choose new names. The codemod sees the findings with their lines moved to the reduced text;
+its change, as line edits, maps back to the original text line for line. A change that
+touches a placeholder is refused, and the codemod then runs on the whole text.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowfix.analysis.model import walk
 from flowfix.line_edits import LineEdit, apply_line_edits, line_edits, lines_of
 from flowfix.rules import Finding, Span
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GLOBAL = re.compile(r"^[ \t]*global[ \t]+([\w \t,]+)", re.MULTILINE)
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -67,6 +68,7 @@ class Elision:
         if not groups:
             return cls(text, text)
         original = lines_of(text)
+        mentions = _mentions(_imported_names(tree))
         out: list[str] = []
         runs: list[tuple[int, int]] = []
         bound: set[str] = set()
@@ -74,9 +76,11 @@ class Elision:
         for group in groups:
             start, end = _first_line(group[0]) - 1, _last_line(group[-1])
             out.extend(original[cursor:start])
-            read: set[str] = set()
-            for statement in group:
-                _names(statement, bound, read)
+            segment = "".join(original[start:end])
+            bound.update(statement.name for statement in group)  # type: ignore[attr-defined]
+            for names in _GLOBAL.findall(segment):
+                bound.update(_IDENTIFIER.findall(names))
+            read = set(mentions.findall(segment)) if mentions is not None else set()
             values = "".join(f"{name}, " for name in sorted(read))
             out.append(f"({values})" + _ending(original[end - 1]))
             runs.append((start, end))
@@ -193,30 +197,24 @@ def _ending(line: str) -> str:
     return line[len(line.rstrip("\r\n")) :]
 
 
-def _names(statement: ast.stmt, bound: set[str], read: set[str]) -> None:
-    """Add the names `statement` binds in the module (its own, and any declared `global` in
-    it) to `bound`, and to `read` every name it reads and the identifiers of its string
-    annotations (which libcst's scope analysis counts as uses)."""
-    bound.add(statement.name)  # type: ignore[attr-defined]
-    for node in walk(statement):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            read.add(node.id)
-        elif isinstance(node, ast.Global):
-            bound.update(node.names)
-        for annotation in _annotations(node):
-            read.update(_string_identifiers(annotation))
+def _imported_names(tree: ast.Module) -> set[str]:
+    """The names imports bind at module level (outside functions and classes)."""
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, DEFINITIONS):
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name != "*":
+                        names.add(alias.asname or alias.name.partition(".")[0])
+    return names
 
 
-def _annotations(node: ast.AST) -> Iterable[ast.expr]:
-    if isinstance(node, ast.arg) and node.annotation is not None:
-        yield node.annotation
-    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
-        yield node.returns
-    elif isinstance(node, ast.AnnAssign):
-        yield node.annotation
-
-
-def _string_identifiers(annotation: ast.expr) -> Iterator[str]:
-    for node in walk(annotation):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield from _IDENTIFIER.findall(node.value)
+def _mentions(names: set[str]) -> re.Pattern[str] | None:
+    """A pattern for any of `names` as a whole word (a mention in a string or a comment
+    counts: an import is kept rather than lost)."""
+    if not names:
+        return None
+    words = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"\b(?:{words})\b")

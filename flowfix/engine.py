@@ -18,8 +18,9 @@ from flowfix.detector import run_detectors
 from flowfix.fixes import Picks, fix_loop, fixable, picked
 from flowfix.languages import is_rust, language_of
 from flowfix.project import ProjectIndex
-from flowfix.rules import Finding, FixSafety, Rule, registry
+from flowfix.rules import Finding, FixSafety, Rule, expand_codes, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
+from flowfix.style import style_for
 from flowfix.verify import compiles
 
 # libcst is imported where code is rewritten: detection never needs it.
@@ -37,15 +38,19 @@ class Options:
     cache: ResultCache | None = None
 
     def rules_for(self, display: str) -> list[Rule]:
-        """The selected rules of the file's language, less those per-file-ignores drops."""
-        ignored = self.config.ignored_for(display) if self.config.per_file_ignores else ()
+        """The selected rules of the file's language, less those per-file-ignores drops and,
+        on a test path, the production-only ones."""
+        ignored = self.config.ignored_for(display) if self.config.per_file_ignores else set()
+        dropped = expand_codes(sorted(ignored))
+        in_tests = self.config.is_test_path(display)
         rules = registry()
         language = language_of(display)
         return [
             rules[code]
             for code in self.codes
             if rules[code].language == language
-            and not any(code.startswith(prefix) for prefix in ignored)
+            and code not in dropped
+            and not (in_tests and rules[code].production_only)
         ]
 
 
@@ -135,7 +140,9 @@ def detect(
         hidden_codes = tuple(sorted(f.code for f in hidden))
         return Detection(sorted(found, key=lambda f: f.sort_key), hidden_codes)
     with gc_paused():
-        tree = check_syntax(text)
+        tree = (project.tree_for(display, text) if project is not None else None) or check_syntax(
+            text
+        )
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
         try:
             found, hidden = run_detectors(tree, text, display, detectors, config, project)
@@ -212,6 +219,7 @@ def process_source(
         redetect,
         source.encoding,
         picks,
+        style_for(source.path),
     )
     if not state.converged and state.text != text:
         return not_rewritten(

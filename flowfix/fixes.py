@@ -24,6 +24,7 @@ from flowfix.languages import is_rust
 from flowfix.line_edits import LineEdit, apply_line_edits, line_edits, lines_of
 from flowfix.rules import Finding, FixSafety, Rule, Span, registry
 from flowfix.sources import ParseFailure
+from flowfix.style import CodeStyle, format_like
 from flowfix.verify import parse, rewrite_problem, unreproducible
 
 
@@ -49,6 +50,7 @@ def apply_codemod(
     display: str,
     findings: Sequence[Finding],
     config: Config,
+    style: CodeStyle | None = None,
     elision: Elision | None = None,
 ) -> tuple[str, str]:
     """Run `rule`'s codemod for `findings` on `text` (on `elision`, the part of `text` the
@@ -61,11 +63,11 @@ def apply_codemod(
     if elision is None:
         elision = Elision.around(text, findings)
     new_text, reason = _run_codemod(
-        rule, elision.reduced, display, elision.findings(findings), config, elision.bound
+        rule, elision.reduced, display, elision.findings(findings), config, style, elision.bound
     )
     expanded = elision.expand(new_text)
     if expanded is None:  # the codemod changed an elided line: let it see the whole text
-        return _run_codemod(rule, text, display, findings, config)
+        return _run_codemod(rule, text, display, findings, config, style)
     return expanded, reason
 
 
@@ -75,6 +77,7 @@ def _run_codemod(
     display: str,
     findings: Sequence[Finding],
     config: Config,
+    style: CodeStyle | None = None,
     elided_names: frozenset[str] = frozenset(),
 ) -> tuple[str, str]:
     """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
@@ -86,7 +89,7 @@ def _run_codemod(
     assert codemod_class is not None and issubclass(codemod_class, RuleCodemod)
 
     context = CodemodContext(filename=display)
-    codemod = codemod_class(context, findings, config)
+    codemod = codemod_class(context, findings, config, style)
     codemod.elided_names = elided_names
     try:
         new_module = codemod.transform_module(parse(text))
@@ -232,21 +235,25 @@ def fix_loop(
     redetect: Redetect,
     encoding: str = "utf-8",
     picks: Picks | None = None,
+    style: CodeStyle | None = None,
 ) -> FixState:
-    """Fix passes over `text` until nothing fixable is left or the pass limit is hit; with
-    `picks`, only the findings they want are fixed."""
+    """Fix passes over `text` until nothing fixable is left or the pass limit is hit (with
+    `picks`, only the findings they want are fixed); then, when the file was formatted, the
+    new code is formatted the same way."""
+    style = style or CodeStyle()
     state = FixState(text=text, findings=findings, picks=picks)
     limit = config.threshold("max-fix-passes")
     by_code = {rule.code: rule for rule in rules}
     while True:
         pending = state.fixable(threshold)
         if not pending:
+            _format(state, text, style, display, encoding, redetect)
             return state
         if state.passes >= limit:
             state.notes.append(f"stopped after {limit} fix passes with fixable findings left")
             state.converged = False
             return state
-        proposals = _propose(state, pending, by_code, display, config)
+        proposals = _propose(state, pending, by_code, display, config, style)
         if proposals and _apply_pass(state, proposals, threshold, display, encoding, redetect):
             state.passes += 1
 
@@ -257,6 +264,7 @@ def _propose(
     by_code: dict[str, Rule],
     display: str,
     config: Config,
+    style: CodeStyle,
 ) -> list[_Proposal]:
     """Each pending rule's rewrite of the pass's text (rules whose codemod fails are
     dropped), in the order of their first finding in the file."""
@@ -274,7 +282,7 @@ def _propose(
         targets = [finding for finding in pending if finding.code == code]
         try:
             new_text, reason = apply_codemod(
-                by_code[code], state.text, display, targets, config, elision
+                by_code[code], state.text, display, targets, config, style, elision
             )
         except Exception as exc:  # a codemod bug must not lose the run: drop the fix, say why
             reraise_interruption(exc)
@@ -286,6 +294,28 @@ def _propose(
         edits = tuple(line_edits(state.text, new_text))
         proposals.append(_Proposal(code, len(targets), new_text, edits))
     return proposals
+
+
+def _format(
+    state: FixState,
+    original: str,
+    style: CodeStyle,
+    display: str,
+    encoding: str,
+    redetect: Redetect,
+) -> None:
+    """The fixed text formatted like the original (`format_like`), when that passes the
+    checks a fix pass passes; the findings are those of the formatted text. Python only."""
+    if is_rust(display) or state.text == original:
+        return
+    formatted = format_like(original, state.text, style)
+    if formatted == state.text or rewrite_problem(state.text, formatted, display, encoding):
+        return
+    try:
+        findings = redetect(formatted)
+    except ParseFailure:
+        return
+    state.text, state.findings = formatted, findings
 
 
 def _apply_pass(

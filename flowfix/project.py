@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -71,12 +72,15 @@ class ProjectIndex:
     unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
     texts: dict[str, str] = field(default_factory=dict)  # module: its text, when given (build)
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
+    files: dict[str, str] = field(default_factory=dict)  # absolute path: module, for scripts
     consulted: set[str] | None = None  # while recording: every module name looked up
+    # Trees the index parsed, kept for the run's own analysis of the file (parsed once).
+    parsed: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
     # Every file of the run by display path: its path, or its text when given (build). Rules
     # that look for a function's callers read them through `source`; they keep what they
     # work out in `memo` (and consult again, when they reuse it, the files it read).
-    files: dict[str, Path | str] = field(default_factory=dict, repr=False)
+    run_files: dict[str, Path | str] = field(default_factory=dict, repr=False)
     memo: dict[object, object] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -87,10 +91,9 @@ class ProjectIndex:
         index = cls()
         names = _module_names([(path, display) for path, display, _ in sources])
         for (path, display, text), (module, is_package) in zip(sources, names, strict=True):
-            index.module_of_path[display] = module
-            index.unread[module] = (path, is_package)
+            index._add(path, display, module, is_package)
             index.texts[module] = text
-            index.files[display] = text
+            index.run_files[display] = text
         return index
 
     @classmethod
@@ -99,10 +102,29 @@ class ProjectIndex:
         files = list(files)
         index = cls()
         for (path, display), (module, is_package) in zip(files, _module_names(files), strict=True):
-            index.module_of_path[display] = module
-            index.unread[module] = (path, is_package)
-            index.files[display] = path
+            index._add(path, display, module, is_package)
+            index.run_files[display] = path
         return index
+
+    def _add(self, path: Path, display: str, module: str, is_package: bool) -> None:
+        self.module_of_path[display] = module
+        self.unread[module] = (path, is_package)
+        self.files[os.path.abspath(path)] = module
+
+    def script_import(self, folder: Path, dotted: str) -> str | None:
+        """`dotted` as a script in `folder` (not a package) imports it, as a project-wide name,
+        when a file of the run beside the script provides it: Python puts a script's own
+        folder first on `sys.path`, so `from utils import call_llm` in a cookbook app means
+        its own `utils.py` (or `utils/`), whatever other apps of the run call theirs."""
+        parts = dotted.split(".")
+        base = os.path.abspath(folder)
+        for end in range(len(parts), 0, -1):
+            stem = os.path.join(base, *parts[:end])
+            for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
+                module = self.files.get(candidate)
+                if module is not None:
+                    return ".".join([module, *parts[end:]])
+        return None
 
     def offer_tree(self, module: str, tree: ast.Module, text: str) -> None:
         """Index a module of the run from the tree its reader already has, rather than read and
@@ -115,9 +137,9 @@ class ProjectIndex:
                 return
         elif self.digests.get(module) != digest_of(text.encode("utf-8")):
             return
-        _path, is_package = self.unread.pop(module)
+        path, is_package = self.unread.pop(module)
         self.texts.pop(module, None)
-        _Indexer(self, module, is_package).run(tree)
+        _Indexer(self, module, is_package, path).run(tree)
         self._chains.clear()
 
     def know(self, display: str, digest: str) -> None:
@@ -137,12 +159,20 @@ class ProjectIndex:
                 return None
         return self.digests.get(module, "?" if module in self.modules else None)
 
-    def _index(self, module: str, is_package: bool, text: str) -> None:
+    def _index(self, module: str, is_package: bool, text: str, path: Path) -> None:
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
-        _Indexer(self, module, is_package).run(tree)
+        _Indexer(self, module, is_package, path).run(tree)
+        self.parsed[module] = (text, tree)
+
+    def tree_for(self, display: str, text: str) -> ast.Module | None:
+        """The tree of a file of the run that a query made the index parse, if its text is
+        `text`, handed over once: the run's analysis of that file need not parse it again."""
+        module = self.module_of_path.get(display)
+        found = self.parsed.pop(module, None) if module is not None else None
+        return found[1] if found is not None and found[0] == text else None
 
     def _load(self, dotted: str) -> None:
         """Index the unread modules that `dotted` or its prefixes name."""
@@ -163,7 +193,7 @@ class ProjectIndex:
                     continue
                 self.digests.setdefault(module, source.digest)
                 text = source.text
-            self._index(module, is_package, text)
+            self._index(module, is_package, text, path)
             self._chains.clear()
 
     def record(self) -> None:
@@ -190,7 +220,7 @@ class ProjectIndex:
     def source(self, display: str) -> str | None:
         """The text of a file of the run, by display path (recorded as consulted)."""
         module = self.module_for(display)
-        entry = self.files.get(display)
+        entry = self.run_files.get(display)
         if entry is None or isinstance(entry, str):
             return entry
         try:
@@ -208,10 +238,14 @@ class ProjectIndex:
             return f"{cls}.{rest}"
         self._load(module)
         info = self.modules.get(module)
-        target = info.bindings.get(head) if info is not None else None
-        if target is None:
+        if info is None:
             return dotted
-        return f"{target}.{rest}" if rest else target
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            target = info.bindings.get(".".join(parts[:end]))
+            if target is not None:
+                return ".".join([target, *parts[end:]])
+        return dotted
 
     def resolve(self, dotted: str, depth: int = 0) -> str:
         """Follow re-exports (`pkg/__init__.py: from .utils import f`) to a defining name."""
@@ -338,10 +372,13 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 class _Indexer:
     """Fills the index with one module's bindings, functions and classes."""
 
-    def __init__(self, index: ProjectIndex, module: str, is_package: bool) -> None:
+    def __init__(self, index: ProjectIndex, module: str, is_package: bool, path: Path) -> None:
         self.index = index
         self.module = module
         self.is_package = is_package
+        # A module outside any package is a script (or beside one): its absolute imports look
+        # in its own folder first.
+        self.script_folder = path.parent if not _package(path.parent) else None
         self.info = ModuleInfo(module)
         index.modules[module] = self.info
 
@@ -381,10 +418,13 @@ class _Indexer:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    self.info.bindings[alias.asname] = alias.name
+                    self.info.bindings[alias.asname] = self._absolute(alias.name)
                 else:
                     head = alias.name.split(".")[0]
-                    self.info.bindings[head] = head
+                    self.info.bindings[head] = self._absolute(head)
+                    if "." in alias.name and self._script_import(alias.name) is not None:
+                        # `import utils.llm` beside a script: `utils.llm.f` is its own file's.
+                        self.info.bindings[alias.name] = self._absolute(alias.name)
             return
         base = node.module or ""
         if node.level:
@@ -395,7 +435,21 @@ class _Indexer:
             base = ".".join([*anchor, *([base] if base else [])])
         for alias in node.names:
             if alias.name != "*":
-                self.info.bindings[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
+                target = f"{base}.{alias.name}".lstrip(".")
+                # `from utils import call_llm` in a script: its own `utils/call_llm.py`, or
+                # `call_llm` of its own `utils.py` / `utils/__init__.py`.
+                self.info.bindings[alias.asname or alias.name] = (
+                    target if node.level else self._absolute(target)
+                )
+
+    def _script_import(self, dotted: str) -> str | None:
+        if self.script_folder is None:
+            return None
+        return self.index.script_import(self.script_folder, dotted)
+
+    def _absolute(self, dotted: str) -> str:
+        """What an absolute import of `dotted` names: a file beside a script, or `dotted`."""
+        return self._script_import(dotted) or dotted
 
     def qualify(self, dotted: str, cls: str | None) -> str:
         return self.index.qualify(self.module, dotted, cls)

@@ -7,6 +7,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -42,6 +43,33 @@ class FixSafety(str, enum.Enum):
 
 
 _SAFETY_RANK = {FixSafety.NONE: 0, FixSafety.UNSAFE: 1, FixSafety.SAFE: 2}
+
+
+class OptIn(str, enum.Enum):
+    """Why a rule is not in the default set; each value is also a group name for `select`,
+    `extend-select` and `ignore` (`extend-select = ["tuning"]`)."""
+
+    TUNING = "tuning"  # flags a setting whose right value depends on the workload
+    CONTEXT = "context"  # whether it costs anything depends on what the code does not show
+    MINOR = "minor"  # a real cost, small next to the work around it
+    PREVIEW = "preview"  # not yet judged on real code
+
+    @property
+    def meaning(self) -> str:
+        return _OPT_IN_MEANING[self]
+
+
+_OPT_IN_MEANING = {
+    OptIn.TUNING: "flags a setting whose right value depends on the workload",
+    OptIn.CONTEXT: "whether it costs anything depends on what the code does not show",
+    OptIn.MINOR: "a real cost, but small next to the work around it",
+    OptIn.PREVIEW: "not yet judged on real code",
+}
+# Group names a selection may use besides codes and prefixes: every rule, the default set,
+# and each opt-in reason.
+ALL = "ALL"
+DEFAULT = "DEFAULT"
+GROUPS = (ALL, DEFAULT, *(reason.value.upper() for reason in OptIn))
 
 
 @dataclass(frozen=True, order=True)
@@ -88,6 +116,14 @@ class Rule:
     detector_class: str  # "module:Class"
     codemod_class: str | None
     language: str = "python"  # of the files it applies to (flowfix.languages)
+    opt_in: OptIn | None = None  # None: in the default set
+    why_not_default: str = ""  # one line, for opt-in rules
+    production_only: bool = True  # skipped on test paths (config `test-paths`)
+
+    @property
+    def default(self) -> bool:
+        """In the rule set a run selects when nothing is selected."""
+        return self.opt_in is None
 
     @property
     def detector(self) -> type[Detector]:
@@ -188,10 +224,16 @@ def scan_rules() -> dict[str, Rule]:
             if codemod_cls
             else None,
             language=detector.LANGUAGE,
+            opt_in=detector.OPT_IN,
+            why_not_default=detector.WHY_NOT_DEFAULT,
+            production_only=detector.PRODUCTION_ONLY,
         )
     if codemods:
         raise RegistryError(f"codemods without a detector: {sorted(codemods)}")
     return dict(sorted(rules.items()))
+
+
+LINE_LENGTH = 100  # ruff's line length for flowfix's own code
 
 
 def render_catalog(rules: dict[str, Rule]) -> str:
@@ -201,6 +243,8 @@ def render_catalog(rules: dict[str, Rule]) -> str:
         if isinstance(value, tuple):
             items = ", ".join(literal(item) for item in value)
             return f"({items},)" if len(value) == 1 else f"({items})"
+        if isinstance(value, OptIn):
+            return json.dumps(value.value)
         return json.dumps(value) if isinstance(value, str) else repr(value)
 
     lines = [
@@ -212,7 +256,7 @@ def render_catalog(rules: dict[str, Rule]) -> str:
         '"""',
         "",
         "# code: (name, severity, category, fix, frameworks, needs_project, detector, codemod,",
-        "#        language)",
+        "#        language, opt_in (None: a default rule), why_not_default, production_only)",
         "RULES = {",
     ]
     for rule in rules.values():
@@ -226,9 +270,19 @@ def render_catalog(rules: dict[str, Rule]) -> str:
             rule.detector_class,
             rule.codemod_class,
             rule.language,
+            rule.opt_in,
+            rule.why_not_default,
+            rule.production_only,
         )
         lines.append(f"    {literal(rule.code)}: (")
-        lines.extend(f"        {literal(value)}," for value in fields)
+        for value in fields:
+            text = literal(value)
+            if len(text) + 9 <= LINE_LENGTH or not isinstance(value, str):
+                lines.append(f"        {text},")
+            else:  # a long string: implicitly concatenated parts, one a line
+                parts = textwrap.wrap(value, LINE_LENGTH - 14, drop_whitespace=False)
+                lines += ["        (", *(f"            {literal(part)}" for part in parts)]
+                lines.append("        ),")
         lines.append("    ),")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -241,7 +295,20 @@ def registry() -> dict[str, Rule]:
 
     rules: dict[str, Rule] = {}
     for code, row in RULES.items():
-        name, severity, category, fix, frameworks, needs_project, detector, codemod, language = row
+        (
+            name,
+            severity,
+            category,
+            fix,
+            frameworks,
+            needs_project,
+            detector,
+            codemod,
+            language,
+            opt_in,
+            why_not_default,
+            production_only,
+        ) = row
         rules[code] = Rule(
             code,
             name,
@@ -253,26 +320,46 @@ def registry() -> dict[str, Rule]:
             detector,
             codemod,
             language,
+            OptIn(opt_in) if opt_in is not None else None,
+            why_not_default,
+            production_only,
         )
     return rules
 
 
-def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule]:
-    """Rules enabled by `select`/`ignore` (codes or prefixes such as `ASY`); KeyError if unknown."""
+def expand_codes(patterns: list[str]) -> set[str]:
+    """The codes named by `patterns`: codes, prefixes (`ASY`) and group names (`ALL`,
+    `DEFAULT`, an opt-in reason such as `TUNING`), in any case; KeyError for the first that
+    is none of those (a group may be empty: `PREVIEW` when every rule has been judged)."""
     rules = registry()
+    codes: set[str] = set()
+    for raw in patterns:
+        pattern = raw.strip().upper()
+        if not pattern:
+            continue
+        if pattern in GROUPS:
+            matched = {code for code, rule in rules.items() if in_group(rule, pattern)}
+        else:
+            matched = {code for code in rules if code.startswith(pattern)}
+        if not matched and pattern not in GROUPS:
+            raise KeyError(raw)
+        codes |= matched
+    return codes
 
-    def expand(patterns: list[str]) -> set[str]:
-        codes: set[str] = set()
-        for raw in patterns:
-            pattern = raw.strip().upper()
-            if not pattern:
-                continue
-            matched = {code for code in rules if pattern == "ALL" or code.startswith(pattern)}
-            if not matched:
-                raise KeyError(raw)
-            codes |= matched
-        return codes
 
-    chosen = expand(select) if select else set(rules)
-    chosen -= expand(ignore or [])
+def in_group(rule: Rule, group: str) -> bool:
+    """Whether `rule` belongs to the group named `group` (one of GROUPS)."""
+    if group == ALL:
+        return True
+    if group == DEFAULT:
+        return rule.default
+    return rule.opt_in is not None and rule.opt_in.value.upper() == group
+
+
+def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule]:
+    """Rules enabled by `select` (default: the default set) less `ignore`; both take codes,
+    prefixes and group names (`expand_codes`); KeyError if one names no rule."""
+    rules = registry()
+    chosen = expand_codes(select or [DEFAULT])
+    chosen -= expand_codes(ignore or [])
     return [rules[code] for code in sorted(chosen)]

@@ -18,6 +18,7 @@ from flowfix.line_edits import LineEdit, line_edits
 from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, registry
 from flowfix.sources import SourceError, read_source
+from flowfix.style import style_for
 from flowfix.verify import rewrite_problem
 
 
@@ -39,7 +40,8 @@ def fix_finding(
     if not rule.fixable:
         return None
     try:
-        new_text, _ = apply_codemod(rule, text, display, [finding], config)
+        style = style_for(Path(display))
+        new_text, _ = apply_codemod(rule, text, display, [finding], config, style)
     except Exception as exc:  # a codemod bug: no suggestion, as the fix loop drops such a pass
         reraise_interruption(exc)
         return None

@@ -1,10 +1,12 @@
-"""The pinned real packages flowfix is checked on: downloaded once into `.corpus/downloads/`
-(git-ignored), unpacked where the caller says (outside this repository, whose .gitignore would
-hide them from discovery). Used by the ecosystem check, the real-world fix test and the
-benchmark."""
+"""The pinned real code flowfix is checked on: packages downloaded once into
+`.corpus/downloads/` (git-ignored), and the GitHub sources of the same projects read from
+local git mirrors at pinned commits; both written where the caller says (outside this
+repository, whose .gitignore would hide them from discovery). Used by the ecosystem check, the
+real-world fix test and the benchmark."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -70,4 +72,67 @@ def pinned(into: Path) -> Path:
         target = into / requirement.partition("==")[0]
         if not target.exists():
             unpack(archive(requirement, choice), target)
+    return into
+
+
+# The GitHub sources as their repositories hold them (examples, cookbooks and tests included):
+# (folder, repository, commit). Read from bare mirrors (`$FLOWFIX_MIRRORS/<owner>+<name>/repo`,
+# default /work/.mirror), since the machine that runs the tests may not reach GitHub.
+GITHUB = (
+    ("dynamiq", "dynamiq-ai/dynamiq", "9fcec5f14f96e311212f240ca14fd0f1f2ccc771"),
+    ("pflow", "spinje/pflow", "dae0c4592d2c04e7b8ac419c50047aae83ddbdb0"),
+    ("PocketFlow", "The-Pocket/PocketFlow", "43ef382bb0c9dae8167528618bb40f5a3f9a28a5"),
+)
+SOURCE_SUFFIXES = (".py", ".rs")
+
+
+class NoMirror(Exception):
+    """No local mirror holds a pinned commit."""
+
+
+def mirror(repository: str) -> Path:
+    root = Path(os.environ.get("FLOWFIX_MIRRORS", "/work/.mirror"))
+    return root / repository.replace("/", "+") / "repo"
+
+
+def checkout(repository: str, commit: str, into: Path) -> Path:
+    """The Python and Rust files of `repository` at `commit`, written into `into`; `into`.
+
+    Read blob by blob (`git ls-tree`, `git cat-file --batch`) rather than with `git archive`:
+    a mirror may lack the large binary files, which `git archive` cannot skip."""
+    git_dir = mirror(repository)
+    git = ["git", f"--git-dir={git_dir}"]
+    known = subprocess.run([*git, "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True)
+    if known.returncode != 0:
+        raise NoMirror(f"{repository} at {commit[:12]}: no mirror with that commit at {git_dir}")
+    listing = subprocess.run(
+        [*git, "ls-tree", "-r", "-z", commit], capture_output=True, check=True
+    ).stdout
+    blobs: list[tuple[str, str]] = []
+    for entry in listing.split(b"\0"):
+        meta, _, name = entry.decode("utf-8").partition("\t")
+        if meta.split(" ")[1:2] == ["blob"] and name.endswith(SOURCE_SUFFIXES):
+            blobs.append((meta.split(" ")[2], name))
+    batch = subprocess.run(
+        [*git, "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for sha, _ in blobs).encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    offset = 0
+    for _, name in blobs:
+        header_end = batch.index(b"\n", offset)
+        size = int(batch[offset:header_end].split()[2])
+        target = into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(batch[header_end + 1 : header_end + 1 + size])
+        offset = header_end + 1 + size + 1
+    return into
+
+
+def github_sources(into: Path) -> Path:
+    """Every pinned GitHub source checked out into `into/<folder>/`; `into` (NoMirror when a
+    mirror or a commit is missing)."""
+    for folder, repository, commit in GITHUB:
+        checkout(repository, commit, into / folder)
     return into

@@ -13,6 +13,7 @@ from flowfix.analysis.arguments import (
     first_argument_value,
     ordered_arguments,
 )
+from flowfix.analysis.assignments import local_assignment
 from flowfix.analysis.excerpts import code_excerpt, excerpt_in_parentheses, source_text
 from flowfix.analysis.methods import instance_name, is_instance_attribute, is_static
 from flowfix.analysis.names import full_name, last_name, shown_callee, spelled_name
@@ -492,3 +493,31 @@ def test_arguments_in_source_order() -> None:
 def test_spelled_and_last_names(code: str, spelled: str | None, last: str | None) -> None:
     node = ast.parse(code, mode="eval").body
     assert spelled_name(node) == spelled and last_name(node) == last
+
+
+LOCAL_ASSIGNMENTS = {
+    "one_assignment_and_its_reads": (
+        "loop = get()\nx = loop.a\ndef inner():\n    return loop.b\nreturn x",
+        {"name": "loop", "statement": [2, 5, 2, 17], "reads": [[3, 9, 3, 13], [5, 16, 5, 20]]},
+    ),
+    "assigned_twice": ("loop = get()\nloop = get()\nreturn loop", None),
+    "two_targets": ("loop = other = get()\nreturn loop", None),
+    "tuple_target": ("loop, other = get()\nreturn loop", None),
+    "augmented_later": ("loop = get()\nloop += 1\nreturn loop", None),
+    "a_parameter": ("return loop", None),
+    "global": ("global loop\nloop = get()\nreturn loop", None),
+    "deleted": ("loop = get()\ndel loop\nreturn 1", None),
+    "shares_its_line": ("loop = get(); x = 1\nreturn loop", None),
+    "a_one_line_body": ("if x: loop = get()\nreturn loop", None),
+    "fills_its_block": ("if x:\n    loop = get()\nreturn loop", None),
+    "locals_read": ("loop = get()\nreturn loop, locals()", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOCAL_ASSIGNMENTS))
+def test_local_assignment_names_a_lone_assignment_and_its_reads(case: str) -> None:
+    body, expected = LOCAL_ASSIGNMENTS[case]
+    source = "def f(x, loop=None):\n" if case == "a_parameter" else "def f(x):\n"
+    model = model_of(source + textwrap.indent(body, "    ") + "\n")
+    func = model.tree.body[0]
+    assert local_assignment(model, func, "loop") == expected

@@ -223,7 +223,7 @@ def test_unknown_rule_code_in_select(folder: Path) -> None:
     result = invoke("fix", "--select", "ASY001,NOPE42", ".")
     assert result.exit_code == 2
     assert error_line(result, "NOPE42") == (
-        "flowfix: error: unknown rule code or prefix 'NOPE42' (see `flowfix rules`)"
+        "flowfix: error: unknown rule code, prefix or group 'NOPE42' (see `flowfix rules`)"
     )
     assert result.stdout == ""
     assert (folder / "good.py").read_text() == GOOD

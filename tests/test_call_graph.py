@@ -161,3 +161,50 @@ def test_the_index_reads_the_one_blocking_table(tmp_path: Path) -> None:
     assert index.blocking_chain("helpers.page") == ("page", "session.get() (sync HTTP client)")
     assert index.blocking_chain("helpers.parsed") is not None
     assert index.blocking_chain("helpers.header") is None
+
+
+def test_scripts_import_the_files_beside_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cookbook apps are folders of scripts: `from utils import call_llm` means the app's own
+    `utils.py` (or `utils/` folder), since Python puts a script's folder first on `sys.path`,
+    even when the run starts at the repository root and every app has a `utils`."""
+    monkeypatch.chdir(tmp_path)
+    node = (
+        "from pocketflow import AsyncNode\n\n{imports}\n\n\n"
+        "class Answer(AsyncNode):\n"
+        "    async def exec_async(self, prompt):\n"
+        "        return {call}(prompt)\n"
+    )
+    blocking = "import requests\n\n\ndef call_llm(prompt):\n    return requests.post(prompt).text\n"
+    harmless = "def call_llm(prompt):\n    return prompt.upper()\n"
+    apps = {
+        "cookbook/chat/utils.py": blocking,
+        "cookbook/chat/nodes.py": node.format(
+            imports="from utils import call_llm", call="call_llm"
+        ),
+        "cookbook/echo/utils.py": harmless,
+        "cookbook/echo/nodes.py": node.format(
+            imports="from utils import call_llm", call="call_llm"
+        ),
+        "cookbook/rag/utils/__init__.py": "",
+        "cookbook/rag/utils/llm.py": blocking,
+        "cookbook/rag/nodes.py": node.format(
+            imports="from utils.llm import call_llm", call="call_llm"
+        ),
+        "cookbook/agent/utils/llm.py": harmless,
+        "cookbook/agent/nodes.py": node.format(
+            imports="import utils.llm", call="utils.llm.call_llm"
+        ),
+        "cookbook/tool/helpers.py": blocking,
+        "cookbook/tool/nodes.py": node.format(imports="import helpers as h", call="h.call_llm"),
+    }
+    for rel, text in apps.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    assert [line.split(": ASY006")[0] for line in result.stdout.splitlines()] == [
+        "cookbook/chat/nodes.py:8:16",
+        "cookbook/rag/nodes.py:8:16",
+        "cookbook/tool/nodes.py:8:16",
+    ]

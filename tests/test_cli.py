@@ -130,7 +130,7 @@ def test_select_and_ignore(project: Path) -> None:
 def test_unknown_rule_code_is_a_usage_error(project: Path) -> None:
     result = invoke("check", "--select", "XYZ123", "pkg")
     assert result.exit_code == 2
-    assert "unknown rule code or prefix 'XYZ123'" in result.stderr
+    assert "unknown rule code, prefix or group 'XYZ123'" in result.stderr
 
 
 def test_diff_prints_patch_writes_nothing_exits_1(project: Path) -> None:

@@ -43,7 +43,7 @@ def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-un
 
 
 def test_statistics_counts_per_rule_with_suppressed(project: Path) -> None:
-    result = invoke("--statistics", "pkg")
+    result = invoke("--statistics", "--extend-select", "TIM001", "pkg")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "COUNT  SUPPRESSED  CODE    FIX  NAME",
@@ -104,13 +104,15 @@ def test_verbose_says_what_runs_on_stderr(project: Path) -> None:
     result = CliRunner().invoke(app, ["check", "-v", "-j1", "--cache-dir", "cc", "pkg"])
     assert result.exit_code == 1 and result.stdout.count("TIM001") == 2
     lines = result.stderr.splitlines()
-    assert lines[:3] == [
+    assert lines[:4] == [
         f"flowfix: config: {project / 'pyproject.toml'}",
         "flowfix: 1 rules: TIM001",
+        "flowfix: test paths, where production-only rules do not run: tests/, test/, test_*.py,"
+        " *_test.py, conftest.py",
         "flowfix: cache: cc",
     ]
-    assert lines[3].startswith("flowfix: 2 files, 1 jobs, ")
-    assert len(lines) == 4
+    assert lines[4].startswith("flowfix: 2 files, 1 jobs, ")
+    assert len(lines) == 5
 
 
 def test_quiet_and_verbose_together_is_a_usage_error(project: Path) -> None:
@@ -185,7 +187,7 @@ def test_unknown_code_in_extend_select_names_file_and_key(project: Path) -> None
     assert result.exit_code == 2
     assert result.stderr == (
         f"flowfix: error: {project / 'pyproject.toml'}: [tool.flowfix] extend-select: "
-        "unknown rule code or prefix 'NOPE9' (see `flowfix rules`)\n"
+        "unknown rule code, prefix or group 'NOPE9' (see `flowfix rules`)\n"
     )
 
 

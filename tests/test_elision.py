@@ -43,17 +43,7 @@ def test_runs_of_untouched_defs_and_classes_become_one_placeholder_line_each() -
     assert [(f.code, f.span.line) for f in found] == [("ASY001", 14)]
     elision = Elision.around(MODULE, found)
     assert elision.reduced == (
-        "from time import sleep\n"
-        "\n"
-        "\n"
-        "(Pending, decorated, int, sleep, x, )\n"
-        "\n"
-        "\n"
-        "async def target():\n"
-        "    sleep(1)\n"
-        "\n"
-        "\n"
-        "()\n"
+        "from time import sleep\n\n\n(sleep, )\n\n\nasync def target():\n    sleep(1)\n\n\n()\n"
     )
     assert elision.runs == ((3, 10), (16, 19))
     assert elision.bound == {"first", "Second", "last", "CACHE"}
@@ -85,7 +75,7 @@ def test_the_fix_lands_on_the_original_and_an_import_used_elsewhere_stays() -> N
     rule = registry()["ASY001"]
     new, _ = apply_codemod(rule, MODULE, "m.py", findings(MODULE), Config())
     assert new == MODULE.replace("    sleep(1)\n", "    await asyncio.sleep(1)\n").replace(
-        "from time import sleep\n", "from time import sleep\nimport asyncio\n"
+        "from time import sleep\n", "import asyncio\nfrom time import sleep\n"
     )
     whole, _ = _run_codemod(rule, MODULE, "m.py", findings(MODULE), Config())
     assert new == whole

@@ -24,7 +24,7 @@ from flowfix.sources import from_stdin
 from helpers import TWO_SLEEPS
 
 TWO = TWO_SLEEPS
-SECOND_FIXED = TWO.replace("import time\n", "import time\nimport asyncio\n").replace(
+SECOND_FIXED = TWO.replace("import time\n", "import asyncio\nimport time\n").replace(
     "time.sleep(2)", "await asyncio.sleep(2)"
 )
 ALL_FIXED = SECOND_FIXED.replace("import time\n", "").replace(
@@ -99,8 +99,8 @@ def test_a_declined_finding_on_lines_an_accepted_fix_rewrites_stays_unfixed() ->
         source, "a.py", options, None, Picks((Mark.of(asy001),), (Mark.of(tim001),))
     )
     assert result.new_text == (
-        "import time\n"
         "import asyncio\n"
+        "import time\n"
         "\n"
         "\n"
         "async def fetch():\n"

@@ -22,7 +22,7 @@ TIMEOUT = 30
 T = TypeVar("T")
 
 SLEEP = "import time\nasync def f(): time.sleep(1)\n"
-SLEEP_FIXED = "import asyncio\n\nasync def f(): await asyncio.sleep(1)\n"
+SLEEP_FIXED = "import asyncio\n\n\nasync def f(): await asyncio.sleep(1)\n"
 SLEEP_MESSAGE = "`time.sleep()` blocks the event loop in async `f()`"
 REQUESTS = "import requests\nasync def f(url):\n    return requests.get(url)\n"
 

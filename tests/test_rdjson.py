@@ -65,6 +65,8 @@ def invoke(*args: str) -> Any:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    # AGT001 (opt-in) gives the case an optimization-severity finding beside critical ones.
+    (tmp_path / "pyproject.toml").write_text('[tool.flowfix]\nextend-select = ["AGT001"]\n')
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "app.py").write_text(APP, encoding="utf-8")
     return tmp_path
@@ -115,7 +117,7 @@ def test_check_gives_each_finding_and_each_fix_as_one_suggestion(project: Path) 
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     validate(document)
-    fixed = APP.replace("import time\n\n", "\n").replace("Agent\n", "Agent\nimport asyncio\n", 1)
+    fixed = APP.replace("import time\n", "import asyncio\n")
     fixed = fixed.replace("time.sleep(1)", "await asyncio.sleep(1)")
     assert document == {
         "source": {"name": "flowfix"},
@@ -141,7 +143,7 @@ def test_check_gives_each_finding_and_each_fix_as_one_suggestion(project: Path) 
                 ],
             },
             {
-                "message": "`max_loops=30` is above the limit of 10 agent iterations",
+                "message": "`max_loops=30` is above the limit of 15 agent iterations",
                 "location": {
                     "path": "pkg/app.py",
                     "range": {

@@ -204,13 +204,14 @@ def test_github_actions_workflow_fails_annotates_and_uploads_sarif(workspace: Pa
 
 
 def test_configuration_example_is_a_valid_config(tmp_path: Path) -> None:
-    from flowfix.config import load_config
+    from flowfix.config import DEFAULT_TEST_PATHS, load_config
 
     (toml,) = blocks(section("## Configuration"), "toml")
     (tmp_path / "pyproject.toml").write_text(toml)
     config = load_config(tmp_path / "pyproject.toml")
-    assert config.select == ("ASY", "CON", "EXE") and config.extend_select == ("TIM001",)
-    assert config.per_file_ignores == (("tests/*", ("ASY001",)),)
+    assert config.select == ("DEFAULT", "TIM") and config.extend_select == ("TUNING",)
+    assert config.per_file_ignores == (("scripts/*", ("ASY001",)),)
+    assert config.test_paths == DEFAULT_TEST_PATHS and config.threshold("max-loops") == 15
     (tmp_path / "app.py").write_text(BLOCKING)
     done = run(["flowfix", "check", "--no-cache", "app.py"], tmp_path)
     assert done.returncode == 1 and "ASY001" in done.stdout

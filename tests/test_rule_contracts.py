@@ -49,6 +49,14 @@ def example(rule: Rule, heading: str) -> str:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_an_opt_in_rule_says_why(rule: Rule) -> None:
+    """Default rules have no reason to give; an opt-in rule has a group and one line, no
+    final period (explain adds it)."""
+    assert (rule.opt_in is None) == (rule.why_not_default == "")
+    assert not rule.why_not_default.endswith(".")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_metadata(rule: Rule) -> None:
     assert re.fullmatch(r"[A-Z]{3}\d{3}", rule.code)
     assert re.fullmatch(r"[a-z]+(-[a-z]+)+", rule.name)
@@ -105,9 +113,13 @@ def test_fixtures_cover_the_rule(rule: Rule) -> None:
 
 
 def rules_table() -> str:
-    rows = ["| code | name | language | severity | fix |", "|---|---|---|---|---|"]
+    rows = [
+        "| code | name | language | severity | fix | default |",
+        "|---|---|---|---|---|---|",
+    ]
     rows += [
-        f"| {r.code} | {r.name} | {r.language} | {r.severity.value} | {r.fix.value} |"
+        f"| {r.code} | {r.name} | {r.language} | {r.severity.value} | {r.fix.value} "
+        f"| {'yes' if r.default else f'no ({r.opt_in.value})' if r.opt_in else ''} |"
         for r in RULES
     ]
     return "\n".join(rows) + "\n"

@@ -70,7 +70,7 @@ def test_discovery_finds_rust_and_python_files_and_skips_cargo_target(crate: Pat
 
 
 def test_check_reports_each_language_with_its_rules(crate: Path) -> None:
-    result = invoke("check", "--no-cache", "--format", "ide", ".")
+    result = invoke("check", "--no-cache", "--format", "ide", "--extend-select", "RSP001", ".")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "src/lib.rs:5:5: RSA001 `thread::sleep` blocks the executor thread in async fn `wait`",
@@ -86,12 +86,15 @@ def test_select_ignore_and_per_file_ignores(crate: Path) -> None:
         "RSA001",
         "RSP001",
     ]
-    assert codes(invoke("check", "--no-cache", "--format", "ide", "--ignore", "RSA", ".")) == [
+    extend = ("--extend-select", "RSP001")
+    assert codes(
+        invoke("check", "--no-cache", "--format", "ide", *extend, "--ignore", "RSA", ".")
+    ) == [
         "ASY001",
         "RSP001",
     ]
     (crate / "pyproject.toml").write_text(
-        '[tool.flowfix]\nper-file-ignores = {"src/*.rs" = ["RSP001"]}\n'
+        '[tool.flowfix]\nextend-select = ["RSP001"]\nper-file-ignores = {"src/*.rs" = ["RSP001"]}\n'
     )
     assert codes(invoke("check", "--no-cache", "--format", "ide", ".")) == ["ASY001", "RSA001"]
 

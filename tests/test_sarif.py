@@ -106,6 +106,8 @@ def fix_of(result: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    # AGT001 (opt-in) gives the case an optimization-severity finding beside critical ones.
+    (tmp_path / "pyproject.toml").write_text('[tool.flowfix]\nextend-select = ["AGT001"]\n')
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "app.py").write_text(APP)
     return tmp_path
@@ -127,7 +129,7 @@ def test_log_describes_the_tool_and_each_finding(project: Path) -> None:
         "ruleId": "AGT001",
         "ruleIndex": 0,
         "level": "warning",
-        "message": {"text": "AGT001 `max_loops=30` is above the limit of 10 agent iterations"},
+        "message": {"text": "AGT001 `max_loops=30` is above the limit of 15 agent iterations"},
         "locations": [
             {
                 "physicalLocation": {
@@ -276,7 +278,7 @@ def test_output_does_not_depend_on_result_order() -> None:
 
 def test_log_of_all_fixtures_validates(fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(fixtures_dir.parent)
-    run = sarif("fixtures")["runs"][0]
+    run = sarif("--select", "ALL", "fixtures")["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert {r["ruleId"] for r in run["results"]} == {r["id"] for r in rules}
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])

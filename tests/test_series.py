@@ -76,7 +76,7 @@ def fixed_tree(tmp_path: Path, files: dict[str, bytes], monkeypatch: pytest.Monk
         (copy / name).write_bytes(data)
     with monkeypatch.context() as patch:
         patch.chdir(copy)
-        invoke("fix", "--no-cache", "-q", "src")
+        invoke("fix", "--no-cache", "-q", "--extend-select", "TIM001", "src")
     return {name: (copy / name).read_bytes() for name in files}
 
 
@@ -88,7 +88,9 @@ def test_git_am_makes_one_commit_per_rule_each_on_the_one_before(
 ) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     monkeypatch.chdir(repo)
-    result = invoke("diff", "--no-cache", "--patch-dir", "patches", "src")
+    result = invoke(
+        "diff", "--no-cache", "--extend-select", "TIM001", "--patch-dir", "patches", "src"
+    )
     assert result.exit_code == 1
     first = "patches/0001-ASY001-blocking-sleep-in-async-2-fixes.patch"
     second = "patches/0002-TIM001-wall-clock-duration-1-fix.patch"
@@ -158,7 +160,17 @@ def test_split_by_file_makes_one_commit_per_file(
 ) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     monkeypatch.chdir(repo)
-    result = invoke("diff", "--no-cache", "--patch-dir", "../p", "--split-by", "file", "src")
+    result = invoke(
+        "diff",
+        "--no-cache",
+        "--extend-select",
+        "TIM001",
+        "--patch-dir",
+        "../p",
+        "--split-by",
+        "file",
+        "src",
+    )
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "../p/0001-src-app.py-2-fixes-ASY001-TIM001.patch",

@@ -34,7 +34,7 @@ def test_fix_finding_fixes_that_finding_alone() -> None:
     result = run_text(TWO_SLEEPS)
     first, second = result.findings
     fixed = fix_finding(TWO_SLEEPS, "case.py", second, Config())
-    expected = TWO_SLEEPS.replace("import time\n", "import time\nimport asyncio\n")
+    expected = TWO_SLEEPS.replace("import time\n", "import asyncio\nimport time\n")
     assert fixed == expected.replace("time.sleep(2)", "await asyncio.sleep(2)")
     assert [f.span.line for f in run_text(fixed).findings] == [first.span.line + 1]
 

@@ -7,7 +7,7 @@ import ast
 from flowfix.analysis.arguments import ordered_arguments
 from flowfix.analysis.names import last_name
 from flowfix.detector import Detector
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 FIELD_FACTORIES = frozenset({"Field", "field"})
 
@@ -47,12 +47,23 @@ class ExcessiveMaxLoops(Detector):
     ## Limitations
     Only integer literals are checked: a `max_loops=` keyword in any call, a `max_loops`
     parameter default, and a `max_loops` class attribute (`= 30`, `Field(default=30)`).
-    The limit is the `max-loops` setting (default 10).
+    The limit is the `max-loops` setting (default 15, Dynamiq's own default: a cap at or
+    below it asks for no more loops than any agent gets).
+
+    Opt-in (group `tuning`): `max_loops` is a cap, not a cost. An agent that converges stops
+    long before it, so the cap only bounds the runs that fail, and on real code the caps
+    above the default (20-50 for browsing, desktop-control and research agents) were chosen
+    for tasks that need that many steps.
     """
 
     CODE = "AGT001"
     NAME = "excessive-max-loops"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.TUNING
+    WHY_NOT_DEFAULT = (
+        "`max_loops` is a cap, not a cost: an agent stops when it has its answer, and the cap"
+        " a task needs is its author's call"
+    )
     CATEGORY = "agents"
     FRAMEWORKS = ("dynamiq",)
     MESSAGE = "`max_loops={value}` is above the limit of {limit} agent iterations"

@@ -7,7 +7,7 @@ import ast
 from flowfix.analysis.excerpts import code_excerpt
 from flowfix.analysis.values import loop_item_names, read_names
 from flowfix.detector import Detector
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 
 class TokenCountInLoop(Detector):
@@ -52,6 +52,10 @@ class TokenCountInLoop(Detector):
     CODE = "AGT002"
     NAME = "token-count-in-loop"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "counting a prompt's tokens takes milliseconds next to the LLM call it comes before"
+    )
     CATEGORY = "agents"
     FRAMEWORKS = ("dynamiq",)
     MESSAGE = "`{call}` tokenizes the same prompt again on every iteration of the loop"

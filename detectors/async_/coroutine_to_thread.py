@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 
 from flowfix.analysis import Model
 from flowfix.analysis.arguments import ordered_arguments
+from flowfix.analysis.assignments import local_assignment
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, decorator_names
 from flowfix.analysis.model import DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.values import dotted_name, own_nodes
@@ -37,8 +36,6 @@ KEEPS_COROUTINE = frozenset(
         "typing_extensions.override",
     }
 )
-# (line, 0-based code-point column): a position in the module's text.
-Position = tuple[int, int]
 
 
 class ToThreadOnCoroutineFunction(Detector):
@@ -81,14 +78,18 @@ class ToThreadOnCoroutineFunction(Detector):
     ## Fix safety
     Safe: `asyncio.to_thread(f, *args, **kwargs)` and `loop.run_in_executor(executor, f,
     *args)` become `f(*args, **kwargs)`, an awaitable in the same place, which now runs the
-    coroutine instead of returning it. An `asyncio` import that became unused is removed.
-    The fix is unsafe when a comment or an expression with possible side effects (the
-    executor or loop argument) would be dropped, and not offered when `f` is an async
-    generator or the result is awaited a second time (the code already works around the
-    bug). Only functions of the same module and methods of the enclosing class (through
-    `self`) are resolved, and only when every definition of that name is an `async def`
-    without decorators other than `staticmethod`, `classmethod`, `abstractmethod` and
-    `override` (another decorator may turn it into a sync function).
+    coroutine instead of returning it. An `asyncio` import that became unused is removed, and
+    so is a `loop = asyncio.get_running_loop()` (or executor) assignment once the fix has
+    rewritten every use of it (when its value is a name, an attribute or the loop getter). A
+    comment in the dropped arguments moves above the statement (or to its end, when the
+    rewritten statement fits on one line without a comment of its own). The fix is unsafe
+    when an expression with possible side effects (the executor or loop argument) would be
+    dropped, and not offered when `f` is an async generator or the result is awaited a
+    second time (the code already works around the bug). Only functions of the same module
+    and methods of the enclosing class (through `self`) are resolved, and only when every
+    definition of that name is an `async def` without decorators other than `staticmethod`,
+    `classmethod`, `abstractmethod` and `override` (another decorator may turn it into a sync
+    function).
 
     ## Metric to monitor
     "coroutine ... was never awaited" `RuntimeWarning`s, and results that are coroutine
@@ -98,6 +99,7 @@ class ToThreadOnCoroutineFunction(Detector):
     CODE = "ASY004"
     NAME = "to-thread-on-coroutine-function"
     SEVERITY = Severity.CRITICAL
+    PRODUCTION_ONLY = False
     CATEGORY = "async"
     FIX = FixSafety.SAFE
     FRAMEWORKS = ALL_FRAMEWORKS
@@ -122,7 +124,35 @@ class ToThreadOnCoroutineFunction(Detector):
         fix, note = self._fix_safety(node, args, index, func)
         result = "an async generator" if _is_async_generator(func) else "a coroutine"
         callee = dotted_name(target) or "call"
-        self.report(node, fix=fix, note=note, wrapper=wrapper, callee=callee, result=result)
+        assignments = self._dropped_locals(node, args, index) if fix != FixSafety.NONE else []
+        self.report(
+            node,
+            fix=fix,
+            note=note,
+            data={"assignments": assignments} if assignments else None,
+            wrapper=wrapper,
+            callee=callee,
+            result=result,
+        )
+
+    def _dropped_locals(
+        self, node: ast.Call, args: list[ast.expr | ast.keyword], index: int
+    ) -> list[dict[str, object]]:
+        """The assignments of the locals the fix drops (the loop in `loop.run_in_executor`, a
+        named executor) whose value may go with them: the codemod removes each one once
+        every read of it is gone."""
+        dropped = [_value(arg) for arg in args[:index]]
+        if isinstance(node.func, ast.Attribute):
+            dropped.append(node.func.value)
+        func = self.model.function_of(node)
+        found = []
+        for expr in dropped:
+            if not isinstance(expr, ast.Name) or func is None:
+                continue
+            assignment = local_assignment(self.model, func, expr.id)
+            if assignment is not None and self._is_pure(_assigned(self.model, expr)):
+                found.append(assignment)
+        return found
 
     def _fix_safety(
         self, node: ast.Call, args: list[ast.expr | ast.keyword], index: int, func: FunctionNode
@@ -131,8 +161,6 @@ class ToThreadOnCoroutineFunction(Detector):
             return FixSafety.NONE, f"`{func.name}()` is an async generator; iterate it"
         if self._awaited_twice(node):
             return FixSafety.NONE, "the returned coroutine is awaited later; remove both by hand"
-        if self._drops_comment(node, args, index):
-            return FixSafety.UNSAFE, "a comment in the dropped arguments would be lost"
         if any(not self._is_pure(_value(arg)) for arg in args[:index]) or (
             isinstance(node.func, ast.Attribute) and not self._is_pure(node.func.value)
         ):
@@ -175,31 +203,6 @@ class ToThreadOnCoroutineFunction(Detector):
             for inner in own_nodes(function)
         )
 
-    def _drops_comment(
-        self, node: ast.Call, args: list[ast.expr | ast.keyword], index: int
-    ) -> bool:
-        """A comment the fix would drop: in the callee, or in the arguments up to the function
-        (each with the comma and space after it), outside the function expression itself."""
-        comments = _comments(self.model, node)
-        if not comments:
-            return False
-        dropped = [self._range(node.func)]
-        closing = self._range(node)[1]
-        closing = (closing[0], closing[1] - 1)  # the `)`
-        for position, arg in enumerate(args[: index + 1]):
-            start = self._range(arg)[0]
-            end = self._range(args[position + 1])[0] if position + 1 < len(args) else closing
-            if position == index:
-                kept = self._range(_value(arg))
-                dropped += [(start, kept[0]), (kept[1], end)]
-            else:
-                dropped.append((start, end))
-        return any(start <= comment < end for comment in comments for start, end in dropped)
-
-    def _range(self, node: ast.AST) -> tuple[Position, Position]:
-        span = self.model.span(node)
-        return (span.line, span.column - 1), (span.end_line, span.end_column - 1)
-
 
 def _offloader(model: Model, call: ast.Call) -> tuple[str, int] | None:
     """(`asyncio.to_thread` / `run_in_executor`, index of the function argument) for a call
@@ -214,6 +217,14 @@ def _offloader(model: Model, call: ast.Call) -> tuple[str, int] | None:
 
 def _is_unpacked(arg: ast.expr | ast.keyword) -> bool:
     return isinstance(arg, ast.Starred) or (isinstance(arg, ast.keyword) and arg.arg is None)
+
+
+def _assigned(model: Model, name: ast.Name) -> ast.expr:
+    """The value of the one assignment `name` reads (`local_assignment` found it)."""
+    (binding,) = model.bindings_of(name)
+    statement = model.parent(binding.node)
+    assert isinstance(statement, ast.Assign)
+    return statement.value
 
 
 def _value(arg: ast.expr | ast.keyword) -> ast.expr:
@@ -246,23 +257,3 @@ def coroutine_function(model: Model, expr: ast.expr) -> FunctionNode | None:
 def _is_async_generator(func: FunctionNode) -> bool:
     body = ast.Module(body=func.body, type_ignores=[])
     return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in own_nodes(body))
-
-
-def _comments(model: Model, node: ast.AST) -> list[Position]:
-    """Where the comments inside `node`'s source start."""
-    span = model.span(node)
-    lines = model.lines[span.line - 1 : span.end_line]
-    if not any("#" in line for line in lines):
-        return []
-    first = span.column - 1
-    lines[-1] = lines[-1][: span.end_column - 1]
-    lines[0] = lines[0][first:]
-    found: list[Position] = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline):
-            if token.type == tokenize.COMMENT:
-                row, column = token.start
-                found.append((span.line + row - 1, column + (first if row == 1 else 0)))
-    except (tokenize.TokenError, SyntaxError):
-        return [(span.line, first)]  # unreadable: assume a comment anywhere
-    return found

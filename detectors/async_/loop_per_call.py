@@ -11,7 +11,7 @@ from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class, defined_functions
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 LOOP_FACTORIES = frozenset(
     {"asyncio.run", "asyncio.runners.run", "asyncio.new_event_loop", "asyncio.Runner"}
@@ -86,16 +86,23 @@ class EventLoopPerCall(Detector):
     Reported in the per-call methods of framework node classes (`execute`, `exec`, `run`,
     `__call__`, `prep`, `post`, ...), in the route handlers of a web app or router built in
     the same module (`app = FastAPI()`, `@app.get(...)`), and in the sync functions and
-    methods of the same module that those call directly. The common sync wrapper
-    `def run(self, ...): return asyncio.run(self.run_async(...))` of a node class is reported
-    too: it does create a loop per call. `main()`, CLI entry points, module-level code, a loop
-    stored on the instance (`self._loop = asyncio.new_event_loop()`) and
-    `loop.run_until_complete()` on an existing loop are not.
+    methods of the same module that those call directly. Not reported: the sync entry point of
+    a class's own async implementation (`def execute(self, ...): return
+    asyncio.run(self.execute_async(...))`, `exec` → `_exec_async`, `run` → `arun`), which
+    Dynamiq's tools and pflow's MCP node keep for sync flows while async flows call the async
+    method; `main()`, CLI entry points, module-level code, a loop stored on the instance
+    (`self._loop = asyncio.new_event_loop()`) and `loop.run_until_complete()` on an existing
+    loop.
     """
 
     CODE = "ASY007"
     NAME = "event-loop-per-call"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "a new event loop costs well under a millisecond next to the I/O it runs; most are "
+        "sync entry points of an async implementation"
+    )
     CATEGORY = "async"
     FIX = FixSafety.NONE
     FRAMEWORKS = ALL_FRAMEWORKS
@@ -112,7 +119,7 @@ class EventLoopPerCall(Detector):
         if factory is None or self._is_stored(node):
             return
         owner = self.model.function_of(node)
-        if not isinstance(owner, FUNCTIONS):
+        if not isinstance(owner, FUNCTIONS) or runs_async_twin(self.model, node, owner):
             return
         if is_per_call_hook(self.model, owner) or is_route_handler(self.model, owner):
             via = ""
@@ -141,6 +148,29 @@ class EventLoopPerCall(Detector):
             and owner.value is node
             and any(isinstance(target, ast.Attribute) for target in owner.targets)
         )
+
+
+def twin_names(name: str) -> set[str]:
+    """How an async implementation of the method `name` is named (`execute_async`,
+    `_exec_async`, `arun`, `async_run`, `_run`)."""
+    return {f"{name}_async", f"_{name}_async", f"a{name}", f"async_{name}", f"_{name}"}
+
+
+def runs_async_twin(model: Model, call: ast.Call, owner: FunctionNode) -> bool:
+    """`asyncio.run(self.execute_async(...))` in `execute`: the sync entry point of the
+    class's own async implementation (an `async def` method named after `owner`)."""
+    cls = model.class_of(owner)
+    coroutine = call.args[0] if call.args else None
+    if cls is None or not isinstance(coroutine, ast.Call):
+        return False
+    method = coroutine.func
+    return (
+        isinstance(method, ast.Attribute)
+        and isinstance(method.value, ast.Name)
+        and method.value.id == instance_name(model, owner)
+        and method.attr in twin_names(owner.name)
+        and isinstance(find_method(cls, method.attr), ast.AsyncFunctionDef)
+    )
 
 
 def is_route_handler(model: Model, func: FunctionNode) -> bool:

@@ -6,7 +6,7 @@ import ast
 
 from flowfix.analysis.excerpts import code_excerpt
 from flowfix.detector import Detector
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 DYNAMIQ = ("dynamiq",)
 
@@ -53,6 +53,11 @@ class CachingDisabled(Detector):
     CODE = "CAC001"
     NAME = "caching-disabled"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "only a deterministic node without side effects may be cached, and its code does not "
+        "show which"
+    )
     CATEGORY = "caching"
     FRAMEWORKS = DYNAMIQ
     MESSAGE = "`{code}` disables the node's output cache; enable it if the output is deterministic"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flowfix.analysis import Model
+from flowfix.analysis.assignments import local_assignment
 from flowfix.analysis.excerpts import code_excerpt, source_text
 from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.spans import span_data
@@ -551,6 +552,12 @@ def loader_plan(model: Model, load: ConfigLoad) -> dict[str, object] | str:
         "locals": {name: _local_source(model, value) for name, value in load.local_paths.items()},
         "stem": path_stem(substituted(load.path, load.local_paths)),
         "key": "|".join(identity(substituted(part, load.local_paths)) for part in body),
+        # The path's locals, removed by the codemod once the moved load was their only reader.
+        "assignments": [
+            found
+            for name in load.local_paths
+            if (found := local_assignment(model, load.func, name)) is not None
+        ],
     }
 
 

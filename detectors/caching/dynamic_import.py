@@ -22,7 +22,7 @@ from flowfix.detectors.caching.functions import (
     runs_in_function,
     within,
 )
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 STORING_METHODS = frozenset({"setdefault", "update", "__setitem__"})
 
@@ -75,17 +75,22 @@ class DynamicImportPerCall(Detector):
 
     ## Limitations
     Reported: calls in the per-call methods of Dynamiq and PocketFlow/KayGraph/pflow nodes
-    (`execute`, `exec`, `run`, ...), calls in a loop inside any non-init method of such a
-    node, and calls in any loop that import the same module on every iteration. A loop that
-    imports each of a list of different modules (a plugin scan) is not reported outside node
-    classes, nor are imports in cached functions, init hooks, `main()`/`cli()`, or whose
-    result is stored on an attribute or in a non-local dict. Functions that other code calls
-    per item (`import_node_class()` in a compile loop) are not followed.
+    (`execute`, `exec`, `run`, ...), and calls in any loop that import the same module on
+    every iteration. A loop that imports each of a list of different modules (a plugin scan,
+    a node preloading its optional modules) imports each once and is not reported, nor are
+    imports in cached functions, init hooks, `main()`/`cli()`, or whose result is stored on
+    an attribute or in a non-local dict. Functions that other code calls per item
+    (`import_node_class()` in a compile loop) are not followed.
     """
 
     CODE = "CAC004"
     NAME = "dynamic-import-per-call"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "importing a loaded module again is a dictionary lookup; only a failing import is "
+        "searched for again"
+    )
     CATEGORY = "caching"
     FRAMEWORKS = ("pflow", "dynamiq", "pocketflow", "kaygraph")
     MESSAGE = "`importlib.import_module()` runs {where} of `{function}()`; import once and reuse it"
@@ -101,7 +106,7 @@ class DynamicImportPerCall(Detector):
         cls = model.class_of(func)
         in_node = cls is not None and framework_of(model, cls) is not None
         loop = model.iteration_loop(node)
-        if loop is not None and (in_node or not read_names(node) & loop_item_names(loop)):
+        if loop is not None and not read_names(node) & loop_item_names(loop):
             where = "on every loop iteration"
         elif in_node and func.name in PER_CALL_METHODS:
             where = "on every call"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -489,9 +490,8 @@ class FunctionAnalysis:
 
     # --- the fix's local ----------------------------------------------------------------
 
-    def names(self, hoist: Hoist, count: int) -> list[str]:
-        """`count` candidate locals for the hoisted value, `<object>_dict`/`_json`/
-        `_encoded`, `<...>_2`, ..., that the function does not use yet."""
+    def base_name(self, hoist: Hoist) -> str:
+        """`<object>_dict`/`_json`/`_encoded`: what the hoisted value is a serialization of."""
         subject = serialization(self.model, hoist.calls[0])
         stem = ""
         if subject is not None:
@@ -501,14 +501,41 @@ class FunctionAnalysis:
         if stem in {"self", "cls"}:
             cls = self.model.class_of(self.func)
             stem = snake_case(cls.name) if cls is not None else "value"
-        base = f"{stem}_{SUFFIXES[hoist.serializer]}"
+        return f"{stem}_{SUFFIXES[hoist.serializer]}"
+
+    def consumer_name(self, hoist: Hoist, base: str) -> str | None:
+        """The base name qualified by what the value is handed to, to tell apart two hoists of
+        the same value in one function: `callback.on_node_end(self.to_dict())` gives
+        `node_end_dict`, `log.debug(json.dumps(payload))` gives `debug_payload_json`."""
+        call = hoist.calls[0]
+        owner = self.model.parent(call)
+        if not isinstance(owner, ast.Call) or owner.func is call:
+            owner = self.model.parent(owner) if isinstance(owner, ast.keyword) else None
+        if not isinstance(owner, ast.Call):
+            return None
+        func = owner.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        name = snake_case(name).strip("_").removeprefix("on_")
+        if not name:
+            return None
+        stem, _, suffix = base.rpartition("_")
+        if stem in name.split("_"):
+            return f"{name}_{suffix}"
+        return f"{name}_{base}"
+
+    def names(self, hoist: Hoist, count: int, qualify: bool) -> list[str]:
+        """`count` candidate locals for the hoisted value that the function does not use yet:
+        the base name (qualified by the value's consumer first, when `qualify`: another hoist
+        of the function has the same base name), then `<base>_2`, ...."""
+        base = self.base_name(hoist)
         if self.used is None:
             self.used = set(_identifiers(self.func))
         used = self.used
-        found: list[str] = []
+        qualified = self.consumer_name(hoist, base) if qualify else None
+        found = [qualified] if qualified and qualified not in used else []
         name, counter = base, 2
         while len(found) < count:
-            if name not in used:
+            if name not in used and name not in found:
                 found.append(name)
             name, counter = f"{base}_{counter}", counter + 1
         return found
@@ -623,14 +650,16 @@ class RepeatedSerialization(Detector):
         for function, own in calls.items():
             analysis = FunctionAnalysis(model, function)
             hoists = analysis.hoists(own)
-            fixable = sum(not hoist.reason for hoist in hoists)
+            fixable = [hoist for hoist in hoists if not hoist.reason and not hoist.reuse]
+            bases = Counter(analysis.base_name(hoist) for hoist in fixable)
             for hoist in hoists:
-                self._report(analysis, hoist, fixable)
+                shared = hoist in fixable and bases[analysis.base_name(hoist)] > 1
+                self._report(analysis, hoist, len(fixable), shared)
 
     def visit_Call(self, node: ast.Call) -> None:
         """Calls are read in `run` (declared so that the model collects them)."""
 
-    def _report(self, analysis: FunctionAnalysis, hoist: Hoist, fixable: int) -> None:
+    def _report(self, analysis: FunctionAnalysis, hoist: Hoist, fixable: int, shared: bool) -> None:
         model = self.model
         data: dict[str, object] | None = None
         if not hoist.reason:
@@ -639,7 +668,7 @@ class RepeatedSerialization(Detector):
                 "replace": [span_data(model, call) for call in hoist.replace],
                 "before": span_data(model, hoist.before) if hoist.before is not None else None,
                 "reuse": hoist.reuse,
-                "names": [] if hoist.reuse else analysis.names(hoist, fixable),
+                "names": [] if hoist.reuse else analysis.names(hoist, max(fixable, 1), shared),
             }
         count = f"{len(hoist.calls)} times"
         self.report(

@@ -86,7 +86,7 @@ def _module_parts(project: ProjectIndex) -> set[str]:
     found = project.memo.get(key)
     if found is None:
         found = project.memo[key] = {
-            part.removesuffix(".py") for display in project.files for part in display.split("/")
+            part.removesuffix(".py") for display in project.run_files for part in display.split("/")
         }
     assert isinstance(found, set)
     return found
@@ -114,7 +114,7 @@ def _run_file(project: ProjectIndex, display: str, qualified: str) -> tuple[str,
             base.joinpath(*parts[:-1], f"{parts[-1]}.py"),
             base.joinpath(*parts, "__init__.py"),
         ):
-            if result is None and str(candidate) in project.files:
+            if result is None and str(candidate) in project.run_files:
                 result = (str(candidate), name)
     project.memo[key] = result
     return result

@@ -69,6 +69,25 @@ def has_dynamiq_base(model: Model, cls: ast.ClassDef) -> bool:
     )
 
 
+def inherits_init_components(model: Model, cls: ast.ClassDef, depth: int = 0) -> bool:
+    """A base class defined in the same module (or its own bases) defines `init_components`:
+    the node's framework calls it, so an override runs (a Dynamiq-like base of the project)."""
+    if depth > 10:
+        return False
+    for base in cls.bases:
+        named = base_class(base)
+        if not isinstance(named, ast.Name):
+            continue
+        for binding in model.module_scope.bindings.get(named.id, []):
+            node = binding.node
+            if isinstance(node, ast.ClassDef) and node is not cls:
+                if find_method(node, "init_components") is not None:
+                    return True
+                if inherits_init_components(model, node, depth + 1):
+                    return True
+    return False
+
+
 def hoist_route(model: Model, function: FunctionNode, call: ast.Call) -> tuple[Route | None, str]:
     """Where the construction can move to, or (None, why not)."""
     cls = model.class_of(function)
@@ -81,7 +100,9 @@ def hoist_route(model: Model, function: FunctionNode, call: ast.Call) -> tuple[R
         return None, f"`{cls.name}` uses `__slots__`; add a slot for the client by hand"
     init_components = find_method(cls, "init_components")
     if framework_of(model, cls) == "dynamiq" and (
-        has_dynamiq_base(model, cls) or init_components is not None
+        has_dynamiq_base(model, cls)
+        or init_components is not None
+        or inherits_init_components(model, cls)
     ):
         if init_components is not None:
             if returns_early(model, init_components):

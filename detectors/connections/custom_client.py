@@ -18,7 +18,7 @@ from flowfix.detectors.connections.dynamiq_lineage import (
 from flowfix.detectors.connections.method_bodies import (
     assigned_targets,
 )
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 MANAGER_CLIENT_CALLS = frozenset({"get_connection_client", "get_async_connection_client"})
 # Methods that build a node's client before it runs.
@@ -90,6 +90,11 @@ class CustomClientWithoutEnsureClient(Detector):
     CODE = "CON003"
     NAME = "custom-client-without-ensure-client"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "many clients (boto3, gRPC, clients that reconnect by themselves) have no closed "
+        "state that `ensure_client()` would repair"
+    )
     CATEGORY = "connections"
     FIX = FixSafety.NONE
     FRAMEWORKS = ("dynamiq",)

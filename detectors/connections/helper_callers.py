@@ -91,7 +91,7 @@ def _under(index: ProjectIndex, root: PurePosixPath, display: str) -> list[str]:
     key = ("under", root)
     found = index.memo.get(key)
     if found is None:
-        found = index.memo[key] = [other for other in index.files if _is_below(other, root)]
+        found = index.memo[key] = [other for other in index.run_files if _is_below(other, root)]
     assert isinstance(found, list)
     return [other for other in found if other != display]
 

@@ -21,6 +21,19 @@ from flowfix.rules import FixSafety, Severity
 RUN_METHODS = PER_CALL_METHODS | {"run_sync", "run_async"}
 
 
+def is_main_guard(statement: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`"""
+    test = statement.test if isinstance(statement, ast.If) else None
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
 class ConnectionManagerPerInstance(Detector):
     """A new Dynamiq `ConnectionManager` is created per flow or per run.
 
@@ -65,11 +78,12 @@ class ConnectionManagerPerInstance(Detector):
     ## Limitations
     Reported: a manager created in a run method (`execute`, `execute_async`, `exec`,
     `exec_async`, `run`, `run_sync`, `run_async`, `__call__`) or a module function (not
-    `main`/`cli`, a cached function, or `test_*`) and not kept beyond the call (stored on an
-    attribute or a global, returned); and a `Flow`/`Workflow` class (by its Dynamiq bases or
-    its name) whose field or `__init__` creates one per instance. Other methods, such as
-    helpers called from init hooks and the `manager or ConnectionManager()` fallback inside
-    node init hooks (per node, not per run), are not reported.
+    `main`/`cli`, a cached function, `test_*`, or a step of a script that the script calls
+    once, outside loops, from `main()` or its `__main__` block) and not kept beyond the call
+    (stored on an attribute or a global, returned); and a `Flow`/`Workflow` class (by its
+    Dynamiq bases or its name) whose field or `__init__` creates one per instance. Other
+    methods, such as helpers called from init hooks and the `manager or ConnectionManager()`
+    fallback inside node init hooks (per node, not per run), are not reported.
     """
 
     CODE = "CON004"
@@ -135,7 +149,37 @@ class ConnectionManagerPerInstance(Detector):
         name = outermost.name
         if self.model.class_of(outermost) is not None:
             return name in RUN_METHODS
-        return not name.startswith("test_") and name not in ONCE_PER_RUN_FUNCTIONS
+        return (
+            not name.startswith("test_")
+            and name not in ONCE_PER_RUN_FUNCTIONS
+            and not self._runs_once_in_script(outermost)
+        )
+
+    def _runs_once_in_script(self, func: FunctionNode) -> bool:
+        """A function of a script (a module with an `if __name__ == "__main__":` block) that
+        the module only calls, outside any loop, from `main()`/`cli()` or module-level code:
+        it runs once per run of the script."""
+        tree = self.model.tree
+        if not any(is_main_guard(statement) for statement in tree.body):
+            return False
+        uses = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id == func.name and node is not func
+        ]
+        for use in uses:
+            call = self.model.parent(use)
+            caller = self.model.function_of(use)
+            if (
+                not (isinstance(call, ast.Call) and call.func is use)
+                or self.model.enclosing_loop(use) is not None
+                or (
+                    caller is not None
+                    and outermost_function(self.model, caller).name not in ONCE_PER_RUN_FUNCTIONS
+                )
+            ):
+                return False
+        return bool(uses)
 
     def _is_kept(self, node: ast.Call, func: FunctionNode) -> bool:
         """Returned, yielded, or stored on an attribute or a global: lives beyond the call."""

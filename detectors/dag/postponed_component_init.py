@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from flowfix.detector import Detector
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 POSTPONED = "is_postponed_component_init"
 
@@ -58,6 +58,11 @@ class PostponedComponentInit(Detector):
     CODE = "DAG002"
     NAME = "postponed-component-init"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.TUNING
+    WHY_NOT_DEFAULT = (
+        "postponing moves client creation to the flow that adopts the node, once, with the "
+        "flow's connection manager; Dynamiq's YAML loader sets it itself"
+    )
     CATEGORY = "dag"
     FRAMEWORKS = ("dynamiq",)
     MESSAGE = "`is_postponed_component_init=True` delays client creation to flow construction"

@@ -7,7 +7,7 @@ import ast
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
 from flowfix.detectors.dag.graph import GraphReader, linear_chains
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 FRAMEWORKS = ALL_FRAMEWORKS
 # The statements whose value may wire nodes, read in source order.
@@ -77,6 +77,11 @@ class SequentialChain(Detector):
     CODE = "DAG001"
     NAME = "sequential-chain"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "the graph's shape does not show whether a node reads the previous node's output; on "
+        "real flows every link does"
+    )
     CATEGORY = "dag"
     FRAMEWORKS = FRAMEWORKS
     MESSAGE = (

@@ -118,7 +118,7 @@ class ExecutorCreatedPerCall(Detector):
 
     CODE = "EXE001"
     NAME = "executor-created-per-call"
-    SEVERITY = Severity.CRITICAL
+    SEVERITY = Severity.OPTIMIZATION
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS

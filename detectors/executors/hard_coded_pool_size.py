@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import PurePosixPath
 
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.model import FUNCTIONS
@@ -16,22 +15,9 @@ from flowfix.detectors.executors.executor_classes import (
     is_parallel_node,
     is_thread_pool,
 )
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 TRANSPARENT_CALLS = frozenset({"builtins.min", "builtins.max", "builtins.int"})
-TEST_DIRECTORIES = frozenset({"tests", "test"})
-
-
-def is_test_path(path: str) -> bool:
-    """`test_*.py`, `*_test.py`, `conftest.py`, or a file under a `tests`/`test` folder."""
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    name = parts[-1] if parts else ""
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or bool(TEST_DIRECTORIES & set(parts[:-1]))
-    )
 
 
 def literal_int(node: ast.AST | None) -> int | None:
@@ -100,9 +86,9 @@ class HardCodedPoolSize(Detector):
 
     Not reported: `max_workers=1` (a single worker is deliberate: ordering, timeouts),
     process pools (CPU-bound sizing differs), sizes computed from parameters or settings, and
-    test files (`test_*.py`, `*_test.py`, `conftest.py`, `tests/`). A `MAX_WORKERS…`
-    constant is left alone when its name mentions processes or the module passes it to
-    something other than a thread pool (a process pool, a semaphore, `range()`).
+    test files (the `test-paths` of the configuration, as for every production-only rule).
+    A `MAX_WORKERS…` constant is left alone when its name mentions processes or the module
+    passes it to something other than a thread pool (a process pool, a semaphore, `range()`).
 
     ## Metric to monitor
     Per-node latency p50/p95 under concurrent load, queue wait time of submitted tasks, and
@@ -112,6 +98,11 @@ class HardCodedPoolSize(Detector):
     CODE = "EXE004"
     NAME = "hard-coded-pool-size"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.TUNING
+    WHY_NOT_DEFAULT = (
+        "a pool's right size depends on the workload and the host; a fixed size is often the "
+        "author's deliberate choice"
+    )
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS
@@ -121,8 +112,6 @@ class HardCodedPoolSize(Detector):
     def run(self) -> None:
         """Calls and constants in source order; a constant is judged by every read of it in
         the module, taken from the model's list of names (`visit_Name` only declares it)."""
-        if is_test_path(self.path):
-            return
         self._constants: list[tuple[ast.Assign | ast.AnnAssign, ast.Name, int]] = []
         for kind in (ast.Call, ast.Assign, ast.AnnAssign):
             visit = getattr(self, f"visit_{kind.__name__}")

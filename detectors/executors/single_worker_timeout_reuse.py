@@ -81,6 +81,7 @@ class SingleWorkerTimeoutExecutorReused(Detector):
     CODE = "EXE003"
     NAME = "single-worker-timeout-executor-reused"
     SEVERITY = Severity.CRITICAL
+    PRODUCTION_ONLY = False
     CATEGORY = "executors"
     FIX = FixSafety.NONE
     FRAMEWORKS = ALL_FRAMEWORKS

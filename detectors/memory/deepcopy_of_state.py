@@ -11,7 +11,7 @@ from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.names import full_name
 from flowfix.detector import Detector
 from flowfix.detectors.memory.state_stores import state_name
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 # Functions whose job is a full, independent copy: a checkpoint, a snapshot, a clone.
 COPY_PURPOSE_WORDS = ("snapshot", "checkpoint", "backup", "clone", "copy")
@@ -92,6 +92,11 @@ class DeepcopyOfState(Detector):
     CODE = "MEM002"
     NAME = "deepcopy-of-state"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "a deep copy is needed when the copy's values are changed in place, which the copying"
+        " code does not show"
+    )
     CATEGORY = "memory"
     FRAMEWORKS = ("pocketflow", "kaygraph", "pflow", "dynamiq")
     MESSAGE = "`deepcopy({state})` copies the whole run state on every call of `{function}()`"

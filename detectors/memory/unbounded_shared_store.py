@@ -20,7 +20,7 @@ from flowfix.analysis.statement_lines import (
 from flowfix.analysis.values import block_nodes, bound_names, local_bindings, own_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.memory.state_stores import store_parameter
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 GROW_METHODS = frozenset({"append", "extend"})
 SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
@@ -373,6 +373,11 @@ class UnboundedSharedStore(Detector):
     CODE = "MEM001"
     NAME = "unbounded-shared-store"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "on real code the lists were trimmed by another node or bounded by a step limit, "
+        "which one `post()` does not show"
+    )
     CATEGORY = "memory"
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ("pocketflow", "kaygraph", "pflow")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 from flowfix.rust.detector import RustDetector
 from flowfix.rust.model import context_name
 
@@ -76,7 +76,12 @@ class BlockingFsInAsync(RustDetector):
 
     CODE = "RSA002"
     NAME = "blocking-fs-in-async"
-    SEVERITY = Severity.CRITICAL
+    SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "tokio runs a worker per core, so a blocking file call delays only the tasks of its "
+        "worker; on DashFlow's sources most sit in CLI entry points that run alone"
+    )
     CATEGORY = "async"
     FIX = FixSafety.UNSAFE
     MESSAGE = "`{callee}` is blocking file I/O in {context}: {advice}"

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 from flowfix.rust.detector import RustDetector
 
 LOOKUPS = re.compile(r"^(?:get|latest|get_latest\w*|\w*_latest|find_\w+|load_\w+)$")
@@ -62,6 +62,11 @@ class LinearCheckpointScan(RustDetector):
     CODE = "RSC002"
     NAME = "linear-checkpoint-scan"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "whether a directory scan is on a hot path, or the fallback of an index, is not "
+        "visible in the function"
+    )
     CATEGORY = "caching"
     FIX = FixSafety.NONE
     MESSAGE = (

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 from flowfix.rust.detector import RustDetector
 
 COLLECTION = re.compile(
@@ -70,6 +70,11 @@ class ClonedStateHoldsSharedData(RustDetector):
     CODE = "RSS001"
     NAME = "cloned-state-holds-shared-data"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "whether cloning the state is on a hot path depends on the graph and the size of the "
+        "data, which the type does not show"
+    )
     CATEGORY = "memory"
     FIX = FixSafety.NONE
     MESSAGE = (

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 from flowfix.rust.detector import RustDetector
 
 EMITTERS = re.compile(r"emit|notify|callback|dispatch_event|broadcast|publish_event")
@@ -87,6 +87,11 @@ class EventBuiltWithoutSubscribers(RustDetector):
     CODE = "RSE001"
     NAME = "event-built-without-subscribers"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.CONTEXT
+    WHY_NOT_DEFAULT = (
+        "whether building the event costs anything next to the work around it depends on the "
+        "event and on how often it is sent"
+    )
     CATEGORY = "dag"
     FIX = FixSafety.UNSAFE
     MESSAGE = (

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 from flowfix.rust.detector import RustDetector
 
 PRETTY = {
@@ -57,6 +57,11 @@ class PrettyJsonCheckpoint(RustDetector):
     CODE = "RSC001"
     NAME = "pretty-json-checkpoint"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "pretty JSON costs some size and time, and files people read (registries, settings, "
+        "reports) are pretty on purpose"
+    )
     CATEGORY = "caching"
     FIX = FixSafety.UNSAFE
     MESSAGE = (

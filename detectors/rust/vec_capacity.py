@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 from flowfix.rust.detector import RustDetector
 
 # A type whose value has `.len()` equal to the number of items a `for` loop over it (or over
@@ -71,6 +71,8 @@ class VecPushWithoutCapacity(RustDetector):
     CODE = "RSP001"
     NAME = "vec-push-without-capacity"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = "a vector's growth is amortized: reserving saves a few reallocations"
     CATEGORY = "memory"
     FIX = FixSafety.SAFE
     MESSAGE = (

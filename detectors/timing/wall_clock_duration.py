@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass, field
 from flowfix.analysis import Model, Scope
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.detector import Detector
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 WALL_CLOCK = frozenset({"time.time"})
 MODULE_LEVEL_NOTE = "a module-level variable may also be read by other modules"
@@ -237,6 +237,10 @@ class WallClockDuration(Detector):
     CODE = "TIM001"
     NAME = "wall-clock-duration"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "a wall-clock duration is off only when the system clock is stepped during the measurement"
+    )
     CATEGORY = "timing"
     FIX = FixSafety.SAFE
     FRAMEWORKS = ALL_FRAMEWORKS

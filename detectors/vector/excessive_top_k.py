@@ -9,7 +9,7 @@ from flowfix.analysis.names import full_name
 from flowfix.analysis.values import bound_names
 from flowfix.detector import Detector
 from flowfix.detectors.vector.names import resolved_names, terminal
-from flowfix.rules import Severity
+from flowfix.rules import OptIn, Severity
 
 TOP_K = re.compile(r"^(?!max_|min_)(?:\w+_)?top_k$")  # not the caps `max_top_k`, `min_top_k`
 SAMPLING_KEYWORDS = frozenset(
@@ -112,6 +112,8 @@ class ExcessiveTopK(Detector):
     CODE = "VEC002"
     NAME = "excessive-top-k"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.TUNING
+    WHY_NOT_DEFAULT = "the right `top_k` depends on the corpus and on what reads the results"
     CATEGORY = "vector"
     FRAMEWORKS = ("dynamiq",)
     MESSAGE = "`{name}={value}` retrieves more than {limit} results; most will never be used"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flowfix.analysis import Model
 from flowfix.analysis.excerpts import excerpt_in_parentheses
-from flowfix.analysis.frameworks import ALL_FRAMEWORKS
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names
 from flowfix.analysis.model import COMPREHENSIONS
 from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import (
@@ -34,6 +34,10 @@ STORE_METHODS = frozenset(
 )
 METHODS = EMBEDDER_METHODS | STORE_METHODS
 BATCH_WORDS = frozenset({"batch", "batches", "batched", "chunked"})
+# Node classes whose `exec()` the framework calls once per item of `prep()`'s result, one
+# item after the other (the parallel ones overlap the requests, but still send one each).
+ITEM_NODES = frozenset({"BatchNode", "AsyncBatchNode"})
+ITEM_HOOKS = frozenset({"exec", "exec_async"})
 # Where a per-item loop ends: the body of a def, lambda or class runs elsewhere.
 OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 
@@ -175,7 +179,9 @@ class PerItemEmbedding(Detector):
     The receiver is recognised by how it is built or annotated (`*Embedder`, `*Embeddings`,
     `SentenceTransformer`, Qdrant, Pinecone, Chroma, Milvus, Weaviate, pgvector stores) or by
     its name (`embedder`, `*_embeddings`, `vector_store`, `index`, `collection`), and a call
-    counts only when its arguments come from the loop variable. Loops over batches
+    counts only when its arguments come from the loop variable. The `exec()` of a PocketFlow
+    or KayGraph `BatchNode`/`AsyncBatchNode` counts as a loop over `prep()`'s items (its
+    parameter is the item; one named `batch` receives batches). Loops over batches
     (`for batch in ...`, `chunked(...)`, `range(0, n, size)`, slices) are the batch form and are
     not reported. LLM completion calls per item are not reported: most APIs have no batch form.
     """
@@ -212,6 +218,29 @@ class PerItemEmbedding(Detector):
                 items=excerpt_in_parentheses(self.model, loop.iterable, 40),
             )
             return
+        if not any(has_slice(value) for value in values) and arguments & self.batch_item(node):
+            self.report(node, call=excerpt_in_parentheses(self.model, node.func), items="prep()")
+
+    def batch_item(self, node: ast.AST) -> set[str]:
+        """In the `exec()` of a PocketFlow/KayGraph BatchNode, which the framework calls once
+        per item of `prep()`'s result: the item parameter and the names derived from it
+        (none when the items are batches themselves: `def exec(self, batch)`)."""
+        owner = enclosing_definition(self.model, node)
+        if not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return set()
+        cls = self.model.class_of(owner)
+        parameters = owner.args.posonlyargs + owner.args.args
+        if (
+            owner.name not in ITEM_HOOKS
+            or cls is None
+            or len(parameters) != 2
+            or not {name.rpartition(".")[2] for name in base_names(self.model, cls)} & ITEM_NODES
+        ):
+            return set()
+        item = parameters[1].arg
+        if set(name_tokens(item)) & BATCH_WORDS:
+            return set()
+        return derived_names({item}, local_bindings(owner), names_in)
 
     def is_batchable_call(self, call: ast.Call) -> bool:
         """An embedding function, an `embed*` method, or a batchable method of an embedder or

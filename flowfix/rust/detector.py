@@ -49,6 +49,9 @@ class RustDetector(Detector):
     ) -> None:
         super().__init__(model, path, config, project)  # type: ignore[arg-type]
 
+    def in_test_code(self, node: Node) -> bool:
+        return self.model.in_test_code(node)
+
     def run(self) -> None:
         for kind in self.NODE_TYPES:
             visit = getattr(self, f"visit_{kind}")

@@ -22,6 +22,10 @@ _GENERICS = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
 # Path roots that name no `use` binding.
 _ROOTS = frozenset({"crate", "self", "super", "Self"})
+# `#[test]`, `#[tokio::test(...)]`, `#[rstest]`, `#[cfg(test)]`: the attributes of test code.
+TEST_ATTRIBUTE = re.compile(
+    r"#\[\s*(?:(?:\w+::)*test(?:_case)?\b.*|rstest\b.*|cfg\s*\(\s*test\s*\))\s*\]", re.DOTALL
+)
 # Items that bind a name in the module or block around them (a local name shadows a `use`).
 _ITEMS = (
     "function_item",
@@ -213,6 +217,29 @@ class RustModel:
     def enclosing(self, node: Node, *kinds: str) -> Node | None:
         """The nearest ancestor of one of `kinds`."""
         return next((a for a in self.ancestors(node) if a.type in kinds), None)
+
+    def in_test_code(self, node: Node) -> bool:
+        """`node` is in a test: an `fn` marked `#[test]` (`#[tokio::test]`, `#[rstest]`, ...)
+        or a `mod` (or `fn`) marked `#[cfg(test)]`."""
+        for item in self.ancestors(node):
+            if item.type in ("function_item", "mod_item") and any(
+                TEST_ATTRIBUTE.fullmatch(self.source(a)) for a in self.attributes(item)
+            ):
+                return True
+        return False
+
+    @staticmethod
+    def attributes(item: Node) -> Iterator[Node]:
+        """The outer attributes (`#[...]`) written right before `item`, comments between."""
+        sibling = item.prev_named_sibling
+        while sibling is not None and sibling.type in (
+            "attribute_item",
+            "line_comment",
+            "block_comment",
+        ):
+            if sibling.type == "attribute_item":
+                yield sibling
+            sibling = sibling.prev_named_sibling
 
     def function_name(self, node: Node) -> str:
         """The name of the `fn` `node` is in ('' at module level)."""
@@ -465,11 +492,15 @@ class RustModel:
 
     def runs_elsewhere(self, closure: Node) -> bool:
         """Whether `closure` is handed to a call that runs it on another thread (or where
-        blocking is allowed)."""
+        blocking is allowed), or to an async helper whose call is awaited."""
         arguments = closure.parent
         call = arguments.parent if arguments is not None else None
         if arguments is None or arguments.type != "arguments" or call is None:
             return False
+        if call.parent is not None and call.parent.type == "await_expression":
+            # `asyncify(move || fs::read(p)).await`: an async helper taking a sync closure
+            # runs it off the event loop (tokio's own `fs` functions do), not inline.
+            return True
         function = call.child_by_field_name("function")
         if function is None:
             return False
