@@ -144,14 +144,14 @@ class ClientCreatedPerCall(Detector):
     construction (the import then runs after the statements between them).
     No fix: a client used as a context manager or closed in the function, sqlite3/psycopg
     connections (bound to their thread), arguments computed per call, a constructor imported
-    inside a method, static methods and slotted classes, and clients of Dynamiq classes that
-    are not nodes or of decorator wrappers (no hook to move them to), and clients a factory
-    function returns (the factory should hand out one client). Constructions whose
-    arguments depend on the call's inputs (what the function derives from its parameters
-    before the construction; an optional parameter the body fills from elsewhere when it is
-    not given, `api_key = api_key or os.getenv(...)`, is not one), that are returned or
-    stored, or that run in init hooks are not
-    reported, nor is a sqlite3 connection opened and closed per call (a local file: cheap).
+    inside a method, static methods and slotted classes, clients of Dynamiq classes that are
+    not nodes or of decorator wrappers (no hook to move them to), and clients a factory
+    function returns (the factory should hand out one client). Not reported: constructions
+    whose arguments depend on the call's inputs (what the function derives from its
+    parameters before the construction; an optional parameter the body fills from elsewhere
+    when it is not given, `api_key = api_key or os.getenv(...)`, is not one), that are
+    returned or stored, or that run in init hooks, and a sqlite3 connection opened and closed
+    per call (a local file: cheap).
 
     ## Metric to monitor
     Open connections and new TLS handshakes per minute (for example `ss -tan state
