@@ -5,6 +5,7 @@ that calling it per call builds a client per call."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import PurePosixPath
 
 from flowfix.analysis import Model
@@ -16,14 +17,14 @@ from flowfix.project import ProjectIndex
 
 # What the name of a function that hands out clients has in it (`get_qdrant_client`,
 # `make_session`, `create_engine`, `get_db`, `redis_connection`).
-FACTORY_WORDS = ("client", "session", "conn", "engine", "pool", "db", "redis", "store")
+FACTORY_NAME = re.compile("client|session|conn|engine|pool|db|redis|store", re.IGNORECASE)
 
 
 def named_like_factory(call: ast.Call) -> bool:
     """The called function's name says it hands out clients (a cheap first check)."""
     func = call.func
     called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    return any(word in called.lower() for word in FACTORY_WORDS)
+    return FACTORY_NAME.search(called) is not None
 
 
 def returned_client(model: Model, function: FunctionNode) -> str | None:

@@ -244,7 +244,8 @@ class ClientCreatedPerCall(Detector):
         run)."""
         if self.project is None:
             return True
-        return helper_called_per_call(self.project, self.path, function.name) is not False
+        called = helper_called_per_call(self.project, self.path, function.name, self.model)
+        return called is not False
 
     def _inputs(self, function: FunctionNode, this: str | None, call: ast.Call) -> set[str]:
         """The function's parameters but `this`, and what its body derives from them before

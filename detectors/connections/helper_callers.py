@@ -45,24 +45,25 @@ class Site:
 
 
 def helper_called_per_call(
-    index: ProjectIndex, display: str, name: str, depth: int = 0
+    index: ProjectIndex, display: str, name: str, own: Model | None = None, depth: int = 0
 ) -> bool | None:
     """True when some code of the run calls `name`, a module-level function of file
     `display`, per call; False when none does though files of the run could import it; None
-    when no other file of the run can (its callers are elsewhere: the answer is unknown)."""
+    when no other file of the run can (its callers are elsewhere: the answer is unknown).
+    `own` is the model of `display` when the caller has it (it is not parsed again)."""
     helper = PurePosixPath(display)
     root = _import_root(helper)
     others = [] if root is None else _mentioning(index, root, display, name)
     for caller_display in [display, *others]:
         targets = _targets(helper, PurePosixPath(caller_display), name)
-        for site in _sites(index, caller_display, name):
+        for site in _sites(index, caller_display, name, own if caller_display == display else None):
             if not site.targets & targets:
                 continue
             if site.context == "per-call":
                 return True
             if site.context == "helper" and depth < MAX_DEPTH and site.caller != name:
                 if (
-                    helper_called_per_call(index, caller_display, site.caller, depth + 1)
+                    helper_called_per_call(index, caller_display, site.caller, None, depth + 1)
                     is not False
                 ):
                     return True
@@ -157,14 +158,28 @@ def _targets(helper: PurePosixPath, caller: PurePosixPath, name: str) -> frozens
     return frozenset(found)
 
 
-def _sites(index: ProjectIndex, display: str, name: str) -> list[Site]:
+def _sites(index: ProjectIndex, display: str, name: str, own: Model | None) -> list[Site]:
     """Every call of `name` (as spelled, or under an alias it is imported as), and every other
-    use of it, in the file (memoized per file and name)."""
+    use of it, in the file (memoized per file and name); `own`, when given, is its model."""
     key = ("sites", display, name)
     found = index.memo.get(key)
     if found is None:
-        model = _model(index, display)
-        found = index.memo[key] = _find_sites(model, name) if model is not None else []
+        if own is not None:
+            index.module_for(display)
+            found = _find_sites(own, name, list(ast.walk(own.tree)))
+        else:
+            model = _model(index, display)
+            nodes = (
+                []
+                if model is None
+                else [
+                    *model.nodes(ast.Name),
+                    *model.nodes(ast.Attribute),
+                    *model.nodes(ast.ImportFrom),
+                ]
+            )
+            found = _find_sites(model, name, nodes) if model is not None else []
+        index.memo[key] = found
     else:
         index.module_for(display)
     assert isinstance(found, list)
@@ -186,16 +201,20 @@ def _model(index: ProjectIndex, display: str) -> Model | None:
     return model if isinstance(model, Model) else None
 
 
-def _find_sites(model: Model, name: str) -> list[Site]:
+def _find_sites(model: Model, name: str, nodes: list[ast.AST]) -> list[Site]:
+    """The uses of `name` among `nodes` (the module's names, attributes and imports)."""
     spellings = {name} | {
         alias.asname
-        for node in model.nodes(ast.ImportFrom)
-        for alias in node.names  # type: ignore[attr-defined]
+        for node in nodes
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
         if alias.name == name and alias.asname
     }
     sites: list[Site] = []
-    for node in [*model.nodes(ast.Name), *model.nodes(ast.Attribute)]:
-        last = node.attr if isinstance(node, ast.Attribute) else node.id  # type: ignore[attr-defined]
+    for node in nodes:
+        if not isinstance(node, ast.Name | ast.Attribute):
+            continue
+        last = node.attr if isinstance(node, ast.Attribute) else node.id
         owner = model.parent(node)
         if last not in spellings or isinstance(owner, ast.Attribute):
             continue  # only whole chains: `a.b` in `a.b.c` is not one
