@@ -95,9 +95,11 @@ def _tool(name: str) -> str | None:
 
 
 def flowfix(*args: str, command: str = "check") -> list[str]:
+    """A flowfix command line over the whole catalog (`--select ALL`: the goals are set for
+    every rule, not only the default set)."""
     if command == "check":
         args = ("--format", "json", *args)
-    return [sys.executable, "-m", "flowfix", command, *args]
+    return [sys.executable, "-m", "flowfix", command, "--select", "ALL", *args]
 
 
 def machine() -> str:
