@@ -151,6 +151,17 @@ RULES = {
         None,
         "python",
     ),
+    "CAC005": (
+        "file-parsed-per-iteration",
+        "optimization",
+        "caching",
+        "none",
+        ("pflow", "dynamiq", "pocketflow", "kaygraph"),
+        True,
+        "flowfix.detectors.caching.file_parsed_per_iteration:FileParsedPerIteration",
+        None,
+        "python",
+    ),
     "CON001": (
         "client-created-per-call",
         "critical",

@@ -3,15 +3,18 @@
 The index answers one question for ASY006: does calling this project function block (sleep,
 sync HTTP, subprocess, a call on a sync LLM SDK or HTTP client: the table of
 flowfix.analysis.blocking), directly or through the sync functions it calls, and through which
-chain? It holds only strings, so it crosses process boundaries cheaply.
+chain? It also keeps what CAC005 follows (flowfix.analysis.file_loads: the files a function
+parses from a path its object holds, and its calls with their receivers). It holds only
+strings, so it crosses process boundaries cheaply.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
+from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.model import children
 from flowfix.analysis.values import dotted_name
 from flowfix.sources import SourceError, read_bytes, read_source
@@ -41,6 +45,22 @@ class FunctionInfo:
     is_async: bool
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    # What CAC005 follows, read from the tree the first time it is asked (`file_loads`).
+    source: tuple[ast.FunctionDef | ast.AsyncFunctionDef, Callable[[str], str], bool] | None = (
+        field(default=None, repr=False, compare=False)
+    )
+    _loads: FileLoads | None = field(default=None, repr=False, compare=False)
+
+    def file_loads(self) -> FileLoads:
+        """The files the function parses from a path its object holds, its calls with their
+        receivers, and whether it always writes such a file."""
+        if self._loads is None:
+            assert self.source is not None
+            node, qualify, method = self.source
+            facts = FunctionLoads(node, qualify, method)
+            sites = [dataclasses.replace(site, node=None) for site in facts.sites]
+            self._loads, self.source = FileLoads(facts.loads, sites, facts.writes), None
+        return self._loads
 
 
 @dataclass
@@ -392,6 +412,7 @@ class _Indexer:
     ) -> FunctionInfo:
         short = key.rsplit(".", 2)[-2:] if cls else [node.name]
         info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
+        info.source = (node, lambda dotted: self.qualify(dotted, cls), cls is not None)
         for inner in _own_nodes(node):
             if not isinstance(inner, ast.Call):
                 continue
