@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flowfix.cli import app
+from helpers import write_tree
 
 FILES = {
     "tool/__init__.py": "",
@@ -74,20 +75,14 @@ FILES = {
 }
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for rel, text in FILES.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def test_loads_per_node_are_followed_across_files(project: Path) -> None:
+def test_loads_per_node_are_followed_across_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`build_all` builds every node through two helpers that reload the catalog and build a
     fresh `Settings()` (whose own cache is then empty); `register` reads back what each
     `add` writes, and `models` reuses one `Settings()`, whose cache holds after the first
     item: neither is reported."""
+    monkeypatch.chdir(write_tree(tmp_path, FILES))
     result = CliRunner().invoke(
         app, ["check", "--select", "CAC005", "--no-cache", "--format", "json", "."]
     )

@@ -118,6 +118,7 @@ class FileParsedPerIteration(Detector):
         if not candidates:
             return
         self.chains: dict[tuple[str, bool], list[Chain]] = {}
+        self.writes: dict[str, bool] = {}
         self.assigned: dict[ast.AST, dict[str, ast.expr | None]] = {}
         for func, calls in candidates.items():
             cls = self.model.class_of(func)
@@ -193,19 +194,6 @@ class FileParsedPerIteration(Detector):
             return True  # `manager = Settings()` on every iteration
         return None
 
-    def _writes(self, project: ProjectIndex, target: str, visiting: frozenset[str]) -> bool:
-        """Calling `target` always writes a file its object holds (a read-modify-write: the
-        load before the write cannot be moved out of the loop)."""
-        key = _function_key(project, target)
-        info = project.function(key) if key is not None else None
-        if key is None or info is None or key in visiting or len(visiting) > MAX_DEPTH:
-            return False
-        facts = info.file_loads()
-        return facts.writes or any(
-            not site.conditional and self._writes(project, site.target, visiting | {key})
-            for site in facts.sites
-        )
-
     def _chain(
         self, project: ProjectIndex, target: str, fresh: bool, visiting: frozenset[str]
     ) -> list[Chain]:
@@ -246,11 +234,14 @@ class FileParsedPerIteration(Detector):
         info = project.function(key) if key is not None else None
         if key is None or info is None or key in visiting or len(visiting) > MAX_DEPTH:
             return False
-        facts = info.file_loads()
-        return facts.writes or any(
-            not site.conditional and self._writes(project, site.target, visiting | {key})
-            for site in facts.sites
-        )
+        if key not in self.writes:
+            self.writes[key] = False  # while it is being answered (a cycle writes nothing)
+            facts = info.file_loads()
+            self.writes[key] = facts.writes or any(
+                not site.conditional and self._writes(project, site.target, visiting | {key})
+                for site in facts.sites
+            )
+        return self.writes[key]
 
 
 def _retry_loop(loop: Loop) -> bool:
