@@ -14,7 +14,7 @@ import ast
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,22 +45,10 @@ class FunctionInfo:
     is_async: bool
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
-    # What CAC005 follows, read from the tree the first time it is asked (`file_loads`).
-    source: tuple[ast.FunctionDef | ast.AsyncFunctionDef, Callable[[str], str], bool] | None = (
-        field(default=None, repr=False, compare=False)
+    # The tree, kept for CAC005 until `ProjectIndex.file_loads` reads it.
+    source: tuple[_Indexer, ast.FunctionDef | ast.AsyncFunctionDef, str | None] | None = field(
+        default=None, repr=False, compare=False
     )
-    _loads: FileLoads | None = field(default=None, repr=False, compare=False)
-
-    def file_loads(self) -> FileLoads:
-        """The files the function parses from a path its object holds, its calls with their
-        receivers, and whether it always writes such a file."""
-        if self._loads is None:
-            assert self.source is not None
-            node, qualify, method = self.source
-            facts = FunctionLoads(node, qualify, method)
-            sites = [dataclasses.replace(site, node=None) for site in facts.sites]
-            self._loads, self.source = FileLoads(facts.loads, sites, facts.writes), None
-        return self._loads
 
 
 @dataclass
@@ -88,6 +76,7 @@ class ProjectIndex:
         default_factory=dict
     )
     class_bases: dict[str, list[str]] = field(default_factory=dict)
+    loads: dict[str, FileLoads] = field(default_factory=dict)  # CAC005's, see `file_loads`
     unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
     texts: dict[str, str] = field(default_factory=dict)  # module: its text, when given (build)
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
@@ -227,6 +216,28 @@ class ProjectIndex:
         if module is not None and tail in module.bindings and module.bindings[tail] != dotted:
             return self.resolve(module.bindings[tail], depth + 1)
         return dotted
+
+    def has_function(self, key: str) -> bool:
+        """Whether `key` (a resolved name) is a function or method of the run."""
+        return key in self.functions or key in self.pending
+
+    def file_loads(self, key: str) -> FileLoads | None:
+        """What CAC005 follows in the project function `key` (flowfix.analysis.file_loads),
+        read from its tree on first use, without the analysis `function` makes."""
+        found = self.loads.get(key)
+        if found is not None:
+            return found
+        info = self.functions.get(key)
+        source = info.source if info is not None else self.pending.get(key)
+        if source is None:
+            return None
+        indexer, node, cls = source
+        facts = FunctionLoads(node, lambda dotted: indexer.qualify(dotted, cls), cls is not None)
+        sites = [dataclasses.replace(site, node=None) for site in facts.sites]
+        found = self.loads[key] = FileLoads(facts.loads, sites, facts.writes)
+        if info is not None:
+            info.source = None
+        return found
 
     def function(self, key: str) -> FunctionInfo | None:
         """What the index knows of the project function `key` (analysed on first use)."""
@@ -412,7 +423,8 @@ class _Indexer:
     ) -> FunctionInfo:
         short = key.rsplit(".", 2)[-2:] if cls else [node.name]
         info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
-        info.source = (node, lambda dotted: self.qualify(dotted, cls), cls is not None)
+        if key not in self.index.loads:
+            info.source = (self, node, cls)
         for inner in _own_nodes(node):
             if not isinstance(inner, ast.Call):
                 continue

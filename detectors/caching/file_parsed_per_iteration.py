@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.file_loads import FunctionLoads, Site
-from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
+from flowfix.analysis import Binding
+from flowfix.analysis.file_loads import FunctionLoads, Site, span_of
+from flowfix.analysis.model import BUILTINS, COMPREHENSIONS, DEFINITIONS, FUNCTIONS, FunctionNode
 from flowfix.analysis.values import read_names
 from flowfix.detector import Detector
 from flowfix.project import MAX_DEPTH, ProjectIndex
@@ -111,7 +112,7 @@ class FileParsedPerIteration(Detector):
         for call in self.model.nodes(ast.Call):
             assert isinstance(call, ast.Call)
             func = self.model.function_of(call)
-            if isinstance(func, FUNCTIONS):
+            if isinstance(func, FUNCTIONS) and self._may_be_project_call(call):
                 loop = self._loop(call, func)
                 if loop is not None and not _retry_loop(loop):
                     candidates.setdefault(func, {})[call] = loop
@@ -121,30 +122,66 @@ class FileParsedPerIteration(Detector):
         self.writes: dict[str, bool] = {}
         self.assigned: dict[ast.AST, dict[str, ast.expr | None]] = {}
         for func, calls in candidates.items():
-            cls = self.model.class_of(func)
-            top = cls is not None and self.model.parent(cls) is self.model.tree
-            cls_key = f"{module}.{cls.name}" if top and cls is not None else None
-            facts = FunctionLoads(
-                func,
-                lambda dotted, owner=cls_key: project.qualify(module, dotted, owner),
-                cls is not None,
-            )
-            for site in facts.sites:
-                loop = calls.get(site.node) if site.node is not None else None
-                if loop is not None:
-                    self._check(project, site, loop)
+            at = {span_of(call): (call, loop) for call, loop in calls.items()}
+            for site in self._sites(project, module, func):
+                found = at.get(site.position)
+                if found is not None:
+                    self._check(project, site, *found)
+
+    def _may_be_project_call(self, call: ast.Call) -> bool:
+        """A cheap first look: the callee may be a function or method of the run (a name bound
+        by an import, a `def` or a `class`, a method of `self`, of an object built for the
+        call, or of a parameter typed by its annotation), not a builtin or a method of an
+        untyped local (`items.append`)."""
+        root = call.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Call):
+            return True
+        if not isinstance(root, ast.Name):
+            return False
+        bindings = self.model.bindings_of(root)
+        if not bindings:
+            return root.id not in BUILTINS
+        for binding in bindings:
+            node = binding.node
+            if binding.kind in ("import", "function", "class"):
+                return True
+            if isinstance(node, ast.arg) and (
+                node.annotation is not None or node is _first(binding)
+            ):
+                return True
+            value = self.model.parent(node)
+            if isinstance(value, (ast.Assign, ast.AnnAssign)) and isinstance(value.value, ast.Call):
+                return True
+        return False
+
+    def _sites(self, project: ProjectIndex, module: str, func: FunctionNode) -> list[Site]:
+        """The call sites of `func`: from the call graph for a module-level function or a
+        method of a module-level class (answered once for the run), else read here."""
+        cls = self.model.class_of(func)
+        top = cls is not None and self.model.parent(cls) is self.model.tree
+        cls_key = f"{module}.{cls.name}" if top and cls is not None else None
+        if cls_key is not None or self.model.parent(func) is self.model.tree:
+            facts = project.file_loads(f"{cls_key or module}.{func.name}")
+            if facts is not None:
+                return facts.sites
+        return FunctionLoads(
+            func,
+            lambda dotted: project.qualify(module, dotted, cls_key),
+            cls is not None,
+        ).sites
 
     def visit_Call(self, node: ast.Call) -> None:
         """Calls are read in `run` (declared so that the model collects them)."""
 
-    def _check(self, project: ProjectIndex, site: Site, loop: Loop) -> None:
-        assert site.node is not None
-        fresh = self._fresh(site.node, loop)
+    def _check(self, project: ProjectIndex, site: Site, call: ast.Call, loop: Loop) -> None:
+        fresh = self._fresh(call, loop)
         chains = self._chain(project, site.target, fresh, frozenset()) if fresh is not None else []
         if chains:
             self.report(
-                site.node,
-                call=f"{ast.unparse(site.node.func)}()",
+                call,
+                call=f"{ast.unparse(call.func)}()",
                 loop="comprehension" if isinstance(loop, COMPREHENSIONS) else "loop",
                 chain="; and ".join(
                     " → ".join([*(f"{step}()" for step in chain[:-1]), chain[-1]])
@@ -207,23 +244,23 @@ class FileParsedPerIteration(Detector):
         memo = (key, fresh)
         if memo in self.chains:
             return self.chains[memo]
-        info = project.function(key)
-        if info is None or key in visiting or len(visiting) > MAX_DEPTH:
+        facts = project.file_loads(key)
+        if facts is None or key in visiting or len(visiting) > MAX_DEPTH:
             return []
         self.chains[memo] = []
         if self._writes(project, key, frozenset()):
             return []  # a read-modify-write: the load must see the previous write
-        facts = info.file_loads()
+        name = _short_name(key, project)
         found: dict[Chain, Chain] = {}  # by the method that loads and the load
         for load in facts.loads:
             if fresh or not load.guarded:
-                found.setdefault((info.name, load.shown), (info.name, load.shown))
+                found.setdefault((name, load.shown), (name, load.shown))
         for site in facts.sites:
             if site.guarded and not fresh:
                 continue
             inner = site.receiver == "fresh" or (site.receiver == "self" and fresh)
             for below in self._chain(project, site.target, inner, visiting | {key}):
-                found.setdefault(below[-2:], (info.name, *below))
+                found.setdefault(below[-2:], (name, *below))
         self.chains[memo] = list(found.values())
         return self.chains[memo]
 
@@ -231,12 +268,11 @@ class FileParsedPerIteration(Detector):
         """Calling `target` always writes a file its object holds (a read-modify-write: the
         load before the write cannot be moved out of the loop)."""
         key = _function_key(project, target)
-        info = project.function(key) if key is not None else None
-        if key is None or info is None or key in visiting or len(visiting) > MAX_DEPTH:
+        facts = project.file_loads(key) if key is not None else None
+        if key is None or facts is None or key in visiting or len(visiting) > MAX_DEPTH:
             return False
         if key not in self.writes:
             self.writes[key] = False  # while it is being answered (a cycle writes nothing)
-            facts = info.file_loads()
             self.writes[key] = facts.writes or any(
                 not site.conditional and self._writes(project, site.target, visiting | {key})
                 for site in facts.sites
@@ -291,11 +327,26 @@ def _assignments(loop: ast.For | ast.AsyncFor | ast.While) -> dict[str, ast.expr
     return found
 
 
+def _first(binding: Binding) -> ast.arg | None:
+    """The first parameter of the function that binds `binding` (a method's `self`)."""
+    func = binding.scope.node
+    if isinstance(func, FUNCTIONS):
+        params = [*func.args.posonlyargs, *func.args.args]
+        return params[0] if params else None
+    return None
+
+
+def _short_name(key: str, project: ProjectIndex) -> str:
+    """`Class.method` for a method, `function` for a function (as the chain shows them)."""
+    owner, _, name = key.rpartition(".")
+    return f"{owner.rpartition('.')[2]}.{name}" if owner in project.class_bases else name
+
+
 def _function_key(project: ProjectIndex, target: str) -> str | None:
     """The project function `target` names: a function, a method (of the class or a base
     class of the project), or a class (its `__init__`)."""
     key = project.resolve(target)
-    if project.function(key) is not None:
+    if project.has_function(key):
         return key
     if key in project.class_bases:
         return _method(project, key, "__init__", 0)
@@ -308,7 +359,7 @@ def _function_key(project: ProjectIndex, target: str) -> str | None:
 
 def _method(project: ProjectIndex, cls: str, name: str, depth: int) -> str | None:
     key = f"{cls}.{name}"
-    if project.function(key) is not None:
+    if project.has_function(key):
         return key
     if depth > MAX_DEPTH:
         return None

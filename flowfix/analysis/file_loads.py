@@ -29,6 +29,7 @@ LOADERS = frozenset(
         "toml.loads",
     }
 )
+LOADER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in LOADERS)
 READ_METHODS = frozenset({"read_text", "read_bytes"})
 WRITE_METHODS = frozenset({"write_text", "write_bytes"})
 WRITE_WORDS = ("write", "save", "replace", "dump", "rename", "move")
@@ -59,13 +60,14 @@ class Load:
 class Site:
     """A call: its project-wide target, whether a cache attribute guards it, the receiver
     (`self.m()`, `Class(...).m()` or a local built by `Class(...)`: "fresh", else "other"),
-    whether it runs only on some paths (a branch, a loop body, a handler), and its node (None
-    once stored in the index)."""
+    whether it runs only on some paths (a branch, a loop body, a handler), its position, and
+    its node (None once stored in the index)."""
 
     target: str
     guarded: bool
     receiver: Receiver
     conditional: bool = False
+    position: tuple[int, int, int, int] = (0, 0, 0, 0)  # the call's span, as `ast` gives it
     node: ast.Call | None = None
 
 
@@ -91,6 +93,7 @@ class FunctionLoads:
         self, func: FunctionNode, qualify: Callable[[str], str], method: bool = False
     ) -> None:
         self.qualify = qualify
+        self.qualified: dict[str, str] = {}
         self.this = instance_name(func) if method else None
         self.assigned_attrs: set[str] = set()
         self.reads: dict[str, ast.expr] = {}  # local name → the path it holds the file of
@@ -131,6 +134,11 @@ class FunctionLoads:
                     built = dotted_name(value.func)
                     if built and built.rsplit(".", 1)[-1][:1].isupper():
                         self.classes[name] = (built, True)
+        self.local_names = {
+            *counts,
+            *(p.arg for p in [*args.posonlyargs, *args.args, *args.kwonlyargs]),
+            *(p.arg for p in (args.vararg, args.kwarg) if p is not None),
+        }
         for name, count in counts.items():
             if count > 1:
                 self.reads.pop(name, None)
@@ -148,7 +156,7 @@ class FunctionLoads:
             return self._read_path(func.value)
         if not _read_mode(node):
             return None
-        if isinstance(func, ast.Name) and self.qualify(func.id) in OPEN_FUNCTIONS:
+        if isinstance(func, ast.Name) and self._qualified(func.id) in OPEN_FUNCTIONS:
             return node.args[0] if node.args else None
         if isinstance(func, ast.Attribute) and func.attr == "open" and not node.args:
             return func.value
@@ -230,16 +238,24 @@ class FunctionLoads:
             and self._memo_test(statement.test)
         )
 
+    def _qualified(self, dotted: str) -> str:
+        found = self.qualified.get(dotted)
+        if found is None:
+            found = self.qualified[dotted] = self.qualify(dotted)
+        return found
+
     def _call(self, call: ast.Call, guarded: bool) -> None:
-        loader = dotted_name(call.func)
-        if loader is not None and self.qualify(loader) in LOADERS and call.args:
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        loader = dotted_name(func) if name in LOADER_NAMES else None
+        if loader is not None and self._qualified(loader) in LOADERS and call.args:
             argument = call.args[0]
             if isinstance(argument, ast.Name) and argument.id in self.reads:
                 path: ast.expr | None = self.reads[argument.id]
             else:
                 path = self._read_path(argument)
             if path is not None and self.this is not None and root_name(path) == self.this:
-                shown = f"{self.qualify(loader)}() of `{ast.unparse(path)}`"
+                shown = f"{self._qualified(loader)}() of `{ast.unparse(path)}`"
                 self.loads.append(Load(shown, guarded))
             return
         if not self.conditional and self._writes_own_file(call):
@@ -247,7 +263,8 @@ class FunctionLoads:
         site = self._site(call.func)
         if site is not None:
             target, receiver = site
-            self.sites.append(Site(target, guarded, receiver, self.conditional, call))
+            position = span_of(call)
+            self.sites.append(Site(target, guarded, receiver, self.conditional, position, call))
 
     def _writes_own_file(self, call: ast.Call) -> bool:
         """`self.p.write_text(...)`, `open(self.p, "w")`, `x.replace(self.p)`,
@@ -260,7 +277,7 @@ class FunctionLoads:
         if isinstance(func, ast.Attribute) and func.attr in {"replace", "rename"}:
             targets = call.args[:1]
         callee = dotted_name(func)
-        qualified = self.qualify(callee) if callee else ""
+        qualified = self._qualified(callee) if callee else ""
         if qualified in MOVES:
             targets = call.args[1:2]
         elif qualified in OPEN_FUNCTIONS and not _read_mode(call):
@@ -270,21 +287,31 @@ class FunctionLoads:
         return any(root_name(target) == self.this for target in targets)
 
     def _site(self, func: ast.expr) -> tuple[str, Receiver] | None:
+        """The call's target and receiver; None for a method of a local whose class is not
+        known (`items.append`), which no project function can be."""
         if isinstance(func, ast.Name):
-            return self.qualify(func.id), "other"
+            return None if func.id in self.local_names else (self._qualified(func.id), "other")
         if not isinstance(func, ast.Attribute):
             return None
         value = func.value
         if isinstance(value, ast.Name) and value.id == self.this:
-            return self.qualify(f"self.{func.attr}"), "self"
+            return self._qualified(f"self.{func.attr}"), "self"
         if isinstance(value, ast.Call):
             built = dotted_name(value.func)
-            return (f"{self.qualify(built)}.{func.attr}", "fresh") if built else None
+            return (f"{self._qualified(built)}.{func.attr}", "fresh") if built else None
         if isinstance(value, ast.Name) and value.id in self.classes:
             cls, built_here = self.classes[value.id]
-            return f"{self.qualify(cls)}.{func.attr}", "fresh" if built_here else "other"
+            return f"{self._qualified(cls)}.{func.attr}", "fresh" if built_here else "other"
         dotted = dotted_name(func)
-        return (self.qualify(dotted), "other") if dotted else None
+        if dotted is None or dotted.partition(".")[0] in self.local_names:
+            return None
+        return self._qualified(dotted), "other"
+
+
+def span_of(node: ast.expr) -> tuple[int, int, int, int]:
+    """(line, column, end line, end column) of an expression (a call and its callee's own call
+    start at the same place: `Catalog(path).reload()`)."""
+    return (node.lineno, node.col_offset, node.end_lineno or 0, node.end_col_offset or 0)
 
 
 def _is_name(node: ast.AST, name: str | None) -> bool:
