@@ -84,7 +84,14 @@ class FileParsedPerIteration(Detector):
     that runs only while a cache attribute of the object is empty (`if self._data is None:`)
     counts only for an object built for the call (`Settings().load()`). Receivers are
     known from parameter annotations, `x = Class(...)` and `Class(...).method()`; an
-    attribute of `self` holding another object (`self.registry.load()`) is not followed.
+    attribute of `self` holding another object (`self.registry.load()`) is not followed, nor
+    is a loop the framework runs (a batch node calling its inner node for each item, which
+    in pflow compiles a sub-workflow per item). `while` loops (polling, serving: seeing the
+    file change may be their point) and retry loops (`for attempt in range(retries)`) are
+    not reported, nor is a call that also always writes the file its object holds (a
+    read-modify-write: `MCPServerManager.add_servers_from_file()` loads, adds and saves).
+    A module of the run that is imported under another name (two copies of one package in
+    one run) is not followed.
     """
 
     CODE = "CAC005"
