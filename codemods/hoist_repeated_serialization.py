@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider
@@ -13,10 +15,11 @@ from flowfix.rules import Span
 
 
 class HoistRepeatedSerialization(RuleCodemod):
-    """Each finding's data names the calls that read the new local (`replace`), the statement
-    to assign it before (`before`, None when an existing local is `reuse`d), the function
-    and the candidate names of the local, the first one not taken by another hoist of the
-    same function being used."""
+    """Each finding's data names the function and its hoists (one, or a repeated pair's
+    two): for each, its first call, the calls that read the new local (`replace`), the
+    statement to assign it before (`before`, None when an existing local is `reuse`d) and the
+    candidate names of the local, the first one not taken by another hoist of the same
+    function being used."""
 
     CODE = "CAC003"
     DESCRIPTION = "Serialize once into a local instead of on every iteration or use"
@@ -27,16 +30,21 @@ class HoistRepeatedSerialization(RuleCodemod):
         self.names: dict[tuple[int, ...], set[str]] = defaultdict(set)
         self.replacements: dict[Span, str] = {}
         self.inserts: dict[tuple[int, int], list[cst.BaseStatement]] = defaultdict(list)
+        # Each hoist by the span of its first call: (its finding's span, the function, the hoist).
+        self.hoists: dict[Span, tuple[Span, tuple[int, ...], Mapping[str, Any]]] = {}
+        for span, data in self.data.items():
+            if "hoists" not in data:
+                self.warn(f"{span.line}:{span.column}: the finding carries no hoist")
+                continue
+            for hoist in data["hoists"]:
+                self.hoists[Span(*hoist["call"])] = (span, tuple(data["function"]), hoist)
 
     def visit_Call(self, node: cst.Call) -> None:
-        span = self.target(node)
-        if span is None:
+        entry = self.hoists.get(self.span_of(node)) if self.hoists else None
+        if entry is None:
             return
-        data = self.data[span]
-        if "function" not in data:
-            self.warn(f"{span.line}:{span.column}: the finding carries no hoist")
-            return
-        taken = self.names[tuple(data["function"])]
+        finding, function, data = entry
+        taken = self.names[function]
         name = data["reuse"] or next(n for n in data["names"] if n not in taken)
         taken.add(name)
         for call in data["replace"]:
@@ -47,7 +55,7 @@ class HoistRepeatedSerialization(RuleCodemod):
             assignment = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=value)
             line, column = data["before"][:2]
             self.inserts[(line, column)].append(cst.SimpleStatementLine(body=[assignment]))
-        self.fixed.add(span)
+        self.fixed.add(finding)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not self.replacements:

@@ -202,6 +202,23 @@ RULES = {
         ),
         True,
     ),
+    "CAC005": (
+        "file-parsed-per-iteration",
+        "optimization",
+        "caching",
+        "none",
+        ("pflow", "dynamiq", "pocketflow", "kaygraph"),
+        True,
+        "flowfix.detectors.caching.file_parsed_per_iteration:FileParsedPerIteration",
+        None,
+        "python",
+        "preview",
+        (
+            "new: 56-74 % of its findings were worth acting on in pflow and dynamiq, and its call "
+            "graph keeps the functions of every module it reads in memory"
+        ),
+        True,
+    ),
     "CON001": (
         "client-created-per-call",
         "critical",

@@ -3,12 +3,15 @@
 The index answers one question for ASY006: does calling this project function block (sleep,
 sync HTTP, subprocess, a call on a sync LLM SDK or HTTP client: the table of
 flowfix.analysis.blocking), directly or through the sync functions it calls, and through which
-chain? It holds only strings, so it crosses process boundaries cheaply.
+chain? It also keeps what CAC005 follows (flowfix.analysis.file_loads: the files a function
+parses from a path its object holds, and its calls with their receivers). It holds only
+strings, so it crosses process boundaries cheaply.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import os
 from collections import Counter
@@ -22,6 +25,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
+from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.model import children
 from flowfix.analysis.values import dotted_name
 from flowfix.sources import SourceError, read_bytes, read_source
@@ -42,6 +46,10 @@ class FunctionInfo:
     is_async: bool
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    # The tree, kept for CAC005 until `ProjectIndex.file_loads` reads it.
+    source: tuple[_Indexer, ast.FunctionDef | ast.AsyncFunctionDef, str | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
 
 @dataclass
@@ -69,6 +77,7 @@ class ProjectIndex:
         default_factory=dict
     )
     class_bases: dict[str, list[str]] = field(default_factory=dict)
+    loads: dict[str, FileLoads] = field(default_factory=dict)  # CAC005's, see `file_loads`
     unread: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # module: (path, package)
     texts: dict[str, str] = field(default_factory=dict)  # module: its text, when given (build)
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
@@ -262,6 +271,28 @@ class ProjectIndex:
         if module is not None and tail in module.bindings and module.bindings[tail] != dotted:
             return self.resolve(module.bindings[tail], depth + 1)
         return dotted
+
+    def has_function(self, key: str) -> bool:
+        """Whether `key` (a resolved name) is a function or method of the run."""
+        return key in self.functions or key in self.pending
+
+    def file_loads(self, key: str) -> FileLoads | None:
+        """What CAC005 follows in the project function `key` (flowfix.analysis.file_loads),
+        read from its tree on first use, without the analysis `function` makes."""
+        found = self.loads.get(key)
+        if found is not None:
+            return found
+        info = self.functions.get(key)
+        source = info.source if info is not None else self.pending.get(key)
+        if source is None:
+            return None
+        indexer, node, cls = source
+        facts = FunctionLoads(node, lambda dotted: indexer.qualify(dotted, cls), cls is not None)
+        sites = [dataclasses.replace(site, node=None) for site in facts.sites]
+        found = self.loads[key] = FileLoads(facts.loads, sites, facts.writes)
+        if info is not None:
+            info.source = None
+        return found
 
     def function(self, key: str) -> FunctionInfo | None:
         """What the index knows of the project function `key` (analysed on first use)."""
@@ -467,6 +498,8 @@ class _Indexer:
     ) -> FunctionInfo:
         short = key.rsplit(".", 2)[-2:] if cls else [node.name]
         info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
+        if key not in self.index.loads:
+            info.source = (self, node, cls)
         for inner in _own_nodes(node):
             if not isinstance(inner, ast.Call):
                 continue

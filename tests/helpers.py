@@ -65,3 +65,11 @@ def expected_markers(text: str) -> list[tuple[int, str]]:
         if match:
             found.extend((number, code.strip()) for code in match.group("codes").split(","))
     return sorted(found)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Each `relative path: text` of `files` written under `root` (folders made); `root`."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from flowfix.cli import app
 from flowfix.project import ProjectIndex, module_name
+from helpers import write_tree
 
 FILES = {
     "app/__init__.py": "from .utils import call_llm\n",
@@ -49,11 +50,8 @@ FILES = {
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for rel, text in FILES.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return write_tree(tmp_path, FILES)
 
 
 def test_module_names_follow_packages(project: Path) -> None:
@@ -127,9 +125,7 @@ def test_files_claiming_one_module_name_are_told_apart(
         "b/main.py": "def wait():\n    return None\n" + coroutine,
         "c/other.py": "from main import wait\n" + coroutine,
     }
-    for rel, text in scripts.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    write_tree(tmp_path, scripts)
     for order in (["a", "b", "c"], ["c", "b", "a"]):
         result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", *order])
         assert [line.split(":")[0] for line in result.stdout.splitlines() if "ASY006" in line] == [

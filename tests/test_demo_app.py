@@ -27,7 +27,7 @@ IMPROVED = {
 FIXED = Counter(
     {
         "CON001": 5,
-        "EXE001": 3,
+        "EXE001": 2,
         "TIM001": 2,
         "CAC003": 3,
         "MEM001": 2,

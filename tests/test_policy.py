@@ -161,7 +161,7 @@ def test_selection_by_groups() -> None:
     tuning = {r.code for r in select_rules(["TUNING"], None)}
     assert tuning == {code for code, rule in rules.items() if rule.opt_in is OptIn.TUNING}
     assert "AGT001" in tuning and not tuning & default
-    assert select_rules(["PREVIEW"], None) == []  # a group with no rule today
+    assert [r.code for r in select_rules(["PREVIEW"], None)] == ["CAC005"]
     with pytest.raises(KeyError):
         select_rules(["PREVIEWS"], None)
 

@@ -55,8 +55,7 @@ def test_pocketflow_suite_unchanged_by_fixes(tmp_path: Path) -> None:
         assert again.returncode == 0 and again.stdout == "", f"{stage}: not a fixed point"
 
     changed = {name for name, raw in snapshot(project).items() if original[name] != raw}
-    # PocketFlow's shared-store lists in its fallback tests are bounded by MEM001's unsafe fix;
-    # the suite must run the rewritten file, so the test is known to exercise real rewrites.
-    assert changed == {"tests/test_fall_back.py"}
-    for name in changed:
-        compile((project / name).read_text(), name, "exec")
+    # flowfix finds nothing to fix in PocketFlow 0.0.3: the lists its fallback tests extend
+    # were MEM001's only findings, and each of those nodes runs once per flow run (issue 15),
+    # so no file may change.
+    assert changed == set()

@@ -86,6 +86,11 @@ MUTATING_METHODS = frozenset(
 )
 ALIASING_METHODS = frozenset({"get", "setdefault", "items", "values", "keys"})
 PATH_SUFFIXES = ("_path", "_file", "_filename")
+USER_FILE_REASON = (
+    "the file is not installed with the code (a path built on `__file__`): it can change while"
+    " the process runs, and a process-wide cache would keep its old contents; load it once per"
+    " operation, or cache it keyed on its modification time"
+)
 Opener = ast.With | ast.AsyncWith
 
 
@@ -526,8 +531,33 @@ def _local_source(model: Model, value: ast.expr) -> str:
     return "\n".join([lines[0], *(line.removeprefix(indent) for line in lines[1:])])
 
 
+def shipped_with_code(model: Model, node: ast.AST, depth: int = 0) -> bool:
+    """The path is anchored on the module's own file (`Path(__file__).parent / "x.yaml"`,
+    `os.path.join(os.path.dirname(__file__), ...)`, or a module constant built so): a file
+    installed with the code, which does not change while the process runs."""
+    if depth > 8:
+        return False
+    for child in ast.walk(node):
+        if not isinstance(child, ast.Name):
+            continue
+        if child.id == "__file__":
+            return True
+        bindings = model.bindings_of(child)
+        if len(bindings) == 1 and bindings[0].scope.kind == "module":
+            value = model.parent(bindings[0].node)
+            if (
+                isinstance(value, (ast.Assign, ast.AnnAssign))
+                and value.value is not None
+                and shipped_with_code(model, value.value, depth + 1)
+            ):
+                return True
+    return False
+
+
 def loader_plan(model: Model, load: ConfigLoad) -> dict[str, object] | str:
     """What the codemod needs to move the load into a cached loader, or why it cannot."""
+    if not shipped_with_code(model, substituted(load.path, load.local_paths)):
+        return USER_FILE_REASON
     if model.bound_otherwise(load.call, "functools"):
         return "the name `functools` is bound to something else here"
     if mutates_result(model, load):
@@ -576,12 +606,12 @@ class ConfigReloadedPerCall(Detector):
     import json
     from pathlib import Path
 
-    REGISTRY = Path.home() / ".pflow" / "registry.json"
+    NODE_INDEX = Path(__file__).parent / "node_index.json"
 
 
     def node_metadata(node_type):
-        registry = json.loads(REGISTRY.read_text())
-        return registry[node_type]
+        index = json.loads(NODE_INDEX.read_text())
+        return index[node_type]
     ```
 
     ## Use instead
@@ -590,31 +620,38 @@ class ConfigReloadedPerCall(Detector):
     from pathlib import Path
     import functools
 
-    REGISTRY = Path.home() / ".pflow" / "registry.json"
+    NODE_INDEX = Path(__file__).parent / "node_index.json"
 
 
     @functools.cache
-    def _load_registry():
-        return json.loads(REGISTRY.read_text())
+    def _load_node_index():
+        return json.loads(NODE_INDEX.read_text())
 
 
     def node_metadata(node_type):
-        registry = _load_registry()
-        return registry[node_type]
+        index = _load_node_index()
+        return index[node_type]
     ```
 
     ## Fix safety
-    Unsafe: the load (`json.load(open(P))`, `json.loads(P.read_text())`,
-    `yaml.safe_load(...)`, or a `with open(P) as f:` block whose only statement loads `f`)
-    moves into a module-level `functools.cache` loader placed before the function, and the
-    function calls it. Behaviour changes: the file is read once per process, so later edits
-    by another process or module are not seen until restart, a relative path is resolved
-    against the working directory of the first call, and every caller now gets the same
-    object, so a caller that mutates it changes what the next caller sees. No fix is offered
-    when the function itself mutates the loaded object, when the `with` block does more than
-    load the file, or when the load reads other local names. A file that the same module
-    writes (`open(P, "w")`, `P.write_text()`, `os.replace(..., P)`, ...) is not reported, nor
-    are loads in cached functions, `main()`/`cli()`, or at module level.
+    Unsafe, and offered only for a file installed with the code: a path built on
+    `__file__` (`Path(__file__).parent / "prompts.yaml"`, a module constant built so). The
+    load (`json.load(open(P))`, `json.loads(P.read_text())`, `yaml.safe_load(...)`, or a
+    `with open(P) as f:` block whose only statement loads `f`) moves into a module-level
+    `functools.cache` loader placed before the function, and the function calls it.
+    Behaviour changes: the file is read once per process, so an edit made while it runs is
+    not seen until restart, and every caller now gets the same object, so a caller that
+    mutates it changes what the next caller sees.
+
+    A file in the user's home (`~/.pflow/mcp-servers.json`), the working directory or a path
+    from the environment is reported without a fix: the user edits it while a server keeps
+    running (`pflow mcp add` while `pflow`'s MCP server runs), and a process-wide cache would
+    keep serving the old contents; load it once per operation, or cache it keyed on its
+    modification time. No fix is offered either when the function itself mutates the loaded
+    object, when the `with` block does more than load the file, or when the load reads other
+    local names. A file that the same module writes (`open(P, "w")`, `P.write_text()`,
+    `os.replace(..., P)`, ...) is not reported, nor are loads in cached functions,
+    `main()`/`cli()`, or at module level.
 
     ## Metric to monitor
     Time spent in `json`/`yaml` parsing per request or command (a profiler's cumulative

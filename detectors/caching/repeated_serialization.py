@@ -17,7 +17,14 @@ from flowfix.analysis.model import COMPREHENSIONS, DEFINITIONS, FUNCTIONS, LOOPS
 from flowfix.analysis.names import snake_case
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import COMPOUND_STATEMENTS, TRY_STATEMENTS
-from flowfix.analysis.values import own_nodes, read_names, root_name, statement_targets
+from flowfix.analysis.values import (
+    block_nodes,
+    bound_names,
+    own_nodes,
+    read_names,
+    root_name,
+    statement_targets,
+)
 from flowfix.detector import Detector
 from flowfix.detectors.caching.expressions import (
     arguments,
@@ -66,7 +73,13 @@ SUFFIXES = {
     "jsonpickle.encode": "encoded",
 }
 FOR_LOOPS = (ast.For, ast.AsyncFor)
-Kind = Literal["loop", "repeat"]
+Kind = Literal["loop", "repeat", "variants"]
+# Builtins whose result is True or False.
+TESTS = frozenset({"isinstance", "issubclass", "hasattr", "callable", "bool"})
+VARIANTS_REASON = (
+    "its arguments are rebuilt on every iteration from a few fixed values;"
+    " compute each variant once before the loop"
+)
 # A block of statements: the node that holds it and the field it is in (`body`, `orelse`,
 # `finalbody`); an `elif` is not a block of its own (nothing can be put before it).
 Block = tuple[ast.AST, str]
@@ -265,11 +278,18 @@ class FunctionAnalysis:
 
     # --- what may change the result -----------------------------------------------------
 
-    def may_change(self, region: ast.stmt, call: ast.Call, root: str | None) -> bool:
-        """Code in `region` may give `call` another result: it rebinds a name the call reads,
-        or changes the serialized object (whose root name is `root`: assigns into it, calls a
-        method on it that is not known to be read-only, or passes it to another call)."""
-        if read_names(call) & names_bound_by(region):
+    def may_change(
+        self,
+        region: ast.stmt,
+        call: ast.Call,
+        root: str | None,
+        ignore: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Code in `region` may give `call` another result: it rebinds a name the call reads
+        (but those in `ignore`), or changes the serialized object (whose root name is `root`:
+        assigns into it, calls a method on it that is not known to be read-only, or passes it
+        to another call)."""
+        if (read_names(call) - ignore) & names_bound_by(region):
             return True
         for node in (region, *own_nodes(region)):
             targets = statement_targets(node)
@@ -368,6 +388,8 @@ class FunctionAnalysis:
             looped = [c for c in group if model.iteration_loop(c) is not None]
             while looped:
                 hoist = self.loop_hoist(looped, subject, serializer)
+                if hoist is None:
+                    hoist = self.variant_hoist(looped[0], subject, serializer)
                 done = set(hoist.calls) if hoist is not None else {looped[0]}
                 looped = [c for c in looped if c not in done]
                 if hoist is not None:
@@ -403,6 +425,50 @@ class FunctionAnalysis:
         reuse = self.assigned_before(loop, grouped[0], subject, serializer)
         before = None if reuse is not None else loop
         return Hoist("loop", grouped, grouped, before, reuse, reason, serializer)
+
+    def variant_hoist(self, call: ast.Call, subject: ast.expr, serializer: str) -> Hoist | None:
+        """Dynamiq's callback loops: the call runs on every iteration of a `for` loop with
+        arguments rebuilt on each one from fixed values (`options = {}`, then
+        `options["for_tracing"] = True` for some callbacks; `flag = isinstance(...)`). Each
+        variant could be computed once; reported without a fix."""
+        loop = self.model.iteration_loop(call)
+        if not isinstance(loop, FOR_LOOPS) or not self.always_runs(loop.body, self.key(call)):
+            return None
+        root = root_name(subject)
+        varying = frozenset(read_names(call) - {root} - bound_names(loop.target))
+        if not varying or not all(self.fixed_in_loop(name, loop) for name in varying):
+            return None
+        if any(self.may_change(statement, call, root, varying) for statement in loop.body):
+            return None
+        return Hoist("variants", (call,), (), None, None, VARIANTS_REASON, serializer)
+
+    def fixed_in_loop(self, name: str, loop: ast.For | ast.AsyncFor) -> bool:
+        """`name` is set afresh in the loop body before use, and only to fixed values: every
+        binding of it there is `name = <fixed>`, every item store `name[<literal>] = <fixed>`
+        (`<fixed>`: literals, displays of them, or a test such as `isinstance(...)`)."""
+        assigned = False
+        for node in block_nodes(loop.body):
+            if not isinstance(node, ast.stmt) or name not in names_bound_by(node):
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Subscript) and root_name(t) == name for t in node.targets
+                ):
+                    if not all(
+                        isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant)
+                        for t in node.targets
+                    ) or not _fixed(node.value):
+                        return False
+                continue
+            if isinstance(node, COMPOUND_STATEMENTS):
+                continue  # the statements inside are visited on their own
+            if not (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and _fixed(node.value)
+            ):
+                return False
+            assigned = True
+        return assigned
 
     def assigned_before(
         self, loop: ast.For | ast.AsyncFor, call: ast.Call, subject: ast.expr, serializer: str
@@ -541,6 +607,25 @@ class FunctionAnalysis:
         return found
 
 
+def _fixed(node: ast.expr) -> bool:
+    """A value from a small fixed set: a literal, a display of literals, or a test
+    (`isinstance(...)`, a comparison, `not x`, `a and b`) that is True or False."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_fixed(element) for element in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(
+            key is not None and _fixed(key) and _fixed(value)
+            for key, value in zip(node.keys, node.values, strict=True)
+        )
+    if isinstance(node, (ast.Compare, ast.BoolOp)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TESTS
+
+
 def _holds(statements: list[ast.stmt], node: ast.AST) -> bool:
     return any(statement is node for statement in statements)
 
@@ -620,11 +705,21 @@ class RepeatedSerialization(Detector):
     CPU time spent in serialization per node execution (a profiler's cumulative time for
     `to_dict`/`model_dump`/`json.dumps`) and per-node latency p50/p95 with tracing enabled.
 
+    Dynamiq's own callback loops (`Node.run_on_node_*`, `Flow.run_on_flow_*`,
+    `Workflow.run_on_workflow_*`) rebuild the arguments on every iteration (`dict_kwargs =
+    {}`, then `dict_kwargs["for_tracing"] = True` for a tracing handler) and serialize the
+    node again for each callback: reported without a fix when every name the arguments read
+    is set afresh in the loop to fixed values only (literals, displays of them, a test such
+    as `isinstance(...)`); compute each variant once before the loop. Calls that share a
+    statement with another repeated serialization (`print(a.model_dump())`,
+    `print(b.model_dump())`, then `assert a.model_dump() == b.model_dump()`) are one
+    finding, fixed together.
+
     ## Limitations
-    Dynamiq's own callback loops call `self.to_dict(**dict_kwargs)` with arguments that
-    change per callback; they are not reported, although caching one result per argument set
-    would help. Comprehensions are not treated as loops, and a serialization that a helper
-    method repeats on every call is not followed.
+    Comprehensions are not treated as loops, and a serialization that a helper method
+    repeats on every call is not followed: Dynamiq calls `run_on_node_execute_stream()` once
+    per streamed chunk (from `llms/base.py`), so its per-callback serialization is also paid
+    per chunk; the finding is in `node.py`, the chunk loop is not named.
     """
 
     CODE = "CAC003"
@@ -633,7 +728,7 @@ class RepeatedSerialization(Detector):
     CATEGORY = "caching"
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS
-    MESSAGE = "`{call}` is evaluated {where} in `{function}()`; compute it once"
+    MESSAGE = "{what} in `{function}()`; {advice}"
     TRIGGERS = ("to_dict", "model_dump", "dumps", "encode")
 
     def run(self) -> None:
@@ -651,32 +746,84 @@ class RepeatedSerialization(Detector):
             analysis = FunctionAnalysis(model, function)
             hoists = analysis.hoists(own)
             fixable = [hoist for hoist in hoists if not hoist.reason and not hoist.reuse]
+            # Hoists sharing a base name are named after their consumers (`node_start_dict`).
             bases = Counter(analysis.base_name(hoist) for hoist in fixable)
-            for hoist in hoists:
-                shared = hoist in fixable and bases[analysis.base_name(hoist)] > 1
-                self._report(analysis, hoist, len(fixable), shared)
+            shared = {id(h) for h in fixable if bases[analysis.base_name(h)] > 1}
+            for group in self._pairs(hoists):
+                self._report(analysis, group, len(fixable), shared)
 
     def visit_Call(self, node: ast.Call) -> None:
         """Calls are read in `run` (declared so that the model collects them)."""
 
-    def _report(self, analysis: FunctionAnalysis, hoist: Hoist, fixable: int, shared: bool) -> None:
+    def _pairs(self, hoists: list[Hoist]) -> list[list[Hoist]]:
+        """The hoists, those of repeated calls that share a statement grouped (`print(a(),
+        b())` then `assert a() == b()`: one repeated pair, one finding)."""
+        groups: list[list[Hoist]] = []
+        statements: list[set[ast.stmt]] = []
+        for hoist in hoists:
+            own = (
+                {self._statement(call) for call in hoist.calls} if hoist.kind == "repeat" else set()
+            )
+            for index, seen in enumerate(statements):
+                if own & seen:
+                    groups[index].append(hoist)
+                    seen |= own
+                    break
+            else:
+                groups.append([hoist])
+                statements.append(own)
+        return groups
+
+    def _statement(self, node: ast.AST) -> ast.stmt:
+        for current in self.model.ancestors(node):
+            if isinstance(current, ast.stmt):
+                return current
+        raise AssertionError("a call outside any statement")
+
+    def _report(
+        self, analysis: FunctionAnalysis, group: list[Hoist], fixable: int, shared: set[int]
+    ) -> None:
         model = self.model
+        reason = next((hoist.reason for hoist in group if hoist.reason), "")
         data: dict[str, object] | None = None
-        if not hoist.reason:
+        if not reason:
             data = {
                 "function": span_data(model, analysis.func),
-                "replace": [span_data(model, call) for call in hoist.replace],
-                "before": span_data(model, hoist.before) if hoist.before is not None else None,
-                "reuse": hoist.reuse,
-                "names": [] if hoist.reuse else analysis.names(hoist, max(fixable, 1), shared),
+                "hoists": [
+                    {
+                        "call": span_data(model, hoist.calls[0]),
+                        "replace": [span_data(model, call) for call in hoist.replace],
+                        "before": (
+                            span_data(model, hoist.before) if hoist.before is not None else None
+                        ),
+                        "reuse": hoist.reuse,
+                        "names": (
+                            []
+                            if hoist.reuse
+                            else analysis.names(hoist, max(fixable, 1), id(hoist) in shared)
+                        ),
+                    }
+                    for hoist in group
+                ],
             }
-        count = f"{len(hoist.calls)} times"
+        calls = " and ".join(f"`{code_excerpt(model, hoist.calls[0])}`" for hoist in group)
+        counts = sorted({len(hoist.calls) for hoist in group})
+        if group[0].kind != "repeat":
+            what = f"{calls} is evaluated on every iteration of a loop"
+        elif len(group) == 1:
+            what = f"{calls} is evaluated {counts[0]} times"
+        else:
+            times = " or ".join(str(count) for count in counts)
+            what = f"{calls} are each evaluated {times} times"
+        advice = {"variants": "compute each variant once"}.get(
+            group[0].kind, "compute it once" if len(group) == 1 else "compute them once"
+        )
         self.report(
-            hoist.calls[0],
-            fix=FixSafety.NONE if hoist.reason else FixSafety.UNSAFE,
-            note=hoist.reason,
+            group[0].calls[0],
+            fix=FixSafety.NONE if reason else FixSafety.UNSAFE,
+            note=reason,
             data=data,
-            call=code_excerpt(model, hoist.calls[0]),
-            where="on every iteration of a loop" if hoist.kind == "loop" else count,
+            what=what,
             function=analysis.func.name,
+            advice=advice,
         )

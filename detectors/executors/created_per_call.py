@@ -26,6 +26,7 @@ from flowfix.analysis.values import is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
+from flowfix.detectors.executors.per_request import PerRequest
 from flowfix.detectors.executors.pool_name_uses import Use, name_uses
 from flowfix.detectors.executors.pool_waits import (
     calls_result_with_timeout,
@@ -34,6 +35,7 @@ from flowfix.detectors.executors.pool_waits import (
 )
 from flowfix.rules import FixSafety, Severity
 
+LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run"})
 PER_MODULE_REASON = "here the pool can only be cached per module (copied node or static method)"
 # Where a value outlives the call: containers and operators it passes through on the way.
 _PASS_THROUGH = (ast.BoolOp, ast.IfExp, ast.Tuple, ast.List, ast.Starred)
@@ -41,6 +43,13 @@ _PASS_THROUGH = (ast.BoolOp, ast.IfExp, ast.Tuple, ast.List, ast.Starred)
 
 class ExecutorCreatedPerCall(Detector):
     """An executor is created on every call of a function or method that runs per request.
+
+    Reported where the code is known to run per request: in the methods of Dynamiq,
+    PocketFlow, KayGraph and pflow node and flow classes (not their init hooks, nor helpers
+    that only those hooks call), in web route handlers, and in every function or method of the
+    module that such code calls or hands on (`helper(...)`, `self.method`, `Class.method`,
+    `Class(...).method`, `INSTANCE.method` for a module-level `INSTANCE = Class(...)`); the
+    message names the node method or handler a helper is reached from.
 
     ## Why is this bad?
     Creating a pool per call starts fresh worker threads (or processes) for every request or
@@ -102,18 +111,26 @@ class ExecutorCreatedPerCall(Detector):
     shuts the pool down or hands it on, in nested functions, or in frozen or `__slots__`
     classes. Executors created in `__init__`-like hooks, `main`/`cli`, cached or factory
     functions, stored on an attribute, or used for a per-call timeout
-    (`future.result(timeout=...)`, seed 003's per-attempt executor) are not reported.
+    (`future.result(timeout=...)`, seed 003's per-attempt executor) are not reported, nor is a
+    sync/async bridge: a pool whose one task runs a coroutine to completion on a worker thread
+    (`pool.submit(lambda: asyncio.run(...))`, `pool.submit(asyncio.run, coro)`), a wrapper
+    called while an event loop runs (its cost is the event loop, ASY007's subject). Code that
+    runs once is not reported either: a workflow loader's methods, a node's helper reached
+    only from `init_components`, tests, scripts and batch jobs, and any function the module's
+    per-request code does not call.
 
     ## Metric to monitor
     Live thread count and thread creation rate under load, and per-node latency p50/p95.
 
     ## Limitations
-    The per-call timeout executor is recognised when the function (or a method of the same
-    class it passes the executor to) submits to it and calls `.result(...)` with a timeout;
-    which future the timeout applies to is not tracked. Pools built through a variable
-    (`self.executor(max_workers=n)`) are not seen. Members inherited from base classes are
-    not seen when choosing names; when the class already has `__enter__` or `__exit__`, the
-    added `close()` is not wired into them.
+    Callers in other modules are not followed: a helper module's function that another
+    module's node calls per request is not reported (and one that only an init hook elsewhere
+    calls is rightly not). The per-call timeout executor is recognised when the function (or
+    a method of the same class it passes the executor to) submits to it and calls
+    `.result(...)` with a timeout; which future the timeout applies to is not tracked. Pools
+    built through a variable (`self.executor(max_workers=n)`) are not seen. Members
+    inherited from base classes are not seen when choosing names; when the class already
+    has `__enter__` or `__exit__`, the added `close()` is not wired into them.
     """
 
     CODE = "EXE001"
@@ -122,19 +139,21 @@ class ExecutorCreatedPerCall(Detector):
     CATEGORY = "executors"
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS
-    MESSAGE = "`{executor}` is created on every call of `{function}()`"
+    MESSAGE = "`{executor}` is created on every call of `{function}()`{via}"
     TRIGGERS = ("Executor",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._factories: set[str] = set()
+        self._reach: PerRequest | None = None
 
     def visit_Call(self, node: ast.Call) -> None:
         executor = executor_class(self.model, node)
         func = owner_of(self.model, node) if executor else None
         if not isinstance(func, FUNCTIONS) or not self._runs_per_call(func):
             return
-        if self._is_kept(node):
+        root = self._per_request.root_of(outermost_function(self.model, func))
+        if root is None or self._is_kept(node):
             return
         name = self._bound_name(node)
         found = name_uses(self.model, name, func) if name is not None else ([], 1)
@@ -145,8 +164,55 @@ class ExecutorCreatedPerCall(Detector):
             return
         if self._is_timeout_executor(func, uses, named=name is not None):
             return
+        if self._is_loop_bridge(node, uses):
+            return
         fix, note, data = self._fix(node, func, uses)
-        self.report(node, fix=fix, note=note, data=data, executor=executor, function=func.name)
+        via = (
+            ""
+            if root is outermost_function(self.model, func)
+            else f" (reached from `{root.name}()`)"
+        )
+        self.report(
+            node, fix=fix, note=note, data=data, executor=executor, function=func.name, via=via
+        )
+
+    @property
+    def _per_request(self) -> PerRequest:
+        if self._reach is None:
+            self._reach = PerRequest(self.model)
+        return self._reach
+
+    def _is_loop_bridge(self, node: ast.Call, uses: list[Use]) -> bool:
+        """The pool runs one coroutine to completion on a worker thread (`pool.submit(lambda:
+        asyncio.run(coro))`, `pool.submit(asyncio.run, coro)`): a sync wrapper called while an
+        event loop runs, not a pool of workers."""
+        submits: list[ast.Call] = []
+        for use in uses:
+            if use.kind == "with":
+                continue
+            if use.kind != "call" or use.method != "submit":
+                return False
+            submits.append(self._called(use.node))
+        if not uses:
+            owner = self.model.parent(node)
+            if isinstance(owner, ast.Attribute) and owner.attr == "submit":
+                submits.append(self._called(owner))
+        if len(submits) != 1 or self.model.iteration_loop(submits[0]) is not None:
+            return False
+        given = submits[0].args[0] if submits[0].args else None
+        if isinstance(given, ast.Lambda):
+            given = given.body.func if isinstance(given.body, ast.Call) else None
+        return given is not None and (
+            self.model.resolves_to(given, LOOP_RUNNERS) is not None
+            or (isinstance(given, ast.Attribute) and given.attr == "run_until_complete")
+        )
+
+    def _called(self, node: ast.AST) -> ast.Call:
+        """The call `node.method(...)` whose callee holds `node`."""
+        owner = self.model.parent(node)
+        call = self.model.parent(owner) if isinstance(owner, ast.Attribute) else owner
+        assert isinstance(call, ast.Call)
+        return call
 
     def _runs_per_call(self, func: FunctionNode) -> bool:
         """Not an init hook, `main`/`cli` or a cached function (nested defs: their outermost)."""

@@ -10,19 +10,51 @@ from typing import Any
 from flowfix.analysis import Model
 from flowfix.analysis.arguments import first_argument_value
 from flowfix.analysis.excerpts import code_excerpt, source_text
-from flowfix.analysis.model import FUNCTIONS, LOOPS, FunctionNode
+from flowfix.analysis.frameworks import framework_of, methods
+from flowfix.analysis.model import FUNCTIONS, LOOPS, FunctionNode, walk
 from flowfix.analysis.statement_lines import (
     COMPOUND_STATEMENTS,
     containing_body,
     in_one_line_body,
     line_end,
 )
-from flowfix.analysis.values import block_nodes, bound_names, local_bindings, own_nodes
+from flowfix.analysis.values import (
+    assigned_value,
+    block_nodes,
+    bound_names,
+    local_bindings,
+    own_nodes,
+)
 from flowfix.detector import Detector
-from flowfix.detectors.memory.state_stores import store_parameter
+from flowfix.detectors.dag.graph import GraphReader, NodeKey
+from flowfix.detectors.memory.state_stores import STATE_NAMES, store_parameter
 from flowfix.rules import FixSafety, OptIn, Severity
 
 GROW_METHODS = frozenset({"append", "extend"})
+# Words of a counter of the flow's rounds, and of the limit it is compared with.
+ROUND_WORDS = frozenset(
+    {
+        "step",
+        "steps",
+        "round",
+        "rounds",
+        "cycle",
+        "cycles",
+        "loop",
+        "loops",
+        "iteration",
+        "iterations",
+        "turn",
+        "turns",
+        "pass",
+        "passes",
+        "hop",
+        "hops",
+    }
+)
+LIMIT_WORDS = frozenset({"max", "limit", "maximum"})
+# Methods that run a flow (a Python loop around them runs its nodes again and again).
+FLOW_RUNS = frozenset({"run", "run_async", "_run", "_run_async"})
 SHRINK_METHODS = frozenset({"pop", "popleft", "clear", "remove"})
 # Keys the fix can repeat: literals, names and attributes (libcst's SimpleString, Integer,
 # Name (True/False/None included) and Attribute).
@@ -170,8 +202,11 @@ def _names(node: ast.AST) -> set[str]:
     return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
 
 
-def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
-    """The method trims, pops, deletes, slices, measures or resets the list at `store[key]`."""
+def is_bounded(
+    model: Model, func: FunctionNode, store: str, key: str, *, measured: bool = True
+) -> bool:
+    """The method trims, pops, deletes, slices, resets or (when `measured`) measures the list
+    at `store[key]`."""
     access = ListAccess(func, store, key)
     for node in block_nodes(func.body):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
@@ -195,13 +230,13 @@ def is_bounded(model: Model, func: FunctionNode, store: str, key: str) -> bool:
             deleted = node.targets[0]
             if access(deleted) or (isinstance(deleted, ast.Subscript) and access(deleted.value)):
                 return True
-        elif isinstance(node, ast.Call) and _shrinks(node, store, key, access):
+        elif isinstance(node, ast.Call) and _shrinks(node, store, key, access, measured):
             return True
     return False
 
 
-def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
-    """`lst.pop()`/`.clear()`/..., `store.pop(key)`, or `len(lst)`."""
+def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess, measured: bool) -> bool:
+    """`lst.pop()`/`.clear()`/..., `store.pop(key)`, or (when `measured`) `len(lst)`."""
     func = call.func
     first = first_argument_value(call)
     if isinstance(func, ast.Attribute) and func.attr in SHRINK_METHODS:
@@ -214,7 +249,189 @@ def _shrinks(call: ast.Call, store: str, key: str, access: ListAccess) -> bool:
             and first is not None
             and key_id(first) == key
         )
-    return isinstance(func, ast.Name) and func.id == "len" and first is not None and access(first)
+    return (
+        measured
+        and isinstance(func, ast.Name)
+        and func.id == "len"
+        and first is not None
+        and access(first)
+    )
+
+
+def _store_parameters(model: Model, func: FunctionNode) -> list[str]:
+    """The parameters of a node hook that hold the shared store: `post`'s store parameter,
+    or any parameter named like the run state (`shared`, `state`, ...)."""
+    found = [store] if (store := store_parameter(model, func)) is not None else []
+    params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+    return found + [p.arg for p in params if p.arg in STATE_NAMES and p.arg not in found]
+
+
+class ModuleBounds:
+    """What the module's other code does to the shared store's lists: which keys some node
+    trims, pops or resets, and whether a node ends the flow's loop after a number of rounds
+    (`if shared["round"] >= MAX_ROUNDS: return "finish"`)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.hooks: list[tuple[FunctionNode, str]] = []
+        self.step_limit: ast.Compare | None = None
+        for cls in model.tree.body:
+            if not isinstance(cls, ast.ClassDef) or framework_of(model, cls) is None:
+                continue
+            for func in methods(cls).values():
+                self.hooks += [(func, store) for store in _store_parameters(model, func)]
+                if self.step_limit is None:
+                    self.step_limit = _step_limit(func)
+        self._trimmed: dict[str, bool] = {}
+
+    def trimmed(self, key: str, appender: FunctionNode) -> bool:
+        """Another hook of the module trims, pops, deletes or resets `<store>[key]`."""
+        if key not in self._trimmed:
+            self._trimmed[key] = any(
+                func is not appender and is_bounded(self.model, func, store, key, measured=False)
+                for func, store in self.hooks
+            )
+        return self._trimmed[key]
+
+
+class _ClassGraph(GraphReader):
+    """The module's flow wiring, with the class of each node it wires."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__(model)
+        self.classes: dict[NodeKey, str] = {}
+
+    def named_node(self, name: ast.Name) -> NodeKey | None:
+        key = super().named_node(name)
+        if key is not None and key not in self.classes:
+            value = assigned_value(self.model, self.model.bindings_of(name)[0].node)
+            call = self.constructor(value)
+            cls = self.class_name(call.func) if call is not None else None
+            if cls is not None:
+                self.classes[key] = cls
+        return key
+
+    def call(self, call: ast.Call) -> NodeKey | None:
+        key = super().call(call)
+        cls = self.class_name(call.func)
+        if key is not None and cls is not None:
+            self.classes.setdefault(key, cls)
+        return key
+
+
+class FlowLoops:
+    """Which node classes the module constructs, and which of them its own wiring runs more
+    than once per flow run: on a cycle of `>>` / `.next()` edges, or in a flow that the module
+    runs inside a Python loop (`while True: flow.run(shared)`). `unknown`: some `>>` links
+    objects the module does not show to be nodes, so its loops cannot be told; `escapes`: a
+    function returns a flow or node it built, to be run elsewhere (maybe in a loop)."""
+
+    def __init__(self, model: Model) -> None:
+        reader = _ClassGraph(model)
+        self.constructed: set[str] = set()
+        self.reruns = False
+        self.escapes = False
+        for node in walk(model.tree):
+            if isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.Return)):
+                if node.value is not None:
+                    reader.read(node, node.value)
+                if isinstance(node, ast.Return) and node.value is not None:
+                    handed_on = node.value
+                    values = handed_on.elts if isinstance(handed_on, ast.Tuple) else [handed_on]
+                    self.escapes |= any(reader.node(value) is not None for value in values)
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name):
+                    self.constructed.add(node.func.id)
+                elif (
+                    isinstance(node.func, ast.Attribute)
+                    and node.func.attr in FLOW_RUNS
+                    and model.iteration_loop(node) is not None
+                ):
+                    self.reruns = True
+        self.unknown = any(
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.RShift)
+            and not _wires_known_nodes(reader, node)
+            for node in walk(model.tree)
+        )
+        following: dict[NodeKey, set[NodeKey]] = {}
+        for edge in reader.graph.edges:
+            following.setdefault(edge.source, set()).add(edge.target)
+        self.looping = {
+            reader.classes[key]
+            for key in following
+            if key in reader.classes and _on_cycle(key, following)
+        }
+
+    def runs_once(self, cls: ast.ClassDef) -> bool:
+        """The module builds `cls` nodes and runs each once per flow run."""
+        return (
+            not self.reruns
+            and not self.unknown
+            and not self.escapes
+            and cls.name in self.constructed
+            and cls.name not in self.looping
+        )
+
+
+def _wires_known_nodes(reader: GraphReader, shift: ast.BinOp) -> bool:
+    """Both ends of `a >> b` / `a - "action" >> b` are nodes the reader knows (a node class
+    imported from a sibling script, say, is not: its edges, and loops, go unseen)."""
+    left = shift.left
+    if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Sub):
+        left = left.left
+    return reader.node(left) is not None and reader.node(shift.right) is not None
+
+
+def _on_cycle(start: NodeKey, following: dict[NodeKey, set[NodeKey]]) -> bool:
+    seen: set[NodeKey] = set()
+    stack = list(following.get(start, ()))
+    while stack:
+        key = stack.pop()
+        if key == start:
+            return True
+        if key not in seen:
+            seen.add(key)
+            stack.extend(following.get(key, ()))
+    return False
+
+
+def _step_limit(func: FunctionNode) -> ast.Compare | None:
+    """A comparison of a round counter with a limit in `func`: `step >= MAX_STEPS`,
+    `shared["cycle"] >= max_cycles`, `loops >= 2`."""
+    for node in block_nodes(func.body):
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.Gt, ast.GtE, ast.Lt, ast.LtE))
+        ):
+            sides = [_words(node.left), _words(node.comparators[0])]
+            limits = [isinstance(side, ast.Constant) for side in (node.left, *node.comparators)]
+            for words, other, literal in (
+                (sides[0], sides[1], limits[1]),
+                (sides[1], sides[0], limits[0]),
+            ):
+                if words & ROUND_WORDS and (literal or other & LIMIT_WORDS):
+                    return node
+    return None
+
+
+def _words(node: ast.expr) -> set[str]:
+    """The lowercase words of the name an operand reads: `MAX_STEPS` → {max, steps},
+    `shared["loop_count"]` / `shared.get("loop_count", 0)` → {loop, count}."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        node = node.args[0] if node.func.attr == "get" and node.args else node.func
+    if isinstance(node, ast.Subscript):
+        node = node.slice
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        name = node.value
+    elif isinstance(node, ast.Attribute):
+        name = node.attr
+    elif isinstance(node, ast.Name):
+        name = node.id
+    else:
+        return set()
+    return set(name.lower().split("_"))
 
 
 def _is_line(model: Model, statement: ast.stmt) -> bool:
@@ -361,13 +578,27 @@ class UnboundedSharedStore(Detector):
     slices, measures (`len(...)`) or resets the list, or uses a `deque(maxlen=...)`, is not
     reported.
 
+    Nor is a list the module bounds elsewhere: another node's hook trims, pops, deletes or
+    resets it (a chat-memory node that archives the oldest turns, a compaction node that
+    replaces the history with its summary), or a node ends the flow's loop after a number of
+    rounds (`if shared["step"] >= MAX_STEPS`, `shared["cycle"] >= max_cycles`,
+    `loops >= 2`: a round counter compared with a limit). And when the module builds the
+    node and wires its flows itself, the node must run more than once per flow run: sit on a
+    cycle of `>>`/`.next()` edges, or be in a flow the module runs in a Python loop; a node
+    that runs once per run (or per item of a batch flow) collects that run's output, which is
+    as long as its input.
+
     ## Metric to monitor
     Peak memory of a flow run and the length of the shared-store lists over a long session.
 
     ## Limitations
     Only `post`/`post_async` of PocketFlow/KayGraph/pflow nodes are checked, and only
     appends through the store parameter (`shared[key].append(...)`,
-    `shared.setdefault(key, []).append(...)`); a bound applied by another node is not seen.
+    `shared.setdefault(key, []).append(...)`). Bounds and wiring are read in the node's own
+    module: a bound applied by a node of another module (cookbook apps keep nodes in
+    `nodes.py` and wire them in `flow.py`) is not seen, and when a module wires node classes
+    it imports from a sibling script, their loops cannot be told, so nothing is assumed. The
+    step limit is recognised by its words, for the whole module.
     """
 
     CODE = "MEM001"
@@ -390,12 +621,24 @@ class UnboundedSharedStore(Detector):
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self._check(node)
 
+    _bounds: ModuleBounds | None = None
+    _loops: FlowLoops | None = None
+
     def _check(self, func: FunctionNode) -> None:
         store = store_parameter(self.model, func)
         if store is None:
             return
         for key, appends in store_appends(func, store).items():
             if is_bounded(self.model, func, store, key):
+                continue
+            if self._bounds is None:
+                self._bounds = ModuleBounds(self.model)
+            if self._bounds.step_limit is not None or self._bounds.trimmed(key, func):
+                continue
+            if self._loops is None:
+                self._loops = FlowLoops(self.model)
+            cls = self.model.class_of(func)
+            if cls is not None and self._loops.runs_once(cls):
                 continue
             plan = trim_plan(self.model, func, store, appends)
             if isinstance(plan, str):
