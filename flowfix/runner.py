@@ -88,6 +88,9 @@ def _analyse(path: Path, options: Options) -> FileResult:
         source = from_bytes(path, raw)
     except SourceError as exc:
         return FileResult(display=display, errors=(str(exc),))
+    if options.project is not None:
+        # The call graph may take this file's tree rather than read and parse it again.
+        options.project.know(display, source.digest)
     rules = options.rules_for(display)
     entry = detection_entry(source.text, display, rules, options.config, options.project)
     if options.cache is not None:
