@@ -350,7 +350,8 @@ def expand_codes(patterns: list[str]) -> set[str]:
 def in_group(rule: Rule, group: str) -> bool:
     """Whether `rule` belongs to the group named `group` (one of GROUPS)."""
     if group == ALL:
-        return True
+        # As in ruff, `ALL` is every rule but those in preview, which are named to be run.
+        return rule.opt_in is not OptIn.PREVIEW
     if group == DEFAULT:
         return rule.default
     return rule.opt_in is not None and rule.opt_in.value.upper() == group

@@ -1,7 +1,7 @@
 """The ecosystem check: what flowfix reports on pinned real code, against committed snapshots
 (as ruff's CI does): the packages users install (`tests/ecosystem.txt`) and the GitHub sources
 of the same projects at pinned commits, examples, cookbooks and tests included
-(`tests/ecosystem_github.txt`). Every rule runs (`--select ALL`), with the default tests
+(`tests/ecosystem_github.txt`). Every rule runs (`--select ALL,PREVIEW`), with the default tests
 policy. A change in findings is a reviewed change of a snapshot:
 `FLOWFIX_UPDATE_FIXTURES=1 python -m pytest tests/test_ecosystem.py` rewrites them, and
 `git diff` shows what changed."""
@@ -22,13 +22,13 @@ pytestmark = pytest.mark.realworld
 HERE = Path(__file__).resolve().parent
 PACKAGES = HERE / "ecosystem.txt"
 PACKAGES_HEADER = (
-    "# flowfix check --select ALL on dynamiq 0.69.0, pflow-cli 0.16.0, pocketflow 0.0.3:"
+    "# flowfix check --select ALL,PREVIEW on dynamiq 0.69.0, pflow-cli 0.16.0, pocketflow 0.0.3:"
     " code path:line\n"
 )
 SOURCES = HERE / "ecosystem_github.txt"
 SOURCES_HEADER = "".join(
     [
-        "# flowfix check --select ALL on the GitHub sources: code path:line\n",
+        "# flowfix check --select ALL,PREVIEW on the GitHub sources: code path:line\n",
         *(f"# {folder}/: {repository} at {commit}\n" for folder, repository, commit in GITHUB),
     ]
 )
@@ -36,7 +36,9 @@ SOURCES_HEADER = "".join(
 
 def snapshot_of(root: Path, header: str) -> str:
     """`header`, then one `CODE path:line` line per finding and one line per file error."""
-    done = flowfix(root, "check", "--select", "ALL", "--format", "json", "--no-cache", "-q", ".")
+    done = flowfix(
+        root, "check", "--select", "ALL,PREVIEW", "--format", "json", "--no-cache", "-q", "."
+    )
     assert done.returncode in (0, 1), done.stderr
     report = json.loads(done.stdout)
     lines = sorted(f"{f['code']} {f['path']}:{f['line']}" for f in report["findings"])

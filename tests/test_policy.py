@@ -154,7 +154,7 @@ def test_selection_by_groups() -> None:
     rules = registry()
     default = {code for code, rule in rules.items() if rule.default}
     assert {r.code for r in select_rules(None, None)} == default
-    assert {r.code for r in select_rules(["ALL"], None)} == set(rules)
+    assert {r.code for r in select_rules(["ALL"], None)} == set(rules) - {"CAC005"}  # preview
     assert {r.code for r in select_rules(["default"], ["ASY"])} == {
         code for code in default if not code.startswith("ASY")
     }
