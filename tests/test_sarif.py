@@ -278,7 +278,7 @@ def test_output_does_not_depend_on_result_order() -> None:
 
 def test_log_of_all_fixtures_validates(fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(fixtures_dir.parent)
-    run = sarif("--select", "ALL", "fixtures")["runs"][0]
+    run = sarif("--select", "ALL,PREVIEW", "fixtures")["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert {r["ruleId"] for r in run["results"]} == {r["id"] for r in rules}
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
