@@ -52,7 +52,7 @@ class OptIn(str, enum.Enum):
     TUNING = "tuning"  # flags a setting whose right value depends on the workload
     CONTEXT = "context"  # whether it costs anything depends on what the code does not show
     MINOR = "minor"  # a real cost, small next to the work around it
-    PREVIEW = "preview"  # not yet judged on real code
+    PREVIEW = "preview"  # new: its precision or cost is still being worked on
 
     @property
     def meaning(self) -> str:
@@ -63,7 +63,7 @@ _OPT_IN_MEANING = {
     OptIn.TUNING: "flags a setting whose right value depends on the workload",
     OptIn.CONTEXT: "whether it costs anything depends on what the code does not show",
     OptIn.MINOR: "a real cost, but small next to the work around it",
-    OptIn.PREVIEW: "not yet judged on real code",
+    OptIn.PREVIEW: "new: its precision or its cost is still being worked on; `ALL` leaves it out",
 }
 # Group names a selection may use besides codes and prefixes: every rule, the default set,
 # and each opt-in reason.
@@ -330,7 +330,7 @@ def registry() -> dict[str, Rule]:
 def expand_codes(patterns: list[str]) -> set[str]:
     """The codes named by `patterns`: codes, prefixes (`ASY`) and group names (`ALL`,
     `DEFAULT`, an opt-in reason such as `TUNING`), in any case; KeyError for the first that
-    is none of those (a group may be empty: `PREVIEW` when every rule has been judged)."""
+    is none of those (a group may be empty)."""
     rules = registry()
     codes: set[str] = set()
     for raw in patterns:
