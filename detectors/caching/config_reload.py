@@ -638,10 +638,10 @@ class ConfigReloadedPerCall(Detector):
     `__file__` (`Path(__file__).parent / "prompts.yaml"`, a module constant built so). The
     load (`json.load(open(P))`, `json.loads(P.read_text())`, `yaml.safe_load(...)`, or a
     `with open(P) as f:` block whose only statement loads `f`) moves into a module-level
-    `functools.cache` loader placed before the function, and the function calls it.
-    Behaviour changes: the file is read once per process, so an edit made while it runs is
-    not seen until restart, and every caller now gets the same object, so a caller that
-    mutates it changes what the next caller sees.
+    `functools.cache` loader placed before the function, and the function calls it; a local
+    that only held the path goes with it. Behaviour changes: the file is read once per
+    process, so an edit made while it runs is not seen until restart, and every caller now
+    gets the same object, so a caller that mutates it changes what the next caller sees.
 
     A file in the user's home (`~/.pflow/mcp-servers.json`), the working directory or a path
     from the environment is reported without a fix: the user edits it while a server keeps
