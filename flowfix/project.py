@@ -325,6 +325,21 @@ class ProjectIndex:
         self._chains[key] = chain
         return chain
 
+    def method_of(self, cls: str, method: str, depth: int = 0) -> str | None:
+        """The key of `method` as project class `cls` (or its nearest project base defining it)
+        has it; None when `cls` is not a project class or none of them defines it."""
+        key = self.resolve(cls)
+        if key not in self.class_bases or depth > MAX_DEPTH:
+            return None
+        own = f"{key}.{method}"
+        if own in self.functions or own in self.pending:
+            return own
+        for base in self.class_bases[key]:
+            found = self.method_of(base, method, depth + 1)
+            if found is not None:
+                return found
+        return None
+
     def is_sync_node_class(self, dotted: str, depth: int = 0) -> bool:
         """Does the class derive from PocketFlow's / KayGraph's sync `Node`/`BatchNode`?"""
         key = self.resolve(dotted)

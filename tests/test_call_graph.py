@@ -204,3 +204,44 @@ def test_scripts_import_the_files_beside_them(
         "cookbook/rag/nodes.py:8:16",
         "cookbook/tool/nodes.py:8:16",
     ]
+
+
+def test_methods_of_a_node_built_in_the_coroutine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async web endpoint that builds a sync node and runs its hooks by hand runs the
+    node's blocking `exec` on the event loop; a local bound twice, or to something that is
+    not a project class, is not followed."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "app/__init__.py": "",
+        "app/nodes.py": (
+            "import requests\nfrom pocketflow import Node\n\n\n"
+            "class Base(Node):\n"
+            "    def exec(self, query):\n"
+            "        return requests.post('http://llm.local', json=query, timeout=9).json()\n\n\n"
+            "class Answer(Base):\n"
+            "    def prep(self, shared):\n"
+            "        return shared['q']\n"
+        ),
+        "app/api.py": (
+            "from app.nodes import Answer\n\n\n"
+            "async def chat(shared, flag):\n"
+            "    node = Answer()\n"
+            "    query = node.prep(shared)\n"
+            "    answer = node.exec(query)\n"
+            "    other = Answer() if flag else None\n"
+            "    other = dict()\n"
+            "    other.exec(query)\n"
+            "    text = str(query)\n"
+            "    return text.upper(), answer\n"
+        ),
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    assert result.stdout.splitlines() == [
+        "app/api.py:7:14: ASY006 `node.exec()` blocks the event loop in async `chat()`: "
+        "Base.exec() → requests.post()"
+    ]

@@ -10,7 +10,7 @@ from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
-from flowfix.analysis.values import dotted_name
+from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
 from flowfix.rules import FixSafety, Severity
@@ -157,15 +157,18 @@ class BlockingCallReachableFromAsync(Detector):
             root = root.value
         if dotted is None or not isinstance(root, ast.Name):
             return
-        cls_key = None
         if root.id == "self":
             cls = self.model.class_of(coroutine)
             if cls is None or self.model.parent(cls) is not self.model.tree:
                 return
-            cls_key = f"{self.module}.{cls.name}"
-        elif not self.model.is_module_level_name(root):
-            return
-        target = self.project.qualify(self.module, dotted, cls_key)
+            target = self.project.qualify(self.module, dotted, f"{self.module}.{cls.name}")
+        elif self.model.is_module_level_name(root):
+            target = self.project.qualify(self.module, dotted, None)
+        else:
+            found = self._instance_method(root, dotted)
+            if found is None:
+                return
+            target = found
         if target in BLOCKING_FUNCTIONS:
             return  # a direct blocking call: ASY001 / ASY002
         chain = self.project.blocking_chain(target)
@@ -180,6 +183,22 @@ class BlockingCallReachableFromAsync(Detector):
             where=f"in async `{coroutine.name}()`",
             chain=describe_chain(chain),
         )
+
+    def _instance_method(self, root: ast.Name, dotted: str) -> str | None:
+        """`node.exec` where the local `node` is bound once, to an instance of a project class
+        (`node = ChatQueryNode()`): that class's method, or its project bases' (a FastAPI
+        endpoint that runs a node's hooks by hand)."""
+        assert self.project is not None and self.module is not None
+        value = single_binding_value(self.model, root)
+        if not isinstance(value, ast.Call) or "." not in dotted:
+            return None
+        constructor = dotted_name(value.func)
+        if constructor is None:
+            return None
+        method = dotted.partition(".")[2]
+        if "." in method:
+            return None
+        return self.project.method_of(self.project.qualify(self.module, constructor, None), method)
 
     def _check_flow_node(self, call: ast.Call, flow: ast.Call) -> None:
         assert self.project is not None and self.module is not None
