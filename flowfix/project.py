@@ -46,6 +46,7 @@ class FunctionInfo:
     is_async: bool
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    returns_client: str | None = None  # a sync client it returns built inline (a factory)
     # The tree, kept for CAC005 until `ProjectIndex.file_loads` reads it.
     source: tuple[_Indexer, ast.FunctionDef | ast.AsyncFunctionDef, str | None] | None = field(
         default=None, repr=False, compare=False
@@ -454,7 +455,12 @@ class _Indexer:
         if self._sdk_names is None:
             self._sdk_names = {}
             for assign in self.assignments:
-                client = self.qualify(dotted_name(assign.value.func) or "", None)  # type: ignore[attr-defined]
+                called = self.qualify(dotted_name(assign.value.func) or "", None)  # type: ignore[attr-defined]
+                client: str | None = called
+                if called not in SYNC_CLIENT_NAMES:
+                    # `redis_client = get_redis_client()`: a project factory of a sync client.
+                    factory = self.index.function(self.index.resolve(called)) if called else None
+                    client = factory.returns_client if factory is not None else None
                 if client in SYNC_CLIENT_NAMES:
                     for target in filter(None, (dotted_name(t) for t in assign.targets)):
                         self._sdk_names.setdefault(target, set()).add(client)
@@ -516,6 +522,10 @@ class _Indexer:
         if key not in self.index.loads:
             info.source = (self, node, cls)
         for inner in _own_nodes(node):
+            if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call):
+                built = self.qualify(dotted_name(inner.value.func) or "", cls)
+                if built in SYNC_CLIENT_NAMES:
+                    info.returns_client = built
             if not isinstance(inner, ast.Call):
                 continue
             callee = dotted_name(inner.func)
@@ -525,7 +535,7 @@ class _Indexer:
                 continue
             client = self._client_call(inner.func, self.sdk_names, cls)
             if client is not None:
-                kind = "LLM SDK" if SYNC_CLIENTS[client].is_llm else "HTTP"
+                kind = SYNC_CLIENTS[client].kind
                 shown = callee or _spelled(inner.func)
                 info.blocking.append(f"{shown}() (sync {kind} client)")
             elif callee is not None:

@@ -245,3 +245,41 @@ def test_methods_of_a_node_built_in_the_coroutine(
         "app/api.py:7:14: ASY006 `node.exec()` blocks the event loop in async `chat()`: "
         "Base.exec() → requests.post()"
     ]
+
+
+def test_a_sync_client_built_by_a_project_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`redis_client = get_redis_client()` at module level, the factory returning
+    `redis.from_url(...)`: helpers that call the client block an async endpoint."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "app/__init__.py": "",
+        "app/session.py": (
+            "import redis\n\n\n"
+            "def get_redis_client():\n"
+            "    return redis.from_url('redis://localhost')\n\n\n"
+            "def get_async_client():\n"
+            "    return redis.asyncio.from_url('redis://localhost')\n\n\n"
+            "redis_client = get_redis_client()\n"
+            "async_client = get_async_client()\n\n\n"
+            "def get_session(key):\n"
+            "    return redis_client.get(key)\n\n\n"
+            "def session_later(key):\n"
+            "    return async_client.get(key)\n"
+        ),
+        "app/api.py": (
+            "from app.session import get_session, session_later\n\n\n"
+            "async def read(key):\n"
+            "    later = session_later(key)\n"
+            "    return get_session(key), await later\n"
+        ),
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    assert result.stdout.splitlines() == [
+        "app/api.py:6:12: ASY006 `get_session()` blocks the event loop in async `read()`: "
+        "get_session() → redis_client.get() (sync Redis client)"
+    ]

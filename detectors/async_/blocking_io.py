@@ -70,7 +70,8 @@ class BlockingIoInAsync(Detector):
         return response.json()
     ```
     Better still, use an async client: `httpx.AsyncClient`, `openai.AsyncOpenAI`,
-    `anthropic.AsyncAnthropic`, `asyncio.create_subprocess_exec()`.
+    `anthropic.AsyncAnthropic`, `redis.asyncio.Redis` (each command of a sync `redis.Redis`
+    is a network round trip), `asyncio.create_subprocess_exec()`.
 
     ## Fix safety
     Unsafe: `await asyncio.to_thread(callee, *args, **kwargs)` runs the same call in the

@@ -43,6 +43,16 @@ LLM_METHODS = frozenset(
     }
 )
 HTTP_METHODS = frozenset({*HTTP_VERBS, "send"})
+# Commands of a sync Redis client: each is a network round trip.
+REDIS_METHODS = frozenset(
+    {
+        *("get", "set", "setex", "getdel", "mget", "mset", "delete", "exists", "expire", "ttl"),
+        *("incr", "decr", "keys", "scan", "publish", "hget", "hset", "hgetall", "hdel"),
+        *("lpush", "rpush", "lpop", "rpop", "lrange", "ltrim", "llen", "sadd", "srem"),
+        *("smembers", "zadd", "zrange", "zrem", "json"),
+    }
+)
+REDIS_ALTERNATIVE = "`redis.asyncio.Redis`"
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,11 @@ class SyncClient:
     def is_llm(self) -> bool:
         return self.methods is LLM_METHODS
 
+    @property
+    def kind(self) -> str:
+        """What the client talks to, as messages name it."""
+        return "LLM SDK" if self.is_llm else "Redis" if self.methods is REDIS_METHODS else "HTTP"
+
 
 SYNC_CLIENTS: dict[str, SyncClient] = {
     "openai.OpenAI": SyncClient(LLM_METHODS, "`openai.AsyncOpenAI`"),
@@ -67,12 +82,19 @@ SYNC_CLIENTS: dict[str, SyncClient] = {
     "requests.session": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
     "requests.sessions.Session": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
     "httpx.Client": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
+    "redis.Redis": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
+    "redis.StrictRedis": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
+    "redis.client.Redis": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
+    "redis.from_url": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
+    "redis.Redis.from_url": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
 }
 SYNC_CLIENT_NAMES = frozenset(SYNC_CLIENTS)
-CLIENT_METHODS = LLM_METHODS | HTTP_METHODS
+CLIENT_METHODS = LLM_METHODS | HTTP_METHODS | REDIS_METHODS
 MAX_METHOD_DEPTH = max(path.count(".") + 1 for path in CLIENT_METHODS)
 # Top-level packages of everything above (ASY002's text trigger).
-BLOCKING_MODULES = ("requests", "httpx", "urllib", "subprocess", "openai", "anthropic", "litellm")
+BLOCKING_MODULES = (
+    *("requests", "httpx", "urllib", "subprocess", "openai", "anthropic", "litellm", "redis"),
+)
 
 # File I/O (ASY003): `open()` and the single-call reads and writes of `pathlib.Path`.
 OPEN_FUNCTIONS = frozenset({"builtins.open", "io.open"})
