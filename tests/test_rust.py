@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from flowfix import runner
 from flowfix.cli import app
 from flowfix.discovery import discover
+from helpers import run_text
 
 SLEEPY = (
     "use std::thread;\n"
@@ -194,3 +195,33 @@ def test_a_python_run_does_not_import_tree_sitter(tmp_path: Path) -> None:
         "assert 'flowfix.rust' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+ENTRY_MAIN = """use std::fs;
+
+#[tokio::main]
+async fn main() {
+    fs::write("report.txt", "setup").unwrap();
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # A runtime's entry `main` that starts nothing beside itself: nothing else runs while
+        # it blocks (an example's setup or a CLI's single job), as ASY003's script entry.
+        (ENTRY_MAIN, []),
+        (ENTRY_MAIN.replace("#[tokio::main]", '#[tokio::main(flavor = "current_thread")]'), []),
+        # Work spawned beside it, or joined with it, is stalled by the blocking call.
+        (ENTRY_MAIN.replace("{\n", "{\n    tokio::spawn(async {});\n", 1), [6]),
+        (ENTRY_MAIN.replace("{\n", "{\n    let _ = tokio::join!(a(), b());\n", 1), [6]),
+        # Any other async fn, or a `main` without a runtime attribute, is reported as before.
+        (ENTRY_MAIN.replace("fn main", "fn serve"), [5]),
+        (ENTRY_MAIN.replace("#[tokio::main]\n", ""), [4]),
+    ],
+    ids=["alone", "current-thread", "spawns", "joins", "not-main", "no-runtime"],
+)
+def test_an_entry_main_that_runs_alone_may_block(text: str, found: list[int]) -> None:
+    result = run_text(text, "main.rs")
+    assert [f.span.line for f in result.findings if f.code == "RSA002"] == found

@@ -66,8 +66,10 @@ class BlockingFsInAsync(RustDetector):
     removed. `File::open`/`File::create` (whose reads and writes block too) and `read_dir` are
     reported without a fix: move the whole block into `tokio::task::spawn_blocking`, as
     DashFlow's checkpointer does. Calls in a closure inside the async body are reported
-    without a fix (`.await` cannot be written there); calls in a nested `fn` or a closure
-    handed to `spawn_blocking`, a thread or rayon are not reported.
+    without a fix (`.await` cannot be written there); calls in a nested `fn`, in a closure
+    handed to `spawn_blocking`, a thread, rayon or an awaited helper (tokio's `asyncify`),
+    and in a runtime's entry `main` (`#[tokio::main]`) that spawns and joins nothing beside
+    itself (nothing else runs while it blocks), are not reported.
 
     ## Metric to monitor
     Tokio task poll times (tokio-console's busy duration) and checkpoint save/load latency

@@ -26,6 +26,13 @@ _ROOTS = frozenset({"crate", "self", "super", "Self"})
 TEST_ATTRIBUTE = re.compile(
     r"#\[\s*(?:(?:\w+::)*test(?:_case)?\b.*|rstest\b.*|cfg\s*\(\s*test\s*\))\s*\]", re.DOTALL
 )
+# `#[tokio::main]`, `#[tokio::main(flavor = "current_thread")]`, `#[actix_web::main]`.
+ENTRY_ATTRIBUTE = re.compile(r"#\[\s*(?:\w+::)+main\b.*\]", re.DOTALL)
+# What runs work beside an entry `main` (then a blocking call in it stalls that work).
+CONCURRENCY = re.compile(
+    r"\bspawn\w*\s*[(<]|\b(?:try_)?join!|\bselect!|\bJoinSet\b|\bjoin_all\b|"
+    r"\bFuturesUnordered\b|\bbuffer_unordered\b|\bserve\b"
+)
 # Items that bind a name in the module or block around them (a local name shadows a `use`).
 _ITEMS = (
     "function_item",
@@ -469,7 +476,9 @@ class RustModel:
         for ancestor in self.ancestors(node):
             kind = ancestor.type
             if kind == "function_item":
-                return AsyncContext(ancestor, direct) if self.is_async_fn(ancestor) else None
+                if not self.is_async_fn(ancestor) or self.runs_alone(ancestor):
+                    return None
+                return AsyncContext(ancestor, direct)
             if kind == "async_block":
                 return AsyncContext(ancestor, direct)
             if kind == "closure_expression":
@@ -481,6 +490,17 @@ class RustModel:
             elif kind in ("const_item", "static_item", "mod_item", "source_file"):
                 return None
         return None
+
+    def runs_alone(self, function: Node) -> bool:
+        """An entry `main` the runtime's attribute starts (`#[tokio::main]`) that starts no
+        concurrent work of its own: nothing else runs on the runtime while it blocks (the
+        counterpart of ASY003's script entry coroutine)."""
+        name = function.child_by_field_name("name")
+        if name is None or self.source(name) != "main":
+            return False
+        if not any(ENTRY_ATTRIBUTE.fullmatch(self.source(a)) for a in self.attributes(function)):
+            return False
+        return CONCURRENCY.search(self.source(function)) is None
 
     def is_async_fn(self, function: Node) -> bool:
         for child in function.children:
