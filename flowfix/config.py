@@ -4,6 +4,7 @@ thresholds."""
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,8 +66,23 @@ class Config:
         return codes
 
     def is_test_path(self, relpath: str) -> bool:
-        """Whether `relpath` (as displayed: relative to the current folder) is test code."""
+        """Whether `relpath` (relative to the project root: `project_path`) is test code."""
         return any(path_matches(relpath, pattern) for pattern in self.test_paths)
+
+    def project_path(self, display: str, base: str = "") -> str:
+        """`display` (relative to `base`, by default the current folder, or absolute) relative
+        to the folder of the configuration file, where `per-file-ignores` and `test-paths`
+        patterns are rooted, as ruff roots them: a run from a subfolder matches them as a run
+        from the project's root does. Without a configuration file, or outside its folder,
+        `display` itself."""
+        if not self.source:
+            return display
+        root = os.path.dirname(os.path.abspath(self.source))
+        full = os.path.normpath(os.path.join(base or os.getcwd(), display))
+        relative = os.path.relpath(full, root)
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+            return display
+        return Path(relative).as_posix()
 
 
 def find_config_file(start: Path) -> Path | None:

@@ -118,7 +118,12 @@ def analyse(
     config = load_config(config_file)
     display = display_name(path, [config_file.parent] if config_file else roots)
     threshold = FixSafety.UNSAFE if config.unsafe_fixes else FixSafety.SAFE
-    options = Options(codes=rule_codes(config), config=config, threshold=threshold)
+    options = Options(
+        codes=rule_codes(config),
+        config=config,
+        threshold=threshold,
+        base=str(config_file.parent) if config_file else "",
+    )
     options = with_project(options, [(path, display, text)])
     raw = text.encode("utf-8")
     source = Source(path, raw=raw, text=text, encoding="utf-8", digest=digest(raw))

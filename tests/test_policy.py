@@ -200,3 +200,35 @@ def test_explain_says_whether_default_and_why() -> None:
         "Default: yes.",
         "Test files: checked too (it finds bugs, which matter in tests as well).",
     ]
+
+
+def test_patterns_are_rooted_at_the_project_root_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`test-paths` and `per-file-ignores` match paths relative to the folder of the
+    configuration file, as ruff's do: a run from `tests/` or `src/` skips the same files as a
+    run from the root."""
+    blocking = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.flowfix]\nper-file-ignores = { "src/legacy.py" = ["ASY001"] }\n'
+    )
+    for rel in ("tests/helpers.py", "src/legacy.py", "src/service.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(blocking)
+
+    def reported(folder: Path) -> list[str]:
+        monkeypatch.chdir(folder)
+        result = CliRunner().invoke(app, ["check", "--no-cache", "-q", "."])
+        return sorted(line.split(":")[0] for line in result.stdout.splitlines())
+
+    assert reported(tmp_path) == ["src/service.py"]
+    assert reported(tmp_path / "tests") == []
+    assert reported(tmp_path / "src") == ["service.py"]
+
+
+def test_project_path() -> None:
+    config = Config(source="/srv/app/pyproject.toml")
+    assert config.project_path("x.py", "/srv/app/tests") == "tests/x.py"
+    assert config.project_path("/srv/app/src/y.py") == "src/y.py"
+    assert config.project_path("../z.py", "/srv/app") == "../z.py"  # outside: as displayed
+    assert Config().project_path("x.py", "/srv/app/tests") == "x.py"  # no configuration file
