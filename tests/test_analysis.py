@@ -28,7 +28,7 @@ from flowfix.analysis.statement_lines import (
     shares_line,
     statement_index,
 )
-from flowfix.analysis.values import block_nodes, own_nodes
+from flowfix.analysis.values import block_nodes, declares_slots, kind_between, own_nodes
 from flowfix.rules import Span
 
 
@@ -521,3 +521,29 @@ def test_local_assignment_names_a_lone_assignment_and_its_reads(case: str) -> No
     model = model_of(source + textwrap.indent(body, "    ") + "\n")
     func = model.tree.body[0]
     assert local_assignment(model, func, "loop") == expected
+
+
+def test_kind_between_stops_at_its_node() -> None:
+    model = model_of("def f(xs):\n    return [g(x) for x in xs]\n")
+    function = model.tree.body[0]
+    call = next(n for n in ast.walk(model.tree) if isinstance(n, ast.Call))
+    assert kind_between(model, call, function, ast.ListComp)
+    assert not kind_between(model, call, function, ast.Lambda)
+    comprehension = next(n for n in ast.walk(model.tree) if isinstance(n, ast.ListComp))
+    assert not kind_between(model, call, comprehension, ast.ListComp)
+
+
+@pytest.mark.parametrize(
+    ("body", "slotted"),
+    [
+        ("__slots__ = ('a',)", True),
+        ("__slots__: tuple[str, ...] = ('a',)", True),
+        ("slots = ('a',)", False),
+        ("__slots__ += ('a',)", False),
+        ("def __slots__(self): ...", False),
+    ],
+)
+def test_declares_slots(body: str, slotted: bool) -> None:
+    (cls,) = ast.parse(f"class C:\n    {body}\n").body
+    assert isinstance(cls, ast.ClassDef)
+    assert declares_slots(cls) is slotted

@@ -9,6 +9,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.frameworks import base_class
 from flowfix.analysis.model import BUILTINS
 from flowfix.analysis.names import snake_case, spelled_name
+from flowfix.analysis.values import declares_slots
 
 KNOWN_CLIENTS = frozenset(
     {
@@ -194,15 +195,8 @@ def is_data_class(model: Model, cls: ast.ClassDef) -> bool:
 def is_slotted(model: Model, cls: ast.ClassDef) -> bool:
     """The class has `__slots__` (declared, `dataclass(slots=True)`, or attrs' slotted
     default)."""
-    for statement in cls.body:
-        if isinstance(statement, ast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, ast.AnnAssign):
-            targets = [statement.target]
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == "__slots__" for t in targets):
-            return True
+    if declares_slots(cls):
+        return True
     for names, decorator in _class_decorators(model, cls):
         slots = _keyword(decorator, "slots")
         if slots is not None:

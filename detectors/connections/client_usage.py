@@ -10,6 +10,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.names import spelled_name
 from flowfix.analysis.statement_lines import TRY_STATEMENTS
+from flowfix.analysis.values import kind_between
 
 Usage = Literal["local", "inline", "context", "closed"]
 # Calls that keep their argument: container and registry methods, and constructors.
@@ -147,9 +148,4 @@ def _argument_usage(call: ast.AST | None) -> str:
 
 def is_conditional(model: Model, call: ast.Call, function: FunctionNode) -> bool:
     """The construction runs only on some calls, or inside `try`."""
-    for current in model.ancestors(call):
-        if current is function:
-            return False
-        if isinstance(current, CONDITIONAL):
-            return True
-    return False
+    return kind_between(model, call, function, CONDITIONAL)

@@ -22,7 +22,7 @@ from flowfix.analysis.names import snake_case
 from flowfix.analysis.owners import outermost_function, owner_of
 from flowfix.analysis.spans import span_data
 from flowfix.analysis.statement_lines import is_below
-from flowfix.analysis.values import is_call_invariant
+from flowfix.analysis.values import declares_slots, is_call_invariant
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import local_binding
@@ -378,15 +378,7 @@ def forbids_new_attributes(cls: ast.ClassDef) -> bool:
             for keyword in decorator.keywords
         ):
             return True
-    for statement in cls.body:
-        targets: list[ast.expr] = []
-        if isinstance(statement, ast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, ast.AnnAssign):
-            targets = [statement.target]
-        if any(isinstance(t, ast.Name) and t.id == "__slots__" for t in targets):
-            return True
-    return False
+    return declares_slots(cls)
 
 
 def cache_form(model: Model, func: FunctionNode) -> CacheForm | str:

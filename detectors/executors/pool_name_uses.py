@@ -9,6 +9,7 @@ from typing import Literal
 from flowfix.analysis import Model, Scope
 from flowfix.analysis.model import DEFINITIONS, FunctionNode
 from flowfix.analysis.statement_lines import TRY_STATEMENTS
+from flowfix.analysis.values import kind_between
 
 UseKind = Literal["call", "read", "with", "delegated", "escape"]
 
@@ -36,21 +37,12 @@ def terminal_name(node: ast.AST) -> str:
     return ""
 
 
-def _in_nested_scope(model: Model, node: ast.AST, func: ast.AST) -> bool:
-    for current in model.ancestors(node):
-        if current is func:
-            return False
-        if isinstance(current, DEFINITIONS):
-            return True
-    return False
-
-
 def classify(
     model: Model, node: ast.Name, func: ast.AST, *, del_with_others_reads: bool = False
 ) -> Use:
     """What the read `node` of an executor's name does with it. `del name` reads it; so does
     `del name, other` when `del_with_others_reads` (EXE005), else that is an escape."""
-    if _in_nested_scope(model, node, func):
+    if kind_between(model, node, func, DEFINITIONS):
         return Use(node, "escape")
     owner = model.parent(node)
     if isinstance(owner, ast.Attribute) and owner.value is node:

@@ -114,6 +114,20 @@ def statement_targets(node: ast.AST) -> list[ast.expr]:
     return []
 
 
+def declares_slots(cls: ast.ClassDef) -> bool:
+    """The class body assigns `__slots__` (plainly or with an annotation)."""
+    for statement in cls.body:
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign):
+            targets = [statement.target]
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "__slots__" for t in targets):
+            return True
+    return False
+
+
 def bound_names(target: ast.AST) -> set[str]:
     """Plain names an assignment or `for` target binds (`a`, `a, (b, *c)`); attributes and
     subscripts bind none."""
@@ -256,11 +270,18 @@ def single_binding_value(model: Model, name: ast.Name) -> ast.AST | None:
     return assigned_value(model, bindings[0].node)
 
 
-def in_comprehension(model: Model, node: ast.AST, stop: ast.AST) -> bool:
-    """True if `node` sits in a comprehension or generator expression below `stop`."""
+def kind_between(
+    model: Model, node: ast.AST, stop: ast.AST, kinds: type | tuple[type, ...]
+) -> bool:
+    """True if an ancestor of `node` below `stop` is one of `kinds`."""
     for current in model.ancestors(node):
         if current is stop:
             return False
-        if isinstance(current, COMPREHENSIONS):
+        if isinstance(current, kinds):
             return True
     return False
+
+
+def in_comprehension(model: Model, node: ast.AST, stop: ast.AST) -> bool:
+    """True if `node` sits in a comprehension or generator expression below `stop`."""
+    return kind_between(model, node, stop, COMPREHENSIONS)
