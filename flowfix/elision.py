@@ -107,7 +107,11 @@ class Elision:
         for edit in line_edits(self.reduced, new_reduced):
             if any(edit.start <= line < edit.end for line in placeholders):
                 return None
-            edits.append(LineEdit(self._original(edit.start), self._original(edit.end), edit.text))
+            start, end = (
+                self._original(edit.start, placeholders),
+                self._original(edit.end, placeholders),
+            )
+            edits.append(LineEdit(start, end, edit.text))
         return apply_line_edits(self.text, edits)
 
     def _placeholders(self) -> list[int]:
@@ -118,11 +122,11 @@ class Elision:
             removed += end - start - 1
         return lines
 
-    def _original(self, line: int) -> int:
+    def _original(self, line: int, placeholders: list[int]) -> int:
         """The original 0-based line of reduced line `line` (a line boundary: the line after a
         placeholder is the line after its run)."""
         shift = 0
-        for (start, end), placeholder in zip(self.runs, self._placeholders(), strict=True):
+        for (start, end), placeholder in zip(self.runs, placeholders, strict=True):
             if line <= placeholder:
                 break
             shift += end - start - 1
