@@ -88,8 +88,12 @@ class BlockingCallReachableFromAsync(Detector):
 
     ## Limitations
     Only functions of the files given to the run are followed (install-time libraries are
-    not), through imports, `self.method()` calls and re-exports, up to 8 calls deep. In editor
-    mode (stdin) only the file itself is indexed.
+    not), through imports (a script's absolute imports look beside it first, as Python's
+    `sys.path` does), `self.method()` calls, methods of a local bound once to an instance of a
+    project class (`node = Answer(); node.exec(q)`), and re-exports, up to 8 calls deep. A
+    client counts as sync when built by a sync constructor, or by a project function that
+    returns one (`redis_client = get_redis_client()`). In editor mode (stdin) only the file
+    itself is indexed.
     """
 
     CODE = "ASY006"

@@ -44,7 +44,9 @@ class BlockingSleepInAsyncRust(RustDetector):
     offered where `.await` cannot be written: in a closure inside the async body (the call is
     still reported, since the closure runs on the executor thread). Calls in a nested `fn` or
     in a closure handed to `std::thread::spawn`, `tokio::task::spawn_blocking`,
-    `block_in_place` or rayon are not reported: they do not run on the executor.
+    `block_in_place` or rayon are not reported: they do not run on the executor. Nor are calls
+    in a runtime's entry `main` (`#[tokio::main]`) that spawns and joins nothing beside
+    itself: nothing else runs while it sleeps.
 
     ## Metric to monitor
     Tokio's task poll times (tokio-console's "busy" duration, or
