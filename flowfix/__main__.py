@@ -1,3 +1,3 @@
-from flowfix.cli import main
+from flowfix.cli import entry
 
-main()
+entry()

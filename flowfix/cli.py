@@ -931,6 +931,29 @@ def main() -> None:
         sys.exit(2)
 
 
+def entry() -> NoReturn:
+    """The `flowfix` command (and `python -m flowfix`): `main`, then exit without tearing the
+    interpreter down. By then a run's trees and call graph are garbage, and freeing them object
+    by object took a tenth of a cold check (0.3 s of 3 s on the benchmark corpus); mypy leaves
+    the same way. Worker pools are shut down and output is flushed before."""
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # as `sys.exit("message")` does
+        _err(str(code))
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
 def _interrupted(signum: int) -> NoReturn:
     global _signalled, _announced
     _signalled = _signalled or signum  # from here on, a second signal exits at once

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flowfix.analysis.blocking import (
     BLOCKING_FUNCTIONS,
+    CLIENT_METHODS,
     LLM_METHODS,
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
@@ -442,7 +443,7 @@ class _Indexer:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.info.bindings.setdefault(node.name, f"{self.module}.{node.name}")
         self.assignments = assignments
-        self._sdk_names: dict[str, set[str]] | None = None
+        self._assigned_calls: dict[str, list[str]] | None = None
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.index.pending[f"{self.module}.{node.name}"] = (self, node, None)
@@ -450,21 +451,33 @@ class _Indexer:
                 self._class(node)
 
     @property
-    def sdk_names(self) -> dict[str, set[str]]:
-        """Names and `self.x` attributes bound to a sync client anywhere in the module."""
-        if self._sdk_names is None:
-            self._sdk_names = {}
+    def assigned_calls(self) -> dict[str, list[str]]:
+        """The callees (qualified, not resolved) whose results each name or `self.x`
+        attribute is assigned, anywhere in the module."""
+        if self._assigned_calls is None:
+            self._assigned_calls = {}
             for assign in self.assignments:
                 called = self.qualify(dotted_name(assign.value.func) or "", None)  # type: ignore[attr-defined]
-                client: str | None = called
-                if called not in SYNC_CLIENT_NAMES:
-                    # `redis_client = get_redis_client()`: a project factory of a sync client.
-                    factory = self.index.function(self.index.resolve(called)) if called else None
-                    client = factory.returns_client if factory is not None else None
-                if client in SYNC_CLIENT_NAMES:
-                    for target in filter(None, (dotted_name(t) for t in assign.targets)):
-                        self._sdk_names.setdefault(target, set()).add(client)
-        return self._sdk_names
+                if not called:
+                    continue
+                for target in filter(None, (dotted_name(t) for t in assign.targets)):
+                    self._assigned_calls.setdefault(target, []).append(called)
+        return self._assigned_calls
+
+    def clients_bound(self, name: str) -> set[str]:
+        """The sync clients `name` (a name or `self.x`) is bound to: built by a sync
+        constructor, or by a project factory (`redis_client = get_redis_client()`). Factories
+        are resolved here, for the few names a client method is called on, so that indexing a
+        module does not load the module of every call it assigns."""
+        clients: set[str] = set()
+        for called in self.assigned_calls.get(name, ()):
+            if called in SYNC_CLIENT_NAMES:
+                clients.add(called)
+                continue
+            factory = self.index.function(self.index.resolve(called))
+            if factory is not None and factory.returns_client in SYNC_CLIENT_NAMES:
+                clients.add(factory.returns_client)
+        return clients
 
     def _bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -533,7 +546,7 @@ class _Indexer:
             if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
                 continue
-            client = self._client_call(inner.func, self.sdk_names, cls)
+            client = self._client_call(inner.func, cls)
             if client is not None:
                 kind = SYNC_CLIENTS[client].kind
                 shown = callee or _spelled(inner.func)
@@ -542,9 +555,7 @@ class _Indexer:
                 info.calls.append(target)
         return info
 
-    def _client_call(
-        self, func: ast.expr, sdk_names: dict[str, set[str]], cls: str | None
-    ) -> str | None:
+    def _client_call(self, func: ast.expr, cls: str | None) -> str | None:
         """The sync client whose blocking method `func` calls (`client.chat.completions.create`,
         `session.get`), on a name bound to one or on one built inline (`OpenAI().x.create`)."""
         parts: list[str] = []
@@ -560,8 +571,10 @@ class _Indexer:
         if root is None:
             return None
         if root == "self" and parts:
-            return _blocking_method(sdk_names.get(f"self.{parts[0]}", set()), parts[1:])
-        return _blocking_method(sdk_names.get(root, set()), parts)
+            root, parts = f"self.{parts[0]}", parts[1:]
+        if not parts or not _may_block(parts) or root not in self.assigned_calls:
+            return None
+        return _blocking_method(self.clients_bound(root), parts)
 
 
 def _spelled(func: ast.expr) -> str:
@@ -571,6 +584,15 @@ def _spelled(func: ast.expr) -> str:
     if isinstance(func, ast.Call):
         return f"{_spelled(func.func)}()"
     return dotted_name(func) or "…"
+
+
+# The last word of every blocking client method: a cheap test before any client is looked up.
+_METHOD_ENDS = frozenset(method.rpartition(".")[2] for method in CLIENT_METHODS)
+
+
+def _may_block(path: list[str]) -> bool:
+    """Whether `path` (the attributes after a client) can name a blocking client method."""
+    return path[-1] in _METHOD_ENDS
 
 
 def _blocking_method(clients: set[str], path: list[str]) -> str | None:

@@ -283,3 +283,18 @@ def test_summary_counts_files_that_could_not_be_checked(tmp_path: Path, monkeypa
     (tmp_path / "slow.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
     result = invoke("check", ".")
     assert result.stdout.endswith("in 3 files; 1 file could not be checked.\n")
+
+
+def test_the_command_flushes_all_output_before_it_exits(tmp_path: Path) -> None:
+    """`python -m flowfix` leaves without tearing the interpreter down (`cli.entry`): output
+    larger than a pipe's buffer still arrives whole, and the exit code is the run's."""
+    for n in range(300):
+        (tmp_path / f"m{n}.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "flowfix", "check", "--no-cache", "--format", "json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    assert len(done.stdout) > 65536
+    assert [f["code"] for f in json.loads(done.stdout)["findings"]] == ["ASY001"] * 300
