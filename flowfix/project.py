@@ -28,7 +28,7 @@ from flowfix.analysis.blocking import (
 )
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.model import children
-from flowfix.analysis.values import dotted_name
+from flowfix.analysis.values import dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
 
@@ -187,8 +187,7 @@ class ProjectIndex:
 
     def _load(self, dotted: str) -> None:
         """Index the unread modules that `dotted` or its prefixes name."""
-        parts = dotted.split(".")
-        prefixes = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        prefixes = _prefixes(dotted)
         if self.consulted is not None:
             self.consulted.update(prefixes)
         for module in prefixes:
@@ -365,6 +364,13 @@ class ProjectIndex:
         return None
 
 
+@functools.lru_cache(maxsize=16384)
+def _prefixes(dotted: str) -> tuple[str, ...]:
+    """`a`, `a.b`, `a.b.c` for `a.b.c`."""
+    parts = dotted.split(".")
+    return tuple(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+
+
 def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool]]:
     """`module_name` of each `(path, display path)`, except that files claiming the same name
     (two `main.py` scripts, two copies of a package) are named by their display paths, which
@@ -403,20 +409,6 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
         stack.extend(children(node))
 
 
-def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement of `body` and of the blocks nested in it (functions and classes
-    included), in source order: where imports and assignments can stand."""
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.stmt):
-            yield node
-        for name in ("finalbody", "orelse", "handlers", "cases", "body"):
-            value = getattr(node, name, None)
-            if type(value) is list:
-                stack.extend(reversed(value))
-
-
 class _Indexer:
     """Fills the index with one module's bindings, functions and classes."""
 
@@ -434,7 +426,7 @@ class _Indexer:
         """Bindings and class bases now; each function is analysed when the index is asked
         about it (`ProjectIndex.function`)."""
         assignments: list[ast.Assign] = []
-        for node in _statements(tree.body):
+        for node in nested_statements(tree.body):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._bind_import(node)
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):

@@ -145,10 +145,35 @@ def parameter_default(model: Model, arg: ast.AST) -> ast.expr | None:
     return None
 
 
+# The last word of each known client: what a method-style callee (`x.Client()`) must end in.
+_KNOWN_LAST = frozenset(name.rpartition(".")[2] for name in KNOWN_CLIENTS)
+
+
+def _may_be_client(word: str) -> bool:
+    """Whether a callee whose qualified name ends in `word` can be a client (`_is_client`'s
+    test on the last word alone)."""
+    return word in _KNOWN_LAST or (word[:1].isupper() and word.endswith(CLIENT_SUFFIXES))
+
+
 def client_constructor(model: Model, call: ast.Call) -> str | None:
     """The qualified name of the client class or factory `call` constructs, if it is one."""
-    found = sorted(set(constructor_names(model, call.func)))
-    if not found or not all(_is_client(model, call.func, name, local) for name, local in found):
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        if not _may_be_client(func.attr):
+            return None  # every name it may have ends in this attribute (a cheap first test)
+    elif isinstance(func, ast.Name):
+        # A plain name: the answer depends only on the bindings it reads (or on the builtin).
+        bindings = model.bindings_of(func)
+        key = (client_constructor, id(bindings) if bindings else None, func.id)
+        if key not in model.memo:
+            model.memo[key] = _constructed(model, func)
+        return model.memo[key]  # type: ignore[return-value]
+    return _constructed(model, func)
+
+
+def _constructed(model: Model, func: ast.expr) -> str | None:
+    found = sorted(set(constructor_names(model, func)))
+    if not found or not all(_is_client(model, func, name, local) for name, local in found):
         return None
     return found[0][0]
 

@@ -5,6 +5,7 @@ that calling it per call builds a client per call."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import PurePosixPath
 
@@ -23,7 +24,11 @@ FACTORY_NAME = re.compile("client|session|conn|engine|pool|db|redis|store", re.I
 def named_like_factory(call: ast.Call) -> bool:
     """The called function's name says it hands out clients (a cheap first check)."""
     func = call.func
-    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return _factory_word(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _factory_word(called: str) -> bool:
     return FACTORY_NAME.search(called) is not None
 
 

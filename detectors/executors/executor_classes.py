@@ -19,6 +19,8 @@ PARALLEL_NODE_MARK = "Parallel"
 def executor_class(model: Model, call: ast.Call) -> str | None:
     """Short name of the `*PoolExecutor` class `call` constructs (any import form), else
     None."""
+    if isinstance(call.func, ast.Attribute) and not call.func.attr.endswith(EXECUTOR_SUFFIX):
+        return None  # every name it may have ends in this attribute (a cheap first test)
     names = model.qualified_names(call.func)
     if not names:
         dotted = full_name(call.func)

@@ -27,6 +27,8 @@ class PerRequest:
                 self.classes[statement.name] = statement
             elif isinstance(statement, FUNCTIONS):
                 self.functions[statement.name] = statement
+        self._references: dict[FunctionNode, list[ast.Name | ast.Attribute]] = {}
+        self._methods: dict[tuple[int, str], FunctionNode | None] = {}
         self.reached: dict[FunctionNode, FunctionNode] = {}
         queue = list(self._roots())
         for root in queue:
@@ -75,7 +77,7 @@ class PerRequest:
 
     def _own_methods(self, func: FunctionNode, cls: ast.ClassDef) -> Iterator[FunctionNode]:
         this = instance_name(self.model, func)
-        for node in walk(func):
+        for node in self._referring(func):
             if (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
@@ -91,8 +93,8 @@ class PerRequest:
         `INSTANCE = Class(...)`), called or passed on."""
         cls = self.model.class_of(func)
         this = instance_name(self.model, func) if cls is not None else None
-        for node in walk(func):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        for node in self._referring(func):
+            if isinstance(node, ast.Name):
                 target = self.functions.get(node.id)
                 if target is not None and self._is_module_binding(node):
                     yield target
@@ -102,6 +104,18 @@ class PerRequest:
                     method = self._method(owner, node.attr)
                     if method is not None:
                         yield method
+
+    def _referring(self, func: FunctionNode) -> list[ast.Name | ast.Attribute]:
+        """The names read and the attributes in `func` (nested code included), walked once."""
+        found = self._references.get(func)
+        if found is None:
+            found = self._references[func] = [
+                node
+                for node in walk(func)
+                if isinstance(node, ast.Attribute)
+                or (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load))
+            ]
+        return found
 
     def _class_of_value(
         self, value: ast.expr, cls: ast.ClassDef | None, this: str | None
@@ -139,6 +153,12 @@ class PerRequest:
 
     def _method(self, cls: ast.ClassDef, name: str, depth: int = 0) -> FunctionNode | None:
         """Method `name` of `cls` or of a base class defined in the module."""
+        key = (id(cls), name)
+        if key not in self._methods:
+            self._methods[key] = self._find_method(cls, name, depth)
+        return self._methods[key]
+
+    def _find_method(self, cls: ast.ClassDef, name: str, depth: int) -> FunctionNode | None:
         found = find_method(cls, name)
         if found is not None or depth > 8:
             return found

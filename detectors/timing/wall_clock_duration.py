@@ -258,16 +258,16 @@ class WallClockDuration(Detector):
             for kind in (ast.Assign, ast.AnnAssign)
             for node in model.nodes(kind)
             if isinstance(node, (ast.Assign, ast.AnnAssign))  # for the type checker
-            and isinstance(node.value, ast.Call)
-            and not node.value.args
+            and reading_target(model, node) is not None
         ]
         if not statements:
             return
         statements.sort(key=lambda node: (node.lineno, node.col_offset))
+        names = {target.id for node in statements if (target := reading_target(model, node))}
         reads: dict[str, list[ast.Name]] = {}
         for node in model.nodes(ast.Name):
             assert isinstance(node, ast.Name)
-            if not isinstance(node.ctx, ast.Store):
+            if node.id in names and not isinstance(node.ctx, ast.Store):
                 reads.setdefault(node.id, []).append(node)
         for duration in DurationFinder(model, statements, reads).durations():
             calls = [list(astuple(model.span(call))) for call in duration.calls]

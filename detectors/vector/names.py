@@ -4,6 +4,7 @@ calls and subscripts), its last name and the words of a name."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 from flowfix.analysis import Model
@@ -41,7 +42,8 @@ def terminal(node: ast.AST) -> str:
     return ""
 
 
-def name_tokens(name: str) -> list[str]:
-    """`document_embedder` → [document, embedder]; `QdrantClient` → [qdrant, client]."""
+@functools.lru_cache(maxsize=8192)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """`document_embedder` → (document, embedder); `QdrantClient` → (qdrant, client)."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return [token.lower() for token in spaced.split("_") if token]
+    return tuple(token.lower() for token in spaced.split("_") if token)

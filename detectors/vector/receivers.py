@@ -7,6 +7,7 @@ import ast
 import re
 
 from flowfix.analysis import Model
+from flowfix.analysis.values import nested_statements
 from flowfix.detectors.vector.names import name_tokens, resolved_names, terminal
 
 EMBEDDER_HEADS = frozenset({"embedder", "embedders", "embedding", "embeddings"})
@@ -63,21 +64,20 @@ def class_attributes(cls: ast.ClassDef) -> dict[str, list[ast.expr]]:
     """Values and annotations each `self.<attr>` / class field gets in `cls` (assignments in
     its methods, class-level fields, annotated names anywhere in its body)."""
     found: dict[str, list[ast.expr]] = {}
-    for statement in cls.body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    name = self_attribute(target)
-                    if name:
-                        found.setdefault(name, []).append(node.value)
-            elif isinstance(node, ast.AnnAssign):
-                target = node.target
-                name = target.id if isinstance(target, ast.Name) else self_attribute(target)
+    for node in nested_statements(cls.body):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                name = self_attribute(target)
                 if name:
-                    values = found.setdefault(name, [])
-                    values.append(node.annotation)
-                    if node.value is not None:
-                        values.append(node.value)
+                    found.setdefault(name, []).append(node.value)
+        elif isinstance(node, ast.AnnAssign):
+            target = node.target
+            name = target.id if isinstance(target, ast.Name) else self_attribute(target)
+            if name:
+                values = found.setdefault(name, [])
+                values.append(node.annotation)
+                if node.value is not None:
+                    values.append(node.value)
     return found
 
 

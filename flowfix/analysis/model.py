@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 SCOPE_NODES = (*DEFINITIONS, *COMPREHENSIONS)
 BUILTINS = frozenset(dir(builtins))
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_POSITION = operator.attrgetter("lineno", "col_offset")
 
 
 def line_starts(text: str) -> list[int]:
@@ -154,6 +156,9 @@ class Model:
         self.scopes[tree] = self.module_scope
         self._lines: list[str] | None = None
         self._sorted: set[type] = set()
+        # What helpers work out once per module and reuse (keyed by the helper), e.g. what a
+        # callee name read in a scope constructs; dropped with the model.
+        self.memo: dict[object, object] = {}
         self._line_starts: list[int] | None = None
         self._build()
 
@@ -350,6 +355,7 @@ class Model:
         any more, so that reference counting frees it at once."""
         for scope in self.scopes.values():
             scope.bindings.clear()
+        self.memo.clear()
 
     # --- structure ----------------------------------------------------------------------
 
@@ -367,7 +373,7 @@ class Model:
         source order."""
         found = self.collected[kind]
         if kind not in self._sorted:
-            found.sort(key=lambda node: (node.lineno, node.col_offset))  # type: ignore[attr-defined]
+            found.sort(key=_POSITION)
             self._sorted.add(kind)
         return found
 

@@ -163,6 +163,20 @@ def own_nodes(root: ast.AST) -> Iterator[ast.AST]:
             stack.extend(below)
 
 
+def nested_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of `body` and of the blocks nested in it (functions and classes
+    included), in source order: where imports and assignments can stand."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for name in ("finalbody", "orelse", "handlers", "cases", "body"):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend(reversed(value))
+
+
 def block_nodes(statements: Sequence[ast.stmt]) -> Iterator[ast.AST]:
     """The statements of a block and the nodes below them that run where they run, in source
     order: `own_nodes` of the block (a nested def, lambda or class is yielded, its body
