@@ -81,12 +81,25 @@ class Scope:
         return scope
 
 
+# Fields that never hold a node the model visits: contexts and operators (shared singletons,
+# not part of the tree's shape) and the fields holding strings, numbers or lists of strings.
+_NOT_NODES = frozenset(
+    {
+        *("ctx", "type_comment", "op", "ops", "type_ignores"),
+        *("name", "attr", "id", "arg", "asname", "module", "level", "simple", "conversion"),
+        *("is_async", "kind", "rest", "tag", "kwd_attrs"),
+    }
+)
+_NOT_NODES_OF = {ast.Global: ("names",), ast.Nonlocal: ("names",), ast.Constant: ("value",)}
+
+
 def _node_fields(kind: type) -> tuple[str, ...]:
-    """The fields of `kind` that may hold nodes the model visits, last first (contexts and
-    operators are shared singletons, not part of the tree's shape)."""
+    """The fields of `kind` that may hold nodes the model visits, last first."""
     fields: tuple[str, ...] = getattr(kind, "_fields", ())
-    skipped = ("ctx", "type_comment", "op", "ops")
-    return tuple(reversed([name for name in fields if name not in skipped]))
+    skipped = _NOT_NODES_OF.get(kind, ())
+    return tuple(
+        reversed([name for name in fields if name not in _NOT_NODES and name not in skipped])
+    )
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -170,8 +183,10 @@ class Model:
         fields_of, entering = _FIELDS, _ENTERING
         name_kind, constant_kind, comprehension_kind = ast.Name, ast.Constant, ast.comprehension
         load_kind, names = ast.Load, collected.get(ast.Name)
+        constants = collected.get(constant_kind)
+        pop, push = stack.pop, stack.append
         while stack:
-            node, scope = stack.pop()
+            node, scope = pop()
             scope_at[node] = scope
             kind = type(node)
             wanted = collected.get(kind)
@@ -205,12 +220,11 @@ class Model:
                     elif child_kind is constant_kind:
                         parents[child] = node
                         scope_at[child] = child_scope
-                        found = collected.get(constant_kind)
-                        if found is not None:
-                            found.append(child)
-                    elif isinstance(child, ast.AST):
+                        if constants is not None:
+                            constants.append(child)
+                    elif child is not None:  # (`{**x}` and `kw_defaults` hold None in lists)
                         parents[child] = node
-                        stack.append((child, child_scope))
+                        push((child, child_scope))
         self._redirect_declared()
 
     @staticmethod
