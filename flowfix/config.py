@@ -30,10 +30,11 @@ DEFAULT_TEST_PATHS = ("tests/", "test/", "test_*.py", "*_test.py", "conftest.py"
 def path_matches(relpath: str, pattern: str) -> bool:
     """`pattern` matches the path or its file name (fnmatch); a pattern ending in `/` matches
     a folder of that name anywhere in the path (`tests/` matches `pkg/tests/unit/x.py`)."""
+    folders, _, name = relpath.rpartition("/")
     if pattern.endswith("/"):
-        folders = Path(relpath).parts[:-1]
-        return any(fnmatch.fnmatch(folder, pattern.rstrip("/")) for folder in folders)
-    return fnmatch.fnmatch(relpath, pattern) or fnmatch.fnmatch(Path(relpath).name, pattern)
+        folder = pattern.rstrip("/")
+        return any(fnmatch.fnmatch(part, folder) for part in folders.split("/") if part)
+    return fnmatch.fnmatch(relpath, pattern) or fnmatch.fnmatch(name, pattern)
 
 
 class ConfigError(Exception):

@@ -150,6 +150,9 @@ def detect(
             found, hidden = run_detectors(tree, text, display, detectors, config, project)
         except RecursionError as exc:
             raise ParseFailure("too deeply nested to analyse") from exc
+        finally:
+            if project is not None:
+                project.release(display)
     return Detection(sorted(found, key=lambda f: f.sort_key), tuple(sorted(f.code for f in hidden)))
 
 

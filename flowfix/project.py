@@ -27,7 +27,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENTS,
 )
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
-from flowfix.analysis.model import children
+from flowfix.analysis.model import FunctionNode, children
 from flowfix.analysis.values import dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
@@ -87,6 +87,9 @@ class ProjectIndex:
     consulted: set[str] | None = None  # while recording: every module name looked up
     # Trees the index parsed, kept for the run's own analysis of the file (parsed once).
     parsed: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
+    # The indexer of each module indexed from a tree (it holds that tree's nodes), see `release`.
+    indexers: dict[str, _Indexer] = field(default_factory=dict, repr=False)
+    finished: set[str] = field(default_factory=set, repr=False)  # modules analysed and released
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
     # Every file of the run by display path: its path, or its text when given (build). Rules
     # that look for a function's callers read them through `source`; they keep what they
@@ -149,9 +152,28 @@ class ProjectIndex:
         elif self.digests.get(module) != digest_of(text.encode("utf-8")):
             return
         path, is_package = self.unread.pop(module)
-        self.texts.pop(module, None)
         _Indexer(self, module, is_package, path).run(tree)
         self._chains.clear()
+
+    def release(self, display: str) -> None:
+        """Let go of the syntax tree of a file the run has finished analysing: the module's
+        functions that no query has analysed yet are indexed again, from the file, if a later
+        query needs them. Without this a run kept the tree of every file ASY006 looked at
+        alive to its end, and the garbage collector walked it again and again (0.7 s of a
+        4 s check of a 5 MB module)."""
+        module = self.module_of_path.get(display)
+        indexer = self.indexers.pop(module, None) if module is not None else None
+        if indexer is None:
+            return
+        assert module is not None
+        for key in indexer.keys:
+            self.pending.pop(key, None)
+            info = self.functions.get(key)
+            if info is not None:
+                info.source = None
+        self.parsed.pop(module, None)
+        self.unread[module] = (indexer.path, indexer.is_package)
+        self.finished.add(module)
 
     def know(self, display: str, digest: str) -> None:
         """Note the digest of a file of the run that its reader computed (not read twice)."""
@@ -176,7 +198,8 @@ class ProjectIndex:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         _Indexer(self, module, is_package, path).run(tree)
-        self.parsed[module] = (text, tree)
+        if module not in self.finished:  # (kept for the run's own analysis of the file)
+            self.parsed[module] = (text, tree)
 
     def tree_for(self, display: str, text: str) -> ast.Module | None:
         """The tree of a file of the run that a query made the index parse, if its text is
@@ -195,7 +218,7 @@ class ProjectIndex:
             if found is None:
                 continue
             path, is_package = found
-            text = self.texts.pop(module, None)
+            text = self.texts.get(module)
             if text is None:
                 try:
                     source = read_source(path)
@@ -283,8 +306,9 @@ class ProjectIndex:
         found = self.loads.get(key)
         if found is not None:
             return found
+        self._load(key)  # (a released module is indexed again)
         info = self.functions.get(key)
-        source = info.source if info is not None else self.pending.get(key)
+        source = (info.source if info is not None else None) or self.pending.get(key)
         if source is None:
             return None
         indexer, node, cls = source
@@ -386,8 +410,14 @@ def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool]]:
 def module_name(path: Path) -> tuple[str, bool]:
     """(dotted module name, is a package) of a file: parent folders count while they hold an
     `__init__.py`, as the import system sees them."""
-    parts = [*_package(path.parent), *([] if path.stem == "__init__" else [path.stem])]
+    parts = [*_package_of(path), *([] if path.stem == "__init__" else [path.stem])]
     return ".".join(parts) or path.stem, path.stem == "__init__"
+
+
+def _package_of(path: Path) -> tuple[str, ...]:
+    """The dotted package path of the folder holding `path` (looked up by absolute path: a
+    relative one names another folder once the working folder changes)."""
+    return _package(Path(os.path.abspath(path.parent)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -418,9 +448,12 @@ class _Indexer:
         self.is_package = is_package
         # A module outside any package is a script (or beside one): its absolute imports look
         # in its own folder first.
-        self.script_folder = path.parent if not _package(path.parent) else None
+        self.script_folder = path.parent if not _package_of(path) else None
+        self.path = path
+        self.keys: list[str] = []  # the functions and methods it put in `pending`
         self.info = ModuleInfo(module)
         index.modules[module] = self.info
+        index.indexers[module] = self
 
     def run(self, tree: ast.Module) -> None:
         """Bindings and class bases now; each function is analysed when the index is asked
@@ -438,9 +471,17 @@ class _Indexer:
         self._assigned_calls: dict[str, list[str]] | None = None
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.index.pending[f"{self.module}.{node.name}"] = (self, node, None)
+                self._pend(f"{self.module}.{node.name}", node, None)
             elif isinstance(node, ast.ClassDef):
                 self._class(node)
+
+    def _pend(self, key: str, node: FunctionNode, cls: str | None) -> None:
+        """Keep a function for analysis on first use, unless a query already analysed it."""
+        if key in self.index.functions and key not in self.index.loads:
+            self.index.functions[key].source = (self, node, cls)
+        elif key not in self.index.functions:
+            self.index.pending[key] = (self, node, cls)
+        self.keys.append(key)
 
     @property
     def assigned_calls(self) -> dict[str, list[str]]:
@@ -517,7 +558,7 @@ class _Indexer:
         self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.index.pending[f"{key}.{item.name}"] = (self, item, key)
+                self._pend(f"{key}.{item.name}", item, key)
 
     def function(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, key: str, cls: str | None

@@ -283,3 +283,29 @@ def test_a_sync_client_built_by_a_project_factory(
         "app/api.py:6:12: ASY006 `get_session()` blocks the event loop in async `read()`: "
         "get_session() → redis_client.get() (sync Redis client)"
     ]
+
+
+def test_the_index_lets_go_of_a_finished_file_and_reads_it_again_when_asked(
+    project: Path,
+) -> None:
+    """Once a file is analysed the index keeps no node of its tree (the run's memory stays
+    flat and the garbage collector does not walk it); a later query on a function of it that
+    no query analysed yet indexes the file again and gets the same answer."""
+    from flowfix.config import Config
+    from flowfix.engine import detect
+    from flowfix.rules import registry
+
+    files = sorted(project.rglob("*.py"))
+    index = ProjectIndex.lazy((path, path.relative_to(project).as_posix()) for path in files)
+    rules = [registry()["ASY006"]]
+    utils = (project / "app" / "utils.py").read_text()
+    detect(utils, "app/utils.py", rules, Config(), index)  # no `async def`: nothing indexed
+    text = (project / "app" / "nodes.py").read_text()
+    found = detect(text, "app/nodes.py", rules, Config(), index).findings
+    assert [f.span.line for f in found] == [9, 10]
+    assert "app.nodes" not in index.indexers
+    assert not [key for key in index.pending if key.startswith("app.nodes.")]
+    assert "app.nodes" in index.unread  # indexed again on demand
+    assert index.blocking_chain("app.nodes.Answer.exec_async") is None  # a coroutine
+    assert "app.nodes" not in index.unread
+    assert index.blocking_chain("app.utils.call_llm") == ("call_llm", "requests.post")
