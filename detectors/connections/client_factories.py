@@ -174,4 +174,5 @@ def _factories(text: str | None) -> dict[str, str]:
             client = returned_client(model, statement)
             if client is not None:
                 found[statement.name] = client
+    model.release()
     return found

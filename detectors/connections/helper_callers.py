@@ -187,18 +187,23 @@ def _sites(index: ProjectIndex, display: str, name: str, own: Model | None) -> l
 
 
 def _model(index: ProjectIndex, display: str) -> Model | None:
-    """The semantic model of a file of the run (built once)."""
-    key = ("model", display)
-    if key not in index.memo:
-        text = index.source(display)
-        try:
-            tree = ast.parse(text) if text is not None else None
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            tree = None
-        kinds = (ast.Name, ast.Attribute, ast.ImportFrom)
-        index.memo[key] = Model(tree, text, kinds) if tree is not None and text else None
-    model = index.memo[key]
-    return model if isinstance(model, Model) else None
+    """The semantic model of a file of the run. Only the last one built is kept: what is
+    worked out from it is memoised (`_sites`), and a run that kept every model it built
+    kept their trees to its end."""
+    kept = index.memo.get("model")
+    if isinstance(kept, tuple) and kept[0] == display:
+        return kept[1]  # type: ignore[no-any-return]
+    if isinstance(kept, tuple) and kept[1] is not None:
+        kept[1].release()
+    text = index.source(display)
+    try:
+        tree = ast.parse(text) if text is not None else None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    kinds = (ast.Name, ast.Attribute, ast.ImportFrom)
+    model = Model(tree, text, kinds) if tree is not None and text else None
+    index.memo["model"] = (display, model)
+    return model
 
 
 def _find_sites(model: Model, name: str, nodes: list[ast.AST]) -> list[Site]:
