@@ -203,7 +203,7 @@ def single_assignment(func: FunctionNode, name: str) -> ast.expr | None:
     bindings = sum(name in names for names, _ in local_bindings(func))
     for node in function_nodes(func):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = statement_targets(node)
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 found.append(node.value)
     return found[0] if bindings == 1 and len(found) == 1 else None

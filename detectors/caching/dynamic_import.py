@@ -14,6 +14,7 @@ from flowfix.analysis.values import (
     names_bound_in,
     read_names,
     root_name,
+    statement_targets,
 )
 from flowfix.detector import Detector
 from flowfix.detectors.caching.functions import (
@@ -146,7 +147,7 @@ def is_memoised(model: Model, call: ast.Call, func: FunctionNode) -> bool:
         if isinstance(node, ast.Global) and holders & set(node.names):
             return True
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and carries(node.value):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = statement_targets(node)
             if any(_persistent_root(func, target) for target in targets):
                 return True
         if (

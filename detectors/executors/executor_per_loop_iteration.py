@@ -15,7 +15,7 @@ from flowfix.analysis.statement_lines import (
     shares_line,
     statement_index,
 )
-from flowfix.analysis.values import bound_names, local_bindings
+from flowfix.analysis.values import bound_names, local_bindings, statement_targets
 from flowfix.detector import Detector
 from flowfix.detectors.executors.executor_classes import executor_class
 from flowfix.detectors.executors.executor_name_uses import (
@@ -286,7 +286,7 @@ class ExecutorPerLoopIteration(Detector):
         if isinstance(owner, ast.Starred) and isinstance(self.model.parent(owner), ast.Call):
             return True
         if isinstance(owner, (ast.Assign, ast.AnnAssign)):
-            targets = owner.targets if isinstance(owner, ast.Assign) else [owner.target]
+            targets = statement_targets(owner)
             if any(not isinstance(target, ast.Name) for target in targets):
                 return True
             binding = local_binding(self.model, node)

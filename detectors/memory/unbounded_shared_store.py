@@ -24,6 +24,7 @@ from flowfix.analysis.values import (
     bound_names,
     local_bindings,
     own_nodes,
+    statement_targets,
 )
 from flowfix.detector import Detector
 from flowfix.detectors.dag.graph import GraphReader, NodeKey
@@ -210,7 +211,7 @@ def is_bounded(
     access = ListAccess(func, store, key)
     for node in block_nodes(func.body):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = statement_targets(node)
             for target in targets:
                 if (
                     isinstance(target, ast.Subscript)
