@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
+from libcst.codemod import Codemod, CodemodContext
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, ProviderT
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import line_starts
@@ -21,7 +22,7 @@ from flowfix.rules import Finding, Span
 from flowfix.style import CodeStyle
 
 
-class RuleCodemod(VisitorBasedCodemodCommand):
+class RuleCodemod(Codemod, cst.CSTTransformer):
     """Base of every rule's codemod.
 
     A codemod receives its rule's findings in this file (libcst copies the tree inside a
@@ -201,8 +202,17 @@ class RuleCodemod(VisitorBasedCodemodCommand):
 
         return module.visit(_Remove())
 
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """libcst's `Codemod.transform_module` (one pass, metadata resolved for the visit),
+        without its copy of `tree`: the copy makes every node appear once in the tree, which
+        a tree from libcst's parser (all flowfix's are) already does, as libcst documents."""
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        with self.resolve(wrapper):
+            self.context = dataclasses.replace(self.context, wrapper=wrapper)
+            return self.transform_module_impl(wrapper.module)
+
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
-        new = super().transform_module_impl(tree)
+        new = tree.visit(self)
         if self.assignment_lines:
             new = self._remove_assignments(new)
         if self.maybe_unused:

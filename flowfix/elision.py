@@ -11,9 +11,9 @@ classes) no finding touches is elided the same way, into a one-line `def` (or `c
 indentation, so the class keeps its shape: what comes first, where its methods start. The
 methods a codemod reads by name (`RuleCodemod.KEEPS_METHODS`, e.g. the `__init__` it extends)
 stay, and a codemod that chooses a new member name reads the whole class from CPython's tree
-of the original text (`Elision.original_class`). A run ends after the comment lines that libcst
-gives to its last statement (those indented at least as deep as that statement's body), so
-every statement kept owns the same lines as in the whole text.
+of the original text (`Elision.original_class`). A run ends after the blank and comment lines
+libcst gives to its last statement (up to the last one indented as deep as that statement's
+body), so every statement kept owns the same lines as in the whole text.
 
 The codemod sees the findings with their lines moved to the reduced text (a span that
 encloses a run, such as a class's, ends on its placeholder line); its change, as line edits,
@@ -263,9 +263,9 @@ def _is_class(statement: ast.stmt) -> bool:
 
 
 def _footer_end(lines: list[str], statement: ast.stmt) -> int:
-    """The 0-based line after `statement` and after the comment lines libcst gives to its body
-    (those, and the blank lines before them, indented at least as deep as its body's first
-    line: a comment less deep belongs to what follows)."""
+    """The 0-based line after `statement` and the lines libcst gives to its body: of the blank
+    and comment lines that follow it, those up to the last one that starts with the body's
+    indentation (the lines after that belong to what follows)."""
     end = _last_line(statement)
     body: list[ast.stmt] = getattr(statement, "body", [])
     if not body or body[0].lineno == statement.lineno:
@@ -274,10 +274,10 @@ def _footer_end(lines: list[str], statement: ast.stmt) -> int:
     owned = end
     for index in range(end, len(lines)):
         stripped = lines[index].strip()
-        if stripped.startswith("#") and lines[index].startswith(indent):
-            owned = index + 1
-        elif stripped:
+        if stripped and not stripped.startswith("#"):
             break
+        if lines[index].startswith(indent):
+            owned = index + 1
     return owned
 
 

@@ -1,5 +1,6 @@
-"""flowfix.elision: codemods see only the top-level statements a fix touches, and their
-change lands on the original text line for line."""
+"""flowfix.elision: codemods see only the statements a fix touches (top-level ones, and the
+members of the classes those are), and their change lands on the original text line for
+line."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ MODULE = (
 
 def findings(text: str, code: str = "ASY001") -> list[Finding]:
     return detect(text, "m.py", [registry()[code]], Config(), None).findings
+
+
+def whole(rule_code: str, text: str, found: list[Finding]) -> str:
+    """The fix made with the codemod seeing the whole text (nothing elided)."""
+    rule = registry()[rule_code]
+    return apply_codemod(rule, text, "m.py", found, Config(), None, Elision(text, text))[0]
 
 
 def test_runs_of_untouched_defs_and_classes_become_one_placeholder_line_each() -> None:
@@ -118,12 +125,6 @@ def test_code_libcst_cannot_reproduce_in_an_untouched_def_does_not_block_a_fix(
     assert result.new_text == (
         "import asyncio\n\n\nasync def f():\n    await asyncio.sleep(1)\n\n\n" + other
     )
-
-
-def whole(rule_code: str, text: str, found: list[Finding]) -> str:
-    """The fix made with the codemod seeing the whole text (nothing elided)."""
-    rule = registry()[rule_code]
-    return apply_codemod(rule, text, "m.py", found, Config(), None, Elision(text, text))[0]
 
 
 CLASS = (
@@ -396,3 +397,25 @@ def test_no_fix_is_offered_where_libcst_would_rewrite_more_than_the_fix() -> Non
     assert new == text
     assert reason == "libcst does not reproduce this file byte for byte; not rewritten"
     assert fix_finding(text, "m.py", found, Config()) is None
+
+
+def test_code_libcst_cannot_reproduce_in_an_untouched_method_does_not_block_a_fix(
+    tmp_path: Path,
+) -> None:
+    other = (
+        "    def other(self):\n"
+        "        try:\n"
+        "            pass\n"
+        "        except (ValueError, KeyError) :\n"
+        "            pass\n"
+    )
+    poller = "class Poller:\n    async def f(self):\n"
+    text = "import time\n\n\n" + poller + "        time.sleep(1)\n\n" + other
+    path = tmp_path / "m.py"
+    path.write_text(text)
+    result = process_path(
+        path, Options(codes=tuple(registry()), fix=True, threshold=FixSafety.SAFE)
+    )
+    assert result.new_text == (
+        "import asyncio\n\n\n" + poller + "        await asyncio.sleep(1)\n\n" + other
+    )
