@@ -207,9 +207,13 @@ class RuleCodemod(Codemod, cst.CSTTransformer):
         without its copy of `tree`: the copy makes every node appear once in the tree, which
         a tree from libcst's parser (all flowfix's are) already does, as libcst documents."""
         wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        before = self.context
         with self.resolve(wrapper):
-            self.context = dataclasses.replace(self.context, wrapper=wrapper)
-            return self.transform_module_impl(wrapper.module)
+            self.context = dataclasses.replace(before, wrapper=wrapper)
+            try:
+                return self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = dataclasses.replace(self.context, wrapper=before.wrapper)
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         new = tree.visit(self)

@@ -285,16 +285,17 @@ def _propose(
     dropped), in the order of their first finding in the file."""
     proposals: list[_Proposal] = []
     elision = None
+    codes = dict.fromkeys(finding.code for finding in pending)
     if not is_rust(display):
         # One reduced text for the pass, so that its codemods share one libcst parse.
-        keep = frozenset().union(*(_codemod(by_code[f.code]).KEEPS_METHODS for f in pending))
+        keep = frozenset().union(*(_codemod(by_code[code]).KEEPS_METHODS for code in codes))
         elision = Elision.around(state.text, pending, keep)
         problem = unreproducible(elision.reduced)
         if problem:
-            for code in dict.fromkeys(finding.code for finding in pending):
+            for code in codes:
                 state.drop(code, f"{problem}; not rewritten")
             return []
-    for code in dict.fromkeys(finding.code for finding in pending):
+    for code in codes:
         targets = [finding for finding in pending if finding.code == code]
         try:
             new_text, reason = apply_codemod(
