@@ -41,10 +41,19 @@ def findings(text: str, code: str = "ASY001") -> list[Finding]:
     return detect(text, "m.py", [registry()[code]], Config(), None).findings
 
 
-def whole(rule_code: str, text: str, found: list[Finding]) -> str:
-    """The fix made with the codemod seeing the whole text (nothing elided)."""
-    rule = registry()[rule_code]
-    return apply_codemod(rule, text, "m.py", found, Config(), None, Elision(text, text))[0]
+def reduced(text: str, code: str) -> str:
+    """What `code`'s codemod sees of `text` to fix its findings."""
+    keep = registry()[code].codemod.KEEPS_METHODS  # type: ignore[union-attr]
+    return Elision.around(text, findings(text, code), keep).reduced
+
+
+def fixed(text: str, code: str) -> str:
+    """The fix of `code`'s findings in `text`, which must be the fix the codemod makes when
+    it sees the whole text."""
+    found, rule = findings(text, code), registry()[code]
+    new, _ = apply_codemod(rule, text, "m.py", found, Config())
+    assert new == apply_codemod(rule, text, "m.py", found, Config(), None, Elision(text, text))[0]
+    return new
 
 
 def test_runs_of_untouched_defs_and_classes_become_one_placeholder_line_each() -> None:
@@ -81,12 +90,9 @@ def test_data_spans_move_with_the_lines() -> None:
 
 def test_the_fix_lands_on_the_original_and_an_import_used_elsewhere_stays() -> None:
     # `sleep` is still read by the elided `first`: the fix must not remove its import.
-    rule = registry()["ASY001"]
-    new, _ = apply_codemod(rule, MODULE, "m.py", findings(MODULE), Config())
-    assert new == MODULE.replace("    sleep(1)\n", "    await asyncio.sleep(1)\n").replace(
-        "from time import sleep\n", "import asyncio\nfrom time import sleep\n"
-    )
-    assert new == whole("ASY001", MODULE, findings(MODULE))
+    expected = MODULE.replace("    sleep(1)\n", "    await asyncio.sleep(1)\n")
+    expected = expected.replace("from time", "import asyncio\nfrom time")
+    assert fixed(MODULE, "ASY001") == expected
 
 
 def test_a_change_to_a_placeholder_is_refused() -> None:
@@ -193,8 +199,7 @@ def test_in_a_class_a_finding_touches_runs_of_methods_and_of_classes_become_plac
 def test_a_fix_in_a_class_lands_on_the_original() -> None:
     expected = CLASS.replace("        time.sleep(1)\n", "        await asyncio.sleep(1)\n")
     expected = expected.replace("import os\nimport time\n", "import asyncio\nimport os\n")
-    new, _ = apply_codemod(registry()["ASY001"], CLASS, "m.py", findings(CLASS), Config())
-    assert new == expected == whole("ASY001", CLASS, findings(CLASS))
+    assert fixed(CLASS, "ASY001") == expected
 
 
 EXECUTOR = (
@@ -240,13 +245,9 @@ EXECUTOR = (
 def test_a_cached_executor_avoids_the_names_of_elided_methods_and_sees_their_context_manager() -> (
     None
 ):
-    found = findings(EXECUTOR, "EXE001")
-    assert [f.span.line for f in found] == [18]
-    reduced = Elision.around(EXECUTOR, found).reduced
-    assert "_executor" not in reduced and "__enter__" not in reduced and "close" not in reduced
-    new, _ = apply_codemod(registry()["EXE001"], EXECUTOR, "m.py", found, Config())
-    assert new == whole("EXE001", EXECUTOR, found)
-    assert new == EXECUTOR.replace(
+    seen = reduced(EXECUTOR, "EXE001")
+    assert "_executor" not in seen and "__enter__" not in seen and "close" not in seen
+    assert fixed(EXECUTOR, "EXE001") == EXECUTOR.replace(
         '    """Indexes the documents of every request."""\n\n',
         '    """Indexes the documents of every request."""\n\n    _executor_2 = None\n\n',
     ).replace(
@@ -294,13 +295,9 @@ CLIENT = (
 
 
 def test_a_client_moves_into_the_kept_init_under_a_name_no_elided_method_uses() -> None:
-    found = findings(CLIENT, "CON001")
-    assert [f.span.line for f in found] == [15]
-    reduced = Elision.around(CLIENT, found, registry()["CON001"].codemod.KEEPS_METHODS).reduced
-    assert "def __init__" in reduced and "_llm" not in reduced and "def post" not in reduced
-    new, _ = apply_codemod(registry()["CON001"], CLIENT, "m.py", found, Config())
-    assert new == whole("CON001", CLIENT, found)
-    assert new == CLIENT.replace(
+    seen = reduced(CLIENT, "CON001")
+    assert "def __init__" in seen and "_llm" not in seen and "def post" not in seen
+    assert fixed(CLIENT, "CON001") == CLIENT.replace(
         "        self.labels = labels\n",
         "        self.labels = labels\n        self._llm_2 = anthropic.Anthropic(max_retries=3)\n",
     ).replace("        llm = anthropic.Anthropic(max_retries=3)\n", "        llm = self._llm_2\n")
@@ -330,12 +327,8 @@ HOOK = (
 def test_a_new_init_components_goes_after_the_comments_of_the_elided_method_before_it() -> None:
     # The comment ending `helper` is libcst's footer of helper's body: the new hook goes
     # after it, as it does when the codemod sees the whole class.
-    found = findings(HOOK, "CON001")
-    assert [f.span.line for f in found] == [16]
-    assert "def helper" not in Elision.around(HOOK, found).reduced
-    new, _ = apply_codemod(registry()["CON001"], HOOK, "m.py", found, Config())
-    assert new == whole("CON001", HOOK, found)
-    assert new == (
+    assert "def helper" not in reduced(HOOK, "CON001")
+    assert fixed(HOOK, "CON001") == (
         "import os\n"
         "from typing import Any\n"
         "\n"
@@ -378,10 +371,7 @@ def test_a_codemod_that_reads_the_whole_module_sees_it() -> None:
         "    with ThreadPoolExecutor(max_workers=8) as pool:\n"
         "        return list(pool.map(str, items))\n"
     )
-    found = findings(text, "EXE004")
-    new, _ = apply_codemod(registry()["EXE004"], text, "m.py", found, Config())
-    assert "os.environ.get('M_MAX_WORKERS', " in new
-    assert new == whole("EXE004", text, found)
+    assert "os.environ.get('M_MAX_WORKERS', " in fixed(text, "EXE004")
 
 
 def test_no_fix_is_offered_where_libcst_would_rewrite_more_than_the_fix() -> None:
