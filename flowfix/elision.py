@@ -69,8 +69,9 @@ class Elision:
         class of a class kept, that none of `spans` (first and last 1-based line) touches,
         but the members named in `keep` (`tree`: the text's, when the caller has it).
 
-        A span touches a statement when it starts in it or ends in it before its last line:
-        a span that encloses it (a class's span, its members) does not."""
+        A span touches a statement when it starts in it (or in the comment lines after it
+        that libcst gives to it) or ends in it before its last line: a span that encloses it
+        (a class's span, its members) does not."""
         if "\r" in text.replace("\r\n", ""):
             return cls(text, text)  # lines ending at a lone \r: not lines to git's diff
         if tree is None:
@@ -83,16 +84,18 @@ class Elision:
             starts.add(first)
             ends.add(last)
 
+        original = lines_of(text)
+
         def touched(statement: ast.stmt) -> bool:
             first, last = _first_line(statement), _last_line(statement)
-            return any(line in starts for line in range(first, last + 1)) or any(
+            owned = _footer_end(original, statement)  # its lines, and the comments it owns
+            return any(line in starts for line in range(first, owned + 1)) or any(
                 line in ends for line in range(first, last)
             )
 
         groups = list(_groups(tree.body, touched, frozenset(keep), False))
         if not groups:
             return cls(text, text, tree=tree)
-        original = lines_of(text)
         mentions = _mentions(_imported_names(tree))
         out: list[str] = []
         runs: list[tuple[int, int]] = []

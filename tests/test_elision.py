@@ -191,6 +191,8 @@ def test_in_a_class_a_finding_touches_runs_of_methods_and_of_classes_become_plac
     assert moved.span == Span(13, 9, 13, 22)
     assert moved.data == {"owner": [5, 1, 15, 23]}
     assert elision.original_class(5).body[1].name == "__init__"  # type: ignore[attr-defined]
+    # A changed line among the comments libcst gives to a method keeps the method.
+    assert "    def first(self):\n" in Elision.keeping(CLASS, [(14, 14)]).reduced
     # A member a codemod reads by name stays.
     kept = Elision.around(CLASS, [found], keep={"__init__"}).reduced
     assert kept.startswith(CLASS[: CLASS.index("    @property")] + "    def _elided(): ()\n\n")
