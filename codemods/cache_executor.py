@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from flowfix.analysis.frameworks import methods
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import (
     is_docstring,
-    method_names,
     module_alias,
     split_before_comment,
     statement_leading_lines,
@@ -26,6 +27,7 @@ class _ClassPlan:
 
     taken: set[str]
     pydantic: bool
+    context_manager: bool  # the class defines `__enter__` or `__exit__`
     executors: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -37,38 +39,26 @@ def _free_name(taken: set[str], *candidates: str) -> str:
     return name
 
 
-def _class_names(cls: cst.ClassDef) -> set[str]:
+def _class_names(cls: ast.ClassDef) -> set[str]:
     """Members of `cls`: methods, class-level assignments and every `self.<name>`."""
-    names = set(method_names(cls))
-    for node in _walk(cls.body):
-        if (
-            isinstance(node, cst.Attribute)
-            and isinstance(node.value, cst.Name)
-            and node.value.value == "self"
-        ):
-            names.add(node.attr.value)
-    for statement in cls.body.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                targets = (
-                    [t.target for t in small.targets]
-                    if isinstance(small, cst.Assign)
-                    else [small.target]
-                    if isinstance(small, cst.AnnAssign)
-                    else []
-                )
-                names.update(t.value for t in targets if isinstance(t, cst.Name))
+    names = set(methods(cls))
+    for statement in cls.body:
+        for node in ast.walk(statement):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                names.add(node.attr)
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else []
+        )
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
     return names
-
-
-def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
-    found: list[cst.CSTNode] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(current.children)
-    return found
 
 
 class CacheExecutor(RuleCodemod):
@@ -125,7 +115,9 @@ class CacheExecutor(RuleCodemod):
     def _add_member(self, cls: cst.ClassDef, pydantic: bool, code: str) -> str:
         plan = self.plans.get(id(cls))
         if plan is None:
-            plan = _ClassPlan(_class_names(cls), pydantic)
+            tree = self.original_class(cls)
+            context_manager = bool({"__enter__", "__exit__"} & set(methods(tree)))
+            plan = _ClassPlan(_class_names(tree), pydantic, context_manager)
             self.plans[id(cls)] = plan
         suffix = next(
             s
@@ -241,7 +233,7 @@ class CacheExecutor(RuleCodemod):
         attributes = [
             cst.parse_statement(declaration.format(a), config) for a, _, _ in plan.executors
         ]
-        methods = [
+        new_methods = [
             f"def {getter}(self):\n"
             f"    if self.{attribute} is None:\n"
             f"        self.{attribute} = {code}\n"
@@ -249,7 +241,7 @@ class CacheExecutor(RuleCodemod):
             for attribute, getter, code in plan.executors
         ]
         close = _free_name(plan.taken, "close", "close_executor")
-        methods.append(
+        new_methods.append(
             f"def {close}(self):\n"
             + "".join(
                 f"    if self.{a} is not None:\n"
@@ -258,9 +250,9 @@ class CacheExecutor(RuleCodemod):
                 for a, _, _ in plan.executors
             )
         )
-        if not {"__enter__", "__exit__"} & method_names(cls):
-            methods.append("def __enter__(self):\n    return self\n")
-            methods.append(f"def __exit__(self, *exc_info):\n    self.{close}()\n")
+        if not plan.context_manager:
+            new_methods.append("def __enter__(self):\n    return self\n")
+            new_methods.append(f"def __exit__(self, *exc_info):\n    self.{close}()\n")
         assert isinstance(cls.body, cst.IndentedBlock)
         body = list(cls.body.body)
         at = next(
@@ -274,7 +266,7 @@ class CacheExecutor(RuleCodemod):
             cst.parse_statement(method, config).with_changes(
                 leading_lines=[cst.EmptyLine(indent=False)]
             )
-            for method in methods
+            for method in new_methods
         ]
         return cls.with_changes(
             body=cls.body.with_changes(body=[*body[:at], *attributes, *body[at:], *added])

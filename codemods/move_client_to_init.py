@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider
 
+from flowfix.analysis.model import FUNCTIONS
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import (
     find_method,
@@ -52,6 +54,7 @@ class MoveClientToInit(RuleCodemod):
 
     CODE = "CON001"
     DESCRIPTION = "Create per-call clients once: in the node's init hook or a cached module factory"
+    KEEPS_METHODS = frozenset({"__init__", "init_components"})  # the hooks it extends
     METADATA_DEPENDENCIES = (
         PositionProvider,
         ParentNodeProvider,
@@ -90,7 +93,9 @@ class MoveClientToInit(RuleCodemod):
             return cst.Call(func=cst.Name(name), lpar=updated_node.lpar, rpar=updated_node.rpar)
         cls = method_class(self, func)
         assert cls is not None
-        plan = self.plans.setdefault(cls, _ClassPlan(taken=_class_names(cls)))
+        plan = self.plans.get(cls)
+        if plan is None:
+            plan = self.plans[cls] = _ClassPlan(taken=_class_names(self.original_class(cls)))
         this = str(data["self"])
         key = (route, str(data["construction"]))
         attr = plan.by_construction.get(key)
@@ -271,26 +276,25 @@ def _index(statements: Sequence[cst.BaseStatement], node: cst.CSTNode) -> int:
     return next(i for i, statement in enumerate(statements) if statement is node)
 
 
-def _class_names(cls: cst.ClassDef) -> set[str]:
-    """Every name the class defines or reads as an attribute (to avoid clashes)."""
+def _class_names(cls: ast.ClassDef) -> set[str]:
+    """Every name the class defines or reads as an attribute (to avoid clashes): attribute
+    names (the dotted parts of imported module names too), functions, assigned names."""
     names: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            names.add(node.attr.value)
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            names.add(node.name.value)
-
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-    cls.body.visit(_Names())
+    for statement in cls.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, FUNCTIONS):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names.add(node.target.id)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    names.update(alias.name.split(".")[1:])
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.update(node.module.split(".")[1:])
     return names
 
 

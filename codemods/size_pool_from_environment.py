@@ -30,6 +30,7 @@ class SizePoolFromEnvironment(RuleCodemod):
 
     CODE = "EXE004"
     DESCRIPTION = "Read a hard-coded thread pool size from `<PREFIX>_MAX_WORKERS`"
+    READS_MODULE = True  # the quotes of every string before the size
 
     def visit_Module(self, node: cst.Module) -> None:
         self.os = module_alias(node, "os") or "os"

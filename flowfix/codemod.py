@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import ParentNodeProvider, PositionProvider, ProviderT
+from libcst.codemod import Codemod, CodemodContext
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, ProviderT
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import line_starts
 from flowfix.config import Config
 from flowfix.edits import awaited, comment_line, module_alias, parent, remove_statements
+from flowfix.elision import Elision
 from flowfix.imports import ImportRequest, add_imports, referenced_name, remove_unused_imports
 from flowfix.rules import Finding, Span
 from flowfix.style import CodeStyle
 
 
-class RuleCodemod(VisitorBasedCodemodCommand):
+class RuleCodemod(Codemod, cst.CSTTransformer):
     """Base of every rule's codemod.
 
     A codemod receives its rule's findings in this file (libcst copies the tree inside a
@@ -33,6 +35,12 @@ class RuleCodemod(VisitorBasedCodemodCommand):
     CODE: ClassVar[str] = ""
     DESCRIPTION: str = ""
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider,)
+    # What the codemod reads beyond the statements its findings touch (flowfix.elision leaves
+    # the others out of the text it sees): the methods of a class it edits that it reads or
+    # extends by name (kept whenever their class is), or, with READS_MODULE, everything.
+    # Names a class binds are read from `original_class`, which elides nothing.
+    KEEPS_METHODS: ClassVar[frozenset[str]] = frozenset()
+    READS_MODULE: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -51,8 +59,8 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         self.maybe_unused: set[str] = set()
         self.fixed: set[Span] = set()
         self._line_starts: list[int] | None = None
-        # Names bound by the statements elided from the text the codemod sees (flowfix.elision).
-        self.elided_names: frozenset[str] = frozenset()
+        # The text the codemod sees, and what was elided from it (flowfix.elision).
+        self.elision: Elision | None = None
         # Spans of the original code the rewrite removed (`drop`), comments to put back at
         # statements (`keep_comments`), and the assignments the findings say may become
         # unused (`data["assignments"]`, see flowfix.analysis.assignments).
@@ -68,7 +76,15 @@ class RuleCodemod(VisitorBasedCodemodCommand):
         names declared `global` elsewhere), from flowfix's semantic model of its code, elided
         statements included."""
         scope = Model(ast.parse(module.code), module.code).module_scope
-        return frozenset(scope.bindings) | frozenset(scope.deleted) | self.elided_names
+        elided = self.elision.bound if self.elision is not None else frozenset()
+        return frozenset(scope.bindings) | frozenset(scope.deleted) | elided
+
+    def original_class(self, cls: cst.ClassDef) -> ast.ClassDef:
+        """`cls` (a node of the tree the codemod visits) as CPython's tree of the original
+        text has it, with every member: the ones elided from the text the codemod sees too."""
+        line = self.get_metadata(PositionProvider, cls).start.line
+        elision = self.elision or Elision(self.module.code, self.module.code)
+        return elision.original_class(line)
 
     def add_import(self, module: str, name: str | None = None) -> None:
         """Ask for `import module` (or `from module import name`) unless the module has it."""
@@ -186,8 +202,21 @@ class RuleCodemod(VisitorBasedCodemodCommand):
 
         return module.visit(_Remove())
 
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """libcst's `Codemod.transform_module` (one pass, metadata resolved for the visit),
+        without its copy of `tree`: the copy makes every node appear once in the tree, which
+        a tree from libcst's parser (all flowfix's are) already does, as libcst documents."""
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        before = self.context
+        with self.resolve(wrapper):
+            self.context = dataclasses.replace(before, wrapper=wrapper)
+            try:
+                return self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = dataclasses.replace(self.context, wrapper=before.wrapper)
+
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
-        new = super().transform_module_impl(tree)
+        new = tree.visit(self)
         if self.assignment_lines:
             new = self._remove_assignments(new)
         if self.maybe_unused:

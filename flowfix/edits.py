@@ -20,11 +20,6 @@ def parent(reader: MetadataReader, node: cst.CSTNode) -> cst.CSTNode | None:
     return reader.get_metadata(ParentNodeProvider, node, None)  # type: ignore[return-value]
 
 
-def method_names(cls: cst.ClassDef) -> set[str]:
-    """Names of functions defined directly in the class body."""
-    return {stmt.name.value for stmt in cls.body.body if isinstance(stmt, cst.FunctionDef)}
-
-
 def find_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
     for stmt in cls.body.body:
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:

@@ -6,9 +6,19 @@ run of consecutive top-level functions and classes that no finding of the pass t
 elided: replaced by one placeholder line, a tuple of the imported names it mentions (so an
 import it uses stays used; a mention in a string or comment counts, erring towards keeping);
 the names it binds at module level travel beside it (`Elision.bound`), for codemods that
-choose new names. The codemod sees the findings with their lines moved to the reduced text;
-its change, as line edits, maps back to the original text line for line. A change that
-touches a placeholder is refused, and the codemod then runs on the whole text.
+choose new names. Inside a class a finding touches, each run of methods (or of nested
+classes) no finding touches is elided the same way, into a one-line `def` (or `class`) at its
+indentation, so the class keeps its shape: what comes first, where its methods start. The
+methods a codemod reads by name (`RuleCodemod.KEEPS_METHODS`, e.g. the `__init__` it extends)
+stay, and a codemod that chooses a new member name reads the whole class from CPython's tree
+of the original text (`Elision.original_class`). A run ends after the blank and comment lines
+libcst gives to its last statement (up to the last one indented as deep as that statement's
+body), so every statement kept owns the same lines as in the whole text.
+
+The codemod sees the findings with their lines moved to the reduced text (a span that
+encloses a run, such as a class's, ends on its placeholder line); its change, as line edits,
+maps back to the original text line for line. A change that touches a placeholder is refused,
+and the codemod then runs on the whole text.
 """
 
 from __future__ import annotations
@@ -17,8 +27,8 @@ import ast
 import bisect
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowfix.line_edits import LineEdit, apply_line_edits, line_edits, lines_of
@@ -27,6 +37,7 @@ from flowfix.rules import Finding, Span
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GLOBAL = re.compile(r"^[ \t]*global[ \t]+([\w \t,]+)", re.MULTILINE)
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+PLACEHOLDER = "_elided"  # the name of a placeholder `def` or `class` in a class body
 
 
 @dataclass(frozen=True)
@@ -38,16 +49,29 @@ class Elision:
     reduced: str
     runs: tuple[tuple[int, int], ...] = ()
     bound: frozenset[str] = frozenset()  # the names the elided statements bind in the module
+    tree: ast.Module | None = field(default=None, compare=False, repr=False)  # `text`'s
 
     @classmethod
-    def around(cls, text: str, findings: Sequence[Finding]) -> Elision:
-        """The elision of every top-level def and class no line of `findings` falls in."""
-        return cls.keeping(text, _lines_named(findings))
+    def around(cls, text: str, findings: Sequence[Finding], keep: Collection[str] = ()) -> Elision:
+        """The elision of every def and class (at top level, or a member of a class kept)
+        that no span of `findings` touches, but the members named in `keep`."""
+        return cls.keeping(text, _spans_named(findings), keep=keep)
 
     @classmethod
-    def keeping(cls, text: str, lines: Iterable[int], tree: ast.Module | None = None) -> Elision:
-        """The elision of every top-level def and class none of `lines` (1-based) falls in
-        (`tree`: the text's, when the caller has it)."""
+    def keeping(
+        cls,
+        text: str,
+        spans: Iterable[tuple[int, int]],
+        tree: ast.Module | None = None,
+        keep: Collection[str] = (),
+    ) -> Elision:
+        """The elision of every def and class at top level, and of every member def and
+        class of a class kept, that none of `spans` (first and last 1-based line) touches,
+        but the members named in `keep` (`tree`: the text's, when the caller has it).
+
+        A span touches a statement when it starts in it (or in the comment lines after it
+        that libcst gives to it) or ends in it before its last line: a span that encloses it
+        (a class's span, its members) does not."""
         if "\r" in text.replace("\r\n", ""):
             return cls(text, text)  # lines ending at a lone \r: not lines to git's diff
         if tree is None:
@@ -55,38 +79,63 @@ class Elision:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return cls(text, text)
-        kept = set(lines)
-        groups: list[list[ast.stmt]] = [[]]
-        for statement in tree.body:
-            if isinstance(statement, DEFINITIONS) and not any(
-                line in kept for line in range(_first_line(statement), _last_line(statement) + 1)
-            ):
-                groups[-1].append(statement)
-            elif groups[-1]:
-                groups.append([])
-        groups = [group for group in groups if group]
-        if not groups:
-            return cls(text, text)
+        starts, ends = set(), set()
+        for first, last in spans:
+            starts.add(first)
+            ends.add(last)
+
         original = lines_of(text)
+
+        def touched(statement: ast.stmt) -> bool:
+            first, last = _first_line(statement), _last_line(statement)
+            owned = _footer_end(original, statement)  # its lines, and the comments it owns
+            return any(line in starts for line in range(first, owned + 1)) or any(
+                line in ends for line in range(first, last)
+            )
+
+        groups = list(_groups(tree.body, touched, frozenset(keep), False))
+        if not groups:
+            return cls(text, text, tree=tree)
         mentions = _mentions(_imported_names(tree))
         out: list[str] = []
         runs: list[tuple[int, int]] = []
         bound: set[str] = set()
         cursor = 0
-        for group in groups:
-            start, end = _first_line(group[0]) - 1, _last_line(group[-1])
+        for group, in_class in groups:
+            start = _first_line(group[0]) - 1
+            end = _footer_end(original, group[-1])
             out.extend(original[cursor:start])
             segment = "".join(original[start:end])
-            bound.update(statement.name for statement in group)  # type: ignore[attr-defined]
+            if not in_class:
+                bound.update(statement.name for statement in group)  # type: ignore[attr-defined]
             for names in _GLOBAL.findall(segment):
                 bound.update(_IDENTIFIER.findall(names))
             read = set(mentions.findall(segment)) if mentions is not None else set()
             values = "".join(f"{name}, " for name in sorted(read))
-            out.append(f"({values})" + _ending(original[end - 1]))
+            line = f"({values})"
+            if in_class:
+                indent = _indent(original[start])
+                header = "class {}:" if isinstance(group[0], ast.ClassDef) else "def {}():"
+                line = f"{indent}{header.format(PLACEHOLDER)} {line}"
+            out.append(line + _ending(original[end - 1]))
             runs.append((start, end))
             cursor = end
         out.extend(original[cursor:])
-        return cls(text, "".join(out), tuple(runs), frozenset(bound))
+        return cls(text, "".join(out), tuple(runs), frozenset(bound), tree)
+
+    def original_class(self, line: int) -> ast.ClassDef:
+        """The class whose `class` keyword is on line `line` (1-based) of the reduced text, as
+        CPython's tree of the original text has it: every member, the elided ones too."""
+        target = self._original(line - 1, self._placeholders()) + 1
+        blocks = [(self.tree or ast.parse(self.text)).body]
+        while blocks:
+            for statement in blocks.pop():
+                if statement.lineno <= target <= _last_line(statement):
+                    if isinstance(statement, ast.ClassDef) and statement.lineno == target:
+                        return statement
+                    blocks.extend(_blocks(statement))
+                    break
+        raise LookupError(f"no class starts on line {line}")
 
     def findings(self, findings: Sequence[Finding]) -> list[Finding]:
         """`findings` with their spans (and the spans in their data) in reduced lines."""
@@ -133,9 +182,13 @@ class Elision:
         return line + shift
 
     def _reduced(self, line: int) -> int:
-        """The reduced 1-based line of original 1-based line `line` (outside every run)."""
+        """The reduced 1-based line of original 1-based line `line` (a line of a run: the
+        line of its placeholder)."""
         before = bisect.bisect_right([end for _, end in self.runs], line - 1)
-        return line - sum(end - start - 1 for start, end in self.runs[:before])
+        removed = sum(end - start - 1 for start, end in self.runs[:before])
+        if before < len(self.runs) and self.runs[before][0] <= line - 1:
+            return self.runs[before][0] - removed + 1
+        return line - removed
 
     def _span(self, span: Span) -> Span:
         return dataclasses.replace(
@@ -176,13 +229,73 @@ def _is_span(value: object) -> bool:
     return isinstance(value, list) and len(value) == 4 and all(type(i) is int for i in value)
 
 
-def _lines_named(findings: Sequence[Finding]) -> Iterator[int]:
-    """Every line a finding's span, or a span in its data, covers."""
+def _spans_named(findings: Sequence[Finding]) -> Iterator[tuple[int, int]]:
+    """The first and last line of each finding's span, and of each span in its data."""
     for finding in findings:
-        span = finding.span
-        yield from range(span.line, span.end_line + 1)
-        for line, end_line in _data_spans(finding.data):
-            yield from range(line, end_line + 1)
+        yield finding.span.line, finding.span.end_line
+        yield from _data_spans(finding.data)
+
+
+def _groups(
+    body: list[ast.stmt], touched: Callable[[ast.stmt], bool], keep: frozenset[str], in_class: bool
+) -> Iterator[tuple[list[ast.stmt], bool]]:
+    """The runs to elide in `body` and in the classes of it that stay, in order: consecutive
+    defs and classes not `touched` (in a class body: not named in `keep`, and of one kind,
+    functions or classes, so a placeholder of that kind stands for them), each with whether
+    it is in a class body."""
+    group: list[ast.stmt] = []
+    for statement in body:
+        elided = (
+            isinstance(statement, DEFINITIONS)
+            and not touched(statement)
+            and not (in_class and statement.name in keep)
+        )
+        if group and (not elided or in_class and _is_class(statement) != _is_class(group[0])):
+            yield group, in_class
+            group = []
+        if elided:
+            group.append(statement)
+        elif isinstance(statement, ast.ClassDef):
+            yield from _groups(statement.body, touched, keep, True)
+    if group:
+        yield group, in_class
+
+
+def _is_class(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.ClassDef)
+
+
+def _footer_end(lines: list[str], statement: ast.stmt) -> int:
+    """The 0-based line after `statement` and the lines libcst gives to its body: of the blank
+    and comment lines that follow it, those up to the last one that starts with the body's
+    indentation (the lines after that belong to what follows)."""
+    end = _last_line(statement)
+    body: list[ast.stmt] = getattr(statement, "body", [])
+    if not body or body[0].lineno == statement.lineno:
+        return end  # a one-line body: no block of its own
+    indent = _indent(lines[body[0].lineno - 1])
+    owned = end
+    for index in range(end, len(lines)):
+        stripped = lines[index].strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        if lines[index].startswith(indent):
+            owned = index + 1
+    return owned
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists nested in `statement` (bodies, branches, handlers, cases)."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(statement, name, None)
+        if isinstance(block, list):
+            yield block
+    for part in [*getattr(statement, "handlers", []), *getattr(statement, "cases", [])]:
+        yield part.body
 
 
 def _data_spans(value: object) -> Iterator[tuple[int, int]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flowfix.config import Config
 from flowfix.elision import Elision
@@ -26,6 +27,9 @@ from flowfix.rules import Finding, FixSafety, Rule, Span, registry
 from flowfix.sources import ParseFailure
 from flowfix.style import CodeStyle, format_like
 from flowfix.verify import parse, rewrite_problem, unreproducible
+
+if TYPE_CHECKING:
+    from flowfix.codemod import RuleCodemod
 
 
 def _touches(a: LineEdit, b: LineEdit) -> bool:
@@ -54,43 +58,54 @@ def apply_codemod(
     elision: Elision | None = None,
 ) -> tuple[str, str]:
     """Run `rule`'s codemod for `findings` on `text` (on `elision`, the part of `text` the
-    pass's findings touch, when given; else on the part these findings touch); returns (new
-    text, reason if unchanged)."""
+    pass's findings touch, when given; else on the part these findings touch; on all of it
+    for a codemod that reads the whole module); returns (new text, reason if unchanged).
+    Nothing is rewritten when libcst does not print the text it parses back byte for byte."""
     if rule.language == "rust":
         from flowfix.rust.fixes import apply_rust_fix
 
         return apply_rust_fix(rule, text, findings, config)
-    if elision is None:
-        elision = Elision.around(text, findings)
+    codemod = _codemod(rule)
+    if codemod.READS_MODULE:
+        elision = Elision(text, text)
+    elif elision is None:
+        elision = Elision.around(text, findings, codemod.KEEPS_METHODS)
+    problem = unreproducible(elision.reduced)
+    if problem:
+        return text, f"{problem}; not rewritten"
     new_text, reason = _run_codemod(
-        rule, elision.reduced, display, elision.findings(findings), config, style, elision.bound
+        rule, display, elision.findings(findings), config, style, elision
     )
     expanded = elision.expand(new_text)
     if expanded is None:  # the codemod changed an elided line: let it see the whole text
-        return _run_codemod(rule, text, display, findings, config, style)
+        return apply_codemod(rule, text, display, findings, config, style, Elision(text, text))
     return expanded, reason
 
 
-def _run_codemod(
-    rule: Rule,
-    text: str,
-    display: str,
-    findings: Sequence[Finding],
-    config: Config,
-    style: CodeStyle | None = None,
-    elided_names: frozenset[str] = frozenset(),
-) -> tuple[str, str]:
-    """Run `rule`'s codemod on `text` for `findings`; returns (new text, reason if unchanged)."""
-    from libcst.codemod import CodemodContext, SkipFile
-
+def _codemod(rule: Rule) -> type[RuleCodemod]:
     from flowfix.codemod import RuleCodemod
 
     codemod_class = rule.codemod
     assert codemod_class is not None and issubclass(codemod_class, RuleCodemod)
+    return codemod_class
+
+
+def _run_codemod(
+    rule: Rule,
+    display: str,
+    findings: Sequence[Finding],
+    config: Config,
+    style: CodeStyle | None,
+    elision: Elision,
+) -> tuple[str, str]:
+    """Run `rule`'s codemod on `elision.reduced` for `findings` (in its lines); returns (new
+    text, reason if unchanged)."""
+    from libcst.codemod import CodemodContext, SkipFile
 
     context = CodemodContext(filename=display)
-    codemod = codemod_class(context, findings, config, style)
-    codemod.elided_names = elided_names
+    codemod = _codemod(rule)(context, findings, config, style)
+    codemod.elision = elision
+    text = elision.reduced
     try:
         new_module = codemod.transform_module(parse(text))
     except SkipFile as exc:
@@ -270,15 +285,17 @@ def _propose(
     dropped), in the order of their first finding in the file."""
     proposals: list[_Proposal] = []
     elision = None
+    codes = dict.fromkeys(finding.code for finding in pending)
     if not is_rust(display):
         # One reduced text for the pass, so that its codemods share one libcst parse.
-        elision = Elision.around(state.text, pending)
+        keep = frozenset().union(*(_codemod(by_code[code]).KEEPS_METHODS for code in codes))
+        elision = Elision.around(state.text, pending, keep)
         problem = unreproducible(elision.reduced)
         if problem:
-            for code in dict.fromkeys(finding.code for finding in pending):
+            for code in codes:
                 state.drop(code, f"{problem}; not rewritten")
             return []
-    for code in dict.fromkeys(finding.code for finding in pending):
+    for code in codes:
         targets = [finding for finding in pending if finding.code == code]
         try:
             new_text, reason = apply_codemod(

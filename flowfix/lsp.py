@@ -59,8 +59,9 @@ class Analysis:
         if finding not in self.fixes:
             config, project = self.options.config, self.options.project
             text, encoding = self.source.text, self.source.encoding
+            before = sum(1 for f in self.findings if f.code == finding.code)
             self.fixes[finding] = fix_finding(
-                text, self.display, finding, config, encoding, project
+                text, self.display, finding, config, encoding, project, before
             )
         return self.fixes[finding]
 

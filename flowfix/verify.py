@@ -43,6 +43,7 @@ def parse(text: str) -> cst.Module:
         raise ParseFailure("too deeply nested to parse") from exc
 
 
+@functools.lru_cache(maxsize=2)
 def unreproducible(text: str, what: str = "this file") -> str | None:
     """Why libcst cannot be trusted with `text` (it does not parse it, or does not print it
     back byte for byte), or None."""
@@ -65,7 +66,8 @@ def _syntax_problem(original: str, new: str, display: str) -> str | None:
         return "the fixed code does not parse"
     if not compiles(new, display):
         return "the fixed code does not compile"
-    changed = Elision.keeping(new, changed_lines(original, new), tree).reduced
+    lines = ((line, line) for line in changed_lines(original, new))
+    changed = Elision.keeping(new, lines, tree).reduced
     return unreproducible(changed, "the fixed code")
 
 
@@ -79,9 +81,9 @@ def rewrite_problem(original: str, new: str, display: str, encoding: str) -> str
     `new` must compile (Rust: parse with tree-sitter with no more errors than the original),
     be encodable in the file's encoding, and use no line ending the original does not use.
     In Python, the part of it a fix changed (every top-level statement with a changed line,
-    and the rest but top-level defs and classes: see flowfix.elision) must also parse with
-    libcst and print back byte for byte; the defs and classes left out are the original's
-    bytes, which libcst never printed.
+    and the rest but top-level defs and classes; in a class with a changed line, every member
+    but the defs and classes with none: see flowfix.elision) must also parse with libcst and
+    print back byte for byte; the defs and classes left out are the original's bytes.
     """
     problem = _syntax_problem(original, new, display)
     if problem:
