@@ -21,7 +21,7 @@ from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, expand_codes, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
 from flowfix.style import style_for
-from flowfix.verify import compiles
+from flowfix.verify import checked_tree, compiles
 
 # libcst is imported where code is rewritten: detection never needs it.
 
@@ -142,8 +142,10 @@ def detect(
         hidden_codes = tuple(sorted(f.code for f in hidden))
         return Detection(sorted(found, key=lambda f: f.sort_key), hidden_codes)
     with gc_paused():
-        tree = (project.tree_for(display, text) if project is not None else None) or check_syntax(
-            text
+        tree = (
+            (project.tree_for(display, text) if project is not None else None)
+            or checked_tree(text)
+            or check_syntax(text)
         )
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
         try:
