@@ -13,6 +13,7 @@ from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
+from flowfix.detectors.async_.script_entry import coroutines_run_alone
 from flowfix.rules import FixSafety, Severity
 
 ASYNC_FLOWS = frozenset(
@@ -87,13 +88,15 @@ class BlockingCallReachableFromAsync(Detector):
     the p95 latency of concurrent flow runs.
 
     ## Limitations
-    Only functions of the files given to the run are followed (install-time libraries are
-    not), through imports (a script's absolute imports look beside it first, as Python's
-    `sys.path` does), `self.method()` calls, methods of a local bound once to an instance of a
-    project class (`node = Answer(); node.exec(q)`), and re-exports, up to 8 calls deep. A
-    client counts as sync when built by a sync constructor, or by a project function that
-    returns one (`redis_client = get_redis_client()`). In editor mode (stdin) only the file
-    itself is indexed.
+    Not reported in a coroutine this module starts with `asyncio.run()` (a script's `main()`)
+    that starts no task of its own: while its own body runs no other task exists on its loop
+    (as for ASY003). Only functions of the files given to the run are followed (install-time
+    libraries are not), through imports (a script's absolute imports look beside it first, as
+    Python's `sys.path` does), `self.method()` calls, methods of a local bound once to an
+    instance of a project class (`node = Answer(); node.exec(q)`), and re-exports, up to 8
+    calls deep. A client counts as sync when built by a sync constructor, or by a project
+    function that returns one (`redis_client = get_redis_client()`). In editor mode (stdin)
+    only the file itself is indexed.
     """
 
     CODE = "ASY006"
@@ -117,6 +120,7 @@ class BlockingCallReachableFromAsync(Detector):
         self.constructed: dict[Owned, ast.Call] = {}
         self.edges: dict[Owned, set[str]] = {}
         self.flows: list[tuple[ast.Call, str]] = []
+        self.alone: set[ast.AST] | None = None
         # A name resolves to a flow class only through words the text holds.
         self.flows_possible = any(package in self.model.text for package in FLOW_PACKAGES)
         super().run()
@@ -133,7 +137,11 @@ class BlockingCallReachableFromAsync(Detector):
             if start is not None:
                 self.flows.append((node, start))
         coroutine = self.model.coroutine_of(node)
-        if coroutine is not None and not isinstance(self.model.parent(node), ast.Await):
+        if (
+            coroutine is not None
+            and not isinstance(self.model.parent(node), ast.Await)
+            and not self._runs_alone(coroutine)
+        ):
             self._check_call(node, coroutine)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -152,6 +160,12 @@ class BlockingCallReachableFromAsync(Detector):
         if before and after:
             owner = enclosing_definition(self.model, node)
             self.edges.setdefault((owner, before), set()).add(after)
+
+    def _runs_alone(self, coroutine: ast.AST) -> bool:
+        """A script's entry coroutine that starts no task: its own body blocks nothing."""
+        if self.alone is None:
+            self.alone = coroutines_run_alone(self.model)
+        return coroutine in self.alone
 
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None
