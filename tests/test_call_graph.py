@@ -309,3 +309,64 @@ def test_the_index_lets_go_of_a_finished_file_and_reads_it_again_when_asked(
     assert index.blocking_chain("app.nodes.Answer.exec_async") is None  # a coroutine
     assert "app.nodes" not in index.unread
     assert index.blocking_chain("app.utils.call_llm") == ("call_llm", "requests.post")
+
+
+def test_a_copy_of_pocketflow_and_helpers_imported_inside_hooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project that keeps PocketFlow's module as its own `core/pocketflow.py`: its
+    `AsyncFlow` runs sync nodes inline like the package's. A hook that imports its helper in
+    its own body (`from utils.llm import call_llm` inside `exec`) reaches the helper; a node of
+    the copy's `AsyncNode` is async (the copy's `AsyncNode` derives from its `Node`)."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "core/__init__.py": "",
+        "core/pocketflow.py": (
+            "class BaseNode:\n    pass\n\n\n"
+            "class Node(BaseNode):\n    pass\n\n\n"
+            "class Flow(BaseNode):\n    def __init__(self, start=None):\n"
+            "        self.start_node = start\n\n\n"
+            "class AsyncNode(Node):\n    pass\n\n\n"
+            "class AsyncFlow(Flow, AsyncNode):\n    pass\n"
+        ),
+        "utils/__init__.py": "",
+        "utils/llm/__init__.py": "from .call_llm import call_llm\n",
+        "utils/llm/call_llm.py": (
+            "from google import genai\n\n\n"
+            "def call_llm(prompt):\n"
+            "    client = genai.Client()\n"
+            "    return client.models.generate_content(model='m', contents=prompt).text\n"
+        ),
+        "core/nodes.py": (
+            "from core.pocketflow import AsyncNode, Node\n\n\n"
+            "class Answer(Node):\n"
+            "    def exec(self, question):\n"
+            "        from utils.llm import call_llm\n\n"
+            "        return call_llm(question)\n\n\n"
+            "class Remember(AsyncNode):\n"
+            "    async def exec_async(self, question):\n"
+            "        return question\n\n\n"
+            "class Tidy(Node):\n"
+            "    def exec(self, text):\n"
+            "        import utils.llm\n\n"
+            "        return text.strip()\n"
+        ),
+        "core/flows.py": (
+            "from core.nodes import Answer, Remember, Tidy\n"
+            "from core.pocketflow import AsyncFlow\n\n\n"
+            "class ChatFlow(AsyncFlow):\n"
+            "    def __init__(self):\n"
+            "        remember = Remember()\n"
+            "        answer = Answer()\n"
+            "        tidy = Tidy()\n"
+            "        remember >> answer >> tidy\n"
+            "        super().__init__(start=remember)\n"
+        ),
+    }
+    write_tree(tmp_path, files)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    assert result.stdout.splitlines() == [
+        "core/flows.py:8:18: ASY006 `Answer.exec()` blocks the event loop of `ChatFlow` (sync "
+        "nodes run inline on the loop): Answer.exec() → call_llm() → "
+        "client.models.generate_content() (sync LLM SDK client)"
+    ]
