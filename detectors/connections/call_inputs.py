@@ -104,11 +104,13 @@ def input_names(
     construction: ast.AST,
     loops: Sequence[ast.AST] = (),
     varying: Iterable[str] = (),
+    settings: Iterable[str] = (),
 ) -> set[str]:
-    """Parameters (but the instance `this`), the `varying` names (attributes other code
-    changes between calls) and what `function` derives from them before `construction` runs:
-    `bindings` (its `flows`) that start after the construction count only inside a loop of
-    `loops` around it, whose next iteration sees them."""
+    """Parameters (but the instance `this` and the `settings`, parameters that default to the
+    configuration), the `varying` names (attributes other code changes between calls) and what
+    `function` derives from them before `construction` runs: `bindings` (its `flows`) that
+    start after the construction count only inside a loop of `loops` around it, whose next
+    iteration sees them."""
     arguments = function.args
     params = [
         *arguments.posonlyargs,
@@ -119,6 +121,7 @@ def input_names(
     ]
     tainted = {param.arg for param in params} - _optional_overrides(function, params)
     tainted.discard(this or "")
+    tainted.difference_update(settings)
     tainted.update(varying)
     # `self.method(x)` may keep `x` somewhere on the instance, but not in every attribute:
     # it does not make all of `self` depend on the call (`self.items.add(x)` still taints

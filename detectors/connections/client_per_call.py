@@ -16,7 +16,7 @@ from flowfix.analysis.frameworks import (
 )
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FunctionNode
-from flowfix.analysis.values import is_call_invariant
+from flowfix.analysis.values import is_call_invariant, is_env_lookup
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
     Flows,
@@ -161,8 +161,11 @@ class ClientCreatedPerCall(Detector):
     parameters before the construction, and instance attributes that a hook run on every
     call sets from its own inputs, like `self.base_url = shared["base_url"]` in `prep()`; an
     optional parameter the body fills from elsewhere when it is not given, `api_key =
-    api_key or os.getenv(...)`, is not one), that are returned or stored, or that run in
-    init hooks, and a sqlite3 connection opened and closed per call (a local file: cheap).
+    api_key or os.getenv(...)`, is not one, nor is a parameter that defaults to the
+    configuration, `url=QDRANT_URL` or `url=os.getenv("QDRANT_URL")`: the client is then
+    reported without a fix, to be cached per value), that are returned or stored, or that
+    run in init hooks, and a sqlite3 connection opened and closed per call (a local file:
+    cheap).
 
     ## Metric to monitor
     Open connections and new TLS handshakes per minute (for example `ss -tan state
@@ -278,7 +281,37 @@ class ClientCreatedPerCall(Detector):
             if key not in self._set_per_run:
                 self._set_per_run[key] = attributes_set_per_run(cls, PER_RUN_HOOKS, this)
             varying = self._set_per_run[key]
-        return input_names(function, this, self._flows_of[function], call, loops, varying)
+        return input_names(
+            function, this, self._flows_of[function], call, loops, varying, self._settings(function)
+        )
+
+    def _settings(self, function: FunctionNode) -> set[str]:
+        """Parameters that default to the configuration: a module-level name or an attribute
+        of one (`url=QDRANT_URL`, `url=settings.qdrant_url`) or an environment lookup
+        (`url=os.getenv("QDRANT_URL")`). Callers leave them out, as they leave out an
+        optional key the body fills from the environment; a literal default is an option
+        callers pass."""
+        arguments = function.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        pairs = [
+            *zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults),
+            *zip(arguments.kwonlyargs, arguments.kw_defaults),
+        ]
+        return {param.arg for param, default in pairs if self._is_setting(default)}
+
+    def _is_setting(self, default: ast.expr | None) -> bool:
+        if default is None:
+            return False
+        if is_env_lookup(self.model, default):
+            return True
+        root = default
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return (
+            isinstance(root, ast.Name)
+            and bool(self.model.bindings_of(root))
+            and self.model.is_module_level_name(root)
+        )
 
     def _codemod_data(
         self, node: ast.Call, function: FunctionNode, this: str | None, route: Route
@@ -326,12 +359,7 @@ class ClientCreatedPerCall(Detector):
                 carried is None and not self._callee_is_global(node),
                 "the constructor is not imported at module level",
             ),
-            (
-                unstable is not None,
-                f"argument `{self._shown(unstable)}` is computed per call"
-                if unstable is not None
-                else "",
-            ),
+            (unstable is not None, self._unstable_note(unstable, function)),
         ]
         notes = [text for hit, text in blockers if hit]
         if notes:
@@ -368,6 +396,18 @@ class ClientCreatedPerCall(Detector):
             if id(value) in starred or not is_call_invariant(self.model, value, this):
                 return value
         return None
+
+    def _unstable_note(self, unstable: ast.expr | None, function: FunctionNode) -> str:
+        """Why argument `unstable` keeps the construction where it is."""
+        if unstable is None:
+            return ""
+        shown = self._shown(unstable)
+        if isinstance(unstable, ast.Name) and unstable.id in self._settings(function):
+            return (
+                f"argument `{shown}` is a parameter that defaults to the configuration; "
+                "cache the client per value (a `functools.cache` factory taking it)"
+            )
+        return f"argument `{shown}` is computed per call"
 
     def _callee_is_global(self, call: ast.Call) -> bool:
         """The constructor's root name is bound at module level (so the code can move)."""
