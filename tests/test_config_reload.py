@@ -31,9 +31,7 @@ WRITER = (
     "        json.dump({'charts': charts}, f)\n"
 )
 READ_ONLY = (
-    "import json\n\n\n"
-    "def show():\n"
-    "    return json.load(open('report/analysis_data.json'))\n"
+    "import json\n\n\ndef show():\n    return json.load(open('report/analysis_data.json'))\n"
 )
 
 

@@ -136,9 +136,7 @@ def input_names(
     )
 
 
-def attributes_set_per_run(
-    cls: ast.ClassDef, hooks: frozenset[str], this: str
-) -> set[str]:
+def attributes_set_per_run(cls: ast.ClassDef, hooks: frozenset[str], this: str) -> set[str]:
     """`<this>.x` for every attribute of the instance that one of the class's `hooks` (the
     methods its framework calls on every run: `prep`, `exec`, `post`, ...) binds or changes
     from that hook's inputs (`self.base_url = shared["base_url"]` in `prep`): the attribute
@@ -161,10 +159,10 @@ def attributes_set_per_run(
                 *([arguments.kwarg] if arguments.kwarg else []),
             ]
         }
-        tainted = spread(names, ((targets - {own}, sources) for targets, sources, _ in flows(method)))
-        found.update(
-            this + name[len(own) :] for name in tainted if name.startswith(f"{own}.")
+        tainted = spread(
+            names, ((targets - {own}, sources) for targets, sources, _ in flows(method))
         )
+        found.update(this + name[len(own) :] for name in tainted if name.startswith(f"{own}."))
     return found
 
 

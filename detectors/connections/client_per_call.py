@@ -294,8 +294,12 @@ class ClientCreatedPerCall(Detector):
         arguments = function.args
         positional = [*arguments.posonlyargs, *arguments.args]
         pairs = [
-            *zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults),
-            *zip(arguments.kwonlyargs, arguments.kw_defaults),
+            *zip(
+                positional[len(positional) - len(arguments.defaults) :],
+                arguments.defaults,
+                strict=True,
+            ),
+            *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
         ]
         return {param.arg for param, default in pairs if self._is_setting(default)}
 
