@@ -60,3 +60,10 @@ def test_a_file_nothing_in_the_run_writes_is_reported(root: Path) -> None:
         ("app/stages/read.py", 11),
         ("app/stages/show.py", 5),
     ]
+
+
+def test_a_test_writing_a_file_of_that_name_does_not_count(root: Path) -> None:
+    """Tests write temporary files named like the real ones (`tmp_path / "servers.json"`):
+    that is not the program producing the file."""
+    write_tree(root, {"app/stages/read.py": READER, "tests/test_save.py": WRITER})
+    assert findings(".") == [("app/stages/read.py", 7), ("app/stages/read.py", 11)]

@@ -694,13 +694,19 @@ class ConfigReloadedPerCall(Detector):
     """
 
     def _written_elsewhere(self, load: ConfigLoad) -> bool:
-        """Another file of the run writes a file of the loaded file's name."""
+        """Another file of the run, not a test, writes a file of the loaded file's name."""
         name = file_name(substituted(load.path, load.local_paths))
         return (
             self.project is not None
             and name is not None
-            and written_elsewhere(self.project, self.path, name, written_file_names)
+            and written_elsewhere(
+                self.project, self.path, name, written_file_names, self._is_program_code
+            )
         )
+
+    def _is_program_code(self, display: str) -> bool:
+        """Not a test file (by the project's `test-paths`)."""
+        return not self.config.is_test_path(self.config.project_path(display))
 
     CODE = "CAC002"
     NAME = "config-reloaded-per-call"

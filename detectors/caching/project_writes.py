@@ -37,13 +37,19 @@ def _parent_of(root: ast.AST, target: ast.AST) -> ast.AST | None:
 
 
 def written_elsewhere(
-    index: ProjectIndex, display: str, name: str, names_of: Callable[[str | None], set[str]]
+    index: ProjectIndex,
+    display: str,
+    name: str,
+    names_of: Callable[[str | None], set[str]],
+    counts: Callable[[str], bool],
 ) -> bool:
-    """Some file of the run other than `display` writes a file named `name`: one of the
-    names `names_of` finds in its text."""
+    """Some file of the run other than `display` that `counts` (the program's code, not its
+    tests, whose temporary files share names with the real ones) writes a file named `name`:
+    one of the names `names_of` finds in its text."""
     return any(
         name in _written_names(index, other, names_of)
         for other in _mentioning(index, display, name)
+        if counts(other)
     )
 
 
