@@ -370,3 +370,37 @@ def test_a_copy_of_pocketflow_and_helpers_imported_inside_hooks(
         "nodes run inline on the loop): Answer.exec() → call_llm() → "
         "client.models.generate_content() (sync LLM SDK client)"
     ]
+
+
+def test_a_helper_a_coroutine_imports_in_its_own_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`from utils.llm import call_llm` inside `exec_async` (a local import, to keep start-up
+    light) binds the project helper there as a module-level import would; a local bound to
+    something else under that name is not followed."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "utils/__init__.py": "",
+        "utils/llm.py": (
+            "import requests\n\n\n"
+            "def call_llm(prompt):\n"
+            "    return requests.post('http://llm.local', json={'p': prompt}, timeout=9).json()\n"
+        ),
+        "nodes.py": (
+            "from pocketflow import AsyncNode\n\n\n"
+            "class Manage(AsyncNode):\n"
+            "    async def exec_async(self, prompt):\n"
+            "        from utils.llm import call_llm\n\n"
+            "        return call_llm(prompt)\n\n\n"
+            "class Echo(AsyncNode):\n"
+            "    async def exec_async(self, prompt):\n"
+            "        call_llm = str\n"
+            "        return call_llm(prompt)\n"
+        ),
+    }
+    write_tree(tmp_path, files)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    assert result.stdout.splitlines() == [
+        "nodes.py:8:16: ASY006 `call_llm()` blocks the event loop in async `exec_async()`: "
+        "call_llm() → requests.post()"
+    ]

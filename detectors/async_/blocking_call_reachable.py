@@ -184,7 +184,7 @@ class BlockingCallReachableFromAsync(Detector):
             if cls is None or self.model.parent(cls) is not self.model.tree:
                 return
             target = self.project.qualify(self.module, dotted, f"{self.module}.{cls.name}")
-        elif self.model.is_module_level_name(root):
+        elif self.model.is_module_level_name(root) or self._imported(root):
             target = self.project.qualify(self.module, dotted, None)
         else:
             found = self._instance_method(root, dotted)
@@ -205,6 +205,12 @@ class BlockingCallReachableFromAsync(Detector):
             where=f"in async `{coroutine.name}()`",
             chain=describe_chain(chain),
         )
+
+    def _imported(self, root: ast.Name) -> bool:
+        """`root` is bound only by imports, in the function's own body too (`from utils.llm
+        import call_llm` inside the coroutine): the index binds those as the module's."""
+        bindings = self.model.bindings_of(root)
+        return bool(bindings) and all(binding.is_import for binding in bindings)
 
     def _instance_method(self, root: ast.Name, dotted: str) -> str | None:
         """`node.exec` where the local `node` is bound once, to an instance of a project class
