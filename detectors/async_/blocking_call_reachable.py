@@ -89,13 +89,15 @@ class BlockingCallReachableFromAsync(Detector):
 
     ## Limitations
     Not reported in a coroutine this module starts with `asyncio.run()` (a script's `main()`)
-    that starts no task of its own: while its own body runs no other task exists on its loop
-    (as for ASY003). Only functions of the files given to the run are followed (install-time
-    libraries are not), through imports (a script's absolute imports look beside it first, as
-    Python's `sys.path` does), `self.method()` calls, methods of a local bound once to an
-    instance of a project class (`node = Answer(); node.exec(q)`), and re-exports, up to 8
-    calls deep. A client counts as sync when built by a sync constructor, or by a project
-    function that returns one (`redis_client = get_redis_client()`). An async flow is
+    that starts no task of its own, nor in a web app's `@app.on_event("startup")` /
+    `("shutdown")` handlers when none of them starts a task: while their own body runs no
+    other task is on the loop (as for ASY003). Only functions of the files given to the run
+    are followed (install-time libraries are not), through imports (a script's absolute
+    imports look beside it first, as Python's `sys.path` does; an import in the function's
+    own body binds as one at module level), `self.method()` calls, methods of a local bound
+    once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
+    up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a
+    project function that returns one (`redis_client = get_redis_client()`). An async flow is
     `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
     to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
     files (`core/pocketflow.py`) counts as the package. In editor mode (stdin) only the file

@@ -77,9 +77,11 @@ class BlockingFileIoInAsync(Detector):
     Not reported where nothing else can be waiting on the loop or where the blocking form is
     the author's fallback: in a coroutine this module starts with `asyncio.run()` (a script's
     `main()`) that starts no task of its own (`create_task`, `ensure_future`, a task group),
-    and in an `except ImportError:` handler (the sync path kept for installs without
-    `aiofiles`). The severity is *optimization*: a local disk answers in microseconds, and the
-    stall only grows with large files or network file systems.
+    in a web app's `@app.on_event("startup")` / `("shutdown")` handlers when none of them
+    starts a task (no request is served while they run), and in an `except ImportError:`
+    handler (the sync path kept for installs without `aiofiles`). The severity is
+    *optimization*: a local disk answers in microseconds, and the stall only grows with large
+    files or network file systems.
     """
 
     CODE = "ASY003"
