@@ -48,6 +48,14 @@ FILES = {
 }
 
 
+def asy006_lines(root: Path, files: dict[str, str]) -> list[str]:
+    """The lines `flowfix check --select ASY006 -q .` prints for `files` written under `root`
+    (the current folder)."""
+    write_tree(root, files)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    return result.stdout.splitlines()
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
@@ -237,11 +245,7 @@ def test_methods_of_a_node_built_in_the_coroutine(
             "    return text.upper(), answer\n"
         ),
     }
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
-    assert result.stdout.splitlines() == [
+    assert asy006_lines(tmp_path, files) == [
         "app/api.py:7:14: ASY006 `node.exec()` blocks the event loop in async `chat()`: "
         "Base.exec() → requests.post()"
     ]
@@ -275,11 +279,7 @@ def test_a_sync_client_built_by_a_project_factory(
             "    return get_session(key), await later\n"
         ),
     }
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
-    assert result.stdout.splitlines() == [
+    assert asy006_lines(tmp_path, files) == [
         "app/api.py:6:12: ASY006 `get_session()` blocks the event loop in async `read()`: "
         "get_session() → redis_client.get() (sync Redis client)"
     ]
@@ -363,9 +363,7 @@ def test_a_copy_of_pocketflow_and_helpers_imported_inside_hooks(
             "        super().__init__(start=remember)\n"
         ),
     }
-    write_tree(tmp_path, files)
-    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
-    assert result.stdout.splitlines() == [
+    assert asy006_lines(tmp_path, files) == [
         "core/flows.py:8:18: ASY006 `Answer.exec()` blocks the event loop of `ChatFlow` (sync "
         "nodes run inline on the loop): Answer.exec() → call_llm() → "
         "client.models.generate_content() (sync LLM SDK client)"
@@ -398,9 +396,7 @@ def test_a_helper_a_coroutine_imports_in_its_own_body(
             "        return call_llm(prompt)\n"
         ),
     }
-    write_tree(tmp_path, files)
-    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
-    assert result.stdout.splitlines() == [
+    assert asy006_lines(tmp_path, files) == [
         "nodes.py:8:16: ASY006 `call_llm()` blocks the event loop in async `exec_async()`: "
         "call_llm() → requests.post()"
     ]
