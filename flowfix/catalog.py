@@ -163,7 +163,7 @@ RULES = {
         "caching",
         "unsafe",
         ("pflow", "dynamiq", "pocketflow", "kaygraph"),
-        False,
+        True,
         "flowfix.detectors.caching.config_reload:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
         "python",

@@ -27,6 +27,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENTS,
 )
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
+from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.model import FunctionNode, children
 from flowfix.analysis.values import dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
@@ -368,8 +369,11 @@ class ProjectIndex:
     def is_sync_node_class(self, dotted: str, depth: int = 0) -> bool:
         """Does the class derive from PocketFlow's / KayGraph's sync `Node`/`BatchNode`?"""
         key = self.resolve(dotted)
-        if key in SYNC_NODE_BASES:
-            return True
+        framework = vendored_name(key)
+        if framework.partition(".")[0] in VENDORED_FRAMEWORKS:
+            # A class of the framework, or of a copy of its module among the project's files:
+            # its own hierarchy (`AsyncNode` derives from `Node`) is not followed.
+            return framework in SYNC_NODE_BASES
         return depth < MAX_DEPTH and any(
             self.is_sync_node_class(base, depth + 1) for base in self.class_bases.get(key, [])
         )

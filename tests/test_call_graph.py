@@ -48,6 +48,14 @@ FILES = {
 }
 
 
+def asy006_lines(root: Path, files: dict[str, str]) -> list[str]:
+    """The lines `flowfix check --select ASY006 -q .` prints for `files` written under `root`
+    (the current folder)."""
+    write_tree(root, files)
+    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
+    return result.stdout.splitlines()
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
@@ -237,11 +245,7 @@ def test_methods_of_a_node_built_in_the_coroutine(
             "    return text.upper(), answer\n"
         ),
     }
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
-    assert result.stdout.splitlines() == [
+    assert asy006_lines(tmp_path, files) == [
         "app/api.py:7:14: ASY006 `node.exec()` blocks the event loop in async `chat()`: "
         "Base.exec() → requests.post()"
     ]
@@ -275,11 +279,7 @@ def test_a_sync_client_built_by_a_project_factory(
             "    return get_session(key), await later\n"
         ),
     }
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", "-q", "."])
-    assert result.stdout.splitlines() == [
+    assert asy006_lines(tmp_path, files) == [
         "app/api.py:6:12: ASY006 `get_session()` blocks the event loop in async `read()`: "
         "get_session() → redis_client.get() (sync Redis client)"
     ]
@@ -309,3 +309,94 @@ def test_the_index_lets_go_of_a_finished_file_and_reads_it_again_when_asked(
     assert index.blocking_chain("app.nodes.Answer.exec_async") is None  # a coroutine
     assert "app.nodes" not in index.unread
     assert index.blocking_chain("app.utils.call_llm") == ("call_llm", "requests.post")
+
+
+def test_a_copy_of_pocketflow_and_helpers_imported_inside_hooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project that keeps PocketFlow's module as its own `core/pocketflow.py`: its
+    `AsyncFlow` runs sync nodes inline like the package's. A hook that imports its helper in
+    its own body (`from utils.llm import call_llm` inside `exec`) reaches the helper; a node of
+    the copy's `AsyncNode` is async (the copy's `AsyncNode` derives from its `Node`)."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "core/__init__.py": "",
+        "core/pocketflow.py": (
+            "class BaseNode:\n    pass\n\n\n"
+            "class Node(BaseNode):\n    pass\n\n\n"
+            "class Flow(BaseNode):\n    def __init__(self, start=None):\n"
+            "        self.start_node = start\n\n\n"
+            "class AsyncNode(Node):\n    pass\n\n\n"
+            "class AsyncFlow(Flow, AsyncNode):\n    pass\n"
+        ),
+        "utils/__init__.py": "",
+        "utils/llm/__init__.py": "from .call_llm import call_llm\n",
+        "utils/llm/call_llm.py": (
+            "from google import genai\n\n\n"
+            "def call_llm(prompt):\n"
+            "    client = genai.Client()\n"
+            "    return client.models.generate_content(model='m', contents=prompt).text\n"
+        ),
+        "core/nodes.py": (
+            "from core.pocketflow import AsyncNode, Node\n\n\n"
+            "class Answer(Node):\n"
+            "    def exec(self, question):\n"
+            "        from utils.llm import call_llm\n\n"
+            "        return call_llm(question)\n\n\n"
+            "class Remember(AsyncNode):\n"
+            "    async def exec_async(self, question):\n"
+            "        return question\n\n\n"
+            "class Tidy(Node):\n"
+            "    def exec(self, text):\n"
+            "        import utils.llm\n\n"
+            "        return text.strip()\n"
+        ),
+        "core/flows.py": (
+            "from core.nodes import Answer, Remember, Tidy\n"
+            "from core.pocketflow import AsyncFlow\n\n\n"
+            "class ChatFlow(AsyncFlow):\n"
+            "    def __init__(self):\n"
+            "        remember = Remember()\n"
+            "        answer = Answer()\n"
+            "        tidy = Tidy()\n"
+            "        remember >> answer >> tidy\n"
+            "        super().__init__(start=remember)\n"
+        ),
+    }
+    assert asy006_lines(tmp_path, files) == [
+        "core/flows.py:8:18: ASY006 `Answer.exec()` blocks the event loop of `ChatFlow` (sync "
+        "nodes run inline on the loop): Answer.exec() → call_llm() → "
+        "client.models.generate_content() (sync LLM SDK client)"
+    ]
+
+
+def test_a_helper_a_coroutine_imports_in_its_own_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`from utils.llm import call_llm` inside `exec_async` (a local import, to keep start-up
+    light) binds the project helper there as a module-level import would; a local bound to
+    something else under that name is not followed."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "utils/__init__.py": "",
+        "utils/llm.py": (
+            "import requests\n\n\n"
+            "def call_llm(prompt):\n"
+            "    return requests.post('http://llm.local', json={'p': prompt}, timeout=9).json()\n"
+        ),
+        "nodes.py": (
+            "from pocketflow import AsyncNode\n\n\n"
+            "class Manage(AsyncNode):\n"
+            "    async def exec_async(self, prompt):\n"
+            "        from utils.llm import call_llm\n\n"
+            "        return call_llm(prompt)\n\n\n"
+            "class Echo(AsyncNode):\n"
+            "    async def exec_async(self, prompt):\n"
+            "        call_llm = str\n"
+            "        return call_llm(prompt)\n"
+        ),
+    }
+    assert asy006_lines(tmp_path, files) == [
+        "nodes.py:8:16: ASY006 `call_llm()` blocks the event loop in async `exec_async()`: "
+        "call_llm() → requests.post()"
+    ]

@@ -7,12 +7,13 @@ import ast
 
 from flowfix.analysis.arguments import argument_value, ordered_arguments
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
-from flowfix.analysis.frameworks import ALL_FRAMEWORKS
+from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names, vendored_name
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
+from flowfix.detectors.async_.script_entry import coroutines_run_alone
 from flowfix.rules import FixSafety, Severity
 
 ASYNC_FLOWS = frozenset(
@@ -87,12 +88,19 @@ class BlockingCallReachableFromAsync(Detector):
     the p95 latency of concurrent flow runs.
 
     ## Limitations
-    Only functions of the files given to the run are followed (install-time libraries are
-    not), through imports (a script's absolute imports look beside it first, as Python's
-    `sys.path` does), `self.method()` calls, methods of a local bound once to an instance of a
-    project class (`node = Answer(); node.exec(q)`), and re-exports, up to 8 calls deep. A
-    client counts as sync when built by a sync constructor, or by a project function that
-    returns one (`redis_client = get_redis_client()`). In editor mode (stdin) only the file
+    Not reported in a coroutine this module starts with `asyncio.run()` (a script's `main()`)
+    that starts no task of its own, nor in a web app's `@app.on_event("startup")` /
+    `("shutdown")` handlers when none of them starts a task: while their own body runs no
+    other task is on the loop (as for ASY003). Only functions of the files given to the run
+    are followed (install-time libraries are not), through imports (a script's absolute
+    imports look beside it first, as Python's `sys.path` does; an import in the function's
+    own body binds as one at module level), `self.method()` calls, methods of a local bound
+    once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
+    up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a
+    project function that returns one (`redis_client = get_redis_client()`). An async flow is
+    `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
+    to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
+    files (`core/pocketflow.py`) counts as the package. In editor mode (stdin) only the file
     itself is indexed.
     """
 
@@ -116,24 +124,30 @@ class BlockingCallReachableFromAsync(Detector):
         # edges written there, for the nodes an async flow's start node leads to.
         self.constructed: dict[Owned, ast.Call] = {}
         self.edges: dict[Owned, set[str]] = {}
-        self.flows: list[tuple[ast.Call, str]] = []
+        self.flows: list[tuple[ast.Call, str, str]] = []
+        self.alone: set[ast.AST] | None = None
         # A name resolves to a flow class only through words the text holds.
         self.flows_possible = any(package in self.model.text for package in FLOW_PACKAGES)
         super().run()
-        for flow, start in self.flows:
+        for flow, start, flow_name in self.flows:
             owner = enclosing_definition(self.model, flow)
             for name in self._reachable(owner, start):
                 call = self.constructed.get((owner, name))
                 if call is not None:
-                    self._check_flow_node(call, flow)
+                    self._check_flow_node(call, flow_name)
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self.flows_possible and self.model.qualified_names(node.func) & ASYNC_FLOWS:
+        flow_name = self._async_flow(node) if self.flows_possible else None
+        if flow_name is not None:
             start = _flow_start(node)
             if start is not None:
-                self.flows.append((node, start))
+                self.flows.append((node, start, flow_name))
         coroutine = self.model.coroutine_of(node)
-        if coroutine is not None and not isinstance(self.model.parent(node), ast.Await):
+        if (
+            coroutine is not None
+            and not isinstance(self.model.parent(node), ast.Await)
+            and not self._runs_alone(coroutine)
+        ):
             self._check_call(node, coroutine)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -153,6 +167,12 @@ class BlockingCallReachableFromAsync(Detector):
             owner = enclosing_definition(self.model, node)
             self.edges.setdefault((owner, before), set()).add(after)
 
+    def _runs_alone(self, coroutine: ast.AST) -> bool:
+        """A script's entry coroutine that starts no task: its own body blocks nothing."""
+        if self.alone is None:
+            self.alone = coroutines_run_alone(self.model)
+        return coroutine in self.alone
+
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None
         dotted = dotted_name(node.func)
@@ -166,7 +186,7 @@ class BlockingCallReachableFromAsync(Detector):
             if cls is None or self.model.parent(cls) is not self.model.tree:
                 return
             target = self.project.qualify(self.module, dotted, f"{self.module}.{cls.name}")
-        elif self.model.is_module_level_name(root):
+        elif self.model.is_module_level_name(root) or self._imported(root):
             target = self.project.qualify(self.module, dotted, None)
         else:
             found = self._instance_method(root, dotted)
@@ -188,6 +208,12 @@ class BlockingCallReachableFromAsync(Detector):
             chain=describe_chain(chain),
         )
 
+    def _imported(self, root: ast.Name) -> bool:
+        """`root` is bound only by imports, in the function's own body too (`from utils.llm
+        import call_llm` inside the coroutine): the index binds those as the module's."""
+        bindings = self.model.bindings_of(root)
+        return bool(bindings) and all(binding.is_import for binding in bindings)
+
     def _instance_method(self, root: ast.Name, dotted: str) -> str | None:
         """`node.exec` where the local `node` is bound once, to an instance of a project class
         (`node = ChatQueryNode()`): that class's method, or its project bases' (a FastAPI
@@ -204,7 +230,33 @@ class BlockingCallReachableFromAsync(Detector):
             return None
         return self.project.method_of(self.project.qualify(self.module, constructor, None), method)
 
-    def _check_flow_node(self, call: ast.Call, flow: ast.Call) -> None:
+    def _async_flow(self, call: ast.Call) -> str | None:
+        """The name of the async flow `call` builds: `AsyncFlow(start=...)`, or
+        `super().__init__(start=...)` in the `__init__` of a class deriving from one (a flow
+        declared as a subclass that wires its nodes itself)."""
+        if _is_async_flow(self.model.qualified_names(call.func)):
+            return full_name(call.func) or "the async flow"
+        func = call.func
+        if not (
+            isinstance(func, ast.Attribute)
+            and func.attr == "__init__"
+            and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+        ):
+            return None
+        method = self.model.function_of(call)
+        cls = self.model.class_of(method) if method is not None else None
+        if (
+            not isinstance(method, ast.FunctionDef)
+            or method.name != "__init__"
+            or cls is None
+            or not _is_async_flow(base_names(self.model, cls))
+        ):
+            return None
+        return cls.name
+
+    def _check_flow_node(self, call: ast.Call, flow_name: str) -> None:
         assert self.project is not None and self.module is not None
         dotted = full_name(call.func)
         if not dotted:
@@ -216,7 +268,6 @@ class BlockingCallReachableFromAsync(Detector):
         if found is None:
             return
         hook, chain = found
-        flow_name = full_name(flow.func) or "the async flow"
         self.report(
             call,
             fix=FixSafety.NONE,
@@ -234,6 +285,11 @@ class BlockingCallReachableFromAsync(Detector):
                     seen.append(successor)
                     queue.append(successor)
         return seen
+
+
+def _is_async_flow(names: set[str]) -> bool:
+    """Some of `names` is an async flow class (of the package or of a copy of its module)."""
+    return any(vendored_name(name) in ASYNC_FLOWS for name in names)
 
 
 def _flow_start(call: ast.Call) -> str | None:

@@ -14,19 +14,14 @@ from flowfix.analysis.blocking import (
     PATH_METHODS,
 )
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
-from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
-from flowfix.detectors.async_.bound_values import bound_class, defined_functions
+from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.offload import is_awaited, offload_fix
+from flowfix.detectors.async_.script_entry import coroutines_run_alone
 from flowfix.rules import FixSafety, Severity
 
 MAX_PATH_DEPTH = 4
 DEVNULL = frozenset({"os.devnull"})
-# What starts a script's entry coroutine on a loop of its own.
-LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run", "anyio.run", "trio.run"})
-# What starts a task that runs beside the coroutine (then a blocking call stalls it).
-TASK_STARTERS = frozenset({"asyncio.create_task", "asyncio.ensure_future", "asyncio.TaskGroup"})
-TASK_METHODS = frozenset({"create_task", "ensure_future", "start_soon", "start"})
 IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 
 
@@ -82,9 +77,11 @@ class BlockingFileIoInAsync(Detector):
     Not reported where nothing else can be waiting on the loop or where the blocking form is
     the author's fallback: in a coroutine this module starts with `asyncio.run()` (a script's
     `main()`) that starts no task of its own (`create_task`, `ensure_future`, a task group),
-    and in an `except ImportError:` handler (the sync path kept for installs without
-    `aiofiles`). The severity is *optimization*: a local disk answers in microseconds, and the
-    stall only grows with large files or network file systems.
+    in a web app's `@app.on_event("startup")` / `("shutdown")` handlers when none of them
+    starts a task (no request is served while they run), and in an `except ImportError:`
+    handler (the sync path kept for installs without `aiofiles`). The severity is
+    *optimization*: a local disk answers in microseconds, and the stall only grows with large
+    files or network file systems.
     """
 
     CODE = "ASY003"
@@ -134,33 +131,10 @@ class BlockingFileIoInAsync(Detector):
             )
 
     def runs_alone(self) -> set[ast.AST]:
-        """The coroutines this module starts with `asyncio.run()` (a script's `main()`) that
-        start no task of their own: nothing else runs on their loop while they do file I/O."""
+        """The script entry coroutines of this module that start no task of their own."""
         if self._alone is None:
-            model = self.model
-            self._alone = set()
-            for call in model.nodes(ast.Call):
-                assert isinstance(call, ast.Call)
-                if not call.args or model.resolves_to(call.func, LOOP_RUNNERS) is None:
-                    continue
-                started = call.args[0].func if isinstance(call.args[0], ast.Call) else call.args[0]
-                if isinstance(started, ast.Name):
-                    self._alone.update(
-                        function
-                        for function in defined_functions(model, started)
-                        if isinstance(function, ast.AsyncFunctionDef)
-                        and not self._starts_tasks(function)
-                    )
+            self._alone = coroutines_run_alone(self.model)
         return self._alone
-
-    def _starts_tasks(self, coroutine: ast.AsyncFunctionDef) -> bool:
-        for node in block_nodes(coroutine.body):
-            if isinstance(node, ast.Call) and (
-                self.model.resolves_to(node.func, TASK_STARTERS) is not None
-                or (isinstance(node.func, ast.Attribute) and node.func.attr in TASK_METHODS)
-            ):
-                return True
-        return False
 
     def _in_import_fallback(self, node: ast.Call, coroutine: ast.AST) -> bool:
         """In an `except ImportError:` handler: the sync path kept for installs without the

@@ -35,7 +35,7 @@ class BlockingCall:
 
 
 class BlockingIoInAsync(Detector):
-    """A blocking HTTP, subprocess or sync LLM-client call inside `async def` stalls the event loop.
+    """A blocking HTTP, subprocess or sync client call inside `async def` stalls the event loop.
 
     ## Why is this bad?
     While `requests.get()`, `subprocess.run()` or a sync `OpenAI().chat.completions.create()`
@@ -70,8 +70,9 @@ class BlockingIoInAsync(Detector):
         return response.json()
     ```
     Better still, use an async client: `httpx.AsyncClient`, `openai.AsyncOpenAI`,
-    `anthropic.AsyncAnthropic`, `redis.asyncio.Redis` (each command of a sync `redis.Redis`
-    is a network round trip), `asyncio.create_subprocess_exec()`.
+    `anthropic.AsyncAnthropic`, Google Gen AI's `client.aio.models`, `redis.asyncio.Redis`
+    (each command of a sync `redis.Redis` is a network round trip),
+    `qdrant_client.AsyncQdrantClient`, `asyncio.create_subprocess_exec()`.
 
     ## Fix safety
     Unsafe: `await asyncio.to_thread(callee, *args, **kwargs)` runs the same call in the

@@ -34,6 +34,7 @@ from flowfix.detectors.caching.functions import (
     result_name,
     runs_in_function,
 )
+from flowfix.detectors.caching.project_writes import file_name, written_elsewhere
 from flowfix.rules import FixSafety, Severity
 
 LOADERS = frozenset({"json.load", "json.loads", "yaml.safe_load", "yaml.load"})
@@ -86,6 +87,7 @@ MUTATING_METHODS = frozenset(
 )
 ALIASING_METHODS = frozenset({"get", "setdefault", "items", "values", "keys"})
 PATH_SUFFIXES = ("_path", "_file", "_filename")
+MAX_LOCAL_DEPTH = 4
 USER_FILE_REASON = (
     "the file is not installed with the code (a path built on `__file__`): it can change while"
     " the process runs, and a process-wide cache would keep its old contents; load it once per"
@@ -294,7 +296,7 @@ def config_load(model: Model, call: ast.Call) -> tuple[ConfigLoad, str] | None:
 # --- files the module writes ----------------------------------------------------------------
 
 
-def _written_target(model: Model, call: ast.Call) -> ast.expr | None:
+def written_target(model: Model, call: ast.Call) -> ast.expr | None:
     """The path a call writes, moves onto or deletes, if it is one."""
     func = call.func
     receiver = func.value if isinstance(func, ast.Attribute) else None
@@ -320,7 +322,7 @@ def written_paths(model: Model) -> set[str]:
     keys: set[str] = set()
     for call in model.nodes(ast.Call):
         assert isinstance(call, ast.Call)
-        target = _written_target(model, call)
+        target = written_target(model, call)
         if target is None:
             continue
         func = model.function_of(call)
@@ -331,6 +333,34 @@ def written_paths(model: Model) -> set[str]:
         else:
             keys.add(identity(target))
     return keys
+
+
+def written_file_names(text: str | None) -> set[str]:
+    """The names of the files a module's text writes, moves onto or deletes, anywhere: the
+    file name its path ends in, read through the locals a function assigns it to once
+    (`target = os.path.join(out, "data.json")` then `open(target, "w")`)."""
+    try:
+        tree = ast.parse(text) if text else None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    if tree is None or text is None:
+        return set()
+    model = Model(tree, text)
+    names: set[str] = set()
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
+            continue
+        target = written_target(model, call)
+        function = model.function_of(call)
+        for _ in range(MAX_LOCAL_DEPTH):
+            if not (isinstance(target, ast.Name) and isinstance(function, FUNCTIONS)):
+                break
+            target = single_assignment(function, target.id)
+        name = file_name(target) if target is not None else None
+        if name:
+            names.add(name)
+    model.release()
+    return names
 
 
 # --- whether the loaded object is changed ---------------------------------------------------
@@ -650,8 +680,9 @@ class ConfigReloadedPerCall(Detector):
     modification time. No fix is offered either when the function itself mutates the loaded
     object, when the `with` block does more than load the file, or when the load reads other
     local names. A file that the same module writes (`open(P, "w")`, `P.write_text()`,
-    `os.replace(..., P)`, ...) is not reported, nor are loads in cached functions,
-    `main()`/`cli()`, or at module level.
+    `os.replace(..., P)`, ...) is not reported, nor one of the same file name that another
+    file of the run writes (a pipeline stage's output that the next stage reads back), nor
+    are loads in cached functions, `main()`/`cli()`, or at module level.
 
     ## Metric to monitor
     Time spent in `json`/`yaml` parsing per request or command (a profiler's cumulative
@@ -662,6 +693,21 @@ class ConfigReloadedPerCall(Detector):
     when every instance uses the same file.
     """
 
+    def _written_elsewhere(self, load: ConfigLoad) -> bool:
+        """Another file of the run, not a test, writes a file of the loaded file's name."""
+        name = file_name(substituted(load.path, load.local_paths))
+        return (
+            self.project is not None
+            and name is not None
+            and written_elsewhere(
+                self.project, self.path, name, written_file_names, self._is_program_code
+            )
+        )
+
+    def _is_program_code(self, display: str) -> bool:
+        """Not a test file (by the project's `test-paths`)."""
+        return not self.config.is_test_path(self.config.project_path(display))
+
     CODE = "CAC002"
     NAME = "config-reloaded-per-call"
     SEVERITY = Severity.OPTIMIZATION
@@ -670,6 +716,7 @@ class ConfigReloadedPerCall(Detector):
     FRAMEWORKS = ("pflow", "dynamiq", "pocketflow", "kaygraph")
     MESSAGE = "`{loader}()` parses `{path}` again on every call of `{function}()`"
     TRIGGERS = ("json", "yaml")
+    NEEDS_PROJECT = True
 
     # Identities of the paths the module writes, read once, when a first load is found.
     writes: set[str] | None = None
@@ -687,7 +734,7 @@ class ConfigReloadedPerCall(Detector):
         load, key = found
         if self.writes is None:
             self.writes = written_paths(self.model)
-        if key in self.writes:
+        if key in self.writes or self._written_elsewhere(load):
             return
         plan = loader_plan(self.model, load)
         fixable = not isinstance(plan, str)

@@ -103,10 +103,14 @@ def input_names(
     bindings: Flows,
     construction: ast.AST,
     loops: Sequence[ast.AST] = (),
+    varying: Iterable[str] = (),
+    settings: Iterable[str] = (),
 ) -> set[str]:
-    """Parameters (but the instance `this`) and what `function` derives from them before
-    `construction` runs: `bindings` (its `flows`) that start after the construction count
-    only inside a loop of `loops` around it, whose next iteration sees them."""
+    """Parameters (but the instance `this` and the `settings`, parameters that default to the
+    configuration), the `varying` names (attributes other code changes between calls) and what
+    `function` derives from them before `construction` runs: `bindings` (its `flows`) that
+    start after the construction count only inside a loop of `loops` around it, whose next
+    iteration sees them."""
     arguments = function.args
     params = [
         *arguments.posonlyargs,
@@ -117,6 +121,8 @@ def input_names(
     ]
     tainted = {param.arg for param in params} - _optional_overrides(function, params)
     tainted.discard(this or "")
+    tainted.difference_update(settings)
+    tainted.update(varying)
     # `self.method(x)` may keep `x` somewhere on the instance, but not in every attribute:
     # it does not make all of `self` depend on the call (`self.items.add(x)` still taints
     # `self.items`).
@@ -128,6 +134,36 @@ def input_names(
             if _runs_before(at, construction, loops)
         ),
     )
+
+
+def attributes_set_per_run(cls: ast.ClassDef, hooks: frozenset[str], this: str) -> set[str]:
+    """`<this>.x` for every attribute of the instance that one of the class's `hooks` (the
+    methods its framework calls on every run: `prep`, `exec`, `post`, ...) binds or changes
+    from that hook's inputs (`self.base_url = shared["base_url"]` in `prep`): the attribute
+    holds the current run's input, not a value fixed when the object was built."""
+    found: set[str] = set()
+    for method in cls.body:
+        if not isinstance(method, FUNCTIONS) or method.name not in hooks:
+            continue
+        arguments = method.args
+        params = [*arguments.posonlyargs, *arguments.args]
+        if not params:
+            continue
+        own = params[0].arg
+        names = {
+            param.arg
+            for param in [
+                *params[1:],
+                *arguments.kwonlyargs,
+                *([arguments.vararg] if arguments.vararg else []),
+                *([arguments.kwarg] if arguments.kwarg else []),
+            ]
+        }
+        tainted = spread(
+            names, ((targets - {own}, sources) for targets, sources, _ in flows(method))
+        )
+        found.update(this + name[len(own) :] for name in tainted if name.startswith(f"{own}."))
+    return found
 
 
 def _optional_overrides(

@@ -7,13 +7,20 @@ import ast
 from typing import Any
 
 from flowfix.analysis.arguments import argument_values
-from flowfix.analysis.frameworks import ALL_FRAMEWORKS, find_method, is_pydantic_model
+from flowfix.analysis.frameworks import (
+    ALL_FRAMEWORKS,
+    PER_CALL_METHODS,
+    PLAIN_NODE_HOOKS,
+    find_method,
+    is_pydantic_model,
+)
 from flowfix.analysis.methods import instance_name
 from flowfix.analysis.model import FunctionNode
-from flowfix.analysis.values import is_call_invariant
+from flowfix.analysis.values import is_call_invariant, is_env_lookup
 from flowfix.detector import Detector
 from flowfix.detectors.connections.call_inputs import (
     Flows,
+    attributes_set_per_run,
     depends_on,
     flows,
     input_names,
@@ -47,6 +54,9 @@ from flowfix.detectors.connections.per_call import Kind, PerCall
 from flowfix.rules import FixSafety, Severity
 
 SHOWN_LIMIT = 40
+# The methods a framework calls on every run of a node: what they store on the instance
+# changes from run to run.
+PER_RUN_HOOKS = PER_CALL_METHODS | PLAIN_NODE_HOOKS
 # Opening these per call is cheap (a local file): one opened and closed per query is fine.
 CHEAP_TO_OPEN = frozenset({"sqlite3.connect"})
 # Where the client is reported but not moved, and why.
@@ -148,10 +158,14 @@ class ClientCreatedPerCall(Detector):
     not nodes or of decorator wrappers (no hook to move them to), and clients a factory
     function returns (the factory should hand out one client). Not reported: constructions
     whose arguments depend on the call's inputs (what the function derives from its
-    parameters before the construction; an optional parameter the body fills from elsewhere
-    when it is not given, `api_key = api_key or os.getenv(...)`, is not one), that are
-    returned or stored, or that run in init hooks, and a sqlite3 connection opened and closed
-    per call (a local file: cheap).
+    parameters before the construction, and instance attributes that a hook run on every
+    call sets from its own inputs, like `self.base_url = shared["base_url"]` in `prep()`; an
+    optional parameter the body fills from elsewhere when it is not given, `api_key =
+    api_key or os.getenv(...)`, is not one, nor is a parameter that defaults to the
+    configuration, `url=QDRANT_URL` or `url=os.getenv("QDRANT_URL")`: the client is then
+    reported without a fix, to be cached per value), that are returned or stored, or that
+    run in init hooks, and a sqlite3 connection opened and closed per call (a local file:
+    cheap).
 
     ## Metric to monitor
     Open connections and new TLS handshakes per minute (for example `ss -tan state
@@ -186,6 +200,7 @@ class ClientCreatedPerCall(Detector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._flows_of: dict[FunctionNode, Flows] = {}
+        self._set_per_run: dict[tuple[ast.ClassDef, str], set[str]] = {}
         self._per_call = PerCall(self.model)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -248,8 +263,9 @@ class ClientCreatedPerCall(Detector):
         return called is not False
 
     def _inputs(self, function: FunctionNode, this: str | None, call: ast.Call) -> set[str]:
-        """The function's parameters but `this`, and what its body derives from them before
-        `call` runs (the function's bindings are collected once)."""
+        """The function's parameters but `this`, the instance attributes that the class's
+        per-run hooks set from their inputs, and what its body derives from them before `call`
+        runs (the function's bindings and the class's attributes are collected once)."""
         if function not in self._flows_of:
             self._flows_of[function] = flows(function)
         loops: list[ast.AST] = []
@@ -258,7 +274,48 @@ class ClientCreatedPerCall(Detector):
                 break
             if isinstance(owner, (ast.For, ast.AsyncFor, ast.While)):
                 loops.append(owner)
-        return input_names(function, this, self._flows_of[function], call, loops)
+        varying: set[str] = set()
+        cls = self.model.class_of(function)
+        if cls is not None and this is not None:
+            key = (cls, this)
+            if key not in self._set_per_run:
+                self._set_per_run[key] = attributes_set_per_run(cls, PER_RUN_HOOKS, this)
+            varying = self._set_per_run[key]
+        return input_names(
+            function, this, self._flows_of[function], call, loops, varying, self._settings(function)
+        )
+
+    def _settings(self, function: FunctionNode) -> set[str]:
+        """Parameters that default to the configuration: a module-level name or an attribute
+        of one (`url=QDRANT_URL`, `url=settings.qdrant_url`) or an environment lookup
+        (`url=os.getenv("QDRANT_URL")`). Callers leave them out, as they leave out an
+        optional key the body fills from the environment; a literal default is an option
+        callers pass."""
+        arguments = function.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        pairs = [
+            *zip(
+                positional[len(positional) - len(arguments.defaults) :],
+                arguments.defaults,
+                strict=True,
+            ),
+            *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
+        ]
+        return {param.arg for param, default in pairs if self._is_setting(default)}
+
+    def _is_setting(self, default: ast.expr | None) -> bool:
+        if default is None:
+            return False
+        if is_env_lookup(self.model, default):
+            return True
+        root = default
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return (
+            isinstance(root, ast.Name)
+            and bool(self.model.bindings_of(root))
+            and self.model.is_module_level_name(root)
+        )
 
     def _codemod_data(
         self, node: ast.Call, function: FunctionNode, this: str | None, route: Route
@@ -306,12 +363,7 @@ class ClientCreatedPerCall(Detector):
                 carried is None and not self._callee_is_global(node),
                 "the constructor is not imported at module level",
             ),
-            (
-                unstable is not None,
-                f"argument `{self._shown(unstable)}` is computed per call"
-                if unstable is not None
-                else "",
-            ),
+            (unstable is not None, self._unstable_note(unstable, function)),
         ]
         notes = [text for hit, text in blockers if hit]
         if notes:
@@ -348,6 +400,18 @@ class ClientCreatedPerCall(Detector):
             if id(value) in starred or not is_call_invariant(self.model, value, this):
                 return value
         return None
+
+    def _unstable_note(self, unstable: ast.expr | None, function: FunctionNode) -> str:
+        """Why argument `unstable` keeps the construction where it is."""
+        if unstable is None:
+            return ""
+        shown = self._shown(unstable)
+        if isinstance(unstable, ast.Name) and unstable.id in self._settings(function):
+            return (
+                f"argument `{shown}` is a parameter that defaults to the configuration; "
+                "cache the client per value (a `functools.cache` factory taking it)"
+            )
+        return f"argument `{shown}` is computed per call"
 
     def _callee_is_global(self, call: ast.Call) -> bool:
         """The constructor's root name is bound at module level (so the code can move)."""

@@ -36,6 +36,10 @@ METHODS = EMBEDDER_METHODS | STORE_METHODS
 BATCH_WORDS = frozenset({"batch", "batches", "batched", "chunked"})
 # Node classes whose `exec()` the framework calls once per item of `prep()`'s result, one
 # item after the other (the parallel ones overlap the requests, but still send one each).
+# Keywords naming where a call reads or writes, not what it embeds or stores.
+DESTINATIONS = frozenset(
+    {"collection", "collection_name", "index", "index_name", "namespace", "table", "table_name"}
+)
 ITEM_NODES = frozenset({"BatchNode", "AsyncBatchNode"})
 ITEM_HOOKS = frozenset({"exec", "exec_async"})
 # Where a per-item loop ends: the body of a def, lambda or class runs elsewhere.
@@ -179,7 +183,9 @@ class PerItemEmbedding(Detector):
     The receiver is recognised by how it is built or annotated (`*Embedder`, `*Embeddings`,
     `SentenceTransformer`, Qdrant, Pinecone, Chroma, Milvus, Weaviate, pgvector stores) or by
     its name (`embedder`, `*_embeddings`, `vector_store`, `index`, `collection`), and a call
-    counts only when its arguments come from the loop variable. The `exec()` of a PocketFlow
+    counts only when what it sends comes from the loop variable: a loop whose item only picks
+    the destination (`collection_name=`, `index=`, `namespace=`, `table=` keywords), searching
+    one query in each collection, is not per-item work. The `exec()` of a PocketFlow
     or KayGraph `BatchNode`/`AsyncBatchNode` counts as a loop over `prep()`'s items (its
     parameter is the item; one named `batch` receives batches). Loops over batches
     (`for batch in ...`, `chunked(...)`, `range(0, n, size)`, slices) are the batch form and are
@@ -203,7 +209,13 @@ class PerItemEmbedding(Detector):
             return
         receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
         values: list[ast.expr] = [*node.args, *(keyword.value for keyword in node.keywords)]
-        arguments = set().union(*(names_in(value) for value in values))
+        # What the call sends: a collection or index named by keyword is where it goes, and a
+        # loop over those alone runs one request per destination, which no batch call merges.
+        sent = [
+            *node.args,
+            *(keyword.value for keyword in node.keywords if keyword.arg not in DESTINATIONS),
+        ]
+        arguments = set().union(*(names_in(value) for value in sent))
         for loop in per_item_loops(self.model, node):
             items = derived_names(bound_names(loop.target), loop.bindings(), names_in)
             if not arguments & items:

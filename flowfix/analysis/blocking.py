@@ -53,47 +53,81 @@ REDIS_METHODS = frozenset(
     }
 )
 REDIS_ALTERNATIVE = "`redis.asyncio.Redis`"
+# Google Gen AI's sync client: the model calls under `client.models` (the async twins are
+# under `client.aio.models`).
+GENAI_METHODS = frozenset(
+    {
+        "models.generate_content",
+        "models.generate_content_stream",
+        "models.embed_content",
+        "models.count_tokens",
+        "models.generate_images",
+    }
+)
+# Qdrant's sync client: every call is a request to the server.
+QDRANT_METHODS = frozenset(
+    {
+        *("query_points", "query_batch_points", "query_points_groups", "search", "search_batch"),
+        *("recommend", "retrieve", "scroll", "count", "upsert", "upload_points", "delete"),
+        *("set_payload", "get_collection", "get_collections", "collection_exists"),
+        *("create_collection", "recreate_collection", "create_payload_index"),
+    }
+)
+QDRANT_ALTERNATIVE = "`qdrant_client.AsyncQdrantClient`"
 
 
 @dataclass(frozen=True)
 class SyncClient:
-    """A sync client class: the method paths that block, and the async client to use."""
+    """A sync client class: the method paths that block, the async client to use, and what
+    the client talks to, as messages name it."""
 
     methods: frozenset[str]
     alternative: str
+    kind: str = "HTTP"
 
     @property
     def is_llm(self) -> bool:
+        """An OpenAI-style SDK, whose blocking paths may sit under a prefix
+        (`client.beta.chat.completions.create`)."""
         return self.methods is LLM_METHODS
 
-    @property
-    def kind(self) -> str:
-        """What the client talks to, as messages name it."""
-        return "LLM SDK" if self.is_llm else "Redis" if self.methods is REDIS_METHODS else "HTTP"
+
+def _llm(alternative: str) -> SyncClient:
+    return SyncClient(LLM_METHODS, alternative, "LLM SDK")
+
+
+def _redis() -> SyncClient:
+    return SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE, "Redis")
 
 
 SYNC_CLIENTS: dict[str, SyncClient] = {
-    "openai.OpenAI": SyncClient(LLM_METHODS, "`openai.AsyncOpenAI`"),
-    "openai.Client": SyncClient(LLM_METHODS, "`openai.AsyncOpenAI`"),
-    "openai.AzureOpenAI": SyncClient(LLM_METHODS, "`openai.AsyncAzureOpenAI`"),
-    "anthropic.Anthropic": SyncClient(LLM_METHODS, "`anthropic.AsyncAnthropic`"),
-    "anthropic.Client": SyncClient(LLM_METHODS, "`anthropic.AsyncAnthropic`"),
+    "openai.OpenAI": _llm("`openai.AsyncOpenAI`"),
+    "openai.Client": _llm("`openai.AsyncOpenAI`"),
+    "openai.AzureOpenAI": _llm("`openai.AsyncAzureOpenAI`"),
+    "anthropic.Anthropic": _llm("`anthropic.AsyncAnthropic`"),
+    "anthropic.Client": _llm("`anthropic.AsyncAnthropic`"),
+    "google.genai.Client": SyncClient(GENAI_METHODS, "`client.aio.models`", "LLM SDK"),
     "requests.Session": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
     "requests.session": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
     "requests.sessions.Session": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
     "httpx.Client": SyncClient(HTTP_METHODS, HTTP_ALTERNATIVE),
-    "redis.Redis": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
-    "redis.StrictRedis": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
-    "redis.client.Redis": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
-    "redis.from_url": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
-    "redis.Redis.from_url": SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE),
+    "redis.Redis": _redis(),
+    "redis.StrictRedis": _redis(),
+    "redis.client.Redis": _redis(),
+    "redis.from_url": _redis(),
+    "redis.Redis.from_url": _redis(),
+    "qdrant_client.QdrantClient": SyncClient(QDRANT_METHODS, QDRANT_ALTERNATIVE, "Qdrant"),
+    "qdrant_client.qdrant_client.QdrantClient": SyncClient(
+        QDRANT_METHODS, QDRANT_ALTERNATIVE, "Qdrant"
+    ),
 }
 SYNC_CLIENT_NAMES = frozenset(SYNC_CLIENTS)
-CLIENT_METHODS = LLM_METHODS | HTTP_METHODS | REDIS_METHODS
+CLIENT_METHODS = frozenset().union(*(client.methods for client in SYNC_CLIENTS.values()))
 MAX_METHOD_DEPTH = max(path.count(".") + 1 for path in CLIENT_METHODS)
 # Top-level packages of everything above (ASY002's text trigger).
 BLOCKING_MODULES = (
     *("requests", "httpx", "urllib", "subprocess", "openai", "anthropic", "litellm", "redis"),
+    *("genai", "qdrant_client"),
 )
 
 # File I/O (ASY003): `open()` and the single-call reads and writes of `pathlib.Path`.

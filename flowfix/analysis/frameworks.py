@@ -40,6 +40,8 @@ PLAIN_NODE_HOOKS = frozenset(
     {"prep", "exec", "post", "prep_async", "exec_async", "post_async", "exec_fallback"}
 )
 PLAIN_FRAMEWORK_PREFIXES = ("pocketflow", "kaygraph", "pflow")
+# Single-module frameworks that projects copy into their own tree.
+VENDORED_FRAMEWORKS = frozenset({"pocketflow", "kaygraph"})
 PYDANTIC_PREFIXES = ("dynamiq.", "pydantic.")
 CACHE_DECORATORS = frozenset(
     {
@@ -52,6 +54,17 @@ CACHE_DECORATORS = frozenset(
     }
 )
 Framework = Literal["dynamiq", "plain"]
+
+
+def vendored_name(name: str) -> str:
+    """`pocketflow.AsyncFlow` for `app.core.pocketflow.AsyncFlow`: PocketFlow (and KayGraph)
+    are small enough that projects keep a copy of the module among their own files
+    (`core/pocketflow.py`), whose classes behave as the package's; other names are returned
+    as they are."""
+    parts = name.split(".")
+    if len(parts) > 2 and parts[-2] in VENDORED_FRAMEWORKS:
+        return ".".join(parts[-2:])
+    return name
 
 
 def methods(cls: ast.ClassDef) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
