@@ -167,8 +167,11 @@ RULES = {
         "flowfix.detectors.caching.config_reload:ConfigReloadedPerCall",
         "flowfix.codemods.cache_config_loader:CacheConfigLoader",
         "python",
-        None,
-        "",
+        "minor",
+        (
+            "on every corpus read so far its findings were small, user-edited files re-read per "
+            "call, a cost small next to the call's own work"
+        ),
         True,
     ),
     "CAC003": (

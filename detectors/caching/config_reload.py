@@ -35,7 +35,7 @@ from flowfix.detectors.caching.functions import (
     runs_in_function,
 )
 from flowfix.detectors.caching.project_writes import file_name, written_elsewhere
-from flowfix.rules import FixSafety, Severity
+from flowfix.rules import FixSafety, OptIn, Severity
 
 LOADERS = frozenset({"json.load", "json.loads", "yaml.safe_load", "yaml.load"})
 LOADER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in LOADERS)
@@ -711,6 +711,11 @@ class ConfigReloadedPerCall(Detector):
     CODE = "CAC002"
     NAME = "config-reloaded-per-call"
     SEVERITY = Severity.OPTIMIZATION
+    OPT_IN = OptIn.MINOR
+    WHY_NOT_DEFAULT = (
+        "on every corpus read so far its findings were small, user-edited files re-read per "
+        "call, a cost small next to the call's own work"
+    )
     CATEGORY = "caching"
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ("pflow", "dynamiq", "pocketflow", "kaygraph")
