@@ -91,6 +91,8 @@ class ProjectIndex:
     # The indexer of each module indexed from a tree (it holds that tree's nodes), see `release`.
     indexers: dict[str, _Indexer] = field(default_factory=dict, repr=False)
     finished: set[str] = field(default_factory=set, repr=False)  # modules analysed and released
+    # Trees the run's analysis of a file offered, indexed from if a query needs the module.
+    offered: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
     # Every file of the run by display path: its path, or its text when given (build). Rules
     # that look for a function's callers read them through `source`; they keep what they
@@ -142,19 +144,22 @@ class ProjectIndex:
         return None
 
     def offer_tree(self, module: str, tree: ast.Module, text: str) -> None:
-        """Index a module of the run from the tree its reader already has, rather than read and
-        parse it again, when `text` is exactly what the index would read for it."""
-        if module not in self.unread:
-            return
+        """Offer the tree a reader of a module of the run already has: a query that needs the
+        module indexes it from that tree, rather than read and parse it again, when `text` is
+        exactly what the index would read for it (most files' own module is never asked
+        about: offering costs nothing)."""
+        if module in self.unread:
+            self.offered[module] = (text, tree)
+
+    def _offered_tree(self, module: str) -> ast.Module | None:
+        offered = self.offered.pop(module, None)
+        if offered is None:
+            return None
+        text, tree = offered
         given = self.texts.get(module)
         if given is not None:
-            if given != text:
-                return
-        elif self.digests.get(module) != digest_of(text.encode("utf-8")):
-            return
-        path, is_package = self.unread.pop(module)
-        _Indexer(self, module, is_package, path).run(tree)
-        self._chains.clear()
+            return tree if given == text else None
+        return tree if self.digests.get(module) == digest_of(text.encode("utf-8")) else None
 
     def release(self, display: str) -> None:
         """Let go of the syntax tree of a file the run has finished analysing: the module's
@@ -163,10 +168,12 @@ class ProjectIndex:
         alive to its end, and the garbage collector walked it again and again (0.7 s of a
         4 s check of a 5 MB module)."""
         module = self.module_of_path.get(display)
-        indexer = self.indexers.pop(module, None) if module is not None else None
+        if module is None:
+            return
+        self.offered.pop(module, None)
+        indexer = self.indexers.pop(module, None)
         if indexer is None:
             return
-        assert module is not None
         for key in indexer.keys:
             self.pending.pop(key, None)
             info = self.functions.get(key)
@@ -219,6 +226,11 @@ class ProjectIndex:
             if found is None:
                 continue
             path, is_package = found
+            tree = self._offered_tree(module)
+            if tree is not None:
+                _Indexer(self, module, is_package, path).run(tree)
+                self._chains.clear()
+                continue
             text = self.texts.get(module)
             if text is None:
                 try:

@@ -125,7 +125,6 @@ class BlockingCallReachableFromAsync(Detector):
         self.constructed: dict[Owned, ast.Call] = {}
         self.edges: dict[Owned, set[str]] = {}
         self.flows: list[tuple[ast.Call, str, str]] = []
-        self.alone: set[ast.AST] | None = None
         # A name resolves to a flow class only through words the text holds.
         self.flows_possible = any(package in self.model.text for package in FLOW_PACKAGES)
         super().run()
@@ -146,7 +145,7 @@ class BlockingCallReachableFromAsync(Detector):
         if (
             coroutine is not None
             and not isinstance(self.model.parent(node), ast.Await)
-            and not self._runs_alone(coroutine)
+            and coroutine not in coroutines_run_alone(self.model)
         ):
             self._check_call(node, coroutine)
 
@@ -166,12 +165,6 @@ class BlockingCallReachableFromAsync(Detector):
         if before and after:
             owner = enclosing_definition(self.model, node)
             self.edges.setdefault((owner, before), set()).add(after)
-
-    def _runs_alone(self, coroutine: ast.AST) -> bool:
-        """A script's entry coroutine that starts no task: its own body blocks nothing."""
-        if self.alone is None:
-            self.alone = coroutines_run_alone(self.model)
-        return coroutine in self.alone
 
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None

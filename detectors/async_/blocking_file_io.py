@@ -93,14 +93,12 @@ class BlockingFileIoInAsync(Detector):
     MESSAGE = "`{callee}()` blocks the event loop with file I/O in async `{function}()`; {advice}"
     TRIGGERS = ("open(", "read_", "write_")
 
-    _alone: set[ast.AST] | None = None
-
     def visit_Call(self, node: ast.Call) -> None:
         coroutine = self.model.coroutine_of(node)
         if (
             coroutine is None
             or is_awaited(self.model, node)
-            or coroutine in self.runs_alone()
+            or coroutine in coroutines_run_alone(self.model)
             or self._in_import_fallback(node, coroutine)
         ):
             return
@@ -129,12 +127,6 @@ class BlockingFileIoInAsync(Detector):
                 function=function,
                 advice="use `await asyncio.to_thread()` or `aiofiles`",
             )
-
-    def runs_alone(self) -> set[ast.AST]:
-        """The script entry coroutines of this module that start no task of their own."""
-        if self._alone is None:
-            self._alone = coroutines_run_alone(self.model)
-        return self._alone
 
     def _in_import_fallback(self, node: ast.Call, coroutine: ast.AST) -> bool:
         """In an `except ImportError:` handler: the sync path kept for installs without the
