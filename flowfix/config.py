@@ -4,9 +4,11 @@ thresholds."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,29 @@ DEFAULT_TEST_PATHS = ("tests/", "test/", "test_*.py", "*_test.py", "conftest.py"
 def path_matches(relpath: str, pattern: str) -> bool:
     """`pattern` matches the path or its file name (fnmatch); a pattern ending in `/` matches
     a folder of that name anywhere in the path (`tests/` matches `pkg/tests/unit/x.py`)."""
-    folders, _, name = relpath.rpartition("/")
-    if pattern.endswith("/"):
-        folder = pattern.rstrip("/")
-        return any(fnmatch.fnmatch(part, folder) for part in folders.split("/") if part)
-    return fnmatch.fnmatch(relpath, pattern) or fnmatch.fnmatch(name, pattern)
+    return _matcher((pattern,))(relpath)
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a path matches any of `patterns` (as `path_matches`), each set of patterns
+    compiled once into two regular expressions: one for folders, one for paths and names."""
+
+    def compiled(globs: list[str]) -> re.Pattern[str] | None:
+        parts = [fnmatch.translate(os.path.normcase(glob)) for glob in globs]
+        return re.compile("|".join(parts)) if parts else None
+
+    folder = compiled([p.rstrip("/") for p in patterns if p.endswith("/")])
+    other = compiled([p for p in patterns if not p.endswith("/")])
+
+    def matches(relpath: str) -> bool:
+        relpath = os.path.normcase(relpath)
+        folders, _, name = relpath.rpartition("/")
+        if other is not None and (other.match(relpath) or other.match(name)):
+            return True
+        return folder is not None and any(folder.match(part) for part in folders.split("/") if part)
+
+    return matches
 
 
 class ConfigError(Exception):
@@ -68,7 +88,7 @@ class Config:
 
     def is_test_path(self, relpath: str) -> bool:
         """Whether `relpath` (relative to the project root: `project_path`) is test code."""
-        return any(path_matches(relpath, pattern) for pattern in self.test_paths)
+        return _matcher(self.test_paths)(relpath)
 
     def project_path(self, display: str, base: str = "") -> str:
         """`display` (relative to `base`, by default the current folder, or absolute) relative
