@@ -76,7 +76,8 @@ class BlockingFileIoInAsync(Detector):
     ## Limitations
     Not reported where nothing else can be waiting on the loop or where the blocking form is
     the author's fallback: in a coroutine this module starts with `asyncio.run()` (a script's
-    `main()`) that starts no task of its own (`create_task`, `ensure_future`, a task group),
+    `main()`) that starts no task of its own (`create_task`, `ensure_future`, a task group or
+    nursery, an MCP client session, whose reader is a task),
     in a web app's `@app.on_event("startup")` / `("shutdown")` handlers when none of them
     starts a task (no request is served while they run), and in an `except ImportError:`
     handler (the sync path kept for installs without `aiofiles`). The severity is

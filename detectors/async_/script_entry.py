@@ -15,7 +15,16 @@ from flowfix.detectors.async_.bound_values import defined_functions
 # What starts a script's entry coroutine on a loop of its own.
 LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run", "anyio.run", "trio.run"})
 # What starts a task that runs beside the coroutine (then a blocking call stalls it).
-TASK_STARTERS = frozenset({"asyncio.create_task", "asyncio.ensure_future", "asyncio.TaskGroup"})
+TASK_STARTERS = frozenset(
+    {
+        *("asyncio.create_task", "asyncio.ensure_future", "asyncio.TaskGroup"),
+        *("anyio.create_task_group", "trio.open_nursery"),
+        # An MCP client's transport and session run a reader task while they are open.
+        *("mcp.ClientSession", "mcp.client.session.ClientSession"),
+        *("mcp.client.stdio.stdio_client", "mcp.client.sse.sse_client"),
+        "mcp.client.streamable_http.streamablehttp_client",
+    }
+)
 TASK_METHODS = frozenset({"create_task", "ensure_future", "start_soon", "start"})
 # `@app.on_event(<event>)`: handlers run before the first request or after the last one.
 LIFECYCLE_EVENTS = frozenset({"startup", "shutdown"})
