@@ -458,12 +458,17 @@ def test_a_package_module_imports_its_own_app_absolutely(
     with `a` on `sys.path`) means `a/nodes/llm.py`, though `b` has a `nodes.llm` too; a
     script in a subfolder of the app (`a/tools/ask.py`) reaches it as well (its app's root is
     the nearest folder above it that holds a `nodes`). A file of a third folder that has no
-    `nodes` of its own cannot tell the two apart and is not followed."""
+    `nodes` of its own cannot tell the two `nodes.llm` apart and is not followed; it reaches
+    a module only one of them has (`nodes.search`)."""
     monkeypatch.chdir(tmp_path)
     ask = (
         "from nodes.llm import call_llm\n\n\nasync def ask(prompt):\n    return call_llm(prompt)\n"
     )
-    files: dict[str, str] = {"c/ask.py": ask}
+    files = {
+        "c/ask.py": ask,
+        "c/find.py": ask.replace("llm import", "search import"),
+        "a/nodes/search.py": BLOCKING_LLM,
+    }
     for name, llm in (("a", BLOCKING_LLM), ("b", HARMLESS_LLM)):
         files[f"{name}/nodes/__init__.py"] = ""
         files[f"{name}/nodes/llm.py"] = llm
@@ -474,7 +479,7 @@ def test_a_package_module_imports_its_own_app_absolutely(
         files[f"{name}/tools/ask.py"] = ask
     runs = asy006_runs(tmp_path, files, [["a", "b", "c"], ["c", "b", "a"], ["a"]])
     reported = ["a/flow.py:7:14", "a/tools/ask.py:5:12"]
-    assert runs == [reported, reported, reported]
+    assert runs == [[*reported, "c/find.py:5:12"], [*reported, "c/find.py:5:12"], reported]
 
 
 def test_modules_of_colliding_apps_are_named_under_their_import_root(tmp_path: Path) -> None:
