@@ -17,7 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from flowfix.analysis.blocking import (
     BLOCKING_FUNCTIONS,
@@ -85,6 +85,9 @@ class ProjectIndex:
     texts: dict[str, str] = field(default_factory=dict)  # module: its text, when given (build)
     digests: dict[str, str] = field(default_factory=dict)  # module: its file's content digest
     files: dict[str, str] = field(default_factory=dict)  # absolute path: module, for scripts
+    # A top-level name several import roots of the run claim: {root's absolute path: the
+    # prefix its modules of that name carry} (see `_module_names`).
+    claims: dict[str, dict[str, str]] = field(default_factory=dict)
     consulted: set[str] | None = None  # while recording: every module name looked up
     # Trees the index parsed, kept for the run's own analysis of the file (parsed once).
     parsed: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
@@ -107,9 +110,9 @@ class ProjectIndex:
         sources = list(sources)
         index = cls()
         names = _module_names([(path, display) for path, display, _ in sources])
-        for (path, display, text), (module, is_package) in zip(sources, names, strict=True):
-            index._add(path, display, module, is_package)
-            index.texts[module] = text
+        for (path, display, text), named in zip(sources, names, strict=True):
+            index._add(path, display, named)
+            index.texts[named[0]] = text
             index.run_files[display] = text
         return index
 
@@ -118,21 +121,31 @@ class ProjectIndex:
         """An index of `(path, display path)` files, each read when a query first needs it."""
         files = list(files)
         index = cls()
-        for (path, display), (module, is_package) in zip(files, _module_names(files), strict=True):
-            index._add(path, display, module, is_package)
+        for (path, display), named in zip(files, _module_names(files), strict=True):
+            index._add(path, display, named)
             index.run_files[display] = path
         return index
 
-    def _add(self, path: Path, display: str, module: str, is_package: bool) -> None:
+    def _add(self, path: Path, display: str, named: tuple[str, bool, Path | None]) -> None:
+        module, is_package, root = named
         self.module_of_path[display] = module
         self.unread[module] = (path, is_package)
         self.files[os.path.abspath(path)] = module
+        if root is not None:
+            prefix, _, dotted = module.rpartition(ROOTED)
+            self.claims.setdefault(dotted.partition(".")[0], {})[str(root)] = prefix
 
     def script_import(self, folder: Path, dotted: str) -> str | None:
         """`dotted` as a script in `folder` (not a package) imports it, as a project-wide name,
         when a file of the run beside the script provides it: Python puts a script's own
         folder first on `sys.path`, so `from utils import call_llm` in a cookbook app means
         its own `utils.py` (or `utils/`), whatever other apps of the run call theirs."""
+        found = self._file_under(str(folder), dotted)
+        return found[1] if found is not None else None
+
+    def _file_under(self, folder: str, dotted: str) -> tuple[int, str] | None:
+        """(how many of its parts, the project-wide name) of the longest start of `dotted`
+        that names a file of the run under `folder`, with the rest of `dotted` after it."""
         parts = dotted.split(".")
         base = os.path.abspath(folder)
         for end in range(len(parts), 0, -1):
@@ -140,8 +153,30 @@ class ProjectIndex:
             for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
                 module = self.files.get(candidate)
                 if module is not None:
-                    return ".".join([module, *parts[end:]])
+                    return end, ".".join([module, *parts[end:]])
         return None
+
+    def rooted_import(self, path: Path, dotted: str) -> str | None:
+        """`dotted` as an absolute import in the file `path` names it, as a project-wide name,
+        when several import roots of the run claim its top-level name (two apps, each with a
+        `nodes` package): the one of the nearest folder above `path` that claims it, as
+        Python finds it with that app's root on `sys.path`; failing that, the one root whose
+        files name the most of `dotted` (None when several do: `sys.path` decides)."""
+        claims = self.claims.get(dotted.partition(".")[0])
+        if claims is None:
+            return None
+        folder = os.path.abspath(path.parent)
+        while True:
+            prefix = claims.get(folder)
+            if prefix is not None:
+                return f"{prefix}{ROOTED}{dotted}"
+            folder, below = os.path.dirname(folder), folder
+            if folder == below:
+                break
+        found = sorted(filter(None, (self._file_under(root, dotted) for root in claims)))
+        if not found or (len(found) > 1 and found[-2][0] == found[-1][0]):
+            return None
+        return found[-1][1]
 
     def offer_tree(self, module: str, tree: ast.Module, text: str) -> None:
         """Offer the tree a reader of a module of the run already has: a query that needs the
@@ -381,7 +416,7 @@ class ProjectIndex:
     def is_sync_node_class(self, dotted: str, depth: int = 0) -> bool:
         """Does the class derive from PocketFlow's / KayGraph's sync `Node`/`BatchNode`?"""
         key = self.resolve(dotted)
-        framework = vendored_name(key)
+        framework = vendored_name(dotted_tail(key))
         if framework.partition(".")[0] in VENDORED_FRAMEWORKS:
             # A class of the framework, or of a copy of its module among the project's files:
             # its own hierarchy (`AsyncNode` derives from `Node`) is not followed.
@@ -411,16 +446,59 @@ def _prefixes(dotted: str) -> tuple[str, ...]:
     return tuple(".".join(parts[:end]) for end in range(1, len(parts) + 1))
 
 
-def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool]]:
-    """`module_name` of each `(path, display path)`, except that files claiming the same name
-    (two `main.py` scripts, two copies of a package) are named by their display paths, which
-    no import reaches: the answers must not depend on which of them is read first."""
+def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool, Path | None]]:
+    """(`module_name`, the import root when the name carries it) of each `(path, display
+    path)`. Where import roots (the folder a dotted name starts from: above the file's top
+    package, or a script's own folder) claim one top-level name (two apps of a repository,
+    each with a `nodes` package or a `flow.py`), every module under that name is named
+    `<root>/<dotted name>`, its root's display path (`_root_prefix`) before a `/`, which no
+    dotted name holds: the names stay unique whichever file is read first, and keep the
+    dotted tail that relative imports count on. Files that still claim one name (`nodes.py`
+    beside `nodes/`) are named by their display paths, which no import reaches."""
     names = [module_name(path) for path, _ in files]
-    claims = Counter(name for name, _ in names)
-    return [
-        (name, package) if claims[name] == 1 else (display, False)
-        for (name, package), (_, display) in zip(names, files, strict=True)
+    roots = [_import_root(path) for path, _ in files]
+    claims: dict[str, set[Path]] = {}
+    for (name, _), root in zip(names, roots, strict=True):
+        claims.setdefault(name.partition(".")[0], set()).add(root)
+    named: list[tuple[str, bool, Path | None]] = [
+        (name, package, None)
+        if len(claims[name.partition(".")[0]]) == 1
+        else (f"{_root_prefix(display, path, root)}{ROOTED}{name}", package, root)
+        for (name, package), root, (path, display) in zip(names, roots, files, strict=True)
     ]
+    taken = Counter(name for name, _, _ in named)
+    return [
+        found if taken[found[0]] == 1 else (display, False, None)
+        for found, (_, display) in zip(named, files, strict=True)
+    ]
+
+
+# What separates an import root from the dotted name of a module named under it.
+ROOTED = "/"
+
+
+def dotted_tail(module: str) -> str:
+    """The dotted name as Python spells it of a project-wide name (`nodes.base.Node` for
+    `app/nodes.base.Node`, a module two apps of the run have)."""
+    return module.rpartition(ROOTED)[2]
+
+
+def _import_root(path: Path) -> Path:
+    """The folder the dotted name of the file `path` starts from: the one above its top
+    package, or its own folder when it is in no package."""
+    folder = Path(os.path.abspath(path.parent))
+    levels = len(_package(folder))
+    return folder.parents[levels - 1] if levels else folder
+
+
+def _root_prefix(display: str, path: Path, root: Path) -> str:
+    """The display path of the import root `root` of a file (its own display path less the
+    folders of its dotted name; `root` itself when the display path is shorter), with `%` and
+    `.` written `%25` and `%2E` (no dot may split it): `%2E` for the working folder."""
+    levels = len(Path(os.path.abspath(path)).relative_to(root).parts)
+    above = PurePosixPath(display).parents
+    folder = above[levels - 1] if levels <= len(above) else PurePosixPath(root.as_posix())
+    return str(folder).replace("%", "%25").replace(".", "%2E")
 
 
 def module_name(path: Path) -> tuple[str, bool]:
@@ -562,8 +640,9 @@ class _Indexer:
         return self.index.script_import(self.script_folder, dotted)
 
     def _absolute(self, dotted: str) -> str:
-        """What an absolute import of `dotted` names: a file beside a script, or `dotted`."""
-        return self._script_import(dotted) or dotted
+        """What an absolute import of `dotted` names: a file beside a script, the module of
+        this file's own app when other apps of the run have one of that name, or `dotted`."""
+        return self._script_import(dotted) or self.index.rooted_import(self.path, dotted) or dotted
 
     def qualify(self, dotted: str, cls: str | None) -> str:
         return self.index.qualify(self.module, dotted, cls)

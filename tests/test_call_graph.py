@@ -400,3 +400,122 @@ def test_a_helper_a_coroutine_imports_in_its_own_body(
         "nodes.py:8:16: ASY006 `call_llm()` blocks the event loop in async `exec_async()`: "
         "call_llm() → requests.post()"
     ]
+
+
+def asy006_runs(root: Path, files: dict[str, str], runs: list[list[str]]) -> list[list[str]]:
+    """The ASY006 lines (`path:line:col`) of `flowfix check` for each list of paths of `runs`,
+    `files` written under `root` (the current folder)."""
+    write_tree(root, files)
+    found = []
+    for paths in runs:
+        result = CliRunner().invoke(app, ["check", "--select", "ASY006", "--no-cache", *paths])
+        found.append(
+            [line.split(": ")[0] for line in result.stdout.splitlines() if "ASY006" in line]
+        )
+    return found
+
+
+# Two apps of one repository, each a folder run as `python flow.py` holding its own `nodes`
+# package: app `a`'s node blocks, app `b`'s does not.
+NODE = (
+    "from pocketflow import Node\n\n{imports}\n\n\n"
+    "class Answer(Node):\n"
+    "    def exec(self, prompt):\n"
+    "        return {call}\n"
+)
+FLOW = (
+    "from pocketflow import AsyncFlow\n\n"
+    "from nodes import Answer\n\n\n"
+    "def build():\n"
+    "    answer = Answer()\n"
+    "    return AsyncFlow(start=answer)\n"
+)
+BLOCKING_LLM = "import requests\n\n\ndef call_llm(prompt):\n    return requests.post(prompt).text\n"
+HARMLESS_LLM = "def call_llm(prompt):\n    return prompt.upper()\n"
+
+
+def test_two_apps_with_a_nodes_package_that_re_exports_relatively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`a/nodes` and `b/nodes` both claim the module name `nodes`: each keeps its own name
+    (not a path no import reaches), so `from .answer import Answer` in each `__init__` and
+    `from nodes import Answer` in each app's `flow.py` reach that app's node, whatever the
+    order of the files and whether the apps run together or one at a time."""
+    monkeypatch.chdir(tmp_path)
+    files: dict[str, str] = {}
+    for name, call in (("a", "requests.post(prompt).text"), ("b", "prompt.upper()")):
+        files[f"{name}/nodes/__init__.py"] = "from .answer import Answer\n"
+        files[f"{name}/nodes/answer.py"] = NODE.format(imports="import requests", call=call)
+        files[f"{name}/flow.py"] = FLOW
+    runs = asy006_runs(tmp_path, files, [["a", "b"], ["b", "a"], ["a"], ["b"]])
+    assert runs == [["a/flow.py:7:14"], ["a/flow.py:7:14"], ["a/flow.py:7:14"], []]
+
+
+def test_a_package_module_imports_its_own_app_absolutely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`from nodes.llm import call_llm` in `a/nodes/answer.py` (a module of a package, run
+    with `a` on `sys.path`) means `a/nodes/llm.py`, though `b` has a `nodes.llm` too; a
+    script in a subfolder of the app (`a/tools/ask.py`) reaches it as well (its app's root is
+    the nearest folder above it that holds a `nodes`). A file of a third folder that has no
+    `nodes` of its own cannot tell the two `nodes.llm` apart and is not followed; it reaches
+    a module only one of them has (`nodes.search`)."""
+    monkeypatch.chdir(tmp_path)
+    ask = (
+        "from nodes.llm import call_llm\n\n\nasync def ask(prompt):\n    return call_llm(prompt)\n"
+    )
+    files = {
+        "c/ask.py": ask,
+        "c/find.py": ask.replace("llm import", "search import"),
+        "a/nodes/search.py": BLOCKING_LLM,
+    }
+    for name, llm in (("a", BLOCKING_LLM), ("b", HARMLESS_LLM)):
+        files[f"{name}/nodes/__init__.py"] = ""
+        files[f"{name}/nodes/llm.py"] = llm
+        files[f"{name}/nodes/answer.py"] = NODE.format(
+            imports="from nodes.llm import call_llm", call="call_llm(prompt)"
+        )
+        files[f"{name}/flow.py"] = FLOW.replace("from nodes import", "from nodes.answer import")
+        files[f"{name}/tools/ask.py"] = ask
+    runs = asy006_runs(tmp_path, files, [["a", "b", "c"], ["c", "b", "a"], ["a"]])
+    reported = ["a/flow.py:7:14", "a/tools/ask.py:5:12"]
+    assert runs == [[*reported, "c/find.py:5:12"], [*reported, "c/find.py:5:12"], reported]
+
+
+def test_modules_of_colliding_apps_are_named_under_their_import_root(tmp_path: Path) -> None:
+    """A module name two import roots claim gets its root's path as a prefix (with `/`, which
+    no dotted name holds), for every module under that name; names no other root claims stay
+    as they are."""
+    paths = ["a/nodes/__init__.py", "a/nodes/llm.py", "a/flow.py", "b/nodes/__init__.py"]
+    paths += ["b/flow.py", "b/tools.py", "b/v1.2/nodes/__init__.py"]
+    write_tree(tmp_path, dict.fromkeys(paths, ""))
+    index = ProjectIndex.lazy((tmp_path / path, path) for path in paths)
+    assert [index.module_for(path) for path in paths] == [
+        "a/nodes",
+        "a/nodes.llm",
+        "a/flow",
+        "b/nodes",
+        "b/flow",
+        "tools",
+        "b/v1%2E2/nodes",
+    ]
+
+
+def test_two_apps_that_each_keep_a_copy_of_pocketflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each app keeps PocketFlow's module as its own `pocketflow.py`: named under its app
+    (`a/pocketflow`), the copy's `Node` still counts as the package's."""
+    monkeypatch.chdir(tmp_path)
+    copy = "class Node:\n    pass\n\n\nclass AsyncFlow:\n    def __init__(self, start=None):\n"
+    copy += "        self.start = start\n"
+    node = NODE.format(imports="import requests", call="requests.post(prompt).text")
+    files = {
+        f"{name}/{rel}": text
+        for name in "ab"
+        for rel, text in (("pocketflow.py", copy), ("nodes.py", node), ("flow.py", FLOW))
+    }
+    assert asy006_runs(tmp_path, files, [["a", "b"], ["a"]]) == [
+        ["a/flow.py:7:14", "b/flow.py:7:14"],
+        ["a/flow.py:7:14"],
+    ]

@@ -93,8 +93,10 @@ class BlockingCallReachableFromAsync(Detector):
     `("shutdown")` handlers when none of them starts a task: while their own body runs no
     other task is on the loop (as for ASY003). Only functions of the files given to the run
     are followed (install-time libraries are not), through imports (a script's absolute
-    imports look beside it first, as Python's `sys.path` does; an import in the function's
-    own body binds as one at module level), `self.method()` calls, methods of a local bound
+    imports look beside it first, as Python's `sys.path` does; where several apps of the run
+    have a module of one name, such as their own `nodes` package, an absolute import means the
+    one of the importing file's app; an import in the function's own body binds as one at
+    module level), `self.method()` calls, methods of a local bound
     once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
     up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a
     project function that returns one (`redis_client = get_redis_client()`). An async flow is
