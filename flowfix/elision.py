@@ -33,6 +33,7 @@ from typing import Any
 
 from flowfix.line_edits import LineEdit, apply_line_edits, line_edits, lines_of
 from flowfix.rules import Finding, Span
+from flowfix.trees import known_tree
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GLOBAL = re.compile(r"^[ \t]*global[ \t]+([\w \t,]+)", re.MULTILINE)
@@ -74,6 +75,8 @@ class Elision:
         (a class's span, its members) does not."""
         if "\r" in text.replace("\r\n", ""):
             return cls(text, text)  # lines ending at a lone \r: not lines to git's diff
+        if tree is None:
+            tree = known_tree(text)
         if tree is None:
             try:
                 tree = ast.parse(text)

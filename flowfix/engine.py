@@ -21,7 +21,8 @@ from flowfix.project import ProjectIndex
 from flowfix.rules import Finding, FixSafety, Rule, expand_codes, registry
 from flowfix.sources import ParseFailure, Source, SourceError, read_source
 from flowfix.style import style_for
-from flowfix.verify import checked_tree, compiles
+from flowfix.trees import known_tree
+from flowfix.verify import compiles
 
 # libcst is imported where code is rewritten: detection never needs it.
 
@@ -144,7 +145,7 @@ def detect(
     with gc_paused():
         tree = (
             (project.tree_for(display, text) if project is not None else None)
-            or checked_tree(text)
+            or known_tree(text)
             or check_syntax(text)
         )
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]

@@ -7,7 +7,9 @@ finding and a `source.fixAll.flowfix` action for every safe fix, as versioned li
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import contextlib
 import dataclasses
 import re
 import sys
@@ -27,10 +29,12 @@ import flowfix
 from flowfix.config import ConfigError, find_config_file, load_config, rule_codes
 from flowfix.engine import Options, process_source, with_project
 from flowfix.fixes import fixable
+from flowfix.languages import is_rust
 from flowfix.line_edits import LineEdit, line_edits
 from flowfix.rules import Finding, FixSafety, Severity, Span, registry
 from flowfix.sources import Source, digest
 from flowfix.suggest import fix_finding
+from flowfix.trees import remember_tree
 
 FIX_ALL = "source.fixAll.flowfix"
 FIX_ALL_TITLE = "Fix all safe flowfix issues in file"
@@ -128,6 +132,10 @@ def analyse(
     options = with_project(options, [(path, display, text)])
     raw = text.encode("utf-8")
     source = Source(path, raw=raw, text=text, encoding="utf-8", digest=digest(raw))
+    if not is_rust(display):
+        # Kept for the quick fixes asked of this version: their codemods need its statements.
+        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+            remember_tree(text, ast.parse(text))
     result = process_source(source, display, options)
     error = result.errors[0] if result.errors else ""
     return Analysis(uri, version, source, display, options, result.findings, error)

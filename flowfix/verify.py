@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from flowfix.elision import Elision, changed_lines
 from flowfix.languages import is_rust
 from flowfix.sources import ParseFailure
+from flowfix.trees import remember_tree
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -55,17 +56,6 @@ def unreproducible(text: str, what: str = "this file") -> str | None:
     return None
 
 
-# The last rewrite `rewrite_problem` found sound, with its tree: the detection that follows
-# the check analyses that tree rather than parse the text again (`checked_tree`).
-_checked: list[tuple[str, ast.Module]] = []
-
-
-def checked_tree(text: str) -> ast.Module | None:
-    """CPython's tree of `text` when it is the last rewrite `rewrite_problem` checked."""
-    last = _checked[0] if _checked else None
-    return last[1] if last is not None and last[0] == text else None
-
-
 def _syntax_problem(original: str, new: str, display: str) -> str | None:
     if is_rust(display):
         from flowfix.rust.syntax import syntax_problem
@@ -79,7 +69,7 @@ def _syntax_problem(original: str, new: str, display: str) -> str | None:
         compile(tree, display, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "the fixed code does not compile"
-    _checked[:] = [(new, tree)]
+    remember_tree(new, tree)
     lines = ((line, line) for line in changed_lines(original, new))
     changed = Elision.keeping(new, lines, tree).reduced
     return unreproducible(changed, "the fixed code")
