@@ -6,19 +6,23 @@ rewrite. A cold run keeps none: its trees go as soon as their file is analysed."
 from __future__ import annotations
 
 import ast
+import threading
 
 _KNOWN = 2
 _known: dict[str, ast.Module] = {}
+_lock = threading.Lock()  # (the language server analyses and fixes on two threads)
 
 
 def remember_tree(text: str, tree: ast.Module) -> None:
     """Keep `tree` as the tree of `text` (see `known_tree`)."""
-    _known.pop(text, None)
-    _known[text] = tree
-    while len(_known) > _KNOWN:
-        del _known[next(iter(_known))]
+    with _lock:
+        _known.pop(text, None)
+        _known[text] = tree
+        while len(_known) > _KNOWN:
+            del _known[next(iter(_known))]
 
 
 def known_tree(text: str) -> ast.Module | None:
     """CPython's tree of `text`, when it is one of the last texts remembered."""
-    return _known.get(text)
+    with _lock:
+        return _known.get(text)
