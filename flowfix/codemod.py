@@ -219,8 +219,10 @@ class RuleCodemod(Codemod, cst.CSTTransformer):
         new = tree.visit(self)
         if self.assignment_lines:
             new = self._remove_assignments(new)
-        if self.maybe_unused:
-            new = remove_unused_imports(new, self.maybe_unused)
+        # (an import the elided statements read stays: `Elision.read`)
+        unused = self.maybe_unused - (self.elision.read if self.elision else frozenset())
+        if unused:
+            new = remove_unused_imports(new, unused)
         if self.imports:
             new = add_imports(new, self.imports, self.style.imports)
         return new

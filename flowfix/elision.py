@@ -3,10 +3,10 @@
 libcst parses about ten times slower than CPython, and a codemod's visits of a tree cost as
 much again, so a fix in a large module paid for every function of it. Before a fix pass, each
 run of consecutive top-level functions and classes that no finding of the pass touches is
-elided: replaced by one placeholder line, a tuple of the imported names it mentions (so an
-import it uses stays used; a mention in a string or comment counts, erring towards keeping);
-the names it binds at module level travel beside it (`Elision.bound`), for codemods that
-choose new names. Inside a class a finding touches, each run of methods (or of nested
+elided: replaced by one placeholder line, `...`. The imported names it mentions travel beside
+it (`Elision.read`: an import it uses stays, since a codemod removes only imports nothing
+reads; a mention in a string or comment counts, erring towards keeping), and so do the names
+it binds at module level (`Elision.bound`), for codemods that choose new names. Inside a class a finding touches, each run of methods (or of nested
 classes) no finding touches is elided the same way, into a one-line `def` (or `class`) at its
 indentation, so the class keeps its shape: what comes first, where its methods start. The
 methods a codemod reads by name (`RuleCodemod.KEEPS_METHODS`, e.g. the `__init__` it extends)
@@ -50,6 +50,7 @@ class Elision:
     reduced: str
     runs: tuple[tuple[int, int], ...] = ()
     bound: frozenset[str] = frozenset()  # the names the elided statements bind in the module
+    read: frozenset[str] = frozenset()  # the imported names the elided statements mention
     tree: ast.Module | None = field(default=None, compare=False, repr=False)  # `text`'s
 
     @classmethod
@@ -103,6 +104,7 @@ class Elision:
         out: list[str] = []
         runs: list[tuple[int, int]] = []
         bound: set[str] = set()
+        read: set[str] = set()
         cursor = 0
         for group, in_class in groups:
             start = _first_line(group[0]) - 1
@@ -113,9 +115,9 @@ class Elision:
                 bound.update(statement.name for statement in group)  # type: ignore[attr-defined]
             for names in _GLOBAL.findall(segment):
                 bound.update(_IDENTIFIER.findall(names))
-            read = set(mentions.findall(segment)) if mentions is not None else set()
-            values = "".join(f"{name}, " for name in sorted(read))
-            line = f"({values})"
+            if mentions is not None:
+                read.update(mentions.findall(segment))
+            line = "..."
             if in_class:
                 indent = _indent(original[start])
                 header = "class {}:" if isinstance(group[0], ast.ClassDef) else "def {}():"
@@ -124,7 +126,7 @@ class Elision:
             runs.append((start, end))
             cursor = end
         out.extend(original[cursor:])
-        return cls(text, "".join(out), tuple(runs), frozenset(bound), tree)
+        return cls(text, "".join(out), tuple(runs), frozenset(bound), frozenset(read), tree)
 
     def original_class(self, line: int) -> ast.ClassDef:
         """The class whose `class` keyword is on line `line` (1-based) of the reduced text, as

@@ -61,10 +61,11 @@ def test_runs_of_untouched_defs_and_classes_become_one_placeholder_line_each() -
     assert [(f.code, f.span.line) for f in found] == [("ASY001", 14)]
     elision = Elision.around(MODULE, found)
     assert elision.reduced == (
-        "from time import sleep\n\n\n(sleep, )\n\n\nasync def target():\n    sleep(1)\n\n\n()\n"
+        "from time import sleep\n\n\n...\n\n\nasync def target():\n    sleep(1)\n\n\n...\n"
     )
     assert elision.runs == ((3, 10), (16, 19))
     assert elision.bound == {"first", "Second", "last", "CACHE"}
+    assert elision.read == {"sleep"}  # `first` reads the import
     moved = elision.findings(found)
     assert [f.span for f in moved] == [Span(8, 5, 8, 13)]
 
@@ -97,7 +98,7 @@ def test_the_fix_lands_on_the_original_and_an_import_used_elsewhere_stays() -> N
 
 def test_a_change_to_a_placeholder_is_refused() -> None:
     elision = Elision.around(MODULE, findings(MODULE))
-    assert elision.expand(elision.reduced.replace("()", "(OTHER, )")) is None
+    assert elision.expand(elision.reduced.replace("...", "OTHER", 1)) is None
     inserted = elision.reduced.replace("async def", "x = 1\n\n\nasync def")
     assert elision.expand(inserted) == MODULE.replace("async def", "x = 1\n\n\nasync def")
 
@@ -176,17 +177,18 @@ def test_in_a_class_a_finding_touches_runs_of_methods_and_of_classes_become_plac
         "class Node:\n"
         "    name = 'node'\n"
         "\n"
-        "    def _elided(): (os, )\n"
+        "    def _elided(): ...\n"
         "\n"
-        "    class _elided: ()\n"
+        "    class _elided: ...\n"
         "    # about target\n"
         "    async def target(self):\n"
         "        time.sleep(1)\n"
         "\n"
-        "    def _elided(): (os, )\n"
+        "    def _elided(): ...\n"
     )
     assert elision.runs == ((7, 14), (15, 17), (21, 24))
     assert elision.bound == {"CACHE"}
+    assert elision.read == {"os"}
     (moved,) = elision.findings([owner])
     assert moved.span == Span(13, 9, 13, 22)
     assert moved.data == {"owner": [5, 1, 15, 23]}
@@ -195,7 +197,7 @@ def test_in_a_class_a_finding_touches_runs_of_methods_and_of_classes_become_plac
     assert "    def first(self):\n" in Elision.keeping(CLASS, [(14, 14)]).reduced
     # A member a codemod reads by name stays.
     kept = Elision.around(CLASS, [found], keep={"__init__"}).reduced
-    assert kept.startswith(CLASS[: CLASS.index("    @property")] + "    def _elided(): ()\n\n")
+    assert kept.startswith(CLASS[: CLASS.index("    @property")] + "    def _elided(): ...\n\n")
 
 
 def test_a_fix_in_a_class_lands_on_the_original() -> None:
