@@ -6,9 +6,10 @@ run of consecutive top-level functions and classes that no finding of the pass t
 elided: replaced by one placeholder line, `...`. The imported names it mentions travel beside
 it (`Elision.read`: an import it uses stays, since a codemod removes only imports nothing
 reads; a mention in a string or comment counts, erring towards keeping), and so do the names
-it binds at module level (`Elision.bound`), for codemods that choose new names. Inside a class a finding touches, each run of methods (or of nested
-classes) no finding touches is elided the same way, into a one-line `def` (or `class`) at its
-indentation, so the class keeps its shape: what comes first, where its methods start. The
+it binds at module level (`Elision.bound`), for codemods that choose new names. Inside a
+class a finding touches, each run of methods (or of nested classes) no finding touches is
+elided the same way, into a one-line `def` (or `class`) at its indentation, so the class
+keeps its shape: what comes first, where its methods start. The
 methods a codemod reads by name (`RuleCodemod.KEEPS_METHODS`, e.g. the `__init__` it extends)
 stay, and a codemod that chooses a new member name reads the whole class from CPython's tree
 of the original text (`Elision.original_class`). A run ends after the blank and comment lines
