@@ -144,11 +144,7 @@ class BlockingCallReachableFromAsync(Detector):
             if start is not None:
                 self.flows.append((node, start, flow_name))
         coroutine = self.model.coroutine_of(node)
-        if (
-            coroutine is not None
-            and not isinstance(self.model.parent(node), ast.Await)
-            and coroutine not in coroutines_run_alone(self.model)
-        ):
+        if coroutine is not None and not isinstance(self.model.parent(node), ast.Await):
             self._check_call(node, coroutine)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -191,7 +187,7 @@ class BlockingCallReachableFromAsync(Detector):
         if target in BLOCKING_FUNCTIONS:
             return  # a direct blocking call: ASY001 / ASY002
         chain = self.project.blocking_chain(target)
-        if chain is None:
+        if chain is None or coroutine in coroutines_run_alone(self.model):
             return
         blocked, note = offload_fix(self.model, node, coroutine)
         self.report(

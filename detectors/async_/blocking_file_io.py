@@ -96,15 +96,24 @@ class BlockingFileIoInAsync(Detector):
 
     def visit_Call(self, node: ast.Call) -> None:
         coroutine = self.model.coroutine_of(node)
+        if coroutine is None or is_awaited(self.model, node):
+            return
+        func = node.func
+        opens = self.model.resolves_to(func, OPEN_FUNCTIONS) is not None
+        path_io = (
+            not opens
+            and isinstance(func, ast.Attribute)
+            and func.attr in PATH_IO
+            and is_path(self.model, func.value)
+        )
         if (
-            coroutine is None
-            or is_awaited(self.model, node)
+            not (opens or path_io)
             or coroutine in coroutines_run_alone(self.model)
             or self._in_import_fallback(node, coroutine)
         ):
             return
         function = coroutine.name
-        if self.model.resolves_to(node.func, OPEN_FUNCTIONS) is not None:
+        if opens:
             if self._opens_devnull(node):
                 return
             advice = "use `aiofiles.open()` or run the file work in `asyncio.to_thread()`"
@@ -113,21 +122,16 @@ class BlockingFileIoInAsync(Detector):
                 node, fix=FixSafety.NONE, note=note, callee="open", function=function, advice=advice
             )
             return
-        func = node.func
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr in PATH_IO
-            and is_path(self.model, func.value)
-        ):
-            fix, note = offload_fix(self.model, node, coroutine)
-            self.report(
-                node,
-                fix=fix,
-                note=note,
-                callee=f"Path.{func.attr}",
-                function=function,
-                advice="use `await asyncio.to_thread()` or `aiofiles`",
-            )
+        assert isinstance(func, ast.Attribute)
+        fix, note = offload_fix(self.model, node, coroutine)
+        self.report(
+            node,
+            fix=fix,
+            note=note,
+            callee=f"Path.{func.attr}",
+            function=function,
+            advice="use `await asyncio.to_thread()` or `aiofiles`",
+        )
 
     def _in_import_fallback(self, node: ast.Call, coroutine: ast.AST) -> bool:
         """In an `except ImportError:` handler: the sync path kept for installs without the
