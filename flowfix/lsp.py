@@ -27,7 +27,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 import flowfix
 from flowfix.config import ConfigError, find_config_file, load_config, rule_codes
-from flowfix.engine import Options, process_source, with_project
+from flowfix.engine import Options, gc_paused, process_source, with_project
 from flowfix.fixes import fixable
 from flowfix.languages import is_rust
 from flowfix.line_edits import LineEdit, line_edits
@@ -134,7 +134,7 @@ def analyse(
     source = Source(path, raw=raw, text=text, encoding="utf-8", digest=digest(raw))
     if not is_rust(display):
         # Kept for the quick fixes asked of this version: their codemods need its statements.
-        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+        with gc_paused(), contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
             remember_tree(text, ast.parse(text))
     result = process_source(source, display, options)
     error = result.errors[0] if result.errors else ""

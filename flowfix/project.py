@@ -94,6 +94,7 @@ class ProjectIndex:
     # The indexer of each module indexed from a tree (it holds that tree's nodes), see `release`.
     indexers: dict[str, _Indexer] = field(default_factory=dict, repr=False)
     finished: set[str] = field(default_factory=set, repr=False)  # modules analysed and released
+    _heads: frozenset[str] | None = field(default=None, repr=False)  # see `may_name_module`
     # Trees the run's analysis of a file offered, indexed from if a query needs the module.
     offered: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
@@ -134,6 +135,18 @@ class ProjectIndex:
         if root is not None:
             prefix, _, dotted = module.rpartition(ROOTED)
             self.claims.setdefault(dotted.partition(".")[0], {})[str(root)] = prefix
+
+    def may_name_module(self, dotted: str) -> bool:
+        """Whether an import of `dotted` can reach a module of the run, by any of the ways the
+        index resolves one (a relative import, or an absolute one whose first part is the first
+        part of a module's dotted name): when not, no query about it needs any module read."""
+        if dotted.startswith("."):
+            return True
+        if self._heads is None:
+            self._heads = frozenset(
+                dotted_tail(module).partition(".")[0] for module in self.module_of_path.values()
+            )
+        return dotted.partition(".")[0] in self._heads
 
     def script_import(self, folder: Path, dotted: str) -> str | None:
         """`dotted` as a script in `folder` (not a package) imports it, as a project-wide name,

@@ -177,7 +177,14 @@ class BlockingCallReachableFromAsync(Detector):
             if cls is None or self.model.parent(cls) is not self.model.tree:
                 return
             target = self.project.qualify(self.module, dotted, f"{self.module}.{cls.name}")
-        elif self.model.is_module_level_name(root) or self._imported(root):
+        elif self._imported(root):
+            if not any(
+                self.project.may_name_module(binding.qualified)
+                for binding in self.model.bindings_of(root)
+            ):
+                return  # a library's (`httpx.AsyncClient()`): no module of the run to follow
+            target = self.project.qualify(self.module, dotted, None)
+        elif self.model.is_module_level_name(root):
             target = self.project.qualify(self.module, dotted, None)
         else:
             found = self._instance_method(root, dotted)
