@@ -519,3 +519,15 @@ def test_two_apps_that_each_keep_a_copy_of_pocketflow(
         ["a/flow.py:7:14", "b/flow.py:7:14"],
         ["a/flow.py:7:14"],
     ]
+
+
+def test_only_imports_that_can_reach_a_module_of_the_run_are_followed(project: Path) -> None:
+    """An import whose first part no module of the run shares (a library's) is answered
+    without reading any module; relative imports and the run's own names may reach one."""
+    files = sorted(project.rglob("*.py"))
+    index = ProjectIndex.lazy((path, path.relative_to(project).as_posix()) for path in files)
+    assert index.may_name_module("app.utils.call_llm")
+    assert index.may_name_module(".utils")
+    assert not index.may_name_module("httpx.AsyncClient")
+    assert not index.may_name_module("requests")
+    assert set(index.unread) == {"app", "app.utils", "app.nodes", "app.sync_nodes", "app.flow"}
