@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
+from flowfix.edits import Parents
 
 
 class AwaitCoroutineFunction(RuleCodemod):
@@ -15,7 +16,7 @@ class AwaitCoroutineFunction(RuleCodemod):
 
     CODE = "ASY004"
     DESCRIPTION = "Call async functions directly instead of through `to_thread`/`run_in_executor`"
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, Parents)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         span = self.target(original_node)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import (
+    Parents,
     from_import_alias,
     module_alias,
     parent,
@@ -20,7 +21,7 @@ from flowfix.rules import Span
 class CacheConfigLoader(RuleCodemod):
     CODE = "CAC002"
     DESCRIPTION = "Load a constant-path config file once, through a `functools.cache` loader"
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, Parents)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.bound = self.module_bindings(node)

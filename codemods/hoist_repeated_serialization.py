@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.codemod import RuleCodemod
-from flowfix.edits import split_before_comment, statement_leading_lines
+from flowfix.edits import Parents, split_before_comment, statement_leading_lines
 from flowfix.rules import Span
 
 
@@ -23,7 +23,7 @@ class HoistRepeatedSerialization(RuleCodemod):
 
     CODE = "CAC003"
     DESCRIPTION = "Serialize once into a local instead of on every iteration or use"
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, Parents)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.copied: set[Span] = set()  # the calls whose code the new assignments hold

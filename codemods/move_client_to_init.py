@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider
+from libcst.metadata import PositionProvider
 
 from flowfix.analysis.model import FUNCTIONS
 from flowfix.codemod import RuleCodemod
 from flowfix.edits import (
+    Parents,
     find_method,
     is_docstring,
     method_class,
@@ -57,7 +58,7 @@ class MoveClientToInit(RuleCodemod):
     KEEPS_METHODS = frozenset({"__init__", "init_components"})  # the hooks it extends
     METADATA_DEPENDENCIES = (
         PositionProvider,
-        ParentNodeProvider,
+        Parents,
     )
 
     def visit_Module(self, node: cst.Module) -> None:

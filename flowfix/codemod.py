@@ -10,12 +10,12 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, ProviderT
+from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
 
 from flowfix.analysis import Model
 from flowfix.analysis.model import line_starts
 from flowfix.config import Config
-from flowfix.edits import awaited, comment_line, module_alias, parent, remove_statements
+from flowfix.edits import Parents, awaited, comment_line, module_alias, parent, remove_statements
 from flowfix.elision import Elision
 from flowfix.imports import ImportRequest, add_imports, referenced_name, remove_unused_imports
 from flowfix.rules import Finding, Span
@@ -109,7 +109,7 @@ class RuleCodemod(Codemod, cst.CSTTransformer):
         the statement that holds it: the first at its end when the rewritten statement is one
         line without a comment, the others on lines of their own above it (a comment line
         above a statement is read as about it; two comments on one line read as one). The
-        codemod declares libcst's `ParentNodeProvider`."""
+        codemod declares `flowfix.edits.Parents`."""
         kept = [comment.value for comment in _comments(replacement)]
         missing = []
         for comment in _comments(original):
@@ -293,7 +293,7 @@ class AwaitAsyncioCall(RuleCodemod):
     It reuses the module's `import asyncio [as alias]`, or schedules `import asyncio`.
     """
 
-    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (PositionProvider, Parents)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.asyncio = module_alias(node, "asyncio") or "asyncio"
@@ -306,4 +306,4 @@ class AwaitAsyncioCall(RuleCodemod):
 
     def awaited(self, call: cst.Call, original: cst.Call) -> cst.Await:
         """`await call` in place of `original`, parenthesised where its context needs it."""
-        return awaited(call, original, self.get_metadata(ParentNodeProvider, original))
+        return awaited(call, original, self.get_metadata(Parents, original))
