@@ -17,8 +17,8 @@ class MetadataReader(Protocol):
 
 class Parents(BatchableMetadataProvider[cst.CSTNode]):
     """Each node's parent, as libcst's `ParentNodeProvider` gives it, in one walk of the tree:
-    libcst's asks every node for its children, a second walk of each subtree, and took three
-    times as long (9 ms of a 40 ms quick fix)."""
+    libcst's asks every node for its children, a second walk of each subtree, and took almost
+    twice as long (61 against 35 ms on a 638-line module)."""
 
     def visit_Module(self, node: cst.Module) -> bool:
         node.visit(_ParentWalk(self))

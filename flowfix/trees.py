@@ -1,7 +1,8 @@
 """CPython's trees of the last texts flowfix parsed to check a rewrite or to serve an editor,
 so that the step after (the detection after a rewrite's check; an editor's quick fix after its
 analysis) does not parse the same text again. Two are kept: an editor's document and a
-rewrite. A cold run keeps none: its trees go as soon as their file is analysed."""
+rewrite. A `check` keeps none (its trees go as soon as their file is analysed), a `fix` the
+last two rewrites'."""
 
 from __future__ import annotations
 
