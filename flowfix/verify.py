@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
-def compiles(text: str, display: str) -> bool:
-    """True if the running interpreter compiles `text` (what `python file.py` would do)."""
+def compiles(source: str | ast.Module, display: str) -> bool:
+    """True if the running interpreter compiles `source` (what `python file.py` would do);
+    from its tree, the errors its compiler finds (`return` outside a function, say)."""
     try:
-        compile(text, display, "exec", dont_inherit=True)
+        compile(source, display, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
@@ -65,9 +66,7 @@ def _syntax_problem(original: str, new: str, display: str) -> str | None:
         tree = ast.parse(new)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "the fixed code does not parse"
-    try:  # (errors the compiler finds, `return` outside a function say, as from the source)
-        compile(tree, display, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    if not compiles(tree, display):
         return "the fixed code does not compile"
     remember_tree(new, tree)
     lines = ((line, line) for line in changed_lines(original, new))
