@@ -30,9 +30,6 @@ TASK_METHODS = frozenset({"create_task", "ensure_future", "start_soon", "start"}
 LIFECYCLE_EVENTS = frozenset({"startup", "shutdown"})
 
 
-_RUNNER_WORDS = frozenset(name.rpartition(".")[2] for name in LOOP_RUNNERS)
-
-
 def coroutines_run_alone(model: Model) -> frozenset[ast.AST]:
     """The coroutines this module starts with `asyncio.run()` (a script's `main()`) that
     start no task of their own, and its startup and shutdown handlers when none of them
@@ -48,10 +45,7 @@ def _run_alone(model: Model) -> set[ast.AST]:
     alone: set[ast.AST] = set(_lifecycle_handlers(model))
     for call in model.nodes(ast.Call):
         assert isinstance(call, ast.Call)
-        func = call.func
-        if not call.args or (isinstance(func, ast.Attribute) and func.attr not in _RUNNER_WORDS):
-            continue  # (an attribute callee's every name ends in its attribute)
-        if model.resolves_to(func, LOOP_RUNNERS) is None:
+        if not call.args or model.resolves_to(call.func, LOOP_RUNNERS) is None:
             continue
         started = call.args[0].func if isinstance(call.args[0], ast.Call) else call.args[0]
         if isinstance(started, ast.Name):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import operator
 import re
 from collections.abc import Iterable, Iterator
@@ -33,6 +34,12 @@ SCOPE_NODES = (*DEFINITIONS, *COMPREHENSIONS)
 BUILTINS = frozenset(dir(builtins))
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _POSITION = operator.attrgetter("lineno", "col_offset")
+
+
+@functools.lru_cache(maxsize=256)
+def _last_parts(names: frozenset[str]) -> frozenset[str]:
+    """`sleep` and `run` for `{"time.sleep", "asyncio.run"}`."""
+    return frozenset(name.rpartition(".")[2] for name in names)
 
 
 def line_starts(text: str) -> list[int]:
@@ -510,10 +517,12 @@ class Model:
             root = root.value
         if not isinstance(root, ast.Name):
             return None
+        wanted = targets if isinstance(targets, frozenset) else frozenset(targets)
+        if isinstance(node, ast.Attribute) and node.attr not in _last_parts(wanted):
+            return None  # every name `x.attr` may have ends in `attr` (a cheap first test)
         if any(not binding.is_import for binding in self.bindings_of(root)):
             return None
         names = self.qualified_names(node)
-        wanted = targets if isinstance(targets, (set, frozenset)) else set(targets)
         if names and names <= wanted:
             return min(names)
         return None
