@@ -152,10 +152,13 @@ class PerRequest:
         return bool(bindings) and all(binding.scope.kind == "module" for binding in bindings)
 
     def _method(self, cls: ast.ClassDef, name: str, depth: int = 0) -> FunctionNode | None:
-        """Method `name` of `cls` or of a base class defined in the module."""
+        """Method `name` of `cls` or of a base class defined in the module (memoised for the
+        lookups that start at a class: a deeper one may stop at the depth bound)."""
+        if depth:
+            return self._find_method(cls, name, depth)
         key = (id(cls), name)
         if key not in self._methods:
-            self._methods[key] = self._find_method(cls, name, depth)
+            self._methods[key] = self._find_method(cls, name, 0)
         return self._methods[key]
 
     def _find_method(self, cls: ast.ClassDef, name: str, depth: int) -> FunctionNode | None:

@@ -253,17 +253,19 @@ class WallClockDuration(Detector):
         """The readings and the reads of their names, from the model's node lists (the
         `visit_` methods below only declare which lists the model collects)."""
         model = self.model
-        statements: list[Reading] = [
-            node
+        readings = {
+            node: target
             for kind in (ast.Assign, ast.AnnAssign)
             for node in model.nodes(kind)
             if isinstance(node, (ast.Assign, ast.AnnAssign))  # for the type checker
-            and reading_target(model, node) is not None
-        ]
-        if not statements:
+            and (target := reading_target(model, node)) is not None
+        }
+        if not readings:
             return
-        statements.sort(key=lambda node: (node.lineno, node.col_offset))
-        names = {target.id for node in statements if (target := reading_target(model, node))}
+        statements: list[Reading] = sorted(
+            readings, key=lambda node: (node.lineno, node.col_offset)
+        )
+        names = {target.id for target in readings.values()}
         reads: dict[str, list[ast.Name]] = {}
         for node in model.nodes(ast.Name):
             assert isinstance(node, ast.Name)
