@@ -25,9 +25,9 @@ from flowfix.style import CodeStyle
 class RuleCodemod(Codemod, cst.CSTTransformer):
     """Base of every rule's codemod.
 
-    A codemod receives its rule's findings in this file (libcst copies the tree inside a
-    codemod, so detection's nodes could not be reused anyway) and rewrites only the nodes at
-    their spans, with what each finding's `data` says. It records every span it fixed in
+    A codemod receives its rule's findings in this file (detection's nodes are CPython's, not
+    libcst's: a finding names its nodes by span) and rewrites only the nodes at their spans,
+    with what each finding's `data` says. It records every span it fixed in
     `self.fixed`. Imports it needs are asked for with `add_import` and added once the rewrite
     is done, where the project's isort settings (`style`) put them.
     """

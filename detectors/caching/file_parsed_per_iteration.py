@@ -100,7 +100,8 @@ class FileParsedPerIteration(Detector):
     OPT_IN = OptIn.PREVIEW
     WHY_NOT_DEFAULT = (
         "new: 56-74 % of its findings were worth acting on in pflow and dynamiq, and its call "
-        "graph keeps the functions of every module it reads in memory"
+        "graph keeps the functions of the modules it reads in memory (108 MiB against 52 on "
+        "the pinned packages)"
     )
     CATEGORY = "caching"
     FIX = FixSafety.NONE
