@@ -90,8 +90,10 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
     return path.as_posix()
 
 
-def check_syntax(text: str) -> ast.Module:
-    """Parse with CPython's own parser: the tree every rule analyses (ParseFailure if invalid)."""
+def check_syntax(text: str | bytes) -> ast.Module:
+    """Parse with CPython's own parser: the tree every rule analyses (ParseFailure if invalid).
+    A file's bytes parse faster than its decoded text (CPython would encode the text back to
+    UTF-8 first) and give the same tree: the parser decodes them as the reader did (PEP 263)."""
     try:
         return ast.parse(text)
     except SyntaxError as exc:
@@ -131,10 +133,11 @@ def detect(
     rules: Sequence[Rule],
     config: Config,
     project: ProjectIndex | None = None,
+    raw: bytes | None = None,
 ) -> Detection:
-    """Parse `text` with CPython's parser and run, over one semantic model, the rules whose
-    text triggers occur in it (ParseFailure if it is not valid Python). Rust files: the same
-    with tree-sitter (flowfix.rust)."""
+    """Parse `text` (or `raw`, the bytes it was decoded from, when given) with CPython's parser
+    and run, over one semantic model, the rules whose text triggers occur in it (ParseFailure
+    if it is not valid Python). Rust files: the same with tree-sitter (flowfix.rust)."""
     if is_rust(display):
         from flowfix.rust.detector import run_rust_detectors
 
@@ -146,7 +149,7 @@ def detect(
         tree = (
             (project.tree_for(display, text) if project is not None else None)
             or known_tree(text)
-            or check_syntax(text)
+            or check_syntax(text if raw is None else raw)
         )
         detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
         try:
@@ -192,7 +195,9 @@ def process_source(
     rules = options.rules_for(display)
     text = source.text
     if entry is None:
-        entry = detection_entry(source.text, display, rules, options.config, options.project)
+        entry = detection_entry(
+            source.text, display, rules, options.config, options.project, source.raw
+        )
     if entry.error is not None:
         return FileResult(display=display, source=source, errors=(entry.error,))
     findings, suppressed = list(entry.findings), entry.suppressed
@@ -257,13 +262,14 @@ def detection_entry(
     rules: Sequence[Rule],
     config: Config,
     project: ProjectIndex | None,
+    raw: bytes | None = None,
 ) -> Entry:
     """Detection as a cacheable entry: findings, or the parse error, plus the modules whose
-    call-graph facts the findings read."""
+    call-graph facts the findings read (`raw`: see `detect`)."""
     if project is not None:
         project.record()
     try:
-        found = detect(text, display, rules, config, project)
+        found = detect(text, display, rules, config, project, raw)
     except ParseFailure as exc:
         return Entry(error=str(exc))
     modules = project.recorded() if project is not None else {}

@@ -248,9 +248,12 @@ class ProjectIndex:
                 return None
         return self.digests.get(module, "?" if module in self.modules else None)
 
-    def _index(self, module: str, is_package: bool, text: str, path: Path) -> None:
+    def _index(
+        self, module: str, is_package: bool, text: str, path: Path, raw: bytes | None = None
+    ) -> None:
+        """Index `module` from `text` (parsed from `raw`, its file's bytes, when given)."""
         try:
-            tree = ast.parse(text)
+            tree = ast.parse(text if raw is None else raw)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         _Indexer(self, module, is_package, path).run(tree)
@@ -279,15 +282,15 @@ class ProjectIndex:
                 _Indexer(self, module, is_package, path).run(tree)
                 self._chains.clear()
                 continue
-            text = self.texts.get(module)
+            text, raw = self.texts.get(module), None
             if text is None:
                 try:
                     source = read_source(path)
                 except SourceError:
                     continue
                 self.digests.setdefault(module, source.digest)
-                text = source.text
-            self._index(module, is_package, text, path)
+                text, raw = source.text, source.raw
+            self._index(module, is_package, text, path, raw)
             self._chains.clear()
 
     def record(self) -> None:

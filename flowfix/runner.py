@@ -92,7 +92,9 @@ def _analyse(path: Path, options: Options) -> FileResult:
         # The call graph may take this file's tree rather than read and parse it again.
         options.project.know(display, source.digest)
     rules = options.rules_for(display)
-    entry = detection_entry(source.text, display, rules, options.config, options.project)
+    entry = detection_entry(
+        source.text, display, rules, options.config, options.project, source.raw
+    )
     if options.cache is not None:
         key = options.cache.key(display, source.digest, [rule.code for rule in rules])
         options.cache.store(key, {"detection": entry_to_data(entry)})

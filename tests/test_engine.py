@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from flowfix.discovery import discover
-from flowfix.engine import Options, process_path
+from flowfix.config import Config
+from flowfix.engine import Options, detect, process_path
 from flowfix.rules import FixSafety, registry
 from flowfix.runner import run
 from flowfix.sources import SourceError, read_source, write_if_unchanged
@@ -108,6 +109,32 @@ def test_fix_keeps_encoding_bom_and_newlines(tmp_path: Path, raw: bytes, newline
     )
     assert result.new_raw == expected
     assert result.new_raw.count(newline) == raw.count(newline)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xef\xbb\xbfimport time\n\n\nasync def f():\n    s = '\xc3\xa9\xe2\x82\xac'; time.sleep(1)\n",
+        b"# -*- coding: latin-1 -*-\nimport time\n\n\nasync def f():\n    s = '\xe9'; time.sleep(1)\n",
+    ],
+    ids=["bom-utf8", "latin-1"],
+)
+def test_a_file_read_from_its_bytes_gives_the_findings_of_its_text(
+    tmp_path: Path, raw: bytes
+) -> None:
+    """The engine parses a file's bytes; findings sit where they sit in its decoded text."""
+    path = tmp_path / "m.py"
+    path.write_bytes(raw)
+    found = process_path(path, options(fix=False)).findings
+    text = read_source(path).text
+    python = [rule for rule in registry().values() if rule.language == "python"]
+    assert [(f.code, f.span) for f in found] == [
+        (f.code, f.span) for f in detect(text, "m.py", python, Config()).findings
+    ]
+    last = text.splitlines()[-1]
+    assert [(f.code, f.span.line, f.span.column) for f in found] == [
+        ("ASY001", text.count("\n"), last.index("time.sleep") + 1)
+    ]
 
 
 @pytest.mark.parametrize(
