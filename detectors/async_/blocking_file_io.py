@@ -93,6 +93,7 @@ class BlockingFileIoInAsync(Detector):
     FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop with file I/O in async `{function}()`; {advice}"
     TRIGGERS = ("open(", "read_", "write_")
+    NEEDS = "async"  # a coroutine: `async def`
 
     def visit_Call(self, node: ast.Call) -> None:
         coroutine = self.model.coroutine_of(node)

@@ -105,6 +105,7 @@ class BlockingIoInAsync(Detector):
     FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
     TRIGGERS = BLOCKING_MODULES
+    NEEDS = "async"  # a coroutine: `async def`
 
     def visit_Call(self, node: ast.Call) -> None:
         coroutine = self.model.coroutine_of(node)

@@ -60,6 +60,7 @@ class BlockingSleepInAsync(Detector):
     FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`time.sleep()` blocks the event loop in async `{function}()`"
     TRIGGERS = ("sleep",)
+    NEEDS = "async"  # a coroutine: `async def`
 
     def visit_Call(self, node: ast.Call) -> None:
         if self.model.resolves_to(node.func, {"time.sleep"}) is None:
