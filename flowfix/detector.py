@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from flowfix.analysis import Model
@@ -96,11 +96,15 @@ class Detector:
         self.suppressed: list[Finding] = []
 
     @classmethod
-    def wants(cls, text: str) -> bool:
-        """The text trigger: False only when the rule cannot match `text`."""
-        if cls.NEEDS and cls.NEEDS not in text:
+    def wants(cls, text: str, seen: dict[str, bool] | None = None) -> bool:
+        """The text trigger: False only when the rule cannot match `text`. `seen` keeps which
+        words occur for the other rules asking about the same text (five rules trigger on
+        `Executor`: one scan serves them all)."""
+        if seen is None:
+            seen = {}
+        if cls.NEEDS and not _occurs(cls.NEEDS, text, seen):
             return False
-        return not cls.TRIGGERS or any(token in text for token in cls.TRIGGERS)
+        return not cls.TRIGGERS or any(_occurs(word, text, seen) for word in cls.TRIGGERS)
 
     def run(self) -> None:
         """The analysis: by default, each `visit_<Type>` method on its nodes in source order."""
@@ -151,6 +155,19 @@ class Detector:
                 if codes is not None and (not codes or self.CODE in codes):
                     return True
         return False
+
+
+def _occurs(word: str, text: str, seen: dict[str, bool]) -> bool:
+    found = seen.get(word)
+    if found is None:
+        found = seen[word] = word in text
+    return found
+
+
+def wanted(detectors: Iterable[type[Detector]], text: str) -> list[type[Detector]]:
+    """The detectors whose text triggers occur in `text` (each word looked for once)."""
+    seen: dict[str, bool] = {}
+    return [detector for detector in detectors if detector.wants(text, seen)]
 
 
 def run_detectors(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flowfix.cache import Entry, ResultCache
 from flowfix.config import Config
-from flowfix.detector import run_detectors
+from flowfix.detector import run_detectors, wanted
 from flowfix.fixes import Picks, fix_loop, fixable, picked
 from flowfix.languages import is_rust, language_of
 from flowfix.project import ProjectIndex
@@ -141,8 +141,8 @@ def detect(
     if is_rust(display):
         from flowfix.rust.detector import run_rust_detectors
 
-        wanted = [rule.detector for rule in rules if rule.detector.wants(text)]
-        found, hidden = run_rust_detectors(text, display, wanted, config)
+        detectors = wanted((rule.detector for rule in rules), text)
+        found, hidden = run_rust_detectors(text, display, detectors, config)
         hidden_codes = tuple(sorted(f.code for f in hidden))
         return Detection(sorted(found, key=lambda f: f.sort_key), hidden_codes)
     with gc_paused():
@@ -151,7 +151,7 @@ def detect(
             or known_tree(text)
             or check_syntax(text if raw is None else raw)
         )
-        detectors = [rule.detector for rule in rules if rule.detector.wants(text)]
+        detectors = wanted((rule.detector for rule in rules), text)
         try:
             found, hidden = run_detectors(tree, text, display, detectors, config, project)
         except RecursionError as exc:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flowfix.discovery import discover
 from flowfix.config import Config
+from flowfix.discovery import discover
 from flowfix.engine import Options, detect, process_path
 from flowfix.rules import FixSafety, registry
 from flowfix.runner import run
@@ -114,8 +114,9 @@ def test_fix_keeps_encoding_bom_and_newlines(tmp_path: Path, raw: bytes, newline
 @pytest.mark.parametrize(
     "raw",
     [
-        b"\xef\xbb\xbfimport time\n\n\nasync def f():\n    s = '\xc3\xa9\xe2\x82\xac'; time.sleep(1)\n",
-        b"# -*- coding: latin-1 -*-\nimport time\n\n\nasync def f():\n    s = '\xe9'; time.sleep(1)\n",
+        b"\xef\xbb\xbf" + BLOCKING.replace("    time", "    s = '\u00e9\u20ac'; time").encode(),
+        b"# -*- coding: latin-1 -*-\n"
+        + BLOCKING.replace("    time", "    s = '\xe9'; time").encode("latin-1"),
     ],
     ids=["bom-utf8", "latin-1"],
 )
