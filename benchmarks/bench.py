@@ -16,7 +16,9 @@ of a change to the corpus file nearest 2,300 lines against `ast.parse` of it (bo
 collector paused), and a quick fix (the code action's work, on an analysis already made)
 against libcst's parse of that file. Then a generated 5 MB module with one finding: `check`
 against its `ast.parse`, `fix` against its libcst parse. Peak RSS of `flowfix check -j1` on
-half and on all of the corpus shows whether memory stays flat in corpus size.
+half and on all of the corpus shows whether memory stays flat in corpus size. Last, in this
+process, where a cold check's time goes: the parser floor, what every run pays before any rule
+runs (reading, trigger scans, the semantic model), and the whole analysis (`--only-split`).
 
     python benchmarks/bench.py --rust path/to/dashflow [--only-rust]
 
@@ -128,6 +130,9 @@ def main() -> None:
     parser.add_argument(
         "--only-editor", action="store_true", help="time only the language server's rows"
     )
+    parser.add_argument(
+        "--only-split", action="store_true", help="time only where a cold check's time goes"
+    )
     options = parser.parse_args()
     if options.rust is not None and options.only_rust:
         rust_row(options.rust.resolve(), options.runs)
@@ -136,6 +141,9 @@ def main() -> None:
     files = python_files(corpus)
     if options.only_editor:
         editor(files, corpus, options.runs)
+        return
+    if options.only_split:
+        split(files, options.runs)
         return
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     print(f"corpus: {corpus} ({len(files)} files, {lines:,} lines)")
@@ -212,6 +220,7 @@ def main() -> None:
     print(
         f"\npeak RSS, flowfix -j1: {rss_half} MiB on {len(files) // 2} files, {rss_all} MiB on all"
     )
+    split(files, options.runs)
     # The language server's rows run in a process of their own, as the server does: in this
     # one, whose heap the rows above grew, the quick fix took twice as long.
     args = [sys.executable, __file__, str(corpus), "--runs", str(options.runs), "--only-editor"]
@@ -219,6 +228,56 @@ def main() -> None:
     large_file(options.runs, fix=not options.skip_large_fix)
     if options.rust is not None:
         rust_row(options.rust.resolve(), options.runs)
+
+
+def split(files: Sequence[Path], runs: int) -> None:
+    """Where a cold check's time goes, in this process (no interpreter start, no output): the
+    parser floor with the collector paused (as flowfix parses), the same plus what every run
+    pays before any rule runs (reading and decoding, the trigger scans, the semantic model),
+    and the whole analysis with every rule."""
+    from flowfix.analysis import Model
+    from flowfix.detector import wanted
+    from flowfix.engine import Options, check_syntax, gc_paused
+    from flowfix.rules import expand_codes, registry
+    from flowfix.runner import run
+    from flowfix.sources import ParseFailure, SourceError, read_source
+
+    codes = tuple(sorted(expand_codes(["ALL"])))
+    detectors = [registry()[code].detector for code in codes]
+
+    def floor() -> None:
+        with gc_paused():
+            parse_all(files, ast.parse)
+
+    def without_rules() -> None:
+        for path in files:
+            try:
+                source = read_source(path)
+                with gc_paused():
+                    tree = check_syntax(source.raw)
+                    found = wanted(detectors, source.text)
+                    if found:
+                        Model(tree, source.text, {k for d in found for k in d.VISITS}).release()
+            except (SourceError, ParseFailure):
+                pass
+
+    def with_rules() -> None:
+        for _ in run(files, Options(codes=codes)):
+            pass
+
+    rounds: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for row, action in (
+            ("ast.parse, collector paused", floor),
+            ("read, parse, triggers, model: no rule", without_rules),
+            ("the whole analysis, every rule", with_rules),
+        ):
+            rounds.setdefault(row, []).append(median_time(action, 1))
+    print("\nwhere a cold check's time goes (in this process, whole catalog):")
+    base = statistics.median(rounds["ast.parse, collector paused"])
+    for row, times in rounds.items():
+        seconds = statistics.median(times)
+        print(f"  {row:<38} {seconds:6.2f} s  {seconds / base:5.2f}x")
 
 
 def rust_row(folder: Path, runs: int) -> None:
