@@ -74,6 +74,9 @@ class Config:
     unsafe_fixes: bool = False
     thresholds: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     source: str = ""
+    # The folder the run's display paths are relative to ("": the current folder). The editor
+    # server shows paths from the configuration's folder whatever folder it was started in.
+    base: str = ""
 
     def threshold(self, key: str) -> int:
         return self.thresholds.get(key, DEFAULT_THRESHOLDS[key])
@@ -90,7 +93,14 @@ class Config:
         """Whether `relpath` (relative to the project root: `project_path`) is test code."""
         return _matcher(self.test_paths)(relpath)
 
-    def project_path(self, display: str, base: str = "") -> str:
+    def is_test_file(self, display: str) -> bool:
+        """Whether the file shown as `display` in this run is test code: its path from the
+        project's root (`project_path`) matches `test-paths`. The one answer every part of a
+        run uses: the rules it selects for a file, and rules that weigh other files of the
+        run by whether they are tests."""
+        return self.is_test_path(self.project_path(display))
+
+    def project_path(self, display: str) -> str:
         """`display` (relative to `base`, by default the current folder, or absolute) relative
         to the folder of the configuration file, where `per-file-ignores` and `test-paths`
         patterns are rooted, as ruff roots them: a run from a subfolder matches them as a run
@@ -99,7 +109,7 @@ class Config:
         if not self.source:
             return display
         root = os.path.dirname(os.path.abspath(self.source))
-        full = os.path.normpath(os.path.join(base or os.getcwd(), display))
+        full = os.path.normpath(os.path.join(self.base or os.getcwd(), display))
         relative = os.path.relpath(full, root)
         if relative == os.pardir or relative.startswith(os.pardir + os.sep):
             return display

@@ -37,15 +37,14 @@ class Options:
     threshold: FixSafety = FixSafety.SAFE
     project: ProjectIndex | None = None
     cache: ResultCache | None = None
-    base: str = ""  # the folder display paths are relative to ("": the current folder)
 
     def rules_for(self, display: str) -> list[Rule]:
         """The selected rules of the file's language, less those per-file-ignores drops and,
         on a test path, the production-only ones (patterns rooted at the project's root)."""
-        where = self.config.project_path(display, self.base)
+        where = self.config.project_path(display)
         ignored = self.config.ignored_for(where) if self.config.per_file_ignores else set()
         dropped = expand_codes(sorted(ignored))
-        in_tests = self.config.is_test_path(where)
+        in_tests = self.config.is_test_file(display)
         rules = registry()
         language = language_of(display)
         return [

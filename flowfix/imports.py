@@ -10,7 +10,10 @@ new import into its section at its sorted place, or merges a name into an existi
 `ImportSettings` carries the project's settings, read by `flowfix.style`.
 
 When the block was sorted before, the new statement keeps it sorted; when it was not, the new
-statement still lands in its own section, beside the statements it sorts between.
+statement still lands in its own section, beside the statements it sorts between. A comment
+stays right above the statement it heads: a new import goes above a commented import of the
+block, and above the comment that heads the first statement of a module without imports
+(comments above a first import are the file's header, which stays on top).
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ from flowfix.style import (
 )
 
 _DIGITS = re.compile(r"\d+")
+# Header lines nothing is put above: a shebang or PEP 263 encoding declaration (valid on the
+# first two lines only) and file-wide directives to tools (`# type: ignore` must come before
+# any code).
+_FIRST_LINES = re.compile(r"#!|#.*?coding[:=]")
+_FILE_DIRECTIVE = re.compile(
+    r"#\s*(?:type:\s*ignore\b|(?:mypy|pyright|pyre|ruff|flake8|pylint|isort|flowfix)\s*:)"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -254,9 +264,38 @@ def _add(module: cst.Module, request: ImportRequest, settings: ImportSettings) -
             _separate_next(body, end + 1, end + 1)
         else:
             gap = [cst.EmptyLine(indent=False)] if start > 0 else []
+            if start == 0 and body:
+                module = _comments_to_first_statement(module, body)
             body.insert(start, statement.with_changes(leading_lines=gap))
             _separate_next(body, start + 1, start + 1)
     return module.with_changes(body=body)
+
+
+def _comments_to_first_statement(module: cst.Module, body: list[cst.BaseStatement]) -> cst.Module:
+    """`module` without the comment lines at the end of its header that head its first
+    statement, which `body[0]` (that statement, not an import) gets back: libcst keeps the
+    lines above a module's first statement in its header, but a comment right above that
+    statement (no blank line between: `# --- settings ---`) is about it, and an import put
+    first must go above it. The lines that must stay first stay in the header."""
+    header = list(module.header)
+    split = len(header)
+    while split > 0 and _heads_code(header[split - 1], split - 1):
+        split -= 1
+    first = body[0]
+    if split == len(header) or not isinstance(
+        first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+    ):
+        return module
+    body[0] = first.with_changes(leading_lines=[*header[split:], *first.leading_lines])
+    return module.with_changes(header=header[:split])
+
+
+def _heads_code(line: cst.EmptyLine, number: int) -> bool:
+    """Whether header line `number` (from 0) is a comment free to move below an import."""
+    if line.comment is None:
+        return False
+    text = line.comment.value
+    return not (number < 2 and _FIRST_LINES.match(text)) and not _FILE_DIRECTIVE.match(text)
 
 
 def _type_gap(last: _Entry, is_from: bool, settings: ImportSettings) -> Sequence[cst.EmptyLine]:

@@ -120,14 +120,16 @@ def analyse(
 ) -> Analysis:
     """Detect on one document version with its folder's configuration (ConfigError if broken)."""
     config_file = find_config_file(path.parent)
-    config = load_config(config_file)
+    # Display paths are relative to the configuration's folder, whatever folder the server runs in.
+    config = dataclasses.replace(
+        load_config(config_file), base=str(config_file.parent) if config_file else ""
+    )
     display = display_name(path, [config_file.parent] if config_file else roots)
     threshold = FixSafety.UNSAFE if config.unsafe_fixes else FixSafety.SAFE
     options = Options(
         codes=rule_codes(config),
         config=config,
         threshold=threshold,
-        base=str(config_file.parent) if config_file else "",
     )
     options = with_project(options, [(path, display, text)])
     raw = text.encode("utf-8")

@@ -88,6 +88,24 @@ CASES = {
         [ImportRequest("os")],
         "# a header comment\nimport os\n\nimport requests\n\nX = 1\n",
     ),
+    "comment_heading_the_first_statement_stays_with_it": (
+        "# --- settings ---\nX = 1\n",
+        [ImportRequest("os")],
+        "import os\n\n# --- settings ---\nX = 1\n",
+    ),
+    "comment_heading_the_first_def_stays_with_it": (
+        "# Copyright header\n\n# --- helpers ---\n@decorate\ndef helper():\n    pass\n",
+        [ImportRequest("functools")],
+        "# Copyright header\n\nimport functools\n\n\n# --- helpers ---\n@decorate\n"
+        "def helper():\n    pass\n",
+    ),
+    "shebang_encoding_and_directives_stay_first": (
+        "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n# type: ignore\n# --- settings ---\n"
+        "X = 1\n",
+        [ImportRequest("os")],
+        "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n# type: ignore\nimport os\n\n"
+        "# --- settings ---\nX = 1\n",
+    ),
     "comment_stays_with_its_import": (
         "import json\n\n# the HTTP client\nimport requests\n\nX = 1\n",
         [ImportRequest("os")],

@@ -4,6 +4,7 @@ command line, `flowfix rules` / `explain`, and which files production-only rules
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -228,7 +229,14 @@ def test_patterns_are_rooted_at_the_project_root_from_any_folder(
 
 def test_project_path() -> None:
     config = Config(source="/srv/app/pyproject.toml")
-    assert config.project_path("x.py", "/srv/app/tests") == "tests/x.py"
+    assert replace(config, base="/srv/app/tests").project_path("x.py") == "tests/x.py"
     assert config.project_path("/srv/app/src/y.py") == "src/y.py"
-    assert config.project_path("../z.py", "/srv/app") == "../z.py"  # outside: as displayed
-    assert Config().project_path("x.py", "/srv/app/tests") == "x.py"  # no configuration file
+    assert replace(config, base="/srv/app").project_path("../z.py") == "../z.py"  # outside
+    assert Config(base="/srv/app/tests").project_path("x.py") == "x.py"  # no configuration file
+
+
+def test_is_test_file_reads_display_paths_from_the_runs_base() -> None:
+    config = Config(source="/srv/app/pyproject.toml", test_paths=("tests/*",), base="/srv/app")
+    assert config.is_test_file("tests/x.py") is True
+    assert replace(config, base="/srv/app/src").is_test_file("tests/x.py") is False
+    assert replace(config, base="/srv/app/src").is_test_file("../tests/x.py") is True

@@ -706,7 +706,7 @@ class ConfigReloadedPerCall(Detector):
 
     def _is_program_code(self, display: str) -> bool:
         """Not a test file (by the project's `test-paths`)."""
-        return not self.config.is_test_path(self.config.project_path(display))
+        return not self.config.is_test_file(display)
 
     CODE = "CAC002"
     NAME = "config-reloaded-per-call"
