@@ -48,8 +48,8 @@ class BlockingCall:
 
 # A sync database session's work is moved as a whole, not one call at a time.
 DATABASE_NOTE = (
-    "run the database work in a thread (`await asyncio.to_thread(...)`, Starlette's "
-    "`run_in_threadpool`) or use an `AsyncSession`"
+    "move the session's work into one sync function run in a thread "
+    "(`await asyncio.to_thread(work)`, Starlette's `run_in_threadpool`)"
 )
 
 

@@ -82,7 +82,8 @@ def declared_client(
     if not isinstance(annotation, ast.Name):
         return None
     if _is_imported(model, annotation):
-        return imported(annotation) if imported is not None else None
+        found = imported(annotation) if imported is not None else None
+        return found if found in SYNC_CLIENT_NAMES else None
     value = single_binding_value(model, annotation)
     if isinstance(value, ast.Subscript) and model.is_module_level_name(annotation):
         return declared_client(model, value, imported, depth + 1)

@@ -108,7 +108,7 @@ def _redis() -> SyncClient:
 SESSION_METHODS = frozenset(
     {
         *("execute", "scalars", "scalar", "commit", "rollback", "flush", "refresh"),
-        *("get", "get_one", "merge"),
+        *("get", "get_one", "merge", "exec"),  # `exec`: SQLModel's
     }
 )
 CONNECTION_METHODS = frozenset(
