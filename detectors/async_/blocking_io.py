@@ -1,4 +1,5 @@
-"""ASY002: a blocking HTTP, subprocess or sync LLM-client call in a coroutine's own body."""
+"""ASY002: a blocking HTTP, subprocess, sync client or sync database call in a coroutine's own
+body."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ DATABASE_NOTE = (
 
 
 class BlockingIoInAsync(Detector):
-    """A blocking HTTP, subprocess or sync client call inside `async def` stalls the event loop.
+    """A blocking HTTP, subprocess, sync client or database call in `async def` stalls the loop.
 
     ## Why is this bad?
     While `requests.get()`, `subprocess.run()` or a sync `OpenAI().chat.completions.create()`
@@ -65,7 +66,9 @@ class BlockingIoInAsync(Detector):
     guide measures 100 one-second API calls at 100 s sequentially and 2 s as async nodes; a
     blocking call inside `exec_async` brings them back to 100 s. The same guide lists "no
     blocking operations in async nodes" (with `requests.get` in `exec_async` as its example),
-    and the Dynamiq review checklist flags `requests.*` in async context.
+    and the Dynamiq review checklist flags `requests.*` in async context. A sync SQLAlchemy
+    `Session` in an `async def` FastAPI endpoint is the same mistake: each `db.execute()`,
+    `db.query(...).first()` or `db.commit()` waits for a database round trip on the loop.
 
     ## Example
     ```python
@@ -91,7 +94,9 @@ class BlockingIoInAsync(Detector):
     Better still, use an async client: `httpx.AsyncClient`, `openai.AsyncOpenAI`,
     `anthropic.AsyncAnthropic`, Google Gen AI's `client.aio.models`, `redis.asyncio.Redis`
     (each command of a sync `redis.Redis` is a network round trip),
-    `qdrant_client.AsyncQdrantClient`, `asyncio.create_subprocess_exec()`.
+    `qdrant_client.AsyncQdrantClient`, `asyncio.create_subprocess_exec()`, SQLAlchemy's
+    `AsyncSession` / `AsyncConnection` / `AsyncEngine` (`sqlalchemy.ext.asyncio`), or a sync
+    `def` endpoint, which FastAPI runs in its thread pool.
 
     ## Fix safety
     Unsafe: `await asyncio.to_thread(callee, *args, **kwargs)` runs the same call in the
@@ -100,12 +105,16 @@ class BlockingIoInAsync(Detector):
     `min(32, cpu_count + 4)` workers) and a cancelled coroutine leaves the thread running.
     `asyncio` is imported (an existing alias is reused). No fix is offered for streamed
     calls (`stream=True`, `urlopen()`: reading the result still blocks), inside a generator
-    expression, or where `asyncio` names something else. Calls on a client are reported only
+    expression, or where `asyncio` names something else. Calls on a sync SQLAlchemy session,
+    connection or engine are reported only: offloading one statement at a time leaves the
+    session's lazy loads and autoflushes on the loop, so the advice is to move the session's
+    work into one sync function run in a thread (`await asyncio.to_thread(work)`, Starlette's
+    `run_in_threadpool`) or to use `AsyncSession`. Calls on a client are reported only
     when the client is constructed in the call (`OpenAI().…`) or the name / `self` attribute
     is only ever bound to a sync client (`client = OpenAI()`, `self.client = Anthropic()` in
-    the class, `client: OpenAI`); calls in a nested `def`, `lambda` or `class`, and calls
-    already passed to `asyncio.to_thread` / `run_in_executor` as a function, are not
-    reported.
+    the class, `client: OpenAI`, `db: Annotated[Session, Depends(get_db)]`); calls in a
+    nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread` /
+    `run_in_executor` as a function, are not reported.
 
     ## Metric to monitor
     Event-loop lag (`loop.slow_callback_duration` warnings in debug mode) and the p95 latency
@@ -114,6 +123,19 @@ class BlockingIoInAsync(Detector):
     ## Limitations
     Sync clients passed in from other modules, or stored under another name than the one
     they were built with, are not recognised; helpers that block indirectly are ASY006.
+    SQLAlchemy (and SQLModel) handles are recognised when built in the module or a module
+    of the run (`Session(engine)`, `SessionLocal()` for `SessionLocal = sessionmaker(...)`
+    without an async `class_=`, `engine.connect()` for `engine = create_engine(...)`) or
+    declared on a coroutine's parameter: `Session`, `Annotated[Session, ...]`,
+    `Optional[Session]`, or a module-level alias of one (`DbSession = Annotated[Session,
+    Depends(get_db)]`), in the module or imported from a module of the run; a file that
+    uses such an imported alias is only looked at when it contains `Session`, `sqlalchemy`
+    or `sqlmodel`. What sends SQL: `execute`, `scalars`, `scalar`, `get`, `get_one`,
+    `merge`, `refresh`, `flush`, `commit`, `rollback` (and SQLModel's `exec`), the method
+    that runs a `session.query(...)` chain (`all`, `first`, `one`, `one_or_none`, `scalar`,
+    `count`, `get`, `update`, `delete`), a connection's `exec_driver_sql`, an engine's
+    `connect` / `begin`; `add`, `delete` and building a query do not. A session held in a
+    `self` attribute set from a parameter, and iterating a query, are not recognised.
     """
 
     CODE = "ASY002"
