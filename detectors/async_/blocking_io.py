@@ -267,7 +267,9 @@ def _query_run(model: Model, call: ast.Call, imported: ImportedAlias | None) -> 
     client = sync_client(model, source, imported)
     if client is None or call.func.attr not in SYNC_CLIENTS[client].query_runs:
         return None
-    return _client_call(f"{shown_callee(source)}.query(...).{call.func.attr}", SYNC_CLIENTS[client])
+    shown = f"{shown_callee(source.func)}(...)" if isinstance(source, ast.Call) else None
+    shown = shown or shown_callee(source)
+    return _client_call(f"{shown}.query(...).{call.func.attr}", SYNC_CLIENTS[client])
 
 
 def _constructed_client(
