@@ -59,7 +59,7 @@ RULES = {
         "async",
         "unsafe",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
-        False,
+        True,
         "flowfix.detectors.async_.blocking_io:BlockingIoInAsync",
         "flowfix.codemods.offload_blocking_io_to_thread:OffloadBlockingIoToThread",
         "python",

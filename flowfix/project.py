@@ -23,12 +23,16 @@ from flowfix.analysis.blocking import (
     BLOCKING_FUNCTIONS,
     CLIENT_METHODS,
     LLM_METHODS,
+    SESSION_CLASSES,
+    SESSION_FACTORIES,
+    SQLALCHEMY_CLIENTS,
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.model import FunctionNode, children
+from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
 from flowfix.analysis.values import dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
@@ -61,6 +65,8 @@ class ModuleInfo:
 
     name: str
     bindings: dict[str, str] = field(default_factory=dict)
+    # Type aliases: `DbSession = Annotated[Session, Depends(get_db)]` → the class, qualified.
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -360,6 +366,28 @@ class ProjectIndex:
             return self.resolve(module.bindings[tail], depth + 1)
         return dotted
 
+    def declared_type(self, dotted: str, depth: int = 0) -> str:
+        """The class a type alias of the run stands for (`app.db.DbSession`, defined as
+        `Annotated[Session, Depends(get_db)]` → `sqlalchemy.orm.Session`), through re-exports
+        and aliases of aliases; `dotted` itself (resolved) when it is no alias."""
+        key = self.resolve(dotted)
+        head, _, tail = key.rpartition(".")
+        module = self.modules.get(head)
+        target = module.aliases.get(tail) if module is not None else None
+        if target is None or depth > MAX_DEPTH:
+            return key
+        return self.declared_type(target, depth + 1)
+
+    def bound_handle(self, dotted: str) -> str | None:
+        """The sync SQLAlchemy handle (`engine = create_engine(...)`) or session factory
+        (`SessionLocal = sessionmaker(...)`) a module-level name of the run is bound to by
+        every assignment of it, through re-exports."""
+        key = self.resolve(dotted)
+        head, _, tail = key.rpartition(".")
+        self._load(head)
+        indexer = self.indexers.get(head)
+        return indexer.bound_handle(tail) if indexer is not None else None
+
     def has_function(self, key: str) -> bool:
         """Whether `key` (a resolved name) is a function or method of the run."""
         return key in self.functions or key in self.pending
@@ -569,11 +597,20 @@ class _Indexer:
         """Bindings and class bases now; each function is analysed when the index is asked
         about it (`ProjectIndex.function`)."""
         assignments: list[ast.Assign] = []
+        aliases: list[tuple[str, ast.Subscript]] = []
         for node in nested_statements(tree.body):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._bind_import(node)
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 assignments.append(node)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                alias = _type_alias(node)
+                if alias is not None:
+                    aliases.append(alias)
+        for name, value in aliases:  # (once every import is bound)
+            declared = self._unwrapped(value, None)
+            if declared is not None:
+                self.info.aliases[name] = declared
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.info.bindings.setdefault(node.name, f"{self.module}.{node.name}")
@@ -621,6 +658,25 @@ class _Indexer:
             if factory is not None and factory.returns_client in SYNC_CLIENT_NAMES:
                 clients.add(factory.returns_client)
         return clients
+
+    def bound_handle(self, name: str) -> str | None:
+        """See `ProjectIndex.bound_handle`: one module-level name of this module."""
+        found: set[str] = set()
+        for assign in self.assignments:
+            if not any(isinstance(t, ast.Name) and t.id == name for t in assign.targets):
+                continue
+            call: ast.Call = assign.value  # type: ignore[assignment]
+            called = self.qualify(dotted_name(call.func) or "", None)
+            made = next((k.value for k in call.keywords if k.arg == "class_"), None)
+            made_name = dotted_name(made) if made is not None else None
+            if called in SQLALCHEMY_CLIENTS or (
+                called in SESSION_FACTORIES
+                and (made is None or self.qualify(made_name or "", None) in SESSION_CLASSES)
+            ):
+                found.add(called)
+            else:
+                return None
+        return found.pop() if len(found) == 1 else None
 
     def _bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -690,7 +746,7 @@ class _Indexer:
             if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
                 continue
-            client = self._client_call(inner.func, cls)
+            client = self._client_call(inner, cls, node.args)
             if client is not None:
                 kind = SYNC_CLIENTS[client].kind
                 shown = callee or _spelled(inner.func)
@@ -699,9 +755,17 @@ class _Indexer:
                 info.calls.append(target)
         return info
 
-    def _client_call(self, func: ast.expr, cls: str | None) -> str | None:
-        """The sync client whose blocking method `func` calls (`client.chat.completions.create`,
-        `session.get`), on a name bound to one or on one built inline (`OpenAI().x.create`)."""
+    def _client_call(self, call: ast.Call, cls: str | None, params: ast.arguments) -> str | None:
+        """The sync client whose blocking method `call` calls (`client.chat.completions.create`,
+        `session.get`, `db.query(User).first`), on a name bound to one, a parameter declared
+        as one (`db: Session`, `db: DbSession`) or one built inline (`OpenAI().x.create`)."""
+        func = call.func
+        source = query_source(call)
+        if source is not None and isinstance(func, ast.Attribute):
+            root = dotted_name(source)
+            held = self._clients_held(root, params) if root is not None else set()
+            runs = [name for name in sorted(held) if func.attr in SYNC_CLIENTS[name].query_runs]
+            return runs[0] if runs else None
         parts: list[str] = []
         while isinstance(func, ast.Attribute):
             parts.append(func.attr)
@@ -716,9 +780,42 @@ class _Indexer:
             return None
         if root == "self" and parts:
             root, parts = f"self.{parts[0]}", parts[1:]
-        if not parts or not _may_block(parts) or root not in self.assigned_calls:
+        if not parts or not _may_block(parts):
             return None
-        return _blocking_method(self.clients_bound(root), parts)
+        return _blocking_method(self._clients_held(root, params), parts)
+
+    def _clients_held(self, root: str, params: ast.arguments) -> set[str]:
+        """The sync clients `root` (a name or `self.x`) holds: a parameter's declared class,
+        else what `clients_bound` finds."""
+        for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
+            if arg.arg == root:
+                declared = self._unwrapped(arg.annotation, None) if arg.annotation else None
+                found = self.index.declared_type(declared) if declared else None
+                return {found} if found in SYNC_CLIENT_NAMES else set()
+        return self.clients_bound(root) if root in self.assigned_calls else set()
+
+    def _unwrapped(self, annotation: ast.expr, cls: str | None) -> str | None:
+        """The qualified class an annotation names: `Session`, `Annotated[Session, ...]`,
+        `Optional[Session]`, `Session | None`."""
+        inner = wrapped_type(annotation)
+        if inner is not None:
+            if isinstance(annotation, ast.Subscript):
+                head = dotted_name(annotation.value)
+                if head is None or self.qualify(head, cls) not in WRAPPING_TYPES:
+                    return None
+            annotation = inner
+        dotted = dotted_name(annotation)
+        return self.qualify(dotted, cls) if dotted is not None else None
+
+
+def _type_alias(node: ast.Assign | ast.AnnAssign) -> tuple[str, ast.Subscript] | None:
+    """(name, value) of a module-level `Name = Annotated[...]` (or `Name: TypeAlias = ...`)."""
+    target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+    if isinstance(node, ast.AnnAssign):
+        target = node.target
+    if isinstance(target, ast.Name) and isinstance(node.value, ast.Subscript):
+        return target.id, node.value
+    return None
 
 
 def _spelled(func: ast.expr) -> str:

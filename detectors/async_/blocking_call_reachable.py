@@ -99,7 +99,9 @@ class BlockingCallReachableFromAsync(Detector):
     module level), `self.method()` calls, methods of a local bound
     once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
     up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a
-    project function that returns one (`redis_client = get_redis_client()`). An async flow is
+    project function that returns one (`redis_client = get_redis_client()`), or when it is
+    a parameter declared as one (`db: Session`, `db: Annotated[Session, ...]` or an alias of
+    that: a service function handed an endpoint's sync SQLAlchemy session). An async flow is
     `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
     to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
     files (`core/pocketflow.py`) counts as the package. In editor mode (stdin) only the file

@@ -121,9 +121,11 @@ def bound_class(
     expr: ast.AST,
     classes: Collection[str],
     constructs: Callable[[ast.expr], str | None],
+    declares: Callable[[ast.expr], str | None] | None = None,
 ) -> str | None:
     """The one class of `classes` that every binding of `expr` (a name, or `self.attr` of the
-    enclosing class) holds: constructed (`constructs(value)`), or declared with that type.
+    enclosing class) holds: constructed (`constructs(value)`), or declared with that type
+    (`declares(annotation)` when given: a rule that reads `Annotated[...]` or aliases).
     `None` values are ignored; any other value makes the answer unknown (None)."""
     bindings: list[BoundValue] | None
     if isinstance(expr, ast.Name):
@@ -135,7 +137,9 @@ def bound_class(
         return None
     found: set[str] = set()
     for value, annotation in bindings:
-        held = model.resolves_to(annotation, classes) if annotation is not None else None
+        held = None
+        if annotation is not None:
+            held = declares(annotation) if declares else model.resolves_to(annotation, classes)
         held = held or (constructs(value) if value is not None else None)
         if held is not None:
             found.add(held)

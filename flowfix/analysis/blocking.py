@@ -84,6 +84,8 @@ class SyncClient:
     methods: frozenset[str]
     alternative: str
     kind: str = "HTTP"
+    # Methods that run a query built from the client (`session.query(User).filter(...).all()`).
+    query_runs: frozenset[str] = frozenset()
 
     @property
     def is_llm(self) -> bool:
@@ -99,6 +101,73 @@ def _llm(alternative: str) -> SyncClient:
 def _redis() -> SyncClient:
     return SyncClient(REDIS_METHODS, REDIS_ALTERNATIVE, "Redis")
 
+
+# Sync SQLAlchemy (SQLModel re-exports its `Session` and `create_engine`): each statement,
+# load, flush and commit waits for a database round trip on the calling thread. `add`,
+# `delete` and `query(...)` only record work; the methods below send it.
+SESSION_METHODS = frozenset(
+    {
+        *("execute", "scalars", "scalar", "commit", "rollback", "flush", "refresh"),
+        *("get", "get_one", "merge", "exec"),  # `exec`: SQLModel's
+    }
+)
+CONNECTION_METHODS = frozenset(
+    {"execute", "exec_driver_sql", "scalars", "scalar", "commit", "rollback"}
+)
+ENGINE_METHODS = frozenset({"connect", "begin", "raw_connection"})
+# What runs a `session.query(...)` chain: its SELECT, or a bulk UPDATE / DELETE.
+QUERY_RUNS = frozenset(
+    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
+)
+DATABASE_KIND = "SQLAlchemy"
+
+
+def _sqlalchemy(methods: frozenset[str], alternative: str) -> SyncClient:
+    runs = QUERY_RUNS if methods is SESSION_METHODS else frozenset()
+    return SyncClient(methods, f"`{alternative}` (`sqlalchemy.ext.asyncio`)", DATABASE_KIND, runs)
+
+
+SQLALCHEMY_CLIENTS: dict[str, SyncClient] = {
+    **{
+        name: _sqlalchemy(SESSION_METHODS, "AsyncSession")
+        for name in (
+            *("sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session"),
+            *("sqlmodel.orm.session.Session", "sqlalchemy.orm.scoped_session"),
+            "sqlalchemy.orm.scoping.scoped_session",
+        )
+    },
+    **{
+        name: _sqlalchemy(CONNECTION_METHODS, "AsyncConnection")
+        for name in (
+            *("sqlalchemy.Connection", "sqlalchemy.engine.Connection"),
+            "sqlalchemy.engine.base.Connection",
+        )
+    },
+    **{
+        name: _sqlalchemy(ENGINE_METHODS, "AsyncEngine")
+        for name in (
+            *("sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine"),
+            *("sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"),
+            "sqlmodel.create_engine",
+        )
+    },
+}
+# Factories of sync sessions: calling what they return opens one (`SessionLocal()`).
+SESSION_FACTORIES = frozenset(
+    {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"}
+)
+# Methods of a sync engine that return a sync connection, and of a session factory that
+# return a session.
+ENGINE_CONNECTIONS = frozenset({"connect", "begin"})
+FACTORY_SESSIONS = frozenset({"begin"})
+SESSION_CLASS = "sqlalchemy.orm.Session"
+SESSION_CLASSES = frozenset(
+    name for name, client in SQLALCHEMY_CLIENTS.items() if client.methods is SESSION_METHODS
+)
+CONNECTION_CLASS = "sqlalchemy.engine.Connection"
+ENGINE_CLASSES = frozenset(
+    name for name, client in SQLALCHEMY_CLIENTS.items() if client.methods is ENGINE_METHODS
+)
 
 SYNC_CLIENTS: dict[str, SyncClient] = {
     "openai.OpenAI": _llm("`openai.AsyncOpenAI`"),
@@ -120,14 +189,18 @@ SYNC_CLIENTS: dict[str, SyncClient] = {
     "qdrant_client.qdrant_client.QdrantClient": SyncClient(
         QDRANT_METHODS, QDRANT_ALTERNATIVE, "Qdrant"
     ),
+    **SQLALCHEMY_CLIENTS,
 }
 SYNC_CLIENT_NAMES = frozenset(SYNC_CLIENTS)
 CLIENT_METHODS = frozenset().union(*(client.methods for client in SYNC_CLIENTS.values()))
+QUERY_METHODS = frozenset().union(*(client.query_runs for client in SYNC_CLIENTS.values()))
 MAX_METHOD_DEPTH = max(path.count(".") + 1 for path in CLIENT_METHODS)
 # Top-level packages of everything above (ASY002's text trigger).
 BLOCKING_MODULES = (
     *("requests", "httpx", "urllib", "subprocess", "openai", "anthropic", "litellm", "redis"),
-    *("genai", "qdrant_client"),
+    *("genai", "qdrant_client", "sqlalchemy", "sqlmodel"),
+    # A session type alias imported from another module (`DbSession`, `SessionDep`).
+    "Session",
 )
 
 # File I/O (ASY003): `open()` and the single-call reads and writes of `pathlib.Path`.
