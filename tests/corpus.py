@@ -76,12 +76,15 @@ def pinned(into: Path) -> Path:
 
 
 # The GitHub sources as their repositories hold them (examples, cookbooks and tests included):
-# (folder, repository, commit). Read from bare mirrors (`$FLOWFIX_MIRRORS/<owner>+<name>/repo`,
-# default /work/.mirror), since the machine that runs the tests may not reach GitHub.
+# (folder, repository, commit, the repository's folder taken: "" for all of it). Read from bare
+# mirrors (`$FLOWFIX_MIRRORS/<owner>+<name>/repo`, default /work/.mirror), since the machine
+# that runs the tests may not reach GitHub. DashFlow is the `dashflow/` folder of dTOOL: its
+# Rust crates, with their examples, benchmarks and scripts.
 GITHUB = (
-    ("dynamiq", "dynamiq-ai/dynamiq", "9fcec5f14f96e311212f240ca14fd0f1f2ccc771"),
-    ("pflow", "spinje/pflow", "dae0c4592d2c04e7b8ac419c50047aae83ddbdb0"),
-    ("PocketFlow", "The-Pocket/PocketFlow", "43ef382bb0c9dae8167528618bb40f5a3f9a28a5"),
+    ("dynamiq", "dynamiq-ai/dynamiq", "9fcec5f14f96e311212f240ca14fd0f1f2ccc771", ""),
+    ("pflow", "spinje/pflow", "dae0c4592d2c04e7b8ac419c50047aae83ddbdb0", ""),
+    ("PocketFlow", "The-Pocket/PocketFlow", "43ef382bb0c9dae8167528618bb40f5a3f9a28a5", ""),
+    ("dashflow", "dropbox/dTOOL", "1389e20c36e0c3819fa5f5043a4936afba6bdce2", "dashflow"),
 )
 SOURCE_SUFFIXES = (".py", ".rs")
 
@@ -95,8 +98,9 @@ def mirror(repository: str) -> Path:
     return root / repository.replace("/", "+") / "repo"
 
 
-def checkout(repository: str, commit: str, into: Path) -> Path:
-    """The Python and Rust files of `repository` at `commit`, written into `into`; `into`.
+def checkout(repository: str, commit: str, into: Path, under: str = "") -> Path:
+    """The Python and Rust files of `repository` at `commit` (of its folder `under` only, when
+    given), written into `into`; `into`.
 
     Read blob by blob (`git ls-tree`, `git cat-file --batch`) rather than with `git archive`:
     a mirror may lack the large binary files, which `git archive` cannot skip."""
@@ -106,7 +110,9 @@ def checkout(repository: str, commit: str, into: Path) -> Path:
     if known.returncode != 0:
         raise NoMirror(f"{repository} at {commit[:12]}: no mirror with that commit at {git_dir}")
     listing = subprocess.run(
-        [*git, "ls-tree", "-r", "-z", commit], capture_output=True, check=True
+        [*git, "ls-tree", "-r", "-z", commit, *([under] if under else [])],
+        capture_output=True,
+        check=True,
     ).stdout
     blobs: list[tuple[str, str]] = []
     for entry in listing.split(b"\0"):
@@ -123,7 +129,7 @@ def checkout(repository: str, commit: str, into: Path) -> Path:
     for _, name in blobs:
         header_end = batch.index(b"\n", offset)
         size = int(batch[offset:header_end].split()[2])
-        target = into / name
+        target = into / name.removeprefix(f"{under}/" if under else "")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(batch[header_end + 1 : header_end + 1 + size])
         offset = header_end + 1 + size + 1
@@ -133,6 +139,6 @@ def checkout(repository: str, commit: str, into: Path) -> Path:
 def github_sources(into: Path) -> Path:
     """Every pinned GitHub source checked out into `into/<folder>/`; `into` (NoMirror when a
     mirror or a commit is missing)."""
-    for folder, repository, commit in GITHUB:
-        checkout(repository, commit, into / folder)
+    for folder, repository, commit, under in GITHUB:
+        checkout(repository, commit, into / folder, under)
     return into

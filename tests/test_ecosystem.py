@@ -1,8 +1,8 @@
 """The ecosystem check: what flowfix reports on pinned real code, against committed snapshots
-(as ruff's CI does): the packages users install (`tests/ecosystem.txt`) and the GitHub sources
-of the same projects at pinned commits, examples, cookbooks and tests included
-(`tests/ecosystem_github.txt`). Every rule runs (`--select ALL,PREVIEW`), with the default tests
-policy. A change in findings is a reviewed change of a snapshot:
+(as ruff's CI does): the packages users install (`tests/ecosystem.txt`), and the GitHub sources
+of the same projects at pinned commits, examples, cookbooks and tests included, with DashFlow's
+Rust crates (`tests/ecosystem_github.txt`). Every rule runs (`--select ALL,PREVIEW`), with the
+default tests policy. A change in findings is a reviewed change of a snapshot:
 `FLOWFIX_UPDATE_FIXTURES=1 python -m pytest tests/test_ecosystem.py` rewrites them, and
 `git diff` shows what changed."""
 
@@ -29,7 +29,10 @@ SOURCES = HERE / "ecosystem_github.txt"
 SOURCES_HEADER = "".join(
     [
         "# flowfix check --select ALL,PREVIEW on the GitHub sources: code path:line\n",
-        *(f"# {folder}/: {repository} at {commit}\n" for folder, repository, commit in GITHUB),
+        *(
+            f"# {folder}/: {repository} at {commit}{f' (its {under}/ folder)' if under else ''}\n"
+            for folder, repository, commit, under in GITHUB
+        ),
     ]
 )
 
