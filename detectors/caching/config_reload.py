@@ -721,6 +721,7 @@ class ConfigReloadedPerCall(Detector):
     FRAMEWORKS = ("pflow", "dynamiq", "pocketflow", "kaygraph")
     MESSAGE = "`{loader}()` parses `{path}` again on every call of `{function}()`"
     TRIGGERS = ("json", "yaml")
+    NEEDS = "load"  # every loader's name holds it (LOADERS)
     NEEDS_PROJECT = True
 
     # Identities of the paths the module writes, read once, when a first load is found.

@@ -615,6 +615,7 @@ class UnboundedSharedStore(Detector):
     FRAMEWORKS = ("pocketflow", "kaygraph", "pflow")
     MESSAGE = "`{store}[{key}]` grows on every run of `{function}()` and is never trimmed"
     TRIGGERS = ("append", "extend")
+    NEEDS = "post"  # a node's `post()` / `post_async()` (POST_METHODS)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._check(node)
