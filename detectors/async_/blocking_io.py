@@ -21,6 +21,7 @@ from flowfix.analysis.blocking import (
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.names import shown_callee
 from flowfix.analysis.queries import query_source
+from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.database_handles import (
@@ -183,27 +184,37 @@ class BlockingIoInAsync(Detector):
             alternative=f"{blocking.alternative} or `asyncio.to_thread()`",
         )
 
-    def _imported_alias(self, name: ast.Name) -> str | None:
-        """What a name imported from another module of the run stands for: in the annotation
-        of a coroutine's parameter, the class of a type alias (`from app.db import
-        DbSession`); read in a coroutine, the sync SQLAlchemy handle or session factory it is
-        bound to (`from app.db import SessionLocal`). Nothing is looked up elsewhere."""
+    def _imported_alias(self, expr: ast.expr) -> str | None:
+        """What an expression on a name imported from another module of the run stands for:
+        in the annotation of a coroutine's parameter, the class of a type alias (`from app.db
+        import DbSession`); read in a coroutine, the sync client, SQLAlchemy handle or session
+        factory a module-level name is bound to (`from app.llm import client`, `llm.client`,
+        `from app.db import SessionLocal`), or the sync client a factory called there returns
+        (`get_openai()`). Nothing is looked up elsewhere."""
         if self.project is None or self.module is None:
             return None
-        annotated = _annotated_function(self.model, name)
-        if annotated is None and self.model.coroutine_of(name) is None:
+        called = isinstance(expr, ast.Call)
+        target = expr.func if isinstance(expr, ast.Call) else expr
+        dotted = dotted_name(target)
+        annotated = _annotated_function(self.model, expr)
+        if dotted is None or (annotated is None and self.model.coroutine_of(expr) is None):
             return None
         if annotated is not None and not isinstance(annotated, ast.AsyncFunctionDef):
             return None
-        if not any(
+        root = target
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or not any(
             self.project.may_name_module(binding.qualified)
-            for binding in self.model.bindings_of(name)
+            for binding in self.model.bindings_of(root)
         ):
             return None
         self.project.offer_tree(self.module, self.model.tree, self.model.text)
-        qualified = self.project.qualify(self.module, name.id, None)
+        qualified = self.project.qualify(self.module, dotted, None)
         if annotated is not None:
             return self.project.declared_type(qualified)
+        if called:
+            return self.project.returned_client(qualified)
         return self.project.bound_handle(qualified)
 
 
@@ -280,9 +291,10 @@ def _constructed_client(
     found = model.resolves_to(value.func, SYNC_CLIENT_NAMES)
     if found is not None or depth >= MAX_ALIASES:
         return found
-    return opened_handle(
+    opened = opened_handle(
         model, value, lambda expr: sync_client(model, expr, imported, depth + 1), imported
     )
+    return opened or imported_client(model, value, imported)
 
 
 def sync_client(
