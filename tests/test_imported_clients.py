@@ -11,6 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from flowfix.cli import app
+from flowfix.config import Config
+from flowfix.engine import detect
+from flowfix.project import ProjectIndex
+from flowfix.rules import registry
 from helpers import write_tree
 
 CLIENTS = (
@@ -19,11 +23,11 @@ CLIENTS = (
     "from qdrant_client import QdrantClient\n\n"
     "client = OpenAI()\n"
     "aclient = AsyncOpenAI()\n"
-    "redis_client = redis.Redis(host='localhost')\n"
+    "cache = redis.Redis(host='localhost')\n"
     "qdrant: QdrantClient = QdrantClient(url='http://localhost:6333')\n"
     "swapped = OpenAI()\n"
     "lazy = None\n\n\n"
-    "def get_openai():\n"
+    "def get_llm():\n"
     "    return OpenAI()\n\n\n"
     "async def get_async_openai():\n"
     "    return OpenAI()\n\n\n"
@@ -51,7 +55,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_an_imported_client_by_name_module_reexport_and_factory(root: Path) -> None:
-    """The file that calls the client names neither `openai` nor `redis`; a module-level
+    """The file that calls the clients names none of their packages; a module-level
     `None` that a function sets to a sync client (`global lazy`) is that client."""
     files = {
         "app/__init__.py": "",
@@ -60,15 +64,15 @@ def test_an_imported_client_by_name_module_reexport_and_factory(root: Path) -> N
         "app/routes.py": (
             "from app import utils\n"
             "from app.utils import client\n"
-            "from app.utils.llm import get_openai, lazy, qdrant, redis_client\n"
+            "from app.utils.llm import cache, get_llm, lazy, qdrant\n"
             "import app.utils.llm as llm\n\n\n"
             "async def answer(prompt):\n"
             "    reply = client.chat.completions.create(model='m', messages=[])\n"
             "    vector = llm.client.embeddings.create(model='m', input=prompt)\n"
-            "    cached = redis_client.get(prompt) or lazy.get(prompt)\n"
+            "    cached = cache.get(prompt) or lazy.get(prompt)\n"
             "    hits = qdrant.query_points('docs', query=vector)\n"
-            "    made = get_openai().chat.completions.create(model='m', messages=[])\n"
-            "    other = get_openai()\n"
+            "    made = get_llm().chat.completions.create(model='m', messages=[])\n"
+            "    other = get_llm()\n"
             "    other.responses.create(model='m', input=prompt)\n"
             "    return utils.client.completions.create(model='m', prompt=prompt)\n"
         ),
@@ -78,13 +82,13 @@ def test_an_imported_client_by_name_module_reexport_and_factory(root: Path) -> N
         f"in async `answer()`; {ADVICE}",
         f"app/routes.py:9:14: ASY002 `llm.client.embeddings.create()` blocks the event loop in "
         f"async `answer()`; {ADVICE}",
-        "app/routes.py:10:14: ASY002 `redis_client.get()` blocks the event loop in async "
+        "app/routes.py:10:14: ASY002 `cache.get()` blocks the event loop in async "
         "`answer()`; use `redis.asyncio.Redis` or `asyncio.to_thread()`",
-        "app/routes.py:10:42: ASY002 `lazy.get()` blocks the event loop in async `answer()`; "
+        "app/routes.py:10:35: ASY002 `lazy.get()` blocks the event loop in async `answer()`; "
         "use `redis.asyncio.Redis` or `asyncio.to_thread()`",
         "app/routes.py:11:12: ASY002 `qdrant.query_points()` blocks the event loop in async "
         "`answer()`; use `qdrant_client.AsyncQdrantClient` or `asyncio.to_thread()`",
-        f"app/routes.py:12:12: ASY002 `get_openai.chat.completions.create()` blocks the event "
+        f"app/routes.py:12:12: ASY002 `get_llm.chat.completions.create()` blocks the event "
         f"loop in async `answer()`; {ADVICE}",
         f"app/routes.py:14:5: ASY002 `other.responses.create()` blocks the event loop in async "
         f"`answer()`; {ADVICE}",
@@ -128,7 +132,7 @@ def test_near_misses_stay_silent(root: Path) -> None:
         "vendor/llm.py": "from openai import OpenAI\n\nclient = OpenAI()\n",
         "app/routes.py": (
             "from app.llm import aclient, client, get_async_openai, swapped\n"
-            "from app.llm import redis_client as cache\n"
+            "from app.llm import cache\n"
             "from vendor.llm import client as outside\n\n\n"
             "async def answer(prompt):\n"
             "    await aclient.chat.completions.create(model='m', messages=[])\n"
@@ -153,3 +157,26 @@ def test_near_misses_stay_silent(root: Path) -> None:
         ),
     }
     assert check(root, files, "app") == []
+
+
+def test_only_calls_of_a_client_method_read_the_imported_module(root: Path) -> None:
+    """`helpers.render(...)` names no blocking client method: its module is not read;
+    `settings.get(...)` might be a Redis command, so `app.settings` is read to find out."""
+    files = {
+        "app/__init__.py": "",
+        "app/helpers.py": "from openai import OpenAI\n\nclient = OpenAI()\n",
+        "app/settings.py": "settings = dict(model='m')\n",
+        "app/routes.py": (
+            "from app import helpers\n"
+            "from app.settings import settings\n\n\n"
+            "async def answer(prompt):\n"
+            "    return helpers.render(prompt, settings.get('model'))\n"
+        ),
+    }
+    write_tree(root, files)
+    paths = sorted(root.rglob("*.py"))
+    index = ProjectIndex.lazy((path, path.relative_to(root).as_posix()) for path in paths)
+    text = (root / "app" / "routes.py").read_text()
+    found = detect(text, "app/routes.py", [registry()["ASY002"]], Config(), index).findings
+    assert found == []
+    assert sorted(index.unread) == ["app.helpers", "app.routes"]

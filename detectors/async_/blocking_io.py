@@ -10,6 +10,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.blocking import (
     BLOCKING_IO_FUNCTIONS,
     BLOCKING_MODULES,
+    CLIENT_CALLS,
     CLIENT_METHODS,
     DATABASE_KIND,
     LAZY_RESPONSES,
@@ -146,7 +147,8 @@ class BlockingIoInAsync(Detector):
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
-    TRIGGERS = BLOCKING_MODULES
+    # (`CLIENT_CALLS`: a client imported from another module, whose package is not named)
+    TRIGGERS = (*BLOCKING_MODULES, *CLIENT_CALLS)
     NEEDS = "async"  # a coroutine: `async def`
     # A session type alias imported from another module of the run is read there.
     NEEDS_PROJECT = True
