@@ -114,17 +114,28 @@ class BlockingIoInAsync(Detector):
     `run_in_threadpool`) or to use `AsyncSession`. Calls on a client are reported only
     when the client is constructed in the call (`OpenAI().…`) or the name / `self` attribute
     is only ever bound to a sync client (`client = OpenAI()`, `self.client = Anthropic()` in
-    the class, `client: OpenAI`, `db: Annotated[Session, Depends(get_db)]`); calls in a
-    nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread` /
-    `run_in_executor` as a function, are not reported.
+    the class, `client: OpenAI`, `db: Annotated[Session, Depends(get_db)]`), or the client
+    comes from another module of the run: a module-level name that every binding there
+    sets to a sync client (`from app.llm import client` or `llm.client` for `client =
+    OpenAI()`, through re-exports; `None`, and a function's `global` assignment, count), or
+    what an imported factory builds in its `return` (`get_openai()` for `def get_openai():
+    return OpenAI()`). Such a call gets the same fix as a client built in the module. Calls
+    in a nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread`
+    / `run_in_executor` as a function, are not reported.
 
     ## Metric to monitor
     Event-loop lag (`loop.slow_callback_duration` warnings in debug mode) and the p95 latency
     of concurrent requests; throughput should scale with concurrency instead of staying flat.
 
     ## Limitations
-    Sync clients passed in from other modules, or stored under another name than the one
-    they were built with, are not recognised; helpers that block indirectly are ASY006.
+    Sync clients passed in as arguments, held on another object (`settings.client`,
+    `app.state.redis`), returned by a factory that does not build them in its `return` (a
+    cached global: `return _client`), returned by a factory of the same module, or stored
+    under another name than the one they were built with, are not recognised; a client
+    imported from a module outside the run (or from a name the importing module rebinds) is
+    not either. A file that calls an imported client without naming its package is only
+    looked at when it has a blocking method's name followed by `(` (`.create(`, `.get(`).
+    Helpers that block indirectly are ASY006.
     SQLAlchemy (and SQLModel) handles are recognised when built in the module or a module
     of the run (`Session(engine)`, `SessionLocal()` for `SessionLocal = sessionmaker(...)`
     without an async `class_=`, `engine.connect()` for `engine = create_engine(...)`) or
