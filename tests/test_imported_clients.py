@@ -180,3 +180,28 @@ def test_only_calls_of_a_client_method_read_the_imported_module(root: Path) -> N
     found = detect(text, "app/routes.py", [registry()["ASY002"]], Config(), index).findings
     assert found == []
     assert sorted(index.unread) == ["app.helpers", "app.routes"]
+
+
+def test_what_an_imported_factory_returns_kept_in_the_module_or_on_self(root: Path) -> None:
+    """`client = get_llm()` at module level and `self.llm = get_llm()` in `__init__` hold the
+    factory's sync client, as `client = OpenAI()` would."""
+    files = {
+        "app/__init__.py": "",
+        "app/llm.py": CLIENTS,
+        "app/nodes.py": (
+            "from app.llm import get_llm\n\n"
+            "client = get_llm()\n\n\n"
+            "class Answer:\n"
+            "    def __init__(self):\n"
+            "        self.llm = get_llm()\n\n"
+            "    async def run(self, prompt):\n"
+            "        first = client.responses.create(model='m', input=prompt)\n"
+            "        return self.llm.responses.create(model='m', input=first)\n"
+        ),
+    }
+    assert check(root, files) == [
+        f"app/nodes.py:11:17: ASY002 `client.responses.create()` blocks the event loop in "
+        f"async `run()`; {ADVICE}",
+        f"app/nodes.py:12:16: ASY002 `self.llm.responses.create()` blocks the event loop in "
+        f"async `run()`; {ADVICE}",
+    ]

@@ -200,17 +200,19 @@ class BlockingIoInAsync(Detector):
     def _imported_alias(self, expr: ast.expr) -> str | None:
         """What an expression on a name imported from another module of the run stands for:
         in the annotation of a coroutine's parameter, the class of a type alias (`from app.db
-        import DbSession`); read in a coroutine, the sync client, SQLAlchemy handle or session
-        factory a module-level name is bound to (`from app.llm import client`, `llm.client`,
-        `from app.db import SessionLocal`), or the sync client a factory called there returns
-        (`get_openai()`). Nothing is looked up elsewhere."""
+        import DbSession`); elsewhere, the sync client, SQLAlchemy handle or session factory a
+        module-level name is bound to (`from app.llm import client`, `llm.client`, `from
+        app.db import SessionLocal`), or the sync client a factory called there returns
+        (`get_openai()`, in the coroutine or in what a name it reads is bound to: `client =
+        get_openai()`, `self.client = get_openai()`). Asked only for the receiver of a blocking
+        client method called in a coroutine."""
         if self.project is None or self.module is None:
             return None
         called = isinstance(expr, ast.Call)
         target = expr.func if isinstance(expr, ast.Call) else expr
         dotted = dotted_name(target)
         annotated = _annotated_function(self.model, expr)
-        if dotted is None or (annotated is None and self.model.coroutine_of(expr) is None):
+        if dotted is None:
             return None
         if annotated is not None and not isinstance(annotated, ast.AsyncFunctionDef):
             return None
