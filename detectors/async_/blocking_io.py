@@ -133,9 +133,10 @@ class BlockingIoInAsync(Detector):
     cached global: `return _client`), returned by a factory of the same module, or stored
     under another name than the one they were built with, are not recognised; a client
     imported from a module outside the run (or from a name the importing module rebinds) is
-    not either. A file that calls an imported client without naming its package is only
-    looked at when it has a blocking method's name followed by `(` (`.create(`, `.get(`).
-    Helpers that block indirectly are ASY006.
+    not either, nor one of a namespace package (a folder without `__init__.py`: the run's
+    modules are named by their packages). A file that calls an imported client without
+    naming its package is only looked at when it has a blocking method's name followed by
+    `(` (`.create(`, `.get(`). Helpers that block indirectly are ASY006.
     SQLAlchemy (and SQLModel) handles are recognised when built in the module or a module
     of the run (`Session(engine)`, `SessionLocal()` for `SessionLocal = sessionmaker(...)`
     without an async `class_=`, `engine.connect()` for `engine = create_engine(...)`) or
