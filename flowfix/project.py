@@ -21,11 +21,10 @@ from pathlib import Path, PurePosixPath
 
 from flowfix.analysis.blocking import (
     BLOCKING_FUNCTIONS,
-    CLIENT_METHODS,
+    CLIENT_METHOD_ENDS,
     LLM_METHODS,
     SESSION_CLASSES,
     SESSION_FACTORIES,
-    SQLALCHEMY_CLIENTS,
     SYNC_CLIENT_NAMES,
     SYNC_CLIENTS,
 )
@@ -379,14 +378,23 @@ class ProjectIndex:
         return self.declared_type(target, depth + 1)
 
     def bound_handle(self, dotted: str) -> str | None:
-        """The sync SQLAlchemy handle (`engine = create_engine(...)`) or session factory
-        (`SessionLocal = sessionmaker(...)`) a module-level name of the run is bound to by
-        every assignment of it, through re-exports."""
+        """The sync client (`client = OpenAI()`, `redis_client = redis.Redis(...)`, `engine =
+        create_engine(...)`, `client = get_client()` for a project factory returning one) or
+        SQLAlchemy session factory (`SessionLocal = sessionmaker(...)`) a module-level name of
+        the run is bound to by every binding of it, through re-exports."""
         key = self.resolve(dotted)
         head, _, tail = key.rpartition(".")
         self._load(head)
         indexer = self.indexers.get(head)
         return indexer.bound_handle(tail) if indexer is not None else None
+
+    def returned_client(self, dotted: str) -> str | None:
+        """The sync client a sync function of the run returns, built in its `return`
+        (`def get_openai(): return OpenAI()`), through re-exports."""
+        info = self.function(self.resolve(dotted))
+        if info is None or info.is_async or info.returns_client not in SYNC_CLIENT_NAMES:
+            return None
+        return info.returns_client
 
     def has_function(self, key: str) -> bool:
         """Whether `key` (a resolved name) is a function or method of the run."""
@@ -616,6 +624,8 @@ class _Indexer:
                 self.info.bindings.setdefault(node.name, f"{self.module}.{node.name}")
         self.assignments = assignments
         self._assigned_calls: dict[str, list[str]] | None = None
+        self.tree = tree
+        self._module_values: dict[str, list[ast.expr | None]] | None = None
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._pend(f"{self.module}.{node.name}", node, None)
@@ -654,29 +664,49 @@ class _Indexer:
             if called in SYNC_CLIENT_NAMES:
                 clients.add(called)
                 continue
-            factory = self.index.function(self.index.resolve(called))
-            if factory is not None and factory.returns_client in SYNC_CLIENT_NAMES:
-                clients.add(factory.returns_client)
+            returned = self.index.returned_client(called)
+            if returned is not None:
+                clients.add(returned)
         return clients
 
     def bound_handle(self, name: str) -> str | None:
-        """See `ProjectIndex.bound_handle`: one module-level name of this module."""
+        """See `ProjectIndex.bound_handle`: one module-level name of this module (`None`
+        values aside, every binding of it builds the same one)."""
         found: set[str] = set()
-        for assign in self.assignments:
-            if not any(isinstance(t, ast.Name) and t.id == name for t in assign.targets):
+        for value in self.module_values.get(name, ()):
+            if isinstance(value, ast.Constant) and value.value is None:
                 continue
-            call: ast.Call = assign.value  # type: ignore[assignment]
-            called = self.qualify(dotted_name(call.func) or "", None)
+            held = self._built(value) if isinstance(value, ast.Call) else None
+            if held is None:
+                return None
+            found.add(held)
+        return found.pop() if len(found) == 1 else None
+
+    def _built(self, call: ast.Call) -> str | None:
+        """The sync client or session factory `call` builds: a constructor of the table, a
+        `sessionmaker` (not of an async `class_=`), or a project factory returning a client."""
+        called = self.qualify(dotted_name(call.func) or "", None)
+        if called in SESSION_FACTORIES:
             made = next((k.value for k in call.keywords if k.arg == "class_"), None)
             made_name = dotted_name(made) if made is not None else None
-            if called in SQLALCHEMY_CLIENTS or (
-                called in SESSION_FACTORIES
-                and (made is None or self.qualify(made_name or "", None) in SESSION_CLASSES)
-            ):
-                found.add(called)
-            else:
-                return None
-        return found.pop() if len(found) == 1 else None
+            if made is None or self.qualify(made_name or "", None) in SESSION_CLASSES:
+                return called
+            return None
+        if called in SYNC_CLIENT_NAMES:
+            return called
+        return self.index.returned_client(called) if called else None
+
+    @property
+    def module_values(self) -> dict[str, list[ast.expr | None]]:
+        """What each module-level name is bound to, by every binding of it: at module level
+        (in `if`, `try`... blocks too) and in functions that declare it `global`; None for a
+        binding whose value is not one expression (an import, a `def`, a loop, unpacking...)."""
+        if self._module_values is None:
+            self._module_values = {}
+            for statement in _module_scope(self.tree):
+                for name, value in _bound(statement):
+                    self._module_values.setdefault(name, []).append(value)
+        return self._module_values
 
     def _bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -808,6 +838,77 @@ class _Indexer:
         return self.qualify(dotted, cls) if dotted is not None else None
 
 
+def _module_scope(tree: ast.Module) -> Iterator[ast.AST]:
+    """The statements (and `except` clauses) that bind module-level names: those of the
+    module's blocks, not of its functions and classes, and a function's bindings of a name it
+    declares `global` (in its nested functions too: a superset)."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            declared = {
+                name
+                for inner in nested_statements(node.body)
+                if isinstance(inner, ast.Global)
+                for name in inner.names
+            }
+            if declared:
+                yield from (
+                    inner
+                    for inner in nested_statements(node.body)
+                    if any(name in declared for name, _ in _bound(inner))
+                )
+            continue
+        if isinstance(node, ast.ClassDef):
+            continue
+        for field_name in ("finalbody", "orelse", "handlers", "cases", "body"):
+            value = getattr(node, field_name, None)
+            if type(value) is list:
+                stack.extend(reversed(value))
+
+
+def _bound(statement: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
+    """(name, value) for each name `statement` binds: the value of `name = value` and
+    `name: T = value`, None for any other binding (import, `def`, `for`, `with`, unpacking,
+    augmented assignment, `except ... as name`)."""
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, statement.value
+            else:
+                yield from ((name, None) for name in _stored(target))
+    elif isinstance(statement, ast.AnnAssign):
+        if statement.value is not None:
+            yield from ((name, statement.value) for name in _stored(statement.target))
+    elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+        for alias in statement.names:
+            yield (alias.asname or alias.name.partition(".")[0]), None
+    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield statement.name, None
+    elif isinstance(statement, ast.AugAssign):
+        yield from ((name, None) for name in _stored(statement.target))
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        yield from ((name, None) for name in _stored(statement.target))
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        for item in statement.items:
+            if item.optional_vars is not None:
+                yield from ((name, None) for name in _stored(item.optional_vars))
+    elif isinstance(statement, ast.ExceptHandler) and statement.name:
+        yield statement.name, None
+
+
+def _stored(target: ast.AST) -> Iterator[str]:
+    """The names an assignment target stores (`a`, `a, (b, *c)`; not `a.x` nor `a[0]`)."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _stored(element)
+    elif isinstance(target, ast.Starred):
+        yield from _stored(target.value)
+
+
 def _type_alias(node: ast.Assign | ast.AnnAssign) -> tuple[str, ast.Subscript] | None:
     """(name, value) of a module-level `Name = Annotated[...]` (or `Name: TypeAlias = ...`)."""
     target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
@@ -827,13 +928,9 @@ def _spelled(func: ast.expr) -> str:
     return dotted_name(func) or "…"
 
 
-# The last word of every blocking client method: a cheap test before any client is looked up.
-_METHOD_ENDS = frozenset(method.rpartition(".")[2] for method in CLIENT_METHODS)
-
-
 def _may_block(path: list[str]) -> bool:
     """Whether `path` (the attributes after a client) can name a blocking client method."""
-    return path[-1] in _METHOD_ENDS
+    return path[-1] in CLIENT_METHOD_ENDS
 
 
 def _blocking_method(clients: set[str], path: list[str]) -> str | None:

@@ -10,6 +10,7 @@ from flowfix.analysis import Model
 from flowfix.analysis.blocking import (
     BLOCKING_IO_FUNCTIONS,
     BLOCKING_MODULES,
+    CLIENT_CALLS,
     CLIENT_METHODS,
     DATABASE_KIND,
     LAZY_RESPONSES,
@@ -21,6 +22,7 @@ from flowfix.analysis.blocking import (
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS
 from flowfix.analysis.names import shown_callee
 from flowfix.analysis.queries import query_source
+from flowfix.analysis.values import dotted_name
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class
 from flowfix.detectors.async_.database_handles import (
@@ -112,17 +114,29 @@ class BlockingIoInAsync(Detector):
     `run_in_threadpool`) or to use `AsyncSession`. Calls on a client are reported only
     when the client is constructed in the call (`OpenAI().…`) or the name / `self` attribute
     is only ever bound to a sync client (`client = OpenAI()`, `self.client = Anthropic()` in
-    the class, `client: OpenAI`, `db: Annotated[Session, Depends(get_db)]`); calls in a
-    nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread` /
-    `run_in_executor` as a function, are not reported.
+    the class, `client: OpenAI`, `db: Annotated[Session, Depends(get_db)]`), or the client
+    comes from another module of the run: a module-level name that every binding there
+    sets to a sync client (`from app.llm import client` or `llm.client` for `client =
+    OpenAI()`, through re-exports; `None`, and a function's `global` assignment, count), or
+    what an imported factory builds in its `return` (`get_openai()` for `def get_openai():
+    return OpenAI()`). Such a call gets the same fix as a client built in the module. Calls
+    in a nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread`
+    / `run_in_executor` as a function, are not reported.
 
     ## Metric to monitor
     Event-loop lag (`loop.slow_callback_duration` warnings in debug mode) and the p95 latency
     of concurrent requests; throughput should scale with concurrency instead of staying flat.
 
     ## Limitations
-    Sync clients passed in from other modules, or stored under another name than the one
-    they were built with, are not recognised; helpers that block indirectly are ASY006.
+    Sync clients passed in as arguments, held on another object (`settings.client`,
+    `app.state.redis`), returned by a factory that does not build them in its `return` (a
+    cached global: `return _client`), returned by a factory of the same module, or stored
+    under another name than the one they were built with, are not recognised; a client
+    imported from a module outside the run (or from a name the importing module rebinds) is
+    not either, nor one of a namespace package (a folder without `__init__.py`: the run's
+    modules are named by their packages). A file that calls an imported client without
+    naming its package is only looked at when it has a blocking method's name followed by
+    `(` (`.create(`, `.get(`). Helpers that block indirectly are ASY006.
     SQLAlchemy (and SQLModel) handles are recognised when built in the module or a module
     of the run (`Session(engine)`, `SessionLocal()` for `SessionLocal = sessionmaker(...)`
     without an async `class_=`, `engine.connect()` for `engine = create_engine(...)`) or
@@ -145,7 +159,8 @@ class BlockingIoInAsync(Detector):
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
-    TRIGGERS = BLOCKING_MODULES
+    # (`CLIENT_CALLS`: a client imported from another module, whose package is not named)
+    TRIGGERS = (*BLOCKING_MODULES, *CLIENT_CALLS)
     NEEDS = "async"  # a coroutine: `async def`
     # A session type alias imported from another module of the run is read there.
     NEEDS_PROJECT = True
@@ -183,27 +198,39 @@ class BlockingIoInAsync(Detector):
             alternative=f"{blocking.alternative} or `asyncio.to_thread()`",
         )
 
-    def _imported_alias(self, name: ast.Name) -> str | None:
-        """What a name imported from another module of the run stands for: in the annotation
-        of a coroutine's parameter, the class of a type alias (`from app.db import
-        DbSession`); read in a coroutine, the sync SQLAlchemy handle or session factory it is
-        bound to (`from app.db import SessionLocal`). Nothing is looked up elsewhere."""
+    def _imported_alias(self, expr: ast.expr) -> str | None:
+        """What an expression on a name imported from another module of the run stands for:
+        in the annotation of a coroutine's parameter, the class of a type alias (`from app.db
+        import DbSession`); elsewhere, the sync client, SQLAlchemy handle or session factory a
+        module-level name is bound to (`from app.llm import client`, `llm.client`, `from
+        app.db import SessionLocal`), or the sync client a factory called there returns
+        (`get_openai()`, in the coroutine or in what a name it reads is bound to: `client =
+        get_openai()`, `self.client = get_openai()`). Asked only for the receiver of a blocking
+        client method called in a coroutine."""
         if self.project is None or self.module is None:
             return None
-        annotated = _annotated_function(self.model, name)
-        if annotated is None and self.model.coroutine_of(name) is None:
+        called = isinstance(expr, ast.Call)
+        target = expr.func if isinstance(expr, ast.Call) else expr
+        dotted = dotted_name(target)
+        annotated = _annotated_function(self.model, expr)
+        if dotted is None:
             return None
         if annotated is not None and not isinstance(annotated, ast.AsyncFunctionDef):
             return None
-        if not any(
+        root = target
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or not any(
             self.project.may_name_module(binding.qualified)
-            for binding in self.model.bindings_of(name)
+            for binding in self.model.bindings_of(root)
         ):
             return None
         self.project.offer_tree(self.module, self.model.tree, self.model.text)
-        qualified = self.project.qualify(self.module, name.id, None)
+        qualified = self.project.qualify(self.module, dotted, None)
         if annotated is not None:
             return self.project.declared_type(qualified)
+        if called:
+            return self.project.returned_client(qualified)
         return self.project.bound_handle(qualified)
 
 
@@ -280,9 +307,10 @@ def _constructed_client(
     found = model.resolves_to(value.func, SYNC_CLIENT_NAMES)
     if found is not None or depth >= MAX_ALIASES:
         return found
-    return opened_handle(
+    opened = opened_handle(
         model, value, lambda expr: sync_client(model, expr, imported, depth + 1), imported
     )
+    return opened or imported_client(model, value, imported)
 
 
 def sync_client(

@@ -27,10 +27,11 @@ MAX_ALIASES = 4
 # The client an expression holds (a name or `self.attr` bound to one), for the recursion of
 # `engine.connect()` into what `engine` holds.
 Holds = Callable[[ast.expr], str | None]
-# What a name imported from another module of the run stands for, if it is known: the class
-# of a type alias (in an annotation), the sync SQLAlchemy handle or session factory a
-# module-level name is bound to (elsewhere).
-ImportedAlias = Callable[[ast.Name], str | None]
+# What an expression on a name imported from another module of the run stands for, if it is
+# known: the class of a type alias (a name in an annotation), the sync client, SQLAlchemy
+# handle or session factory a module-level name is bound to (a name, or `module.name`, read
+# elsewhere), the sync client a factory returns (a call of one).
+ImportedAlias = Callable[[ast.expr], str | None]
 
 
 def opened_handle(
@@ -95,10 +96,21 @@ def _is_imported(model: Model, name: ast.Name) -> bool:
     return bool(bindings) and all(binding.is_import for binding in bindings)
 
 
-def imported_client(model: Model, name: ast.expr, imported: ImportedAlias | None) -> str | None:
-    """The sync SQLAlchemy handle an imported module-level name holds (`from app.db import
-    engine`, where `engine = create_engine(...)`)."""
-    if imported is None or not isinstance(name, ast.Name) or not _is_imported(model, name):
+def imported_client(model: Model, expr: ast.expr, imported: ImportedAlias | None) -> str | None:
+    """The sync client or SQLAlchemy handle a module-level name of another module of the run
+    holds, imported by name (`from app.llm import client`, where `client = OpenAI()`; `from
+    app.db import engine`, where `engine = create_engine(...)`) or read on its imported module
+    (`llm.client`), or that an imported factory returns (`get_openai()`, where `def
+    get_openai(): return OpenAI()`)."""
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    if imported is None or not _on_import(model, target):
         return None
-    found = imported(name)
+    found = imported(expr)
     return found if found in SYNC_CLIENT_NAMES else None
+
+
+def _on_import(model: Model, expr: ast.expr) -> bool:
+    """`name` or `name.attr...` where `name` is only ever bound by imports."""
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return isinstance(expr, ast.Name) and _is_imported(model, expr)
