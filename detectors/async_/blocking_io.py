@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from flowfix.analysis import Model
 from flowfix.analysis.blocking import (
     BLOCKING_IO_FUNCTIONS,
-    BLOCKING_MODULES,
-    CLIENT_CALLS,
     CLIENT_METHODS,
     DATABASE_KIND,
     LAZY_RESPONSES,
@@ -134,21 +132,18 @@ class BlockingIoInAsync(Detector):
     under another name than the one they were built with, are not recognised; a client
     imported from a module outside the run (or from a name the importing module rebinds) is
     not either, nor one of a namespace package (a folder without `__init__.py`: the run's
-    modules are named by their packages). A file that calls an imported client without
-    naming its package is only looked at when it has a blocking method's name followed by
-    `(` (`.create(`, `.get(`). Helpers that block indirectly are ASY006.
+    modules are named by their packages). Helpers that block indirectly are ASY006.
     SQLAlchemy (and SQLModel) handles are recognised when built in the module or a module
     of the run (`Session(engine)`, `SessionLocal()` for `SessionLocal = sessionmaker(...)`
     without an async `class_=`, `engine.connect()` for `engine = create_engine(...)`) or
     declared on a coroutine's parameter: `Session`, `Annotated[Session, ...]`,
     `Optional[Session]`, or a module-level alias of one (`DbSession = Annotated[Session,
-    Depends(get_db)]`), in the module or imported from a module of the run; a file that
-    uses such an imported alias is only looked at when it contains `Session`, `sqlalchemy`
-    or `sqlmodel`. What sends SQL: `execute`, `scalars`, `scalar`, `get`, `get_one`,
-    `merge`, `refresh`, `flush`, `commit`, `rollback` (and SQLModel's `exec`), the method
-    that runs a `session.query(...)` chain (`all`, `first`, `one`, `one_or_none`, `scalar`,
-    `count`, `get`, `update`, `delete`), a connection's `exec_driver_sql`, an engine's
-    `connect` / `begin`; `add`, `delete` and building a query do not. A session held in a
+    Depends(get_db)]`), in the module or imported from a module of the run. What sends
+    SQL: `execute`, `scalars`, `scalar`, `get`, `get_one`, `merge`, `refresh`, `flush`,
+    `commit`, `rollback` (and SQLModel's `exec`), the method that runs a `session.query(...)`
+    chain (`all`, `first`, `one`, `one_or_none`, `scalar`, `count`, `get`, `update`,
+    `delete`), a connection's `exec_driver_sql`, an engine's `connect` / `begin`; `add`,
+    `delete` and building a query do not. A session held in a
     `self` attribute set from a parameter, and iterating a query, are not recognised.
     """
 
@@ -159,9 +154,10 @@ class BlockingIoInAsync(Detector):
     FIX = FixSafety.UNSAFE
     FRAMEWORKS = ALL_FRAMEWORKS
     MESSAGE = "`{callee}()` blocks the event loop in async `{function}()`; use {alternative}"
-    # (`CLIENT_CALLS`: a client imported from another module, whose package is not named)
-    TRIGGERS = (*BLOCKING_MODULES, *CLIENT_CALLS)
-    NEEDS = "async"  # a coroutine: `async def`
+    # A coroutine (`async def`) is all the text can tell: the blocking call may be on a client
+    # imported from another module of the run, whose file names neither the client's package
+    # nor its class (`from app.llm import client`), so no other word is needed.
+    NEEDS = "async"
     # A session type alias imported from another module of the run is read there.
     NEEDS_PROJECT = True
 

@@ -197,17 +197,6 @@ QUERY_METHODS = frozenset().union(*(client.query_runs for client in SYNC_CLIENTS
 MAX_METHOD_DEPTH = max(path.count(".") + 1 for path in CLIENT_METHODS)
 # The last word of every blocking client method: a cheap test before any client is looked up.
 CLIENT_METHOD_ENDS = frozenset(method.rpartition(".")[2] for method in CLIENT_METHODS)
-# Top-level packages of everything above (ASY002's text trigger).
-BLOCKING_MODULES = (
-    *("requests", "httpx", "urllib", "subprocess", "openai", "anthropic", "litellm", "redis"),
-    *("genai", "qdrant_client", "sqlalchemy", "sqlmodel"),
-    # A session type alias imported from another module (`DbSession`, `SessionDep`).
-    "Session",
-)
-# A client method called on a client imported from another module of the run, whose file
-# need not name the client's package (`from app.llm import client`, then
-# `client.chat.completions.create(...)`).
-CLIENT_CALLS = tuple(f".{end}(" for end in sorted(CLIENT_METHOD_ENDS))
 
 # File I/O (ASY003): `open()` and the single-call reads and writes of `pathlib.Path`.
 OPEN_FUNCTIONS = frozenset({"builtins.open", "io.open"})
