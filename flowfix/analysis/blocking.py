@@ -39,7 +39,19 @@ LLM_METHODS = frozenset(
         "completions.create",
         "embeddings.create",
         "responses.create",
+        "responses.parse",
+        "responses.retrieve",
         "messages.create",
+        # OpenAI's other endpoints: each call is a request too.
+        *("images.generate", "images.edit", "moderations.create"),
+        *("audio.transcriptions.create", "audio.translations.create", "audio.speech.create"),
+        # The Assistants API (threads, messages and runs; `create_and_poll` polls until the
+        # run ends).
+        *("beta.assistants.create", "beta.assistants.retrieve", "beta.threads.create"),
+        *("beta.threads.retrieve", "beta.threads.create_and_run"),
+        *("beta.threads.messages.create", "beta.threads.messages.list"),
+        *("beta.threads.runs.create", "beta.threads.runs.retrieve", "beta.threads.runs.poll"),
+        *("beta.threads.runs.create_and_poll", "beta.threads.runs.submit_tool_outputs"),
     }
 )
 HTTP_METHODS = frozenset({*HTTP_VERBS, "send"})
