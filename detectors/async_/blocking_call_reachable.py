@@ -218,17 +218,9 @@ class BlockingCallReachableFromAsync(Detector):
                 return
             constructors = list(info.runs_nodes)
         found = self.project.blocking_node(constructors)
-        if found is None or coroutine in coroutines_run_alone(self.model):
-            return
-        blocked, note = offload_fix(self.model, node, coroutine)
-        self.report(
-            node,
-            fix=blocked,
-            note=note,
-            callee=f"{ast.unparse(node.func)}()",
-            where=f"in async `{coroutine.name}()` (a sync flow runs its nodes inline)",
-            chain=describe_chain(found[1]),
-        )
+        if found is not None:
+            where = f"in async `{coroutine.name}()` (a sync flow runs its nodes inline)"
+            self._report_blocking(node, coroutine, ast.unparse(node.func), where, found[1])
 
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None
@@ -260,15 +252,28 @@ class BlockingCallReachableFromAsync(Detector):
         if target in BLOCKING_FUNCTIONS:
             return  # a direct blocking call: ASY001 / ASY002
         chain = self.project.blocking_chain(target)
-        if chain is None or coroutine in coroutines_run_alone(self.model):
+        if chain is not None:
+            self._report_blocking(node, coroutine, dotted, f"in async `{coroutine.name}()`", chain)
+
+    def _report_blocking(
+        self,
+        node: ast.Call,
+        coroutine: ast.AsyncFunctionDef,
+        callee: str,
+        where: str,
+        chain: tuple[str, ...],
+    ) -> None:
+        """Report a call of the coroutine's own body that blocks through `chain` (offered
+        the `asyncio.to_thread` rewrite), unless the coroutine runs alone on its loop."""
+        if coroutine in coroutines_run_alone(self.model):
             return
         blocked, note = offload_fix(self.model, node, coroutine)
         self.report(
             node,
             fix=blocked,
             note=note,
-            callee=f"{dotted}()",
-            where=f"in async `{coroutine.name}()`",
+            callee=f"{callee}()",
+            where=where,
             chain=describe_chain(chain),
         )
 
