@@ -129,7 +129,7 @@ RULES = {
         "async",
         "none",
         ("dynamiq", "pocketflow", "kaygraph", "pflow"),
-        False,
+        True,
         "flowfix.detectors.async_.loop_per_call:EventLoopPerCall",
         None,
         "python",

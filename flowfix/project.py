@@ -29,6 +29,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENTS,
 )
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
+from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, transition
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.model import FunctionNode, children
 from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
@@ -52,6 +53,9 @@ class FunctionInfo:
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     returns_client: str | None = None  # a sync client it returns built inline (a factory)
+    # The node classes (qualified) of a sync flow it builds and returns, from the start node
+    # on: `a = A(); b = B(); a >> b; return Flow(start=a)`.
+    runs_nodes: tuple[str, ...] = ()
     # The tree, kept for CAC005 until `ProjectIndex.file_loads` reads it.
     source: tuple[_Indexer, ast.FunctionDef | ast.AsyncFunctionDef, str | None] | None = field(
         default=None, repr=False, compare=False
@@ -477,6 +481,16 @@ class ProjectIndex:
             self.is_sync_node_class(base, depth + 1) for base in self.class_bases.get(key, [])
         )
 
+    def blocking_node(self, constructors: Iterable[str]) -> tuple[str, tuple[str, ...]] | None:
+        """The first of these node classes that is sync and has a hook that blocks: that hook
+        and its chain (see `blocking_hook`)."""
+        for constructor in constructors:
+            if self.is_sync_node_class(constructor):
+                found = self.blocking_hook(constructor)
+                if found is not None:
+                    return found
+        return None
+
     def blocking_hook(self, dotted: str) -> tuple[str, tuple[str, ...]] | None:
         """The first `prep`/`exec`/`post` of a node class (or its project bases) that blocks."""
         key = self.resolve(dotted)
@@ -583,6 +597,46 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
             continue
         yield node
         stack.extend(children(node))
+
+
+class _Wiring:
+    """The names a function binds to calls, its `a >> b` transitions and what it returns: the
+    nodes of a sync flow it builds and returns."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, ast.Call] = {}
+        self.successors: dict[str, set[str]] = {}
+        self.returned: list[ast.expr] = []
+
+    def add(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Return) and node.value is not None:
+            self.returned.append(node.value)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+        ):
+            self.made[node.targets[0].id] = node.value
+        elif isinstance(node, ast.BinOp):
+            edge = transition(node)
+            if edge is not None:
+                self.successors.setdefault(edge[0], set()).add(edge[1])
+
+    def returned_flow(self, indexer: _Indexer, cls: str | None) -> list[str]:
+        """The node constructors (as spelled) of the first sync flow it returns, start first."""
+        for value in self.returned:
+            flow = self.made.get(value.id) if isinstance(value, ast.Name) else value
+            if not isinstance(flow, ast.Call):
+                continue
+            if vendored_name(indexer.qualify(dotted_name(flow.func) or "", cls)) not in SYNC_FLOWS:
+                continue
+            start = flow_start(flow)
+            if start is None:
+                return []
+            nodes = (self.made.get(name) for name in reachable(self.successors, start))
+            return [name for name in (dotted_name(n.func) for n in nodes if n) if name]
+        return []
 
 
 class _Indexer:
@@ -764,12 +818,14 @@ class _Indexer:
         info = FunctionInfo(".".join(short), isinstance(node, ast.AsyncFunctionDef))
         if key not in self.index.loads:
             info.source = (self, node, cls)
+        wiring = _Wiring()
         for inner in _own_nodes(node):
             if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call):
                 built = self.qualify(dotted_name(inner.value.func) or "", cls)
                 if built in SYNC_CLIENT_NAMES:
                     info.returns_client = built
             if not isinstance(inner, ast.Call):
+                wiring.add(inner)
                 continue
             callee = dotted_name(inner.func)
             target = self.qualify(callee, cls) if callee is not None else ""
@@ -783,6 +839,9 @@ class _Indexer:
                 info.blocking.append(f"{shown}() (sync {kind} client)")
             elif callee is not None:
                 info.calls.append(target)
+        info.runs_nodes = tuple(
+            self.qualify(constructor, cls) for constructor in wiring.returned_flow(self, cls)
+        )
         return info
 
     def _client_call(self, call: ast.Call, cls: str | None, params: ast.arguments) -> str | None:

@@ -285,6 +285,67 @@ def test_a_sync_client_built_by_a_project_factory(
     ]
 
 
+def test_a_sync_flow_a_project_function_builds_run_in_a_coroutine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PocketFlow's A2A cookbook shape: an async task handler runs `create_agent_flow()`'s sync
+    flow, whose first node calls a sync LLM helper, on the event loop. A flow whose nodes do
+    not block, one the handler runs on a worker thread, and an async flow are not reported."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "utils.py": (
+            "from openai import OpenAI\n\n\n"
+            "def call_llm(prompt):\n"
+            "    client = OpenAI()\n"
+            "    r = client.chat.completions.create(model='m', messages=[])\n"
+            "    return r.choices[0].message.content\n"
+        ),
+        "nodes.py": (
+            "from pocketflow import AsyncNode, Node\n\n"
+            "from utils import call_llm\n\n\n"
+            "class Decide(Node):\n"
+            "    def exec(self, question):\n"
+            "        return call_llm(question)\n\n\n"
+            "class Answer(Node):\n"
+            "    def exec(self, question):\n"
+            "        return question.strip()\n\n\n"
+            "class Remember(AsyncNode):\n"
+            "    async def exec_async(self, question):\n"
+            "        return [question]\n"
+        ),
+        "flow.py": (
+            "from pocketflow import AsyncFlow, Flow\n\n"
+            "from nodes import Answer, Decide, Remember\n\n\n"
+            "def create_agent_flow():\n"
+            "    answer = Answer()\n"
+            "    decide = Decide()\n"
+            "    answer - 'search' >> decide\n"
+            "    return Flow(start=answer)\n\n\n"
+            "def create_answer_flow():\n"
+            "    answer = Answer()\n"
+            "    flow = Flow(start=answer)\n"
+            "    return flow\n\n\n"
+            "def create_async_flow():\n"
+            "    return AsyncFlow(start=Remember())\n"
+        ),
+        "task_manager.py": (
+            "import asyncio\n\n"
+            "from flow import create_agent_flow, create_answer_flow, create_async_flow\n\n\n"
+            "async def on_send_task(shared):\n"
+            "    agent_flow = create_agent_flow()\n"
+            "    agent_flow.run(shared)\n"
+            "    create_answer_flow().run(shared)\n"
+            "    await asyncio.to_thread(create_agent_flow().run, shared)\n"
+            "    await create_async_flow().run_async(shared)\n"
+        ),
+    }
+    assert asy006_lines(tmp_path, files) == [
+        "task_manager.py:8:5: ASY006 `agent_flow.run()` blocks the event loop in async "
+        "`on_send_task()` (a sync flow runs its nodes inline): Decide.exec() → call_llm() → "
+        "client.chat.completions.create() (sync LLM SDK client)"
+    ]
+
+
 def test_the_index_lets_go_of_a_finished_file_and_reads_it_again_when_asked(
     project: Path,
 ) -> None:

@@ -189,3 +189,46 @@ def test_a_client_factory_in_another_file_is_one_call_away(root: Path) -> None:
         },
     )
     assert findings(root, ".") == [("chat/utils/query.py", 5)]
+
+
+def test_event_loop_helpers_in_another_file(root: Path) -> None:
+    """ASY007 asks the same question: a `utils/` wrapper whose `asyncio.run()` a node's
+    `exec` runs for every item is reported; one only a service method calls, and one that
+    starts a whole async flow run, are not (a class that is no node, an entry point)."""
+    write(
+        root,
+        {
+            "bot/utils/__init__.py": "",
+            "bot/utils/crawler.py": (
+                "import asyncio\n\n\n"
+                "async def _crawl(url):\n"
+                "    return url\n\n\n"
+                "def crawl_page(url):\n"
+                "    return asyncio.run(_crawl(url))\n\n\n"
+                "def crawl_site(url):\n"
+                "    return asyncio.run(_crawl(url))\n\n\n"
+                "def run_pipeline(flow, shared):\n"
+                "    asyncio.run(flow.run_async(shared))\n"
+            ),
+            "bot/nodes.py": (
+                "from pocketflow import BatchNode\n\n"
+                "from utils.crawler import crawl_page, run_pipeline\n\n\n"
+                "class Crawl(BatchNode):\n"
+                "    def exec(self, url):\n"
+                "        run_pipeline(None, {})\n"
+                "        return crawl_page(url)\n"
+            ),
+            "bot/service.py": (
+                "from utils.crawler import crawl_site\n\n\n"
+                "class Service:\n"
+                "    def refresh(self, url):\n"
+                "        return crawl_site(url)\n"
+            ),
+        },
+    )
+    result = CliRunner().invoke(app, ["check", "--select", "ASY007", "--no-cache", "-q", "."])
+    assert result.stdout.splitlines() == [
+        "bot/utils/crawler.py:9:12: ASY007 `asyncio.run()` creates an event loop on every call "
+        "of `crawl_page()` (a helper the run calls per call); make the caller async or reuse "
+        "one loop"
+    ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ast
 
-from flowfix.analysis.arguments import argument_value, ordered_arguments
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
+from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, transition
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names, vendored_name
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
@@ -45,8 +45,9 @@ class BlockingCallReachableFromAsync(Detector):
     `exec_async` calling a small `utils.call_llm()` helper that uses the sync OpenAI client:
     every LLM round trip (often seconds) freezes all other tasks of the loop. The same happens
     when a sync `Node` whose `exec()` blocks is wired into an `AsyncFlow` / `AsyncGraph`, which
-    runs sync nodes inline on the loop. flowfix follows calls across the files of the run and
-    shows the chain.
+    runs sync nodes inline on the loop, and when a coroutine (an async web handler, say) calls
+    a sync flow's `run()`: the flow runs every node's `prep`/`exec`/`post` right there. flowfix
+    follows calls across the files of the run and shows the chain.
 
     ## Example
     ```python
@@ -79,8 +80,10 @@ class BlockingCallReachableFromAsync(Detector):
     ## Fix safety
     Unsafe: `await asyncio.to_thread(helper, ...)` runs the helper on a worker thread, so it
     must be thread-safe and it now runs concurrently with other tasks of the loop. Only a
-    direct call of a project function from the coroutine's own body is rewritten; a sync node
-    inside an async flow is reported only (use the framework's async node type). No fix inside
+    direct call of a project function, or of a sync flow's `run()`
+    (`await asyncio.to_thread(flow.run, shared)`), from the coroutine's own body is
+    rewritten; a sync node inside an async flow is reported only (use the framework's async
+    node type). No fix inside
     a generator expression or where the name `asyncio` is bound to something else.
 
     ## Metric to monitor
@@ -104,8 +107,14 @@ class BlockingCallReachableFromAsync(Detector):
     that: a service function handed an endpoint's sync SQLAlchemy session). An async flow is
     `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
     to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
-    files (`core/pocketflow.py`) counts as the package. In editor mode (stdin) only the file
-    itself is indexed.
+    files (`core/pocketflow.py`) counts as the package. A sync flow run in a coroutine is
+    `flow.run(...)` on a `Flow(start=...)` / `BatchFlow` (KayGraph: `Graph`, `BatchGraph`) built
+    in the module, or on what a project function returns when it builds one
+    (`def create_flow(): a = A(); b = B(); a >> b; return Flow(start=a)`), bound once to a
+    local or module-level name or called in place (`create_flow().run(shared)`); the nodes are
+    those its start node leads to through `>>` transitions written beside it; the first one
+    that blocks is shown. A flow kept on an attribute (`self.flow.run(...)`) is not followed.
+    In editor mode (stdin) only the file itself is indexed.
     """
 
     CODE = "ASY006"
@@ -129,6 +138,9 @@ class BlockingCallReachableFromAsync(Detector):
         self.constructed: dict[Owned, ast.Call] = {}
         self.edges: dict[Owned, set[str]] = {}
         self.flows: list[tuple[ast.Call, str, str]] = []
+        # `flow.run(shared)` in a coroutine, with the call that built the flow (checked once
+        # the module's transitions are known).
+        self.runs: list[tuple[ast.Call, ast.AsyncFunctionDef, ast.Call]] = []
         # A name resolves to a flow class only through words the text holds.
         self.flows_possible = any(package in self.model.text for package in FLOW_PACKAGES)
         super().run()
@@ -138,16 +150,22 @@ class BlockingCallReachableFromAsync(Detector):
                 call = self.constructed.get((owner, name))
                 if call is not None:
                     self._check_flow_node(call, flow_name)
+        for run, coroutine, built in self.runs:
+            self._check_flow_run(run, coroutine, built)
 
     def visit_Call(self, node: ast.Call) -> None:
         flow_name = self._async_flow(node) if self.flows_possible else None
         if flow_name is not None:
-            start = _flow_start(node)
+            start = flow_start(node)
             if start is not None:
                 self.flows.append((node, start, flow_name))
         coroutine = self.model.coroutine_of(node)
         if coroutine is not None and not isinstance(self.model.parent(node), ast.Await):
-            self._check_call(node, coroutine)
+            built = self._flow_built(node)
+            if built is not None:
+                self.runs.append((node, coroutine, built))
+            else:
+                self._check_call(node, coroutine)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if (
@@ -159,12 +177,50 @@ class BlockingCallReachableFromAsync(Detector):
             self.constructed[(owner, node.targets[0].id)] = node.value
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
-        if not isinstance(node.op, ast.RShift):
-            return
-        before, after = _last_node_name(node.left), _last_node_name(node.right)
-        if before and after:
+        edge = transition(node)
+        if edge is not None:
             owner = enclosing_definition(self.model, node)
-            self.edges.setdefault((owner, before), set()).add(after)
+            self.edges.setdefault((owner, edge[0]), set()).add(edge[1])
+
+    def _flow_built(self, node: ast.Call) -> ast.Call | None:
+        """For `flow.run(...)`, `build_flow().run(...)`: the call that built the flow (a
+        local or module-level name bound once, or the receiver itself)."""
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr != "run":
+            return None
+        receiver = func.value
+        if isinstance(receiver, ast.Name):
+            value = single_binding_value(self.model, receiver)
+            return value if isinstance(value, ast.Call) else None
+        return receiver if isinstance(receiver, ast.Call) else None
+
+    def _check_flow_run(
+        self, node: ast.Call, coroutine: ast.AsyncFunctionDef, built: ast.Call
+    ) -> None:
+        """A sync flow run in a coroutine runs its nodes' hooks right there: built here
+        (`Flow(start=a)`, wired with `a >> b`) or returned by a project function."""
+        assert self.project is not None and self.module is not None
+        if _is_sync_flow(self.model.qualified_names(built.func)):
+            start = flow_start(built)
+            owner = enclosing_definition(self.model, built)
+            names = self._reachable(owner, start) if start else []
+            made = (self.constructed.get((owner, name)) for name in names)
+            spelled = (full_name(call.func) for call in made if call is not None)
+            constructors = [self.project.qualify(self.module, s, None) for s in spelled if s]
+        else:
+            dotted = dotted_name(built.func)
+            cls = self.model.class_of(coroutine)
+            own = f"{self.module}.{cls.name}" if cls is not None else None
+            key = self.project.qualify(self.module, dotted, own) if dotted else ""
+            info = self.project.function(self.project.resolve(key)) if key else None
+            if info is None or not info.runs_nodes:
+                self._check_call(node, coroutine)
+                return
+            constructors = list(info.runs_nodes)
+        found = self.project.blocking_node(constructors)
+        if found is not None:
+            where = f"in async `{coroutine.name}()` (a sync flow runs its nodes inline)"
+            self._report_blocking(node, coroutine, ast.unparse(node.func), where, found[1])
 
     def _check_call(self, node: ast.Call, coroutine: ast.AsyncFunctionDef) -> None:
         assert self.project is not None and self.module is not None
@@ -196,15 +252,28 @@ class BlockingCallReachableFromAsync(Detector):
         if target in BLOCKING_FUNCTIONS:
             return  # a direct blocking call: ASY001 / ASY002
         chain = self.project.blocking_chain(target)
-        if chain is None or coroutine in coroutines_run_alone(self.model):
+        if chain is not None:
+            self._report_blocking(node, coroutine, dotted, f"in async `{coroutine.name}()`", chain)
+
+    def _report_blocking(
+        self,
+        node: ast.Call,
+        coroutine: ast.AsyncFunctionDef,
+        callee: str,
+        where: str,
+        chain: tuple[str, ...],
+    ) -> None:
+        """Report a call of the coroutine's own body that blocks through `chain` (offered
+        the `asyncio.to_thread` rewrite), unless the coroutine runs alone on its loop."""
+        if coroutine in coroutines_run_alone(self.model):
             return
         blocked, note = offload_fix(self.model, node, coroutine)
         self.report(
             node,
             fix=blocked,
             note=note,
-            callee=f"{dotted}()",
-            where=f"in async `{coroutine.name}()`",
+            callee=f"{callee}()",
+            where=where,
             chain=describe_chain(chain),
         )
 
@@ -278,37 +347,15 @@ class BlockingCallReachableFromAsync(Detector):
         )
 
     def _reachable(self, owner: ast.AST, start: str) -> list[str]:
-        seen, queue = [start], [start]
-        while queue:
-            for successor in sorted(self.edges.get((owner, queue.pop()), ())):
-                if successor not in seen:
-                    seen.append(successor)
-                    queue.append(successor)
-        return seen
+        edges = self.edges.items()
+        return reachable({before: after for (at, before), after in edges if at is owner}, start)
+
+
+def _is_sync_flow(names: set[str]) -> bool:
+    """Some of `names` is a sync flow class (of the package or of a copy of its module)."""
+    return any(vendored_name(name) in SYNC_FLOWS for name in names)
 
 
 def _is_async_flow(names: set[str]) -> bool:
     """Some of `names` is an async flow class (of the package or of a copy of its module)."""
     return any(vendored_name(name) in ASYNC_FLOWS for name in names)
-
-
-def _flow_start(call: ast.Call) -> str | None:
-    """The name of the start node: the first argument in source order that is positional or
-    `start=` (or unpacked), when it is a plain name."""
-    for arg in ordered_arguments(call):
-        if isinstance(arg, ast.keyword) and arg.arg is not None and arg.arg != "start":
-            continue
-        value = argument_value(arg)
-        return value.id if isinstance(value, ast.Name) else None
-    return None
-
-
-def _last_node_name(expression: ast.expr) -> str | None:
-    """The successor a `>>` chain ends with: `a >> b` → b, `a - "x" >> b` → b."""
-    if isinstance(expression, ast.Name):
-        return expression.id
-    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Sub):
-        return _last_node_name(expression.left)
-    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.RShift):
-        return _last_node_name(expression.right)
-    return None

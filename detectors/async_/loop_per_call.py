@@ -11,6 +11,7 @@ from flowfix.analysis.model import FUNCTIONS, FunctionNode
 from flowfix.analysis.values import block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import bound_class, defined_functions
+from flowfix.detectors.connections.helper_callers import helper_called_per_call
 from flowfix.rules import FixSafety, OptIn, Severity
 
 LOOP_FACTORIES = frozenset(
@@ -85,8 +86,13 @@ class EventLoopPerCall(Detector):
     ## Limitations
     Reported in the per-call methods of framework node classes (`execute`, `exec`, `run`,
     `__call__`, `prep`, `post`, ...), in the route handlers of a web app or router built in
-    the same module (`app = FastAPI()`, `@app.get(...)`), and in the sync functions and
-    methods of the same module that those call directly. Not reported: the sync entry point of
+    the same module (`app = FastAPI()`, `@app.get(...)`), in the sync functions and methods of
+    the same module that those call directly, and in module-level functions that the files of
+    the run call per call (from a node's method, a loop or a request handler, through up to
+    three helpers: a `utils/crawler.py` wrapper that a `BatchNode.exec` calls for every URL);
+    a call from a method of a class that is no node does not count. Not reported: a helper
+    whose loop runs a whole async flow (`asyncio.run(flow.run_async(shared))`, a pipeline
+    started from a button or a branch run on a worker thread); the sync entry point of
     a class's own async implementation (`def execute(self, ...): return
     asyncio.run(self.execute_async(...))`, `exec` → `_exec_async`, `run` → `arun`), which
     Dynamiq's tools and pflow's MCP node keep for sync flows while async flows call the async
@@ -111,6 +117,7 @@ class EventLoopPerCall(Detector):
         " make the caller async or reuse one loop"
     )
     TRIGGERS = ("asyncio",)
+    NEEDS_PROJECT = True
 
     _helpers: dict[ast.AST, str] | None = None
 
@@ -123,8 +130,12 @@ class EventLoopPerCall(Detector):
             return
         if is_per_call_hook(self.model, owner) or is_route_handler(self.model, owner):
             via = ""
+        elif runs_a_flow(node):
+            return  # a helper that is the entry point of a whole async flow run
         elif owner in self.helpers():
             via = f" (called from `{self.helpers()[owner]}()`)"
+        elif self._helper_called_per_call(owner):
+            via = " (a helper the run calls per call)"
         else:
             return
         shown = factory.replace("runners.", "")
@@ -140,6 +151,20 @@ class EventLoopPerCall(Detector):
                         self._helpers.setdefault(helper, func.name)
         return self._helpers
 
+    def _helper_called_per_call(self, function: FunctionNode) -> bool:
+        """A module-level function that other files of the run call per call: from a node's
+        method, a loop or a request handler (`utils/crawler.py`'s `crawl()` called by a
+        `BatchNode.exec`)."""
+        return (
+            self.project is not None
+            and isinstance(function, ast.FunctionDef)
+            and self.model.parent(function) is self.model.tree
+            and helper_called_per_call(
+                self.project, self.path, function.name, self.model, methods=False
+            )
+            is True
+        )
+
     def _is_stored(self, node: ast.Call) -> bool:
         """`self._loop = asyncio.new_event_loop()`: created once and kept."""
         owner = self.model.parent(node)
@@ -148,6 +173,17 @@ class EventLoopPerCall(Detector):
             and owner.value is node
             and any(isinstance(target, ast.Attribute) for target in owner.targets)
         )
+
+
+def runs_a_flow(call: ast.Call) -> bool:
+    """`asyncio.run(flow.run_async(shared))`: a helper that is the sync entry point of a whole
+    async flow run (a pipeline started from a button, a branch run on a worker thread)."""
+    coroutine = call.args[0] if call.args else None
+    return (
+        isinstance(coroutine, ast.Call)
+        and isinstance(coroutine.func, ast.Attribute)
+        and coroutine.func.attr == "run_async"
+    )
 
 
 def twin_names(name: str) -> set[str]:

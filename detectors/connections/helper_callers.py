@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from flowfix.analysis import Model
-from flowfix.analysis.frameworks import ONCE_PER_RUN_FUNCTIONS, decorator_names
+from flowfix.analysis.frameworks import ONCE_PER_RUN_FUNCTIONS, decorator_names, framework_of
 from flowfix.analysis.model import FUNCTIONS
 from flowfix.analysis.values import in_comprehension
 from flowfix.project import ProjectIndex
@@ -31,7 +31,9 @@ MAX_DEPTH = 3
 HANDLER_DECORATORS = frozenset(
     {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket", "tool", "task"}
 )
-Context = Literal["per-call", "once", "helper"]
+# "method": a method of a class that is no framework node (per call for CON001, whose
+# services' methods run per request; not for ASY007).
+Context = Literal["per-call", "once", "helper", "method"]
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,20 @@ class Site:
 
 
 def helper_called_per_call(
-    index: ProjectIndex, display: str, name: str, own: Model | None = None, depth: int = 0
+    index: ProjectIndex,
+    display: str,
+    name: str,
+    own: Model | None = None,
+    depth: int = 0,
+    *,
+    methods: bool = True,
 ) -> bool | None:
     """True when some code of the run calls `name`, a module-level function of file
     `display`, per call; False when none does though files of the run could import it; None
     when no other file of the run can (its callers are elsewhere: the answer is unknown).
-    `own` is the model of `display` when the caller has it (it is not parsed again)."""
+    `own` is the model of `display` when the caller has it (it is not parsed again). With
+    `methods=False`, a call from a method of a class that is no framework node does not
+    count as per call."""
     helper = PurePosixPath(display)
     root = _import_root(helper)
     others = [] if root is None else _mentioning(index, root, display, name)
@@ -59,13 +69,13 @@ def helper_called_per_call(
         for site in _sites(index, caller_display, name, own if caller_display == display else None):
             if not site.targets & targets:
                 continue
-            if site.context == "per-call":
+            if site.context == "per-call" or (methods and site.context == "method"):
                 return True
             if site.context == "helper" and depth < MAX_DEPTH and site.caller != name:
-                if (
-                    helper_called_per_call(index, caller_display, site.caller, None, depth + 1)
-                    is not False
-                ):
+                above = helper_called_per_call(
+                    index, caller_display, site.caller, None, depth + 1, methods=methods
+                )
+                if above is not False:
                     return True
     if root is not None and not _under(index, root, display):
         return None  # the file is all the run holds of its project
@@ -246,8 +256,14 @@ def _context(model: Model, node: ast.AST) -> tuple[Context, str]:
     if function.name in ONCE_PER_RUN_FUNCTIONS or function.name.startswith("test_"):
         return "once", ""
     owner = model.parent(function)
+    if (
+        isinstance(owner, ast.ClassDef)
+        and model.parent(owner) is model.tree
+        and framework_of(model, owner) is None
+    ):
+        return "method", ""
     if owner is not model.tree:
-        return "per-call", ""  # a method, a nested callback or closure
+        return "per-call", ""  # a node's method, a nested callback or closure
     decorators = {name.rsplit(".", 1)[-1] for name in decorator_names(model, function)}
     if decorators & HANDLER_DECORATORS:
         return "per-call", ""
