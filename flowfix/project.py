@@ -104,6 +104,8 @@ class ProjectIndex:
     indexers: dict[str, _Indexer] = field(default_factory=dict, repr=False)
     finished: set[str] = field(default_factory=set, repr=False)  # modules analysed and released
     _heads: frozenset[str] | None = field(default=None, repr=False)  # see `may_name_module`
+    _folders: frozenset[str] | None = field(default=None, repr=False)  # see `namespace_import`
+    named: set[str] = field(default_factory=set, repr=False)  # modules an import names as is
     # Trees the run's analysis of a file offered, indexed from if a query needs the module.
     offered: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
@@ -141,6 +143,8 @@ class ProjectIndex:
         self.module_of_path[display] = module
         self.unread[module] = (path, is_package)
         self.files[os.path.abspath(path)] = module
+        if ROOTED not in module:
+            self.named.add(module)
         if root is not None:
             prefix, _, dotted = module.rpartition(ROOTED)
             self.claims.setdefault(dotted.partition(".")[0], {})[str(root)] = prefix
@@ -155,7 +159,18 @@ class ProjectIndex:
             self._heads = frozenset(
                 dotted_tail(module).partition(".")[0] for module in self.module_of_path.values()
             )
-        return dotted.partition(".")[0] in self._heads
+        head, dot, _ = dotted.partition(".")
+        return head in self._heads or bool(dot) and head in self.folder_names
+
+    @property
+    def folder_names(self) -> frozenset[str]:
+        """The names of the folders that hold the run's files (and of the folders above them):
+        the first part of an import that `namespace_import` can follow is one of them."""
+        if self._folders is None:
+            self._folders = frozenset(
+                part for path in self.files for part in PurePosixPath(path).parent.parts
+            )
+        return self._folders
 
     def script_import(self, folder: Path, dotted: str) -> str | None:
         """`dotted` as a script in `folder` (not a package) imports it, as a project-wide name,
@@ -164,6 +179,34 @@ class ProjectIndex:
         its own `utils.py` (or `utils/`), whatever other apps of the run call theirs."""
         found = self._file_under(str(folder), dotted)
         return found[1] if found is not None else None
+
+    def namespace_import(self, path: Path, dotted: str) -> str | None:
+        """`dotted` as an absolute import in the file `path` names it, as a project-wide name,
+        through a namespace package (PEP 420: folders without `__init__.py`, an app run as
+        `uvicorn app.main:app` from its project root): the file of the run that `dotted` (or
+        its longest start, the rest being attributes) names under the nearest folder at or
+        above the file's import root, reached through at least one folder, as Python finds it
+        with that folder on `sys.path`. A one-part name is never followed upwards (`openai`
+        is the library, not the run's `app/core/openai.py`), nor a name a regular package or
+        a packaged module of the run answers by name: only imports nothing else resolves
+        cost these path look-ups."""
+        parts = dotted.split(".")
+        if len(parts) < 2 or parts[0] not in self.folder_names:
+            return None
+        # How many parts a module of the run answers by name (`app` for `app/__init__.py`).
+        named = next(
+            (end for end in range(len(parts), 1, -1) if ".".join(parts[:end]) in self.named), 1
+        )
+        if named == len(parts):
+            return None
+        folder = str(_import_root(path))
+        while True:
+            found = self._file_under(folder, dotted)
+            if found is not None and found[0] > named:
+                return found[1]
+            folder, below = os.path.dirname(folder), folder
+            if folder == below:
+                return None
 
     def _file_under(self, folder: str, dotted: str) -> tuple[int, str] | None:
         """(how many of its parts, the project-wide name) of the longest start of `dotted`
@@ -182,8 +225,7 @@ class ProjectIndex:
         """`dotted` as an absolute import in the file `path` names it, as a project-wide name,
         when several import roots of the run claim its top-level name (two apps, each with a
         `nodes` package): the one of the nearest folder above `path` that claims it, as
-        Python finds it with that app's root on `sys.path`; failing that, the one root whose
-        files name the most of `dotted` (None when several do: `sys.path` decides)."""
+        Python finds it with that app's root on `sys.path` (else `claimed_import`)."""
         claims = self.claims.get(dotted.partition(".")[0])
         if claims is None:
             return None
@@ -194,7 +236,16 @@ class ProjectIndex:
                 return f"{prefix}{ROOTED}{dotted}"
             folder, below = os.path.dirname(folder), folder
             if folder == below:
-                break
+                return None
+
+    def claimed_import(self, dotted: str) -> str | None:
+        """`dotted` as an absolute import names it, as a project-wide name, when several
+        import roots of the run claim its top-level name and none is above the importing
+        file: the one root whose files name the most of `dotted` (None when several do:
+        `sys.path` decides)."""
+        claims = self.claims.get(dotted.partition(".")[0])
+        if claims is None or len(claims) < 2:
+            return None  # (a file in no package, which only a path reaches)
         found = sorted(filter(None, (self._file_under(root, dotted) for root in claims)))
         if not found or (len(found) > 1 and found[-2][0] == found[-1][0]):
             return None
@@ -520,7 +571,15 @@ def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool, Pa
     `<root>/<dotted name>`, its root's display path (`_root_prefix`) before a `/`, which no
     dotted name holds: the names stay unique whichever file is read first, and keep the
     dotted tail that relative imports count on. Files that still claim one name (`nodes.py`
-    beside `nodes/`) are named by their display paths, which no import reaches."""
+    beside `nodes/`) are named by their display paths, which no import reaches.
+
+    A file in no package below the working folder (a script, a module beside one, or one of a
+    namespace package: `app/core/openai.py` without `__init__.py`) is named under its folder
+    too, whether or not another root claims its name: an import reaches it by its path
+    (`script_import`, `rooted_import`, `namespace_import`), never by its bare name from
+    elsewhere in the run, where `openai` is the library, not the run's `app/core/openai.py`.
+    A file of the working folder itself keeps its bare name, as the `sys.path` of an app run
+    from there (`python -m`, `uvicorn main:app`) holds that folder."""
     names = [module_name(path) for path, _ in files]
     roots = [_import_root(path) for path, _ in files]
     claims: dict[str, set[Path]] = {}
@@ -534,9 +593,18 @@ def _module_names(files: Sequence[tuple[Path, str]]) -> list[tuple[str, bool, Pa
     ]
     taken = Counter(name for name, _, _ in named)
     return [
-        found if taken[found[0]] == 1 else (display, False, None)
-        for found, (_, display) in zip(named, files, strict=True)
+        (display, False, None)
+        if taken[found[0]] > 1
+        else (f"{_root_prefix(display, path, root)}{ROOTED}{found[0]}", False, root)
+        if found[2] is None and not found[1] and "." not in found[0] and _nested(display)
+        else found
+        for found, root, (path, display) in zip(named, roots, files, strict=True)
     ]
+
+
+def _nested(display: str) -> bool:
+    """Whether the display path of a file names a folder (other than the working folder)."""
+    return PurePosixPath(display).parent != PurePosixPath(".")
 
 
 # What separates an import root from the dotted name of a module named under it.
@@ -770,7 +838,9 @@ class _Indexer:
                 else:
                     head = alias.name.split(".")[0]
                     self.info.bindings[head] = self._absolute(head)
-                    if "." in alias.name and self._script_import(alias.name) is not None:
+                    if "." in alias.name and (
+                        self._script_import(alias.name) or self._namespace_import(alias.name)
+                    ):
                         # `import utils.llm` beside a script: `utils.llm.f` is its own file's.
                         self.info.bindings[alias.name] = self._absolute(alias.name)
             return
@@ -795,10 +865,24 @@ class _Indexer:
             return None
         return self.index.script_import(self.script_folder, dotted)
 
+    def _namespace_import(self, dotted: str) -> str | None:
+        return self.index.namespace_import(self.path, dotted)
+
     def _absolute(self, dotted: str) -> str:
         """What an absolute import of `dotted` names: a file beside a script, the module of
-        this file's own app when other apps of the run have one of that name, or `dotted`."""
-        return self._script_import(dotted) or self.index.rooted_import(self.path, dotted) or dotted
+        this file's own app when other apps of the run have one of that name, a file of a
+        namespace package above it, or `dotted`. A module's import of its own name is the
+        library's (`app/core/openai.py` importing `openai`), never the module itself."""
+        found = (
+            self._script_import(dotted)
+            or self.index.rooted_import(self.path, dotted)
+            or self.index.namespace_import(self.path, dotted)
+            or self.index.claimed_import(dotted)
+        )
+        own = not self.is_package and (found == self.module or f"{found}.".startswith(f"{self.module}."))
+        if found is None or own:
+            return dotted
+        return found
 
     def qualify(self, dotted: str, cls: str | None) -> str:
         return self.index.qualify(self.module, dotted, cls)

@@ -546,9 +546,11 @@ def test_a_package_module_imports_its_own_app_absolutely(
 def test_modules_of_colliding_apps_are_named_under_their_import_root(tmp_path: Path) -> None:
     """A module name two import roots claim gets its root's path as a prefix (with `/`, which
     no dotted name holds), for every module under that name; names no other root claims stay
-    as they are."""
+    as they are (`lib`, a package), but for a file in no package below the working folder
+    (`b/tools.py`), which only a path reaches, and one of the working folder (`main.py`)."""
     paths = ["a/nodes/__init__.py", "a/nodes/llm.py", "a/flow.py", "b/nodes/__init__.py"]
-    paths += ["b/flow.py", "b/tools.py", "b/v1.2/nodes/__init__.py"]
+    paths += ["b/flow.py", "b/tools.py", "b/v1.2/nodes/__init__.py", "c/lib/__init__.py"]
+    paths += ["main.py"]
     write_tree(tmp_path, dict.fromkeys(paths, ""))
     index = ProjectIndex.lazy((tmp_path / path, path) for path in paths)
     assert [index.module_for(path) for path in paths] == [
@@ -557,8 +559,10 @@ def test_modules_of_colliding_apps_are_named_under_their_import_root(tmp_path: P
         "a/flow",
         "b/nodes",
         "b/flow",
-        "tools",
+        "b/tools",
         "b/v1%2E2/nodes",
+        "lib",
+        "main",
     ]
 
 
