@@ -152,15 +152,16 @@ class ProjectIndex:
     def may_name_module(self, dotted: str) -> bool:
         """Whether an import of `dotted` can reach a module of the run, by any of the ways the
         index resolves one (a relative import, or an absolute one whose first part is the first
-        part of a module's dotted name): when not, no query about it needs any module read."""
+        part of a module's dotted name, or the name of a folder, which `namespace_import` may
+        follow): when not, no query about it needs any module read."""
         if dotted.startswith("."):
             return True
         if self._heads is None:
             self._heads = frozenset(
                 dotted_tail(module).partition(".")[0] for module in self.module_of_path.values()
             )
-        head, dot, _ = dotted.partition(".")
-        return head in self._heads or bool(dot) and head in self.folder_names
+        head = dotted.partition(".")[0]
+        return head in self._heads or head in self.folder_names
 
     @property
     def folder_names(self) -> frozenset[str]:
