@@ -880,8 +880,7 @@ class _Indexer:
             or self.index.namespace_import(self.path, dotted)
             or self.index.claimed_import(dotted)
         )
-        own = not self.is_package and (found == self.module or f"{found}.".startswith(f"{self.module}."))
-        if found is None or own:
+        if found is None or not self.is_package and f"{found}.".startswith(f"{self.module}."):
             return dotted
         return found
 

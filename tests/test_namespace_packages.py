@@ -71,7 +71,9 @@ def test_a_client_imported_from_a_namespace_module(root: Path) -> None:
         f"in async `main()`; {OPENAI}",
     ]
     found = check(root, files, "ASY002", "project")
-    assert found == [line.format("project/app/routers/response_api/response.py") for line in expected]
+    assert found == [
+        line.format("project/app/routers/response_api/response.py") for line in expected
+    ]
     found = check(root, files, "ASY002", "service")
     assert found == [line.format("service/app/api/routes/file.py") for line in expected]
 
@@ -109,48 +111,55 @@ def test_a_blocking_helper_and_a_session_factory_from_namespace_modules(root: Pa
 
 def test_a_namespace_module_named_like_a_library_captures_no_import_of_it(root: Path) -> None:
     """`app/core/openai.py` is not the `openai` of `from openai import AsyncOpenAI` in another
-    folder, nor of its own `from openai import OpenAI` (its own coroutine is still found),
-    also when a second app of the run has an `app/core/openai.py` of its own; a dotted import
-    that names no file of the run (`app.core.missing`) stays a library's."""
-    other = (
-        "from openai import AsyncOpenAI\n"
-        "from app.core.missing import client\n\n\n"
-        "async def answer(prompt):\n"
-        "    llm = AsyncOpenAI()\n"
-        "    client.chat.completions.create(model='m', messages=[])\n"
-        "    return await llm.chat.completions.create(model='m', messages=[])\n"
-    )
+    folder (its own `AsyncOpenAI()` returns a sync client: the library's is async), nor of its
+    own `from openai import OpenAI` (its own coroutine is still found); a dotted import that
+    names no file of the run (`app.core.missing`) stays a library's."""
     files = {
-        "one/app/core/openai.py": CORE_OPENAI,
-        "one/app/routers/chat.py": other,
-        "two/app/core/openai.py": CORE_OPENAI,
-        "two/app/api/chat.py": other,
+        "app/core/openai.py": CORE_OPENAI,
+        "app/routers/chat.py": (
+            "from openai import AsyncOpenAI\n"
+            "from app.core.missing import client\n\n\n"
+            "async def answer(prompt):\n"
+            "    client.chat.completions.create(model='m', messages=[])\n"
+            "    return AsyncOpenAI().chat.completions.create(model='m', messages=[])\n"
+        ),
     }
     assert check(root, files, "ASY002") == [
-        f"one/app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
-        f"event loop in async `ask()`; {OPENAI}",
-        f"two/app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
+        f"app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
         f"event loop in async `ask()`; {OPENAI}",
     ]
 
 
 def test_two_namespace_apps_each_import_their_own_module(root: Path) -> None:
-    """Two apps of one run, each with its own `app/services/llm.py`: each route follows its
-    own app's helper (the blocking one is `one`'s only)."""
+    """Two apps of one run, each with its own `app/services/llm.py` and `app/core/openai.py`:
+    each route follows its own app's helper (the blocking one is `one`'s only) and client,
+    which each `openai.py` builds from the library's `OpenAI`, not from itself."""
     route = (
+        "from app.core.openai import client\n"
         "from app.services.llm import complete\n\n\n"
         "async def chat(prompt):\n"
+        "    client.responses.create(model='m', input=prompt)\n"
         "    return complete(prompt)\n"
     )
     files = {
+        "one/app/core/openai.py": CORE_OPENAI,
         "one/app/services/llm.py": "import time\n\n\ndef complete(prompt):\n    time.sleep(1)\n",
         "one/app/routers/chat.py": route,
+        "two/app/core/openai.py": CORE_OPENAI,
         "two/app/services/llm.py": "def complete(prompt):\n    return prompt\n",
         "two/app/routers/chat.py": route,
     }
-    assert check(root, files, "ASY006") == [
-        "one/app/routers/chat.py:5:12: ASY006 `complete()` blocks the event loop in async "
+    assert check(root, files, "ASY002,ASY006") == [
+        f"one/app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
+        f"event loop in async `ask()`; {OPENAI}",
+        f"one/app/routers/chat.py:6:5: ASY002 `client.responses.create()` blocks the event "
+        f"loop in async `chat()`; {OPENAI}",
+        "one/app/routers/chat.py:7:12: ASY006 `complete()` blocks the event loop in async "
         "`chat()`: complete() → time.sleep()",
+        f"two/app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
+        f"event loop in async `ask()`; {OPENAI}",
+        f"two/app/routers/chat.py:6:5: ASY002 `client.responses.create()` blocks the event "
+        f"loop in async `chat()`; {OPENAI}",
     ]
 
 

@@ -98,7 +98,10 @@ class BlockingCallReachableFromAsync(Detector):
     are followed (install-time libraries are not), through imports (a script's absolute
     imports look beside it first, as Python's `sys.path` does; where several apps of the run
     have a module of one name, such as their own `nodes` package, an absolute import means the
-    one of the importing file's app; an import in the function's own body binds as one at
+    one of the importing file's app; an import through a namespace package, a folder without
+    `__init__.py` such as `from app.services.users import get_user` in `app/routers/x.py`,
+    means the file under the nearest folder above the importing file that has it, as with the
+    project root on `sys.path`; an import in the function's own body binds as one at
     module level), `self.method()` calls, methods of a local bound
     once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
     up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a

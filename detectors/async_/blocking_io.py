@@ -131,8 +131,11 @@ class BlockingIoInAsync(Detector):
     cached global: `return _client`), returned by a factory of the same module, or stored
     under another name than the one they were built with, are not recognised; a client
     imported from a module outside the run (or from a name the importing module rebinds) is
-    not either, nor one of a namespace package (a folder without `__init__.py`: the run's
-    modules are named by their packages). Helpers that block indirectly are ASY006.
+    not either. Imports through a namespace package (folders without `__init__.py`: `from
+    app.core.openai import client` in `app/routers/chat.py`) are followed to the file under
+    the nearest folder above the importing file that has it, as Python finds it with the
+    project root on `sys.path`; such a file (`app/core/openai.py`) is never the library of
+    its name (`from openai import OpenAI` elsewhere). Helpers that block indirectly are ASY006.
     SQLAlchemy (and SQLModel) handles are recognised when built in the module or a module
     of the run (`Session(engine)`, `SessionLocal()` for `SessionLocal = sessionmaker(...)`
     without an async `class_=`, `engine.connect()` for `engine = create_engine(...)`) or
