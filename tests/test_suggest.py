@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -71,3 +74,22 @@ def test_suggested_fixes_follow_the_threshold() -> None:
     assert apply_line_edits(text, edits).count("await asyncio.sleep(1)") == 1
     unsafe = suggested_fixes(result, Config(), FixSafety.UNSAFE)
     assert sorted(f.code for f in unsafe) == ["ASY001", "ASY002"]
+
+
+def test_fix_finding_runs_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quick fix builds libcst's large trees: no collection may walk them meanwhile."""
+    import flowfix.suggest as suggest
+
+    seen: list[bool] = []
+    real = suggest.apply_codemod
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(suggest, "apply_codemod", recording)
+    finding = run_text(TWO_SLEEPS).findings[0]
+    assert gc.isenabled()
+    assert fix_finding(TWO_SLEEPS, "case.py", finding, Config()) is not None
+    assert seen == [False]
+    assert gc.isenabled()
