@@ -11,3 +11,10 @@ FIXTURES = ROOT / "fixtures"
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh folder that is also the working folder (display paths start there)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

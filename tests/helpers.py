@@ -73,3 +73,15 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
+
+
+def check_tree(root: Path, files: dict[str, str], select: str, *paths: str) -> list[str]:
+    """The lines `flowfix check --select <select> -q <paths>` (default `.`) prints for `files`
+    written under `root`, the working folder."""
+    from typer.testing import CliRunner
+
+    from flowfix.cli import app
+
+    write_tree(root, files)
+    args = ["check", "--select", select, "--no-cache", "-q", *(paths or ["."])]
+    return CliRunner().invoke(app, args).stdout.splitlines()

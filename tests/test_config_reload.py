@@ -46,12 +46,6 @@ def findings(*paths: str) -> list[tuple[str, int]]:
     return [(f["path"], f["line"]) for f in json.loads(result.stdout)["findings"]]
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_a_file_another_file_of_the_run_writes_is_not_reported(root: Path) -> None:
     write_tree(root, {"app/stages/read.py": READER, "app/stages/save.py": WRITER})
     assert findings(".") == [("app/stages/read.py", 11)]

@@ -50,12 +50,6 @@ def write(root: Path, files: dict[str, str]) -> None:
         (root / rel).write_text(text)
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("files", "expected"),
     [

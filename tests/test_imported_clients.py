@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from flowfix.cli import app
@@ -15,7 +14,7 @@ from flowfix.config import Config
 from flowfix.engine import detect
 from flowfix.project import ProjectIndex
 from flowfix.rules import registry
-from helpers import write_tree
+from helpers import check_tree, write_tree
 
 CLIENTS = (
     "import redis\n"
@@ -41,19 +40,6 @@ CLIENTS = (
 ADVICE = "use `openai.AsyncOpenAI` or `asyncio.to_thread()`"
 
 
-def check(root: Path, files: dict[str, str], *paths: str) -> list[str]:
-    """The lines `flowfix check --select ASY002 -q <paths>` prints for `files` under `root`."""
-    write_tree(root, files)
-    args = ["check", "--select", "ASY002", "--no-cache", "-q", *(paths or ["."])]
-    return CliRunner().invoke(app, args).stdout.splitlines()
-
-
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_an_imported_client_by_name_module_reexport_and_factory(root: Path) -> None:
     """The file that calls the clients names none of their packages; a module-level
     `None` that a function sets to a sync client (`global lazy`) is that client."""
@@ -77,7 +63,7 @@ def test_an_imported_client_by_name_module_reexport_and_factory(root: Path) -> N
             "    return utils.client.completions.create(model='m', prompt=prompt)\n"
         ),
     }
-    assert check(root, files) == [
+    assert check_tree(root, files, "ASY002") == [
         f"app/routes.py:8:13: ASY002 `client.chat.completions.create()` blocks the event loop "
         f"in async `answer()`; {ADVICE}",
         f"app/routes.py:9:14: ASY002 `llm.client.embeddings.create()` blocks the event loop in "
@@ -156,7 +142,7 @@ def test_near_misses_stay_silent(root: Path) -> None:
             "    return client.chat.completions.create(model='m', messages=[])\n"
         ),
     }
-    assert check(root, files, "app") == []
+    assert check_tree(root, files, "ASY002", "app") == []
 
 
 def test_only_calls_of_a_client_method_read_the_imported_module(root: Path) -> None:
@@ -199,7 +185,7 @@ def test_what_an_imported_factory_returns_kept_in_the_module_or_on_self(root: Pa
             "        return self.llm.responses.create(model='m', input=first)\n"
         ),
     }
-    assert check(root, files) == [
+    assert check_tree(root, files, "ASY002") == [
         f"app/nodes.py:11:17: ASY002 `client.responses.create()` blocks the event loop in "
         f"async `run()`; {ADVICE}",
         f"app/nodes.py:12:16: ASY002 `self.llm.responses.create()` blocks the event loop in "

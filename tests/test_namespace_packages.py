@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from flowfix.cli import app
 from flowfix.project import ProjectIndex
-from helpers import write_tree
+from helpers import check_tree, write_tree
 
 OPENAI = "use `openai.AsyncOpenAI` or `asyncio.to_thread()`"
 # A namespace module named like the library it wraps: it imports the real `openai`, and
@@ -26,19 +22,6 @@ CORE_OPENAI = (
     "async def ask(prompt):\n"
     "    return client.chat.completions.create(model='m', messages=[])\n"
 )
-
-
-def check(root: Path, files: dict[str, str], select: str, *paths: str) -> list[str]:
-    """The lines `flowfix check --select <select> -q <paths>` prints for `files` under `root`."""
-    write_tree(root, files)
-    args = ["check", "--select", select, "--no-cache", "-q", *(paths or ["."])]
-    return CliRunner().invoke(app, args).stdout.splitlines()
-
-
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_a_client_imported_from_a_namespace_module(root: Path) -> None:
@@ -70,11 +53,11 @@ def test_a_client_imported_from_a_namespace_module(root: Path) -> None:
         f"{{}}:9:12: ASY002 `app.core.openai.client.embeddings.create()` blocks the event loop "
         f"in async `main()`; {OPENAI}",
     ]
-    found = check(root, files, "ASY002", "project")
+    found = check_tree(root, files, "ASY002", "project")
     assert found == [
         line.format("project/app/routers/response_api/response.py") for line in expected
     ]
-    found = check(root, files, "ASY002", "service")
+    found = check_tree(root, files, "ASY002", "service")
     assert found == [line.format("service/app/api/routes/file.py") for line in expected]
 
 
@@ -101,7 +84,7 @@ def test_a_blocking_helper_and_a_session_factory_from_namespace_modules(root: Pa
             "    return get_user(user_id)\n"
         ),
     }
-    assert check(root, files, "ASY002,ASY006") == [
+    assert check_tree(root, files, "ASY002,ASY006") == [
         "app/routers/users.py:7:9: ASY002 `session.commit()` blocks the event loop in async "
         "`read()`; use `AsyncSession` (`sqlalchemy.ext.asyncio`) or `asyncio.to_thread()`",
         "app/routers/users.py:8:12: ASY006 `get_user()` blocks the event loop in async "
@@ -124,7 +107,7 @@ def test_a_namespace_module_named_like_a_library_captures_no_import_of_it(root: 
             "    return AsyncOpenAI().chat.completions.create(model='m', messages=[])\n"
         ),
     }
-    assert check(root, files, "ASY002") == [
+    assert check_tree(root, files, "ASY002") == [
         f"app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
         f"event loop in async `ask()`; {OPENAI}",
     ]
@@ -149,7 +132,7 @@ def test_two_namespace_apps_each_import_their_own_module(root: Path) -> None:
         "two/app/services/llm.py": "def complete(prompt):\n    return prompt\n",
         "two/app/routers/chat.py": route,
     }
-    assert check(root, files, "ASY002,ASY006") == [
+    assert check_tree(root, files, "ASY002,ASY006") == [
         f"one/app/core/openai.py:11:12: ASY002 `client.chat.completions.create()` blocks the "
         f"event loop in async `ask()`; {OPENAI}",
         f"one/app/routers/chat.py:6:5: ASY002 `client.responses.create()` blocks the event "

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from flowfix.cli import app
-from helpers import write_tree
+from helpers import check_tree
 
 DATABASE = (
     "from typing import Annotated\n\n"
@@ -31,19 +27,6 @@ DATABASE = (
     "DbSession = Annotated[Session, Depends(get_db)]\n"
     "AsyncDbSession = Annotated[AsyncSession, Depends(get_async_db)]\n"
 )
-
-
-def check(root: Path, files: dict[str, str], select: str) -> list[str]:
-    """The lines `flowfix check --select <select> -q .` prints for `files` under `root`."""
-    write_tree(root, files)
-    result = CliRunner().invoke(app, ["check", "--select", select, "--no-cache", "-q", "."])
-    return result.stdout.splitlines()
-
-
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_an_imported_session_alias_factory_and_engine(root: Path) -> None:
@@ -77,7 +60,7 @@ def test_an_imported_session_alias_factory_and_engine(root: Path) -> None:
         ),
     }
     advice = "use `AsyncSession` (`sqlalchemy.ext.asyncio`) or `asyncio.to_thread()`"
-    assert check(root, files, "ASY002") == [
+    assert check_tree(root, files, "ASY002") == [
         f"app/users.py:9:12: ASY002 `db.query(...).first()` blocks the event loop in async "
         f"`read_user()`; {advice}",
         f"app/users.py:13:5: ASY002 `db.get()` blocks the event loop in async `rename()`; {advice}",
@@ -124,7 +107,7 @@ def test_a_sync_helper_handed_the_session(root: Path) -> None:
             "    return await get_async(other, user_id)\n"
         ),
     }
-    assert check(root, files, "ASY006") == [
+    assert check_tree(root, files, "ASY006") == [
         "app/api.py:6:12: ASY006 `get_user()` blocks the event loop in async `update()`: "
         "get_user() → db.query().filter().one_or_none() (sync SQLAlchemy client)",
         "app/api.py:8:5: ASY006 `save()` blocks the event loop in async `update()`: "
