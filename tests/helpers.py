@@ -85,3 +85,12 @@ def check_tree(root: Path, files: dict[str, str], select: str, *paths: str) -> l
     write_tree(root, files)
     args = ["check", "--select", select, "--no-cache", "-q", *(paths or ["."])]
     return CliRunner().invoke(app, args).stdout.splitlines()
+
+
+def module_names(root: Path, paths: list[str]) -> list[str | None]:
+    """The names a run's call graph gives the (empty) files `paths`, written under `root`."""
+    from flowfix.project import ProjectIndex
+
+    write_tree(root, dict.fromkeys(paths, ""))
+    index = ProjectIndex.lazy((root / path, path) for path in paths)
+    return [index.module_for(path) for path in paths]

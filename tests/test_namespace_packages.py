@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowfix.project import ProjectIndex
-from helpers import check_tree, write_tree
+from helpers import check_tree, module_names
 
 OPENAI = "use `openai.AsyncOpenAI` or `asyncio.to_thread()`"
 # A namespace module named like the library it wraps: it imports the real `openai`, and
@@ -162,9 +162,7 @@ def test_regular_packages_scripts_and_working_folder_files_keep_their_names(
         "app/main.py",
         "run.py",
     ]
-    write_tree(root, dict.fromkeys(paths, ""))
-    index = ProjectIndex.lazy((root / path, path) for path in paths)
-    assert [index.module_for(path) for path in paths] == [
+    assert module_names(root, paths) == [
         "pkg",
         "pkg.util",
         "pkg/core/db",
@@ -172,6 +170,7 @@ def test_regular_packages_scripts_and_working_folder_files_keep_their_names(
         "app/main",
         "run",
     ]
+    index = ProjectIndex.lazy((root / path, path) for path in paths)
     importer = root / "app" / "main.py"
     assert index.namespace_import(importer, "app.core.openai.client") == "app/core/openai.client"
     assert index.namespace_import(importer, "pkg.core.db.engine") == "pkg/core/db.engine"
