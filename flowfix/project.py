@@ -29,7 +29,7 @@ from flowfix.analysis.blocking import (
     SYNC_CLIENTS,
 )
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
-from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, transition
+from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_nodes, transition
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.model import FunctionNode, children
 from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
@@ -700,11 +700,8 @@ class _Wiring:
                 continue
             if vendored_name(indexer.qualify(dotted_name(flow.func) or "", cls)) not in SYNC_FLOWS:
                 continue
-            start = flow_start(flow)
-            if start is None:
-                return []
-            nodes = (self.made.get(name) for name in reachable(self.successors, start))
-            return [name for name in (dotted_name(n.func) for n in nodes if n) if name]
+            nodes = flow_nodes(flow, self.made, self.successors)
+            return [name for name in (dotted_name(n.func) for n in nodes) if name]
         return []
 
 

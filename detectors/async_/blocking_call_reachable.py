@@ -6,12 +6,17 @@ from __future__ import annotations
 import ast
 
 from flowfix.analysis.blocking import BLOCKING_FUNCTIONS
-from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, transition
+from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_nodes, transition
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names, vendored_name
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
 from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
+from flowfix.detectors.async_.bound_values import (
+    attribute_bindings,
+    is_none,
+    self_attribute,
+)
 from flowfix.detectors.async_.offload import offload_fix
 from flowfix.detectors.async_.script_entry import coroutines_run_alone
 from flowfix.rules import FixSafety, Severity
@@ -140,28 +145,23 @@ class BlockingCallReachableFromAsync(Detector):
         # edges written there, for the nodes an async flow's start node leads to.
         self.constructed: dict[Owned, ast.Call] = {}
         self.edges: dict[Owned, set[str]] = {}
-        self.flows: list[tuple[ast.Call, str, str]] = []
+        self.flows: list[tuple[ast.Call, str]] = []
         # `flow.run(shared)` in a coroutine, with the call that built the flow (checked once
         # the module's transitions are known).
         self.runs: list[tuple[ast.Call, ast.AsyncFunctionDef, ast.Call]] = []
         # A name resolves to a flow class only through words the text holds.
         self.flows_possible = any(package in self.model.text for package in FLOW_PACKAGES)
         super().run()
-        for flow, start, flow_name in self.flows:
-            owner = enclosing_definition(self.model, flow)
-            for name in self._reachable(owner, start):
-                call = self.constructed.get((owner, name))
-                if call is not None:
-                    self._check_flow_node(call, flow_name)
+        for flow, flow_name in self.flows:
+            for call in self._flow_nodes(flow):
+                self._check_flow_node(call, flow_name)
         for run, coroutine, built in self.runs:
             self._check_flow_run(run, coroutine, built)
 
     def visit_Call(self, node: ast.Call) -> None:
         flow_name = self._async_flow(node) if self.flows_possible else None
         if flow_name is not None:
-            start = flow_start(node)
-            if start is not None:
-                self.flows.append((node, start, flow_name))
+            self.flows.append((node, flow_name))
         coroutine = self.model.coroutine_of(node)
         if coroutine is not None and not isinstance(self.model.parent(node), ast.Await):
             built = self._flow_built(node)
@@ -186,16 +186,22 @@ class BlockingCallReachableFromAsync(Detector):
             self.edges.setdefault((owner, edge[0]), set()).add(edge[1])
 
     def _flow_built(self, node: ast.Call) -> ast.Call | None:
-        """For `flow.run(...)`, `build_flow().run(...)`: the call that built the flow (a
-        local or module-level name bound once, or the receiver itself)."""
+        """For `flow.run(...)`, `build_flow().run(...)`, `self.flow.run(...)`: the call that
+        built the flow (a local or module-level name bound once, the receiver itself, or the
+        one value the class assigns to the attribute, in a method or its body, besides None)."""
         func = node.func
         if not isinstance(func, ast.Attribute) or func.attr != "run":
             return None
         receiver = func.value
+        value: ast.AST | None = receiver
         if isinstance(receiver, ast.Name):
             value = single_binding_value(self.model, receiver)
-            return value if isinstance(value, ast.Call) else None
-        return receiver if isinstance(receiver, ast.Call) else None
+        elif isinstance(receiver, ast.Attribute):
+            owner = self_attribute(self.model, receiver)
+            bound = attribute_bindings(self.model, *owner) if owner else []
+            values = [v for v, _ in bound if not is_none(v)]
+            value = values[0] if len(values) == 1 else None
+        return value if isinstance(value, ast.Call) else None
 
     def _check_flow_run(
         self, node: ast.Call, coroutine: ast.AsyncFunctionDef, built: ast.Call
@@ -204,11 +210,7 @@ class BlockingCallReachableFromAsync(Detector):
         (`Flow(start=a)`, wired with `a >> b`) or returned by a project function."""
         assert self.project is not None and self.module is not None
         if _is_sync_flow(self.model.qualified_names(built.func)):
-            start = flow_start(built)
-            owner = enclosing_definition(self.model, built)
-            names = self._reachable(owner, start) if start else []
-            made = (self.constructed.get((owner, name)) for name in names)
-            spelled = (full_name(call.func) for call in made if call is not None)
+            spelled = (full_name(call.func) for call in self._flow_nodes(built))
             constructors = [self.project.qualify(self.module, s, None) for s in spelled if s]
         else:
             dotted = dotted_name(built.func)
@@ -349,9 +351,13 @@ class BlockingCallReachableFromAsync(Detector):
             chain=describe_chain(chain),
         )
 
-    def _reachable(self, owner: ast.AST, start: str) -> list[str]:
-        edges = self.edges.items()
-        return reachable({before: after for (at, before), after in edges if at is owner}, start)
+    def _flow_nodes(self, flow: ast.Call) -> list[ast.Call]:
+        """The calls that build the nodes `flow` runs: its start node and those the `>>`
+        transitions written beside it (in the same def, class body or module) lead to."""
+        owner = enclosing_definition(self.model, flow)
+        made = {name: call for (at, name), call in self.constructed.items() if at is owner}
+        edges = {before: after for (at, before), after in self.edges.items() if at is owner}
+        return flow_nodes(flow, made, edges)
 
 
 def _is_sync_flow(names: set[str]) -> bool:

@@ -112,7 +112,8 @@ def _assigned(node: ast.AST, matches: Callable[[ast.AST], bool]) -> list[BoundVa
     return []
 
 
-def _is_none(node: ast.AST | None) -> bool:
+def is_none(node: ast.AST | None) -> bool:
+    """`node` is the constant `None`."""
     return isinstance(node, ast.Constant) and node.value is None
 
 
@@ -143,7 +144,7 @@ def bound_class(
         held = held or (constructs(value) if value is not None else None)
         if held is not None:
             found.add(held)
-        elif not _is_none(value):
+        elif not is_none(value):
             return None
     return found.pop() if len(found) == 1 else None
 

@@ -14,15 +14,27 @@ SYNC_FLOWS = frozenset(
 )
 
 
-def flow_start(call: ast.Call) -> str | None:
-    """The name of the start node: the first argument in source order that is positional or
-    `start=` (or unpacked), when it is a plain name."""
-    for arg in ordered_arguments(call):
+def flow_nodes(
+    flow: ast.Call, made: Mapping[str, ast.Call], successors: Mapping[str, Set[str]]
+) -> list[ast.Call]:
+    """The calls that build the nodes `flow` runs, start first. The start is the first
+    argument in source order that is positional or `start=` (or unpacked): a name bound to a
+    call (`made`), a node built in place (`Flow(start=Search())`, `Flow(start=(a := Fetch()))`)
+    or a chain (`Fetch() >> parse`: `>>` returns its right side, where the flow starts). The
+    nodes named by the `successors` transitions of a named start follow it."""
+    for arg in ordered_arguments(flow):
         if isinstance(arg, ast.keyword) and arg.arg is not None and arg.arg != "start":
             continue
-        value = argument_value(arg)
-        return value.id if isinstance(value, ast.Name) else None
-    return None
+        start: ast.expr | None = _chain_end(argument_value(arg))
+        name = None
+        if isinstance(start, ast.NamedExpr):
+            name, start = start.target.id, start.value
+        elif isinstance(start, ast.Name):
+            name, start = start.id, made.get(start.id)
+        first = [start] if isinstance(start, ast.Call) else []
+        following = reachable(successors, name)[1:] if name is not None else []
+        return first + [made[name] for name in following if name in made]
+    return []
 
 
 def transition(node: ast.BinOp) -> tuple[str, str] | None:
@@ -42,6 +54,14 @@ def reachable(successors: Mapping[str, Set[str]], start: str) -> list[str]:
                 seen.append(successor)
                 queue.append(successor)
     return seen
+
+
+def _chain_end(expression: ast.expr) -> ast.expr:
+    """The node a `>>` chain evaluates to, its last successor: `a >> b` → b,
+    `a - "x" >> b` → b (any other expression as it is)."""
+    while isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.RShift):
+        expression = expression.right
+    return expression
 
 
 def _last_node_name(expression: ast.expr) -> str | None:
