@@ -346,6 +346,60 @@ def test_a_sync_flow_a_project_function_builds_run_in_a_coroutine(
     ]
 
 
+def test_a_sync_flow_kept_on_an_attribute_or_started_with_an_imported_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service keeps `create_flow()`'s flow on `self.flow` and runs it from an async
+    handler; another builds `Flow(start=Search())` with a node class imported from the run.
+    The flow run on a worker thread, an async flow on an attribute and a sync method calling
+    `self.flow.run` are not reported."""
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "nodes.py": (
+            "import requests\n"
+            "from pocketflow import AsyncNode, Node\n\n\n"
+            "class Search(Node):\n"
+            "    def exec(self, query):\n"
+            "        return requests.get('http://search.local', timeout=5).json()\n\n\n"
+            "class Rank(AsyncNode):\n"
+            "    async def exec_async(self, hits):\n"
+            "        return sorted(hits)\n"
+        ),
+        "flow.py": (
+            "from pocketflow import AsyncFlow, Flow\n\n"
+            "from nodes import Rank, Search\n\n\n"
+            "def create_flow():\n"
+            "    return Flow(start=Search())\n\n\n"
+            "def create_async_flow():\n"
+            "    return AsyncFlow(start=Rank())\n"
+        ),
+        "service.py": (
+            "import asyncio\n\n"
+            "from pocketflow import Flow\n\n"
+            "from flow import create_async_flow, create_flow\n"
+            "from nodes import Search\n\n\n"
+            "class Agent:\n"
+            "    def __init__(self):\n"
+            "        self.flow = create_flow()\n"
+            "        self.ranking = create_async_flow()\n"
+            "        self.inline = Flow(start=Search())\n\n"
+            "    async def handle(self, shared):\n"
+            "        self.flow.run(shared)\n"
+            "        self.inline.run(shared)\n"
+            "        await asyncio.to_thread(self.flow.run, shared)\n"
+            "        await self.ranking.run_async(shared)\n\n"
+            "    def handle_sync(self, shared):\n"
+            "        self.flow.run(shared)\n"
+        ),
+    }
+    assert asy006_lines(tmp_path, files) == [
+        "service.py:16:9: ASY006 `self.flow.run()` blocks the event loop in async `handle()` "
+        "(a sync flow runs its nodes inline): Search.exec() → requests.get()",
+        "service.py:17:9: ASY006 `self.inline.run()` blocks the event loop in async `handle()` "
+        "(a sync flow runs its nodes inline): Search.exec() → requests.get()",
+    ]
+
+
 def test_the_index_lets_go_of_a_finished_file_and_reads_it_again_when_asked(
     project: Path,
 ) -> None:
