@@ -119,10 +119,14 @@ class BlockingCallReachableFromAsync(Detector):
     `flow.run(...)` on a `Flow(start=...)` / `BatchFlow` (KayGraph: `Graph`, `BatchGraph`) built
     in the module, or on what a project function returns when it builds one
     (`def create_flow(): a = A(); b = B(); a >> b; return Flow(start=a)`), bound once to a
-    local or module-level name or called in place (`create_flow().run(shared)`); the nodes are
-    those its start node leads to through `>>` transitions written beside it; the first one
-    that blocks is shown. A flow kept on an attribute (`self.flow.run(...)`) is not followed.
-    In editor mode (stdin) only the file itself is indexed.
+    local or module-level name, called in place (`create_flow().run(shared)`), or kept on an
+    attribute of the class (`self.flow = create_flow()` in a method or `flow = ...` in its
+    body: the one value the class assigns it besides None; an attribute assigned two values is
+    not followed); the nodes are its start node (a name bound to a node, or one built in place:
+    `Flow(start=Search())`, `Flow(start=(a := A()))`, the last node of `A() >> b`) and those
+    it leads to through `>>` transitions between names written beside it (a node built in
+    place after a `>>`, as in `a >> B()`, is not followed); the first one that blocks is
+    shown. In editor mode (stdin) only the file itself is indexed.
     """
 
     CODE = "ASY006"
