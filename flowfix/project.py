@@ -53,6 +53,9 @@ class FunctionInfo:
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     returns_client: str | None = None  # a sync client it returns built inline (a factory)
+    # The module-level name (qualified) it returns, in every `return` of a name: a client it
+    # keeps in a global (`global _client; ...; return _client`), read by `returned_client`.
+    returns_global: str | None = None
     # The node classes (qualified) of a sync flow it builds and returns, from the start node
     # on: `a = A(); b = B(); a >> b; return Flow(start=a)`.
     runs_nodes: tuple[str, ...] = ()
@@ -109,6 +112,7 @@ class ProjectIndex:
     # Trees the run's analysis of a file offered, indexed from if a query needs the module.
     offered: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+    _returning: set[str] = field(default_factory=set, repr=False)  # see `returned_client`
     # Every file of the run by display path: its path, or its text when given (build). Rules
     # that look for a function's callers read them through `source`; they keep what they
     # work out in `memo` (and consult again, when they reuse it, the files it read).
@@ -445,12 +449,22 @@ class ProjectIndex:
         return indexer.bound_handle(tail) if indexer is not None else None
 
     def returned_client(self, dotted: str) -> str | None:
-        """The sync client a sync function of the run returns, built in its `return`
-        (`def get_openai(): return OpenAI()`), through re-exports."""
-        info = self.function(self.resolve(dotted))
-        if info is None or info.is_async or info.returns_client not in SYNC_CLIENT_NAMES:
+        """The sync client a sync function of the run returns, through re-exports: built in
+        its `return` (`def get_openai(): return OpenAI()`), or a module-level name of its
+        module that every binding sets to that client (`None` aside), the cached global of
+        `global _client; if _client is None: _client = OpenAI(); return _client`."""
+        key = self.resolve(dotted)
+        info = self.function(key)
+        if info is None or info.is_async:
             return None
-        return info.returns_client
+        found = info.returns_client
+        if found is None and info.returns_global is not None and key not in self._returning:
+            self._returning.add(key)  # (`_client = get_client()` in `get_client` itself)
+            try:
+                found = self.bound_handle(info.returns_global)
+            finally:
+                self._returning.discard(key)
+        return found if found in SYNC_CLIENT_NAMES else None
 
     def has_function(self, key: str) -> bool:
         """Whether `key` (a resolved name) is a function or method of the run."""
@@ -666,6 +680,37 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
             continue
         yield node
         stack.extend(children(node))
+
+
+class _Locals:
+    """The names a function binds in its own scope (parameters, assignments, imports; not
+    those it declares `global`) and the names its `return` statements return."""
+
+    def __init__(self, function: FunctionNode) -> None:
+        params = function.args
+        every = (*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg)
+        self.bound = {arg.arg for arg in every if arg is not None}
+        self.declared: set[str] = set()
+        self.returned: set[str | None] = set()
+
+    def add(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Return):
+            self.returned.add(node.value.id if isinstance(node.value, ast.Name) else None)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            self.bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.bound.update((a.asname or a.name).partition(".")[0] for a in node.names)
+        elif isinstance(node, ast.Global):
+            self.declared.update(node.names)
+
+    def returned_global(self) -> str | None:
+        """The module-level name every `return` returns (`return _client`), if one."""
+        if len(self.returned) != 1:
+            return None
+        name = next(iter(self.returned))
+        if name is None or name in self.bound and name not in self.declared:
+            return None
+        return name
 
 
 class _Wiring:
@@ -903,12 +948,14 @@ class _Indexer:
         if key not in self.index.loads:
             info.source = (self, node, cls)
         wiring = _Wiring()
+        scope = _Locals(node)
         for inner in _own_nodes(node):
             if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call):
                 built = self.qualify(dotted_name(inner.value.func) or "", cls)
                 if built in SYNC_CLIENT_NAMES:
                     info.returns_client = built
             if not isinstance(inner, ast.Call):
+                scope.add(inner)
                 wiring.add(inner)
                 continue
             callee = dotted_name(inner.func)
@@ -926,6 +973,8 @@ class _Indexer:
         info.runs_nodes = tuple(
             self.qualify(constructor, cls) for constructor in wiring.returned_flow(self, cls)
         )
+        returned = scope.returned_global()
+        info.returns_global = f"{self.module}.{returned}" if returned is not None else None
         return info
 
     def _client_call(self, call: ast.Call, cls: str | None, params: ast.arguments) -> str | None:

@@ -28,6 +28,7 @@ from flowfix.detectors.async_.database_handles import (
     ImportedAlias,
     declared_client,
     imported_client,
+    is_module_function_call,
     opened_handle,
 )
 from flowfix.detectors.async_.offload import is_awaited, is_offloaded, offload_fix
@@ -219,7 +220,10 @@ class BlockingIoInAsync(Detector):
         root = target
         while isinstance(root, ast.Attribute):
             root = root.value
-        if not isinstance(root, ast.Name) or not any(
+        if not isinstance(root, ast.Name):
+            return None
+        own_factory = is_module_function_call(self.model, expr)
+        if not own_factory and not any(
             self.project.may_name_module(binding.qualified)
             for binding in self.model.bindings_of(root)
         ):
