@@ -963,7 +963,7 @@ class _Indexer:
             if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
                 continue
-            client = self._client_call(inner, cls, node.args)
+            client = self._client_call(inner, cls, node)
             if client is not None:
                 kind = SYNC_CLIENTS[client].kind
                 shown = callee or _spelled(inner.func)
@@ -977,15 +977,17 @@ class _Indexer:
         info.returns_global = f"{self.module}.{returned}" if returned is not None else None
         return info
 
-    def _client_call(self, call: ast.Call, cls: str | None, params: ast.arguments) -> str | None:
+    def _client_call(self, call: ast.Call, cls: str | None, function: FunctionNode) -> str | None:
         """The sync client whose blocking method `call` calls (`client.chat.completions.create`,
         `session.get`, `db.query(User).first`), on a name bound to one, a parameter declared
-        as one (`db: Session`, `db: DbSession`) or one built inline (`OpenAI().x.create`)."""
+        as one (`db: Session`, `db: DbSession`), one built inline (`OpenAI().x.create`) or
+        returned by a project factory (`get_client().x.create`), or a module-level client of
+        another module of the run (`from app.llm import client`, `llm.client`)."""
         func = call.func
         source = query_source(call)
         if source is not None and isinstance(func, ast.Attribute):
             root = dotted_name(source)
-            held = self._clients_held(root, params) if root is not None else set()
+            held = self._clients_held(root, function) if root is not None else set()
             runs = [name for name in sorted(held) if func.attr in SYNC_CLIENTS[name].query_runs]
             return runs[0] if runs else None
         parts: list[str] = []
@@ -996,6 +998,8 @@ class _Indexer:
         if isinstance(func, ast.Call):
             callee = dotted_name(func.func)
             client = self.qualify(callee, cls) if callee else ""
+            if client not in SYNC_CLIENTS and client and parts and _may_block(parts):
+                client = self.index.returned_client(client) or client
             return _blocking_method({client}, parts)
         root = dotted_name(func)
         if root is None:
@@ -1004,17 +1008,46 @@ class _Indexer:
             root, parts = f"self.{parts[0]}", parts[1:]
         if not parts or not _may_block(parts):
             return None
-        return _blocking_method(self._clients_held(root, params), parts)
+        found = _blocking_method(self._clients_held(root, function), parts)
+        if found is None and len(parts) > 1 and root in self.info.bindings:
+            # `llm.client.chat.completions.create()` after `import app.llm as llm`
+            found = _blocking_method(self._clients_held(f"{root}.{parts[0]}", function), parts[1:])
+        return found
 
-    def _clients_held(self, root: str, params: ast.arguments) -> set[str]:
-        """The sync clients `root` (a name or `self.x`) holds: a parameter's declared class,
-        else what `clients_bound` finds."""
+    def _clients_held(self, root: str, function: FunctionNode) -> set[str]:
+        """The sync clients `root` (a name, `module.name` or `self.x`) holds: a parameter's
+        declared class, else what `clients_bound` finds, else the client a module-level name
+        of another module of the run it imports is bound to (as ASY002 reads it)."""
+        params = function.args
         for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
             if arg.arg == root:
                 declared = self._unwrapped(arg.annotation, None) if arg.annotation else None
                 found = self.index.declared_type(declared) if declared else None
                 return {found} if found in SYNC_CLIENT_NAMES else set()
+        imported = self._imported_client(root, function)
+        if imported is not None:
+            return {imported}
         return self.clients_bound(root) if root in self.assigned_calls else set()
+
+    def _imported_client(self, root: str, function: FunctionNode) -> str | None:
+        """The sync client a name (or `module.name`) imported from another module of the run
+        is bound to there, when neither this module nor `function` binds it otherwise."""
+        head = root.partition(".")[0]
+        if (
+            head not in self.info.bindings
+            or any(value is not None for value in self.module_values.get(head, ()))
+            or self._binds_locally(function, head)
+        ):
+            return None
+        found = self.index.bound_handle(self.qualify(root, None))
+        return found if found in SYNC_CLIENT_NAMES else None
+
+    def _binds_locally(self, function: FunctionNode, name: str) -> bool:
+        """Whether `function` binds `name` in its own scope (not declared `global`)."""
+        scope = _Locals(function)
+        for node in _own_nodes(function):
+            scope.add(node)
+        return name in scope.bound and name not in scope.declared
 
     def _unwrapped(self, annotation: ast.expr, cls: str | None) -> str | None:
         """The qualified class an annotation names: `Session`, `Annotated[Session, ...]`,
