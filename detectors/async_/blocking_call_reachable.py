@@ -105,9 +105,15 @@ class BlockingCallReachableFromAsync(Detector):
     module level), `self.method()` calls, methods of a local bound
     once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
     up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a
-    project function that returns one (`redis_client = get_redis_client()`), or when it is
+    project function that returns one (`redis_client = get_redis_client()`,
+    `get_client().embeddings.create(...)`; built in its `return`, or a cached module global
+    it returns, as for ASY002), or when it is a module-level client of another module of the
+    run that the helper's module imports and neither it nor the helper rebinds (`from
+    utils.clients import client`, `clients.client`, read as ASY002 reads it), or when it is
     a parameter declared as one (`db: Session`, `db: Annotated[Session, ...]` or an alias of
-    that: a service function handed an endpoint's sync SQLAlchemy session). An async flow is
+    that: a service function handed an endpoint's sync SQLAlchemy session). A client held
+    on a service object's attribute set from a parameter (`self.db = db`) is not followed.
+    An async flow is
     `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
     to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
     files (`core/pocketflow.py`) counts as the package. A sync flow run in a coroutine is

@@ -117,8 +117,12 @@ class BlockingIoInAsync(Detector):
     comes from another module of the run: a module-level name that every binding there
     sets to a sync client (`from app.llm import client` or `llm.client` for `client =
     OpenAI()`, through re-exports; `None`, and a function's `global` assignment, count), or
-    what an imported factory builds in its `return` (`get_openai()` for `def get_openai():
-    return OpenAI()`). Such a call gets the same fix as a client built in the module. Calls
+    the client a sync factory of the module itself or of another module of the run returns:
+    built in its `return` (`get_openai()` for `def get_openai(): return OpenAI()`) or a
+    module-level name that every `return` returns and every binding sets to one (the cached
+    global of `global _client; if _client is None: _client = OpenAI(); return _client`),
+    called in place or kept in a name (`client = get_openai()`). Such a call gets the same
+    fix as a client built in the module. Calls
     in a nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread`
     / `run_in_executor` as a function, are not reported.
 
@@ -128,9 +132,10 @@ class BlockingIoInAsync(Detector):
 
     ## Limitations
     Sync clients passed in as arguments, held on another object (`settings.client`,
-    `app.state.redis`), returned by a factory that does not build them in its `return` (a
-    cached global: `return _client`), returned by a factory of the same module, or stored
-    under another name than the one they were built with, are not recognised; a client
+    `app.state.redis`), returned by a factory from a local or an attribute (`client =
+    OpenAI(); return client`, `return self._client`) or from a global that is also bound to
+    something else (an async client, a conditional expression), or stored under another
+    name than the one they were built with, are not recognised; a client
     imported from a module outside the run (or from a name the importing module rebinds) is
     not either. Imports through a namespace package (folders without `__init__.py`: `from
     app.core.openai import client` in `app/routers/chat.py`) are followed to the file under
