@@ -41,6 +41,7 @@ SYNC_NODE_BASES = frozenset(
     {"pocketflow.Node", "pocketflow.BatchNode", "kaygraph.Node", "kaygraph.BatchNode"}
 )
 NODE_HOOKS = ("prep", "exec", "post")
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 MAX_DEPTH = 8
 
 
@@ -765,6 +766,8 @@ class _Indexer:
         self.script_folder = path.parent if not _package_of(path) else None
         self.path = path
         self.keys: list[str] = []  # the functions and methods it put in `pending`
+        self.classes: dict[str, ast.ClassDef] = {}  # its top-level classes, by key
+        self._stored: dict[tuple[str, str], str | None] = {}  # see `_stored_client`
         self.info = ModuleInfo(module)
         index.modules[module] = self.info
         index.indexers[module] = self
@@ -934,6 +937,7 @@ class _Indexer:
 
     def _class(self, node: ast.ClassDef) -> None:
         key = f"{self.module}.{node.name}"
+        self.classes[key] = node
         bases = [dotted_name(base) for base in node.bases]
         self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
         for item in node.body:
@@ -987,7 +991,7 @@ class _Indexer:
         source = query_source(call)
         if source is not None and isinstance(func, ast.Attribute):
             root = dotted_name(source)
-            held = self._clients_held(root, function) if root is not None else set()
+            held = self._clients_held(root, function, cls) if root is not None else set()
             runs = [name for name in sorted(held) if func.attr in SYNC_CLIENTS[name].query_runs]
             return runs[0] if runs else None
         parts: list[str] = []
@@ -1008,16 +1012,19 @@ class _Indexer:
             root, parts = f"self.{parts[0]}", parts[1:]
         if not parts or not _may_block(parts):
             return None
-        found = _blocking_method(self._clients_held(root, function), parts)
+        found = _blocking_method(self._clients_held(root, function, cls), parts)
         if found is None and len(parts) > 1 and root in self.info.bindings:
             # `llm.client.chat.completions.create()` after `import app.llm as llm`
-            found = _blocking_method(self._clients_held(f"{root}.{parts[0]}", function), parts[1:])
+            found = _blocking_method(
+                self._clients_held(f"{root}.{parts[0]}", function, cls), parts[1:]
+            )
         return found
 
-    def _clients_held(self, root: str, function: FunctionNode) -> set[str]:
+    def _clients_held(self, root: str, function: FunctionNode, cls: str | None) -> set[str]:
         """The sync clients `root` (a name, `module.name` or `self.x`) holds: a parameter's
-        declared class, else what `clients_bound` finds, else the client a module-level name
-        of another module of the run it imports is bound to (as ASY002 reads it)."""
+        declared class, else the client a module-level name of another module of the run it
+        imports is bound to (as ASY002 reads it), else what `clients_bound` finds, else for
+        `self.x` the declared class of the parameters the class's methods store in it."""
         params = function.args
         for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
             if arg.arg == root:
@@ -1027,7 +1034,41 @@ class _Indexer:
         imported = self._imported_client(root, function)
         if imported is not None:
             return {imported}
-        return self.clients_bound(root) if root in self.assigned_calls else set()
+        if root in self.assigned_calls:
+            return self.clients_bound(root)
+        head, _, attribute = root.partition(".")
+        stored = self._stored_client(cls, attribute) if head == "self" and cls else None
+        return {stored} if stored is not None else set()
+
+    def _stored_client(self, cls: str, attribute: str) -> str | None:
+        """The sync client `self.<attribute>` holds when every assignment of it in the methods
+        of class `cls` stores a parameter of the method declared as that client (`def
+        __init__(self, db: Session): self.db = db`: a service object built on an endpoint's
+        session)."""
+        key = (cls, attribute)
+        if key in self._stored:
+            return self._stored[key]
+        found: set[str | None] = set()
+        node = self.classes.get(cls)
+        methods = [item for item in node.body if isinstance(item, FUNCTION_NODES)] if node else []
+        for method in methods:
+            for inner in _own_nodes(method):
+                if _stores_attribute(inner, attribute):
+                    found.add(self._declared_parameter(inner, method, cls))
+        client = found.pop() if len(found) == 1 else None
+        self._stored[key] = client
+        return client
+
+    def _declared_parameter(self, node: ast.AST, method: FunctionNode, cls: str) -> str | None:
+        """The sync client class of the parameter `node` (`self.x = param`) stores."""
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        params = method.args
+        for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
+            if isinstance(value, ast.Name) and arg.arg == value.id and arg.annotation:
+                declared = self._unwrapped(arg.annotation, cls)
+                found = self.index.declared_type(declared) if declared else None
+                return found if found in SYNC_CLIENT_NAMES else None
+        return None
 
     def _imported_client(self, root: str, function: FunctionNode) -> str | None:
         """The sync client a name (or `module.name`) imported from another module of the run
@@ -1061,6 +1102,29 @@ class _Indexer:
             annotation = inner
         dotted = dotted_name(annotation)
         return self.qualify(dotted, cls) if dotted is not None else None
+
+
+def _stores_attribute(node: ast.AST, attribute: str) -> bool:
+    """Whether `node` is a statement that binds `self.<attribute>`."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+        elif (
+            isinstance(target, ast.Attribute)
+            and target.attr == attribute
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            return True
+    return False
 
 
 def _module_scope(tree: ast.Module) -> Iterator[ast.AST]:

@@ -10,6 +10,7 @@ from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, tran
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names, vendored_name
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
+from flowfix.analysis.queries import WRAPPING_TYPES, wrapped_type
 from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.async_.offload import offload_fix
@@ -294,19 +295,40 @@ class BlockingCallReachableFromAsync(Detector):
 
     def _instance_method(self, root: ast.Name, dotted: str) -> str | None:
         """`node.exec` where the local `node` is bound once, to an instance of a project class
-        (`node = ChatQueryNode()`): that class's method, or its project bases' (a FastAPI
-        endpoint that runs a node's hooks by hand)."""
+        (`node = ChatQueryNode()`), or is a parameter declared as one (`service: ChatService
+        = Depends(get_service)`, `Annotated[ChatService, Depends(...)]`): that class's method,
+        or its project bases' (a FastAPI endpoint that runs a node's hooks by hand, or calls
+        a service object's)."""
         assert self.project is not None and self.module is not None
-        value = single_binding_value(self.model, root)
-        if not isinstance(value, ast.Call) or "." not in dotted:
+        if "." not in dotted:
             return None
-        constructor = dotted_name(value.func)
+        value = single_binding_value(self.model, root)
+        if isinstance(value, ast.Call):
+            constructor = dotted_name(value.func)
+        else:
+            constructor = self._declared_class(root)
         if constructor is None:
             return None
         method = dotted.partition(".")[2]
         if "." in method:
             return None
         return self.project.method_of(self.project.qualify(self.module, constructor, None), method)
+
+    def _declared_class(self, root: ast.Name) -> str | None:
+        """The class (as spelled) a parameter bound once is declared with: `C`, `Annotated[C,
+        ...]`, `Optional[C]`, `C | None`."""
+        bindings = self.model.bindings_of(root)
+        arg = bindings[0].node if len(bindings) == 1 else None
+        if not isinstance(arg, ast.arg) or arg.annotation is None:
+            return None
+        annotation = arg.annotation
+        inner = wrapped_type(annotation)
+        if inner is not None:
+            head = annotation.value if isinstance(annotation, ast.Subscript) else None
+            if head is not None and self.model.resolves_to(head, WRAPPING_TYPES) is None:
+                return None
+            annotation = inner
+        return dotted_name(annotation)
 
     def _async_flow(self, call: ast.Call) -> str | None:
         """The name of the async flow `call` builds: `AsyncFlow(start=...)`, or
