@@ -164,3 +164,70 @@ def test_a_helper_calling_a_client_imported_from_another_module(root: Path) -> N
         "tools/embeddings.py:45:5: ASY006 `embed_cached()` blocks the event loop in async "
         f"`run()`: embed_cached() → get_cached().embeddings.create() {chain}",
     ]
+
+
+SERVICE = (
+    "from sqlalchemy.ext.asyncio import AsyncSession\n"
+    "from sqlalchemy.orm import Session\n\n\n"
+    "class ChatService:\n"
+    "    def __init__(self, db: Session):\n"
+    "        self.db = db\n\n"
+    "    def get_thread(self, thread_id):\n"
+    "        return self.db.query(Thread).filter(Thread.id == thread_id).first()\n\n"
+    "    def rename(self, thread, name):\n"
+    "        thread.name = name\n"
+    "        self.db.commit()\n\n"
+    "    async def count(self):\n"
+    "        return 0\n\n\n"
+    "class AsyncChatService:\n"
+    "    def __init__(self, db: AsyncSession):\n"
+    "        self.db = db\n\n"
+    "    def get_thread(self, thread_id):\n"
+    "        return self.db.get(Thread, thread_id)\n\n\n"
+    "class SwappedService:\n"
+    "    def __init__(self, db: Session):\n"
+    "        self.db = db\n\n"
+    "    def use(self, other):\n"
+    "        self.db = other\n\n"
+    "    def get_thread(self, thread_id):\n"
+    "        return self.db.get(Thread, thread_id)\n"
+)
+
+
+def test_a_service_object_built_on_a_sync_session(root: Path) -> None:
+    """An endpoint that takes `service: ChatService = Depends(...)` (or `Annotated[...]`) or
+    builds `ChatService(db)` and calls its methods, which use the `Session` `__init__` stored
+    on `self`. A service on an `AsyncSession`, one whose `self.db` is also set from an
+    undeclared parameter, an awaited async method and a sync endpoint stay silent."""
+    files = {
+        "app/__init__.py": "",
+        "app/services.py": SERVICE,
+        "app/routes.py": (
+            "from typing import Annotated\n\n"
+            "from fastapi import Depends\n"
+            "from sqlalchemy.orm import Session\n\n"
+            "from app.services import AsyncChatService, ChatService, SwappedService\n\n\n"
+            "async def get_thread(thread_id, service: ChatService = Depends(get_service)):\n"
+            "    await service.count()\n"
+            "    return service.get_thread(thread_id)\n\n\n"
+            "async def rename(thread, service: Annotated[ChatService, Depends(get_service)]):\n"
+            "    return service.rename(thread, 'x')\n\n\n"
+            "async def built(thread_id, db: Session = Depends(get_db)):\n"
+            "    service = ChatService(db)\n"
+            "    return service.get_thread(thread_id)\n\n\n"
+            "async def near_misses(thread_id, a: AsyncChatService, s: SwappedService):\n"
+            "    a.get_thread(thread_id)\n"
+            "    return s.get_thread(thread_id)\n\n\n"
+            "def sync_route(thread_id, service: ChatService):\n"
+            "    return service.get_thread(thread_id)\n"
+        ),
+    }
+    chain = "self.db.query().filter().first() (sync SQLAlchemy client)"
+    assert check_tree(root, files, "ASY006") == [
+        "app/routes.py:11:12: ASY006 `service.get_thread()` blocks the event loop in async "
+        f"`get_thread()`: ChatService.get_thread() → {chain}",
+        "app/routes.py:15:12: ASY006 `service.rename()` blocks the event loop in async "
+        "`rename()`: ChatService.rename() → self.db.commit() (sync SQLAlchemy client)",
+        "app/routes.py:20:12: ASY006 `service.get_thread()` blocks the event loop in async "
+        f"`built()`: ChatService.get_thread() → {chain}",
+    ]

@@ -112,9 +112,13 @@ class BlockingCallReachableFromAsync(Detector):
     run that the helper's module imports and neither it nor the helper rebinds (`from
     utils.clients import client`, `clients.client`, read as ASY002 reads it), or when it is
     a parameter declared as one (`db: Session`, `db: Annotated[Session, ...]` or an alias of
-    that: a service function handed an endpoint's sync SQLAlchemy session). A client held
-    on a service object's attribute set from a parameter (`self.db = db`) is not followed.
-    An async flow is
+    that: a service function handed an endpoint's sync SQLAlchemy session), or when it is a
+    `self` attribute that every assignment in the class's methods sets from such a parameter
+    (`def __init__(self, db: Session): self.db = db`). A service object's methods are
+    followed when the coroutine builds it (`service = ChatService(db)`) or takes it as a
+    parameter declared with its class (`service: ChatService = Depends(get_service)`,
+    `Annotated[ChatService, Depends(...)]`); a service held on another object
+    (`request.state.service`) or built by a factory is not. An async flow is
     `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
     to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
     files (`core/pocketflow.py`) counts as the package. A sync flow run in a coroutine is
