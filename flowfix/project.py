@@ -31,9 +31,10 @@ from flowfix.analysis.blocking import (
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, transition
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
+from flowfix.analysis.methods import is_instance_attribute
 from flowfix.analysis.model import FunctionNode, children
 from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
-from flowfix.analysis.values import dotted_name, nested_statements
+from flowfix.analysis.values import assigned_targets, dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
 
@@ -1053,7 +1054,8 @@ class _Indexer:
         methods = [item for item in node.body if isinstance(item, FUNCTION_NODES)] if node else []
         for method in methods:
             for inner in _own_nodes(method):
-                if _stores_attribute(inner, attribute):
+                targets = assigned_targets(inner)
+                if any(is_instance_attribute(t, "self", attribute) for t in targets):
                     found.add(self._declared_parameter(inner, method, cls))
         client = found.pop() if len(found) == 1 else None
         self._stored[key] = client
@@ -1102,29 +1104,6 @@ class _Indexer:
             annotation = inner
         dotted = dotted_name(annotation)
         return self.qualify(dotted, cls) if dotted is not None else None
-
-
-def _stores_attribute(node: ast.AST, attribute: str) -> bool:
-    """Whether `node` is a statement that binds `self.<attribute>`."""
-    targets: list[ast.expr] = []
-    if isinstance(node, ast.Assign):
-        targets = list(node.targets)
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        targets = [node.target]
-    while targets:
-        target = targets.pop()
-        if isinstance(target, (ast.Tuple, ast.List)):
-            targets.extend(target.elts)
-        elif isinstance(target, ast.Starred):
-            targets.append(target.value)
-        elif (
-            isinstance(target, ast.Attribute)
-            and target.attr == attribute
-            and isinstance(target.value, ast.Name)
-            and target.value.id == "self"
-        ):
-            return True
-    return False
 
 
 def _module_scope(tree: ast.Module) -> Iterator[ast.AST]:
