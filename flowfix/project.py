@@ -32,7 +32,7 @@ from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_start, reachable, transition
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.methods import is_instance_attribute
-from flowfix.analysis.model import FunctionNode, children
+from flowfix.analysis.model import FUNCTIONS, FunctionNode, children
 from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
 from flowfix.analysis.values import assigned_targets, dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
@@ -42,7 +42,6 @@ SYNC_NODE_BASES = frozenset(
     {"pocketflow.Node", "pocketflow.BatchNode", "kaygraph.Node", "kaygraph.BatchNode"}
 )
 NODE_HOOKS = ("prep", "exec", "post")
-FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 MAX_DEPTH = 8
 
 
@@ -1051,7 +1050,7 @@ class _Indexer:
             return self._stored[key]
         found: set[str | None] = set()
         node = self.classes.get(cls)
-        methods = [item for item in node.body if isinstance(item, FUNCTION_NODES)] if node else []
+        methods = [item for item in node.body if isinstance(item, FUNCTIONS)] if node else []
         for method in methods:
             for inner in _own_nodes(method):
                 targets = assigned_targets(inner)
