@@ -31,9 +31,10 @@ from flowfix.analysis.blocking import (
 from flowfix.analysis.file_loads import FileLoads, FunctionLoads
 from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_nodes, transition
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
-from flowfix.analysis.model import FunctionNode, children
+from flowfix.analysis.methods import is_instance_attribute
+from flowfix.analysis.model import FUNCTIONS, FunctionNode, children
 from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
-from flowfix.analysis.values import dotted_name, nested_statements
+from flowfix.analysis.values import assigned_targets, dotted_name, nested_statements
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
 
@@ -53,6 +54,9 @@ class FunctionInfo:
     blocking: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     returns_client: str | None = None  # a sync client it returns built inline (a factory)
+    # The module-level name (qualified) it returns, in every `return` of a name: a client it
+    # keeps in a global (`global _client; ...; return _client`), read by `returned_client`.
+    returns_global: str | None = None
     # The node classes (qualified) of a sync flow it builds and returns, from the start node
     # on: `a = A(); b = B(); a >> b; return Flow(start=a)`.
     runs_nodes: tuple[str, ...] = ()
@@ -109,6 +113,7 @@ class ProjectIndex:
     # Trees the run's analysis of a file offered, indexed from if a query needs the module.
     offered: dict[str, tuple[str, ast.Module]] = field(default_factory=dict, repr=False)
     _chains: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+    _returning: set[str] = field(default_factory=set, repr=False)  # see `returned_client`
     # Every file of the run by display path: its path, or its text when given (build). Rules
     # that look for a function's callers read them through `source`; they keep what they
     # work out in `memo` (and consult again, when they reuse it, the files it read).
@@ -445,12 +450,22 @@ class ProjectIndex:
         return indexer.bound_handle(tail) if indexer is not None else None
 
     def returned_client(self, dotted: str) -> str | None:
-        """The sync client a sync function of the run returns, built in its `return`
-        (`def get_openai(): return OpenAI()`), through re-exports."""
-        info = self.function(self.resolve(dotted))
-        if info is None or info.is_async or info.returns_client not in SYNC_CLIENT_NAMES:
+        """The sync client a sync function of the run returns, through re-exports: built in
+        its `return` (`def get_openai(): return OpenAI()`), or a module-level name of its
+        module that every binding sets to that client (`None` aside), the cached global of
+        `global _client; if _client is None: _client = OpenAI(); return _client`."""
+        key = self.resolve(dotted)
+        info = self.function(key)
+        if info is None or info.is_async:
             return None
-        return info.returns_client
+        found = info.returns_client
+        if found is None and info.returns_global is not None and key not in self._returning:
+            self._returning.add(key)  # (`_client = get_client()` in `get_client` itself)
+            try:
+                found = self.bound_handle(info.returns_global)
+            finally:
+                self._returning.discard(key)
+        return found if found in SYNC_CLIENT_NAMES else None
 
     def has_function(self, key: str) -> bool:
         """Whether `key` (a resolved name) is a function or method of the run."""
@@ -668,6 +683,37 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
         stack.extend(children(node))
 
 
+class _Locals:
+    """The names a function binds in its own scope (parameters, assignments, imports; not
+    those it declares `global`) and the names its `return` statements return."""
+
+    def __init__(self, function: FunctionNode) -> None:
+        params = function.args
+        every = (*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg)
+        self.bound = {arg.arg for arg in every if arg is not None}
+        self.declared: set[str] = set()
+        self.returned: set[str | None] = set()
+
+    def add(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Return):
+            self.returned.add(node.value.id if isinstance(node.value, ast.Name) else None)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            self.bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.bound.update((a.asname or a.name).partition(".")[0] for a in node.names)
+        elif isinstance(node, ast.Global):
+            self.declared.update(node.names)
+
+    def returned_global(self) -> str | None:
+        """The module-level name every `return` returns (`return _client`), if one."""
+        if len(self.returned) != 1:
+            return None
+        name = next(iter(self.returned))
+        if name is None or name in self.bound and name not in self.declared:
+            return None
+        return name
+
+
 class _Wiring:
     """The names a function binds to calls, its `a >> b` transitions and what it returns: the
     nodes of a sync flow it builds and returns."""
@@ -717,6 +763,8 @@ class _Indexer:
         self.script_folder = path.parent if not _package_of(path) else None
         self.path = path
         self.keys: list[str] = []  # the functions and methods it put in `pending`
+        self.classes: dict[str, ast.ClassDef] = {}  # its top-level classes, by key
+        self._stored: dict[tuple[str, str], str | None] = {}  # see `_stored_client`
         self.info = ModuleInfo(module)
         index.modules[module] = self.info
         index.indexers[module] = self
@@ -886,6 +934,7 @@ class _Indexer:
 
     def _class(self, node: ast.ClassDef) -> None:
         key = f"{self.module}.{node.name}"
+        self.classes[key] = node
         bases = [dotted_name(base) for base in node.bases]
         self.index.class_bases[key] = [self.qualify(b, None) for b in bases if b]
         for item in node.body:
@@ -900,12 +949,14 @@ class _Indexer:
         if key not in self.index.loads:
             info.source = (self, node, cls)
         wiring = _Wiring()
+        scope = _Locals(node)
         for inner in _own_nodes(node):
             if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call):
                 built = self.qualify(dotted_name(inner.value.func) or "", cls)
                 if built in SYNC_CLIENT_NAMES:
                     info.returns_client = built
             if not isinstance(inner, ast.Call):
+                scope.add(inner)
                 wiring.add(inner)
                 continue
             callee = dotted_name(inner.func)
@@ -913,7 +964,7 @@ class _Indexer:
             if target in BLOCKING_FUNCTIONS:
                 info.blocking.append(target)
                 continue
-            client = self._client_call(inner, cls, node.args)
+            client = self._client_call(inner, cls, node)
             if client is not None:
                 kind = SYNC_CLIENTS[client].kind
                 shown = callee or _spelled(inner.func)
@@ -923,17 +974,21 @@ class _Indexer:
         info.runs_nodes = tuple(
             self.qualify(constructor, cls) for constructor in wiring.returned_flow(self, cls)
         )
+        returned = scope.returned_global()
+        info.returns_global = f"{self.module}.{returned}" if returned is not None else None
         return info
 
-    def _client_call(self, call: ast.Call, cls: str | None, params: ast.arguments) -> str | None:
+    def _client_call(self, call: ast.Call, cls: str | None, function: FunctionNode) -> str | None:
         """The sync client whose blocking method `call` calls (`client.chat.completions.create`,
         `session.get`, `db.query(User).first`), on a name bound to one, a parameter declared
-        as one (`db: Session`, `db: DbSession`) or one built inline (`OpenAI().x.create`)."""
+        as one (`db: Session`, `db: DbSession`), one built inline (`OpenAI().x.create`) or
+        returned by a project factory (`get_client().x.create`), or a module-level client of
+        another module of the run (`from app.llm import client`, `llm.client`)."""
         func = call.func
         source = query_source(call)
         if source is not None and isinstance(func, ast.Attribute):
             root = dotted_name(source)
-            held = self._clients_held(root, params) if root is not None else set()
+            held = self._clients_held(root, function, cls) if root is not None else set()
             runs = [name for name in sorted(held) if func.attr in SYNC_CLIENTS[name].query_runs]
             return runs[0] if runs else None
         parts: list[str] = []
@@ -944,6 +999,8 @@ class _Indexer:
         if isinstance(func, ast.Call):
             callee = dotted_name(func.func)
             client = self.qualify(callee, cls) if callee else ""
+            if client not in SYNC_CLIENTS and client and parts and _may_block(parts):
+                client = self.index.returned_client(client) or client
             return _blocking_method({client}, parts)
         root = dotted_name(func)
         if root is None:
@@ -952,17 +1009,84 @@ class _Indexer:
             root, parts = f"self.{parts[0]}", parts[1:]
         if not parts or not _may_block(parts):
             return None
-        return _blocking_method(self._clients_held(root, params), parts)
+        found = _blocking_method(self._clients_held(root, function, cls), parts)
+        if found is None and len(parts) > 1 and root in self.info.bindings:
+            # `llm.client.chat.completions.create()` after `import app.llm as llm`
+            found = _blocking_method(
+                self._clients_held(f"{root}.{parts[0]}", function, cls), parts[1:]
+            )
+        return found
 
-    def _clients_held(self, root: str, params: ast.arguments) -> set[str]:
-        """The sync clients `root` (a name or `self.x`) holds: a parameter's declared class,
-        else what `clients_bound` finds."""
+    def _clients_held(self, root: str, function: FunctionNode, cls: str | None) -> set[str]:
+        """The sync clients `root` (a name, `module.name` or `self.x`) holds: a parameter's
+        declared class, else the client a module-level name of another module of the run it
+        imports is bound to (as ASY002 reads it), else what `clients_bound` finds, else for
+        `self.x` the declared class of the parameters the class's methods store in it."""
+        params = function.args
         for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
             if arg.arg == root:
                 declared = self._unwrapped(arg.annotation, None) if arg.annotation else None
                 found = self.index.declared_type(declared) if declared else None
                 return {found} if found in SYNC_CLIENT_NAMES else set()
-        return self.clients_bound(root) if root in self.assigned_calls else set()
+        imported = self._imported_client(root, function)
+        if imported is not None:
+            return {imported}
+        if root in self.assigned_calls:
+            return self.clients_bound(root)
+        head, _, attribute = root.partition(".")
+        stored = self._stored_client(cls, attribute) if head == "self" and cls else None
+        return {stored} if stored is not None else set()
+
+    def _stored_client(self, cls: str, attribute: str) -> str | None:
+        """The sync client `self.<attribute>` holds when every assignment of it in the methods
+        of class `cls` stores a parameter of the method declared as that client (`def
+        __init__(self, db: Session): self.db = db`: a service object built on an endpoint's
+        session)."""
+        key = (cls, attribute)
+        if key in self._stored:
+            return self._stored[key]
+        found: set[str | None] = set()
+        node = self.classes.get(cls)
+        methods = [item for item in node.body if isinstance(item, FUNCTIONS)] if node else []
+        for method in methods:
+            for inner in _own_nodes(method):
+                targets = assigned_targets(inner)
+                if any(is_instance_attribute(t, "self", attribute) for t in targets):
+                    found.add(self._declared_parameter(inner, method, cls))
+        client = found.pop() if len(found) == 1 else None
+        self._stored[key] = client
+        return client
+
+    def _declared_parameter(self, node: ast.AST, method: FunctionNode, cls: str) -> str | None:
+        """The sync client class of the parameter `node` (`self.x = param`) stores."""
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        params = method.args
+        for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
+            if isinstance(value, ast.Name) and arg.arg == value.id and arg.annotation:
+                declared = self._unwrapped(arg.annotation, cls)
+                found = self.index.declared_type(declared) if declared else None
+                return found if found in SYNC_CLIENT_NAMES else None
+        return None
+
+    def _imported_client(self, root: str, function: FunctionNode) -> str | None:
+        """The sync client a name (or `module.name`) imported from another module of the run
+        is bound to there, when neither this module nor `function` binds it otherwise."""
+        head = root.partition(".")[0]
+        if (
+            head not in self.info.bindings
+            or any(value is not None for value in self.module_values.get(head, ()))
+            or self._binds_locally(function, head)
+        ):
+            return None
+        found = self.index.bound_handle(self.qualify(root, None))
+        return found if found in SYNC_CLIENT_NAMES else None
+
+    def _binds_locally(self, function: FunctionNode, name: str) -> bool:
+        """Whether `function` binds `name` in its own scope (not declared `global`)."""
+        scope = _Locals(function)
+        for node in _own_nodes(function):
+            scope.add(node)
+        return name in scope.bound and name not in scope.declared
 
     def _unwrapped(self, annotation: ast.expr, cls: str | None) -> str | None:
         """The qualified class an annotation names: `Session`, `Annotated[Session, ...]`,

@@ -10,6 +10,7 @@ from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_nodes, transition
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names, vendored_name
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
+from flowfix.analysis.queries import WRAPPING_TYPES, wrapped_type
 from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import (
@@ -110,9 +111,19 @@ class BlockingCallReachableFromAsync(Detector):
     module level), `self.method()` calls, methods of a local bound
     once to an instance of a project class (`node = Answer(); node.exec(q)`), and re-exports,
     up to 8 calls deep. A client counts as sync when built by a sync constructor, or by a
-    project function that returns one (`redis_client = get_redis_client()`), or when it is
+    project function that returns one (`redis_client = get_redis_client()`,
+    `get_client().embeddings.create(...)`; built in its `return`, or a cached module global
+    it returns, as for ASY002), or when it is a module-level client of another module of the
+    run that the helper's module imports and neither it nor the helper rebinds (`from
+    utils.clients import client`, `clients.client`, read as ASY002 reads it), or when it is
     a parameter declared as one (`db: Session`, `db: Annotated[Session, ...]` or an alias of
-    that: a service function handed an endpoint's sync SQLAlchemy session). An async flow is
+    that: a service function handed an endpoint's sync SQLAlchemy session), or when it is a
+    `self` attribute that every assignment in the class's methods sets from such a parameter
+    (`def __init__(self, db: Session): self.db = db`). A service object's methods are
+    followed when the coroutine builds it (`service = ChatService(db)`) or takes it as a
+    parameter declared with its class (`service: ChatService = Depends(get_service)`,
+    `Annotated[ChatService, Depends(...)]`); a service held on another object
+    (`request.state.service`) or built by a factory is not. An async flow is
     `AsyncFlow(start=...)` or a subclass whose `__init__` wires its nodes and passes the start
     to `super().__init__()`; a copy of PocketFlow's or KayGraph's module among the project's
     files (`core/pocketflow.py`) counts as the package. A sync flow run in a coroutine is
@@ -294,19 +305,40 @@ class BlockingCallReachableFromAsync(Detector):
 
     def _instance_method(self, root: ast.Name, dotted: str) -> str | None:
         """`node.exec` where the local `node` is bound once, to an instance of a project class
-        (`node = ChatQueryNode()`): that class's method, or its project bases' (a FastAPI
-        endpoint that runs a node's hooks by hand)."""
+        (`node = ChatQueryNode()`), or is a parameter declared as one (`service: ChatService
+        = Depends(get_service)`, `Annotated[ChatService, Depends(...)]`): that class's method,
+        or its project bases' (a FastAPI endpoint that runs a node's hooks by hand, or calls
+        a service object's)."""
         assert self.project is not None and self.module is not None
-        value = single_binding_value(self.model, root)
-        if not isinstance(value, ast.Call) or "." not in dotted:
+        if "." not in dotted:
             return None
-        constructor = dotted_name(value.func)
+        value = single_binding_value(self.model, root)
+        if isinstance(value, ast.Call):
+            constructor = dotted_name(value.func)
+        else:
+            constructor = self._declared_class(root)
         if constructor is None:
             return None
         method = dotted.partition(".")[2]
         if "." in method:
             return None
         return self.project.method_of(self.project.qualify(self.module, constructor, None), method)
+
+    def _declared_class(self, root: ast.Name) -> str | None:
+        """The class (as spelled) a parameter bound once is declared with: `C`, `Annotated[C,
+        ...]`, `Optional[C]`, `C | None`."""
+        bindings = self.model.bindings_of(root)
+        arg = bindings[0].node if len(bindings) == 1 else None
+        if not isinstance(arg, ast.arg) or arg.annotation is None:
+            return None
+        annotation = arg.annotation
+        inner = wrapped_type(annotation)
+        if inner is not None:
+            head = annotation.value if isinstance(annotation, ast.Subscript) else None
+            if head is not None and self.model.resolves_to(head, WRAPPING_TYPES) is None:
+                return None
+            annotation = inner
+        return dotted_name(annotation)
 
     def _async_flow(self, call: ast.Call) -> str | None:
         """The name of the async flow `call` builds: `AsyncFlow(start=...)`, or

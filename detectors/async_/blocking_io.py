@@ -28,6 +28,7 @@ from flowfix.detectors.async_.database_handles import (
     ImportedAlias,
     declared_client,
     imported_client,
+    is_module_function_call,
     opened_handle,
 )
 from flowfix.detectors.async_.offload import is_awaited, is_offloaded, offload_fix
@@ -116,8 +117,12 @@ class BlockingIoInAsync(Detector):
     comes from another module of the run: a module-level name that every binding there
     sets to a sync client (`from app.llm import client` or `llm.client` for `client =
     OpenAI()`, through re-exports; `None`, and a function's `global` assignment, count), or
-    what an imported factory builds in its `return` (`get_openai()` for `def get_openai():
-    return OpenAI()`). Such a call gets the same fix as a client built in the module. Calls
+    the client a sync factory of the module itself or of another module of the run returns:
+    built in its `return` (`get_openai()` for `def get_openai(): return OpenAI()`) or a
+    module-level name that every `return` returns and every binding sets to one (the cached
+    global of `global _client; if _client is None: _client = OpenAI(); return _client`),
+    called in place or kept in a name (`client = get_openai()`). Such a call gets the same
+    fix as a client built in the module. Calls
     in a nested `def`, `lambda` or `class`, and calls already passed to `asyncio.to_thread`
     / `run_in_executor` as a function, are not reported.
 
@@ -127,9 +132,10 @@ class BlockingIoInAsync(Detector):
 
     ## Limitations
     Sync clients passed in as arguments, held on another object (`settings.client`,
-    `app.state.redis`), returned by a factory that does not build them in its `return` (a
-    cached global: `return _client`), returned by a factory of the same module, or stored
-    under another name than the one they were built with, are not recognised; a client
+    `app.state.redis`), returned by a factory from a local or an attribute (`client =
+    OpenAI(); return client`, `return self._client`) or from a global that is also bound to
+    something else (an async client, a conditional expression), or stored under another
+    name than the one they were built with, are not recognised; a client
     imported from a module outside the run (or from a name the importing module rebinds) is
     not either. Imports through a namespace package (folders without `__init__.py`: `from
     app.core.openai import client` in `app/routers/chat.py`) are followed to the file under
@@ -219,7 +225,10 @@ class BlockingIoInAsync(Detector):
         root = target
         while isinstance(root, ast.Attribute):
             root = root.value
-        if not isinstance(root, ast.Name) or not any(
+        if not isinstance(root, ast.Name):
+            return None
+        own_factory = is_module_function_call(self.model, expr)
+        if not own_factory and not any(
             self.project.may_name_module(binding.qualified)
             for binding in self.model.bindings_of(root)
         ):

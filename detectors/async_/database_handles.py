@@ -101,12 +101,24 @@ def imported_client(model: Model, expr: ast.expr, imported: ImportedAlias | None
     holds, imported by name (`from app.llm import client`, where `client = OpenAI()`; `from
     app.db import engine`, where `engine = create_engine(...)`) or read on its imported module
     (`llm.client`), or that an imported factory returns (`get_openai()`, where `def
-    get_openai(): return OpenAI()`)."""
+    get_openai(): return OpenAI()`), or a factory of the module itself returns (`def
+    get_client(): return OpenAI()`, or a cached global: `return _client`)."""
     target = expr.func if isinstance(expr, ast.Call) else expr
-    if imported is None or not _on_import(model, target):
+    if imported is None or not (_on_import(model, target) or is_module_function_call(model, expr)):
         return None
     found = imported(expr)
     return found if found in SYNC_CLIENT_NAMES else None
+
+
+def is_module_function_call(model: Model, expr: ast.expr) -> bool:
+    """A call of a function the module defines at top level (and binds no other way):
+    `get_client()` for `def get_client(): ...`, a factory the run's call graph reads."""
+    if not isinstance(expr, ast.Call) or not isinstance(expr.func, ast.Name):
+        return False
+    bindings = model.bindings_of(expr.func)
+    return bool(bindings) and all(
+        binding.kind == "function" and binding.scope.kind == "module" for binding in bindings
+    )
 
 
 def _on_import(model: Model, expr: ast.expr) -> bool:

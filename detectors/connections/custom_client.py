@@ -8,15 +8,12 @@ import ast
 from flowfix.analysis import Model
 from flowfix.analysis.frameworks import find_method
 from flowfix.analysis.methods import instance_name, is_instance_attribute
-from flowfix.analysis.values import block_nodes, single_binding_value
+from flowfix.analysis.values import assigned_targets, block_nodes, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.connections.definition_names import name_node
 from flowfix.detectors.connections.dynamiq_lineage import (
     inherits_generic_ensure_client,
     is_test_double,
-)
-from flowfix.detectors.connections.method_bodies import (
-    assigned_targets,
 )
 from flowfix.rules import FixSafety, OptIn, Severity
 

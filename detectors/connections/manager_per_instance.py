@@ -12,10 +12,9 @@ from flowfix.analysis.frameworks import (
 )
 from flowfix.analysis.model import FunctionNode
 from flowfix.analysis.owners import outermost_function, owner_of
-from flowfix.analysis.values import block_nodes
+from flowfix.analysis.values import assigned_targets, block_nodes
 from flowfix.detector import Detector
 from flowfix.detectors.connections.dynamiq_lineage import is_flow_class
-from flowfix.detectors.connections.method_bodies import assigned_targets
 from flowfix.rules import FixSafety, Severity
 
 RUN_METHODS = PER_CALL_METHODS | {"run_sync", "run_async"}

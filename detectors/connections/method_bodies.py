@@ -6,27 +6,7 @@ import ast
 
 from flowfix.analysis.methods import is_instance_attribute
 from flowfix.analysis.model import FunctionNode
-from flowfix.analysis.values import block_nodes
-
-
-def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
-    """Targets of an assignment (tuples, lists and starred targets unpacked), else []."""
-    if isinstance(statement, ast.Assign):
-        targets = list(statement.targets)
-    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
-        targets = [statement.target]
-    else:
-        return []
-    flat: list[ast.expr] = []
-    while targets:
-        target = targets.pop()
-        if isinstance(target, (ast.Tuple, ast.List)):
-            targets.extend(target.elts)
-        elif isinstance(target, ast.Starred):
-            targets.append(target.value)
-        else:
-            flat.append(target)
-    return flat
+from flowfix.analysis.values import assigned_targets, block_nodes
 
 
 def stores_attribute(function: FunctionNode, this: str, attr: str) -> bool:

@@ -177,6 +177,26 @@ def nested_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 stack.extend(reversed(value))
 
 
+def assigned_targets(statement: ast.AST | None) -> list[ast.expr]:
+    """Targets of an assignment (tuples, lists and starred targets unpacked), else []."""
+    if isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    else:
+        return []
+    flat: list[ast.expr] = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+        else:
+            flat.append(target)
+    return flat
+
+
 def block_nodes(statements: Sequence[ast.stmt]) -> Iterator[ast.AST]:
     """The statements of a block and the nodes below them that run where they run, in source
     order: `own_nodes` of the block (a nested def, lambda or class is yielded, its body
