@@ -34,7 +34,12 @@ from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.methods import is_instance_attribute
 from flowfix.analysis.model import FUNCTIONS, FunctionNode, children
 from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
-from flowfix.analysis.values import assigned_targets, dotted_name, nested_statements
+from flowfix.analysis.values import (
+    assigned_targets,
+    bound_names,
+    dotted_name,
+    nested_statements,
+)
 from flowfix.sources import SourceError, read_bytes, read_source
 from flowfix.sources import digest as digest_of
 
@@ -683,6 +688,15 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
         stack.extend(children(node))
 
 
+def _parameter(function: FunctionNode, name: str) -> ast.arg | None:
+    """The parameter of `function` named `name` (not `*args` / `**kwargs`), if one."""
+    params = function.args
+    return next(
+        (arg for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs) if arg.arg == name),
+        None,
+    )
+
+
 class _Locals:
     """The names a function binds in its own scope (parameters, assignments, imports; not
     those it declares `global`) and the names its `return` statements return."""
@@ -765,6 +779,7 @@ class _Indexer:
         self.keys: list[str] = []  # the functions and methods it put in `pending`
         self.classes: dict[str, ast.ClassDef] = {}  # its top-level classes, by key
         self._stored: dict[tuple[str, str], str | None] = {}  # see `_stored_client`
+        self._locals: dict[FunctionNode, _Locals] = {}  # see `_binds_locally`
         self.info = ModuleInfo(module)
         index.modules[module] = self.info
         index.indexers[module] = self
@@ -1022,12 +1037,10 @@ class _Indexer:
         declared class, else the client a module-level name of another module of the run it
         imports is bound to (as ASY002 reads it), else what `clients_bound` finds, else for
         `self.x` the declared class of the parameters the class's methods store in it."""
-        params = function.args
-        for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
-            if arg.arg == root:
-                declared = self._unwrapped(arg.annotation, None) if arg.annotation else None
-                found = self.index.declared_type(declared) if declared else None
-                return {found} if found in SYNC_CLIENT_NAMES else set()
+        parameter = _parameter(function, root)
+        if parameter is not None:
+            declared = self._declared_client(parameter, None)
+            return {declared} if declared is not None else set()
         imported = self._imported_client(root, function)
         if imported is not None:
             return {imported}
@@ -1060,13 +1073,14 @@ class _Indexer:
     def _declared_parameter(self, node: ast.AST, method: FunctionNode, cls: str) -> str | None:
         """The sync client class of the parameter `node` (`self.x = param`) stores."""
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
-        params = method.args
-        for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs):
-            if isinstance(value, ast.Name) and arg.arg == value.id and arg.annotation:
-                declared = self._unwrapped(arg.annotation, cls)
-                found = self.index.declared_type(declared) if declared else None
-                return found if found in SYNC_CLIENT_NAMES else None
-        return None
+        parameter = _parameter(method, value.id) if isinstance(value, ast.Name) else None
+        return self._declared_client(parameter, cls) if parameter is not None else None
+
+    def _declared_client(self, parameter: ast.arg, cls: str | None) -> str | None:
+        """The sync client class a parameter's annotation declares (through type aliases)."""
+        declared = self._unwrapped(parameter.annotation, cls) if parameter.annotation else None
+        found = self.index.declared_type(declared) if declared else None
+        return found if found in SYNC_CLIENT_NAMES else None
 
     def _imported_client(self, root: str, function: FunctionNode) -> str | None:
         """The sync client a name (or `module.name`) imported from another module of the run
@@ -1083,9 +1097,11 @@ class _Indexer:
 
     def _binds_locally(self, function: FunctionNode, name: str) -> bool:
         """Whether `function` binds `name` in its own scope (not declared `global`)."""
-        scope = _Locals(function)
-        for node in _own_nodes(function):
-            scope.add(node)
+        scope = self._locals.get(function)
+        if scope is None:
+            scope = self._locals[function] = _Locals(function)
+            for node in _own_nodes(function):
+                scope.add(node)
         return name in scope.bound and name not in scope.declared
 
     def _unwrapped(self, annotation: ast.expr, cls: str | None) -> str | None:
@@ -1141,36 +1157,25 @@ def _bound(statement: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
             if isinstance(target, ast.Name):
                 yield target.id, statement.value
             else:
-                yield from ((name, None) for name in _stored(target))
+                yield from ((name, None) for name in bound_names(target))
     elif isinstance(statement, ast.AnnAssign):
         if statement.value is not None:
-            yield from ((name, statement.value) for name in _stored(statement.target))
+            yield from ((name, statement.value) for name in bound_names(statement.target))
     elif isinstance(statement, (ast.Import, ast.ImportFrom)):
         for alias in statement.names:
             yield (alias.asname or alias.name.partition(".")[0]), None
     elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         yield statement.name, None
     elif isinstance(statement, ast.AugAssign):
-        yield from ((name, None) for name in _stored(statement.target))
+        yield from ((name, None) for name in bound_names(statement.target))
     elif isinstance(statement, (ast.For, ast.AsyncFor)):
-        yield from ((name, None) for name in _stored(statement.target))
+        yield from ((name, None) for name in bound_names(statement.target))
     elif isinstance(statement, (ast.With, ast.AsyncWith)):
         for item in statement.items:
             if item.optional_vars is not None:
-                yield from ((name, None) for name in _stored(item.optional_vars))
+                yield from ((name, None) for name in bound_names(item.optional_vars))
     elif isinstance(statement, ast.ExceptHandler) and statement.name:
         yield statement.name, None
-
-
-def _stored(target: ast.AST) -> Iterator[str]:
-    """The names an assignment target stores (`a`, `a, (b, *c)`; not `a.x` nor `a[0]`)."""
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for element in target.elts:
-            yield from _stored(element)
-    elif isinstance(target, ast.Starred):
-        yield from _stored(target.value)
 
 
 def _type_alias(node: ast.Assign | ast.AnnAssign) -> tuple[str, ast.Subscript] | None:
