@@ -33,7 +33,7 @@ from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_nodes, transition
 from flowfix.analysis.frameworks import VENDORED_FRAMEWORKS, vendored_name
 from flowfix.analysis.methods import is_instance_attribute
 from flowfix.analysis.model import FUNCTIONS, FunctionNode, children
-from flowfix.analysis.queries import WRAPPING_TYPES, query_source, wrapped_type
+from flowfix.analysis.queries import WRAPPING_TYPES, declared_class, query_source
 from flowfix.analysis.values import (
     assigned_targets,
     bound_names,
@@ -1107,14 +1107,13 @@ class _Indexer:
     def _unwrapped(self, annotation: ast.expr, cls: str | None) -> str | None:
         """The qualified class an annotation names: `Session`, `Annotated[Session, ...]`,
         `Optional[Session]`, `Session | None`."""
-        inner = wrapped_type(annotation)
-        if inner is not None:
-            if isinstance(annotation, ast.Subscript):
-                head = dotted_name(annotation.value)
-                if head is None or self.qualify(head, cls) not in WRAPPING_TYPES:
-                    return None
-            annotation = inner
-        dotted = dotted_name(annotation)
+
+        def wraps(head: ast.expr) -> bool:
+            spelled = dotted_name(head)
+            return spelled is not None and self.qualify(spelled, cls) in WRAPPING_TYPES
+
+        declared = declared_class(annotation, wraps)
+        dotted = dotted_name(declared) if declared is not None else None
         return self.qualify(dotted, cls) if dotted is not None else None
 
 

@@ -10,7 +10,7 @@ from flowfix.analysis.flow_wiring import SYNC_FLOWS, flow_nodes, transition
 from flowfix.analysis.frameworks import ALL_FRAMEWORKS, base_names, vendored_name
 from flowfix.analysis.names import full_name
 from flowfix.analysis.owners import enclosing_definition
-from flowfix.analysis.queries import WRAPPING_TYPES, wrapped_type
+from flowfix.analysis.queries import declared_class, wrapper_in
 from flowfix.analysis.values import dotted_name, single_binding_value
 from flowfix.detector import Detector
 from flowfix.detectors.async_.bound_values import (
@@ -331,14 +331,8 @@ class BlockingCallReachableFromAsync(Detector):
         arg = bindings[0].node if len(bindings) == 1 else None
         if not isinstance(arg, ast.arg) or arg.annotation is None:
             return None
-        annotation = arg.annotation
-        inner = wrapped_type(annotation)
-        if inner is not None:
-            head = annotation.value if isinstance(annotation, ast.Subscript) else None
-            if head is not None and self.model.resolves_to(head, WRAPPING_TYPES) is None:
-                return None
-            annotation = inner
-        return dotted_name(annotation)
+        declared = declared_class(arg.annotation, wrapper_in(self.model))
+        return dotted_name(declared) if declared is not None else None
 
     def _async_flow(self, call: ast.Call) -> str | None:
         """The name of the async flow `call` builds: `AsyncFlow(start=...)`, or

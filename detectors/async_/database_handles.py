@@ -19,7 +19,7 @@ from flowfix.analysis.blocking import (
     SESSION_FACTORIES,
     SYNC_CLIENT_NAMES,
 )
-from flowfix.analysis.queries import WRAPPING_TYPES, wrapped_type
+from flowfix.analysis.queries import declared_class, wrapper_in
 from flowfix.analysis.values import single_binding_value
 
 # How deep aliases of aliases (`Db = Annotated[DbSession, ...]`) are followed.
@@ -74,12 +74,9 @@ def declared_client(
     found = model.resolves_to(annotation, SYNC_CLIENT_NAMES)
     if found is not None or depth > MAX_ALIASES:
         return found
-    inner = wrapped_type(annotation)
-    if inner is not None:
-        head = annotation.value if isinstance(annotation, ast.Subscript) else None
-        if head is None or model.resolves_to(head, WRAPPING_TYPES) is not None:
-            return declared_client(model, inner, imported, depth + 1)
-        return None
+    inner = declared_class(annotation, wrapper_in(model))
+    if inner is not annotation:
+        return declared_client(model, inner, imported, depth + 1) if inner is not None else None
     if not isinstance(annotation, ast.Name):
         return None
     if _is_imported(model, annotation):
