@@ -217,9 +217,9 @@ class BlockingIoInAsync(Detector):
         called = isinstance(expr, ast.Call)
         target = expr.func if isinstance(expr, ast.Call) else expr
         dotted = dotted_name(target)
-        annotated = _annotated_function(self.model, expr)
         if dotted is None:
             return None
+        annotated = _annotated_function(self.model, expr)
         if annotated is not None and not isinstance(annotated, ast.AsyncFunctionDef):
             return None
         root = target
@@ -242,9 +242,9 @@ class BlockingIoInAsync(Detector):
         return self.project.bound_handle(qualified)
 
 
-def _annotated_function(model: Model, name: ast.Name) -> ast.AST | None:
-    """The function whose parameter annotation `name` is (in), or None."""
-    for node in model.ancestors(name):
+def _annotated_function(model: Model, expr: ast.expr) -> ast.AST | None:
+    """The function whose parameter annotation `expr` is (in), or None."""
+    for node in model.ancestors(expr):
         if isinstance(node, ast.arg):
             arguments = model.parent(node)
             return model.parent(arguments) if arguments is not None else None
